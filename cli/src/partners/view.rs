@@ -1,0 +1,283 @@
+//! How partners are shown: the search table, the full entry, conflicts and field history.
+
+use std::io;
+
+use chrono::NaiveDate;
+use outreach_core::doc::{FieldChange, FieldConflict};
+use outreach_core::model::{
+    format_ranges, DeviceId, Location, Partner, PartnerId, PartnerStatus, Service, TimeRange, Weekday,
+    WeeklyHours,
+};
+use outreach_core::store::PartnerSummary;
+
+use crate::output::{list, or_dash, time, truncate, Out, Table};
+
+/// Writes search results as a table, with a distance column when a point was given.
+pub fn search_results(out: Out<'_>, found: &[PartnerSummary], with_distance: bool) -> io::Result<()> {
+    if found.is_empty() {
+        return writeln!(out, "No partner found.");
+    }
+    let mut headers = vec!["ID", "NAME", "MUNICIPALITIES", "THEMES", "PHONE", "VERIFIED", "!"];
+    if with_distance {
+        headers.push("KM");
+    }
+    let mut table = Table::new(&headers);
+    if with_distance {
+        table = table.align_right(headers.len() - 1);
+    }
+    for p in found {
+        let mut name = p.name.clone();
+        if p.status != PartnerStatus::Active {
+            name.push_str(&format!(" ({})", p.status));
+        }
+        let mut row = vec![
+            p.id.to_string(),
+            truncate(&name, 40),
+            truncate(&list(&p.municipalities), 30),
+            truncate(&list(&p.themes), 40),
+            p.phone.clone().unwrap_or_else(|| "-".into()),
+            p.verified_on.map_or_else(|| "never".into(), |d| d.to_string()),
+            String::from(if p.has_conflicts { "!" } else { "" }),
+        ];
+        if with_distance {
+            row.push(p.distance_km.map_or_else(|| "-".into(), |km| format!("{km:.1}")));
+        }
+        table.row(row);
+    }
+    table.write(out)?;
+    if found.iter().any(|p| p.has_conflicts) {
+        writeln!(
+            out,
+            "! some fields hold concurrent values: see `outreach partners conflicts ID`"
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes `label: value` with labels aligned.
+fn field(out: Out<'_>, indent: usize, label: &str, value: impl std::fmt::Display) -> io::Result<()> {
+    writeln!(out, "{:indent$}{:<13}{value}", "", format!("{label}:"))
+}
+
+/// Writes a partner's full entry; `conflicts` is the number of fields holding concurrent values.
+pub fn partner(out: Out<'_>, p: &Partner, conflicts: usize, today: NaiveDate) -> io::Result<()> {
+    match &p.alternate_name {
+        Some(alt) => writeln!(out, "{} ({alt})", p.name)?,
+        None => writeln!(out, "{}", p.name)?,
+    }
+    field(out, 0, "id", p.id)?;
+    field(out, 0, "kind", p.kind)?;
+    field(out, 0, "status", p.status)?;
+    field(out, 0, "region", p.region)?;
+    field(out, 0, "serves", list(&p.regions_served))?;
+    field(out, 0, "themes", list(p.all_themes()))?;
+    field(out, 0, "languages", list(p.all_languages()))?;
+    let phones = p.phones.iter().map(|ph| match &ph.label {
+        Some(label) => format!("{} ({label})", ph.number),
+        None => ph.number.clone(),
+    });
+    field(out, 0, "phones", list(phones))?;
+    field(out, 0, "email", p.email.as_deref().unwrap_or("-"))?;
+    field(out, 0, "website", p.website.as_deref().unwrap_or("-"))?;
+    field(out, 0, "verified", freshness(p, today))?;
+    if let Some(notes) = &p.worker_notes {
+        field(out, 0, "notes", notes)?;
+    }
+    if conflicts > 0 {
+        let s = if conflicts == 1 { "" } else { "s" };
+        field(
+            out,
+            0,
+            "conflicts",
+            format!(
+                "{conflicts} field{s} with concurrent values: see `outreach partners conflicts {}`",
+                p.id
+            ),
+        )?;
+    }
+    if !p.description.is_empty() {
+        writeln!(out, "description:")?;
+        for (lang, text) in &p.description {
+            writeln!(out, "  [{lang}] {text}")?;
+        }
+    }
+    if !p.services.is_empty() {
+        writeln!(out, "services:")?;
+        for s in p.services.values() {
+            service(out, s)?;
+        }
+    }
+    if !p.locations.is_empty() {
+        writeln!(out, "offices:")?;
+        for l in p.locations.values() {
+            location(out, l)?;
+        }
+    }
+    Ok(())
+}
+
+/// When the entry was last checked, and how long ago.
+fn freshness(p: &Partner, today: NaiveDate) -> String {
+    let Some(on) = p.verified_on else {
+        return "never".into();
+    };
+    let by = p
+        .verified_by
+        .as_deref()
+        .map(|b| format!(" by {b}"))
+        .unwrap_or_default();
+    let age = match (today - on).num_days() {
+        d if d < 0 => "in the future".to_owned(),
+        0 => "today".to_owned(),
+        1 => "1 day ago".to_owned(),
+        d => format!("{d} days ago"),
+    };
+    format!("{on}{by} ({age})")
+}
+
+fn service(out: Out<'_>, s: &Service) -> io::Result<()> {
+    if s.status == PartnerStatus::Active {
+        writeln!(out, "  - {}", s.name)?;
+    } else {
+        writeln!(out, "  - {} ({})", s.name, s.status)?;
+    }
+    field(out, 4, "id", s.id)?;
+    field(out, 4, "themes", list(&s.themes))?;
+    field(out, 4, "languages", list(&s.languages))?;
+    for (label, value) in [
+        ("eligibility", &s.eligibility),
+        ("fees", &s.fees),
+        ("how to apply", &s.how_to_apply),
+    ] {
+        if let Some(v) = value {
+            field(out, 4, label, v)?;
+        }
+    }
+    if !s.schedule.is_empty() {
+        field(out, 4, "schedule", hours_text(&s.schedule))?;
+    }
+    for (lang, text) in &s.description {
+        writeln!(out, "    [{lang}] {text}")?;
+    }
+    Ok(())
+}
+
+fn location(out: Out<'_>, l: &Location) -> io::Result<()> {
+    let street = l.street.as_deref().map(|s| format!("{s}, ")).unwrap_or_default();
+    let name = l.name.as_deref().map(|n| format!("{n}: ")).unwrap_or_default();
+    writeln!(
+        out,
+        "  - {name}{street}{} {} ({})",
+        l.postcode, l.municipality, l.province
+    )?;
+    field(out, 4, "hours", hours_text(&l.hours))?;
+    if let (Some(lat), Some(lon)) = (l.latitude, l.longitude) {
+        field(out, 4, "coordinates", format!("{lat:.5}, {lon:.5}"))?;
+    }
+    if let Some(a) = &l.accessibility {
+        field(out, 4, "access", a)?;
+    }
+    Ok(())
+}
+
+/// Opening hours with runs of days sharing their ranges grouped (`mon-fri 09:00-12:00`), in
+/// the form `--hours` reads.
+fn hours_text(hours: &WeeklyHours) -> String {
+    let mut groups: Vec<(Weekday, Weekday, &[TimeRange])> = Vec::new();
+    for &day in Weekday::ALL {
+        let ranges = hours.day(day);
+        if ranges.is_empty() {
+            continue;
+        }
+        match groups.last_mut() {
+            Some((_, last, shared)) if *shared == ranges && last.next() == day => *last = day,
+            _ => groups.push((day, day, ranges)),
+        }
+    }
+    if groups.is_empty() {
+        return "closed".into();
+    }
+    let groups: Vec<String> = groups
+        .into_iter()
+        .map(|(first, last, ranges)| {
+            let days = if first == last {
+                first.to_string()
+            } else {
+                format!("{first}-{last}")
+            };
+            format!("{days} {}", format_ranges(ranges))
+        })
+        .collect();
+    groups.join("; ")
+}
+
+/// A partner and its fields holding concurrent values.
+#[derive(Debug)]
+pub struct Conflicted {
+    /// The partner's name.
+    pub name: String,
+    /// The partner's id.
+    pub id: PartnerId,
+    /// Its conflicting fields.
+    pub fields: Vec<FieldConflict>,
+}
+
+/// Writes each partner's conflicting fields, the value shown by default marked with `>`.
+pub fn conflicts(out: Out<'_>, partners: &[Conflicted], this: DeviceId) -> io::Result<()> {
+    let partners: Vec<&Conflicted> = partners.iter().filter(|p| !p.fields.is_empty()).collect();
+    if partners.is_empty() {
+        return writeln!(out, "No conflicting values.");
+    }
+    for p in partners {
+        writeln!(out, "{} ({})", p.name, p.id)?;
+        for field in &p.fields {
+            writeln!(out, "  {}", field.path)?;
+            let mut table = Table::new(&["", "VALUE", "DEVICE", "TIME"]).indented(4);
+            for (i, v) in field.values.iter().enumerate() {
+                let mark = if i == 0 { ">" } else { "" };
+                table.row(vec![
+                    mark.into(),
+                    v.value.clone(),
+                    crate::output::device(v.author, this),
+                    time(v.time),
+                ]);
+            }
+            table.write(out)?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "> is the value shown; setting the field again settles the conflict"
+    )
+}
+
+/// Writes the history of one field, oldest first.
+pub fn history(out: Out<'_>, field: &str, changes: &[FieldChange], this: DeviceId) -> io::Result<()> {
+    if changes.is_empty() {
+        return writeln!(out, "No change recorded for {field}.");
+    }
+    let mut table = Table::new(&["TIME", "DEVICE", "KEY", "VALUE"]);
+    for c in changes {
+        table.row(vec![
+            time(c.time),
+            crate::output::device(c.author, this),
+            c.key.clone(),
+            c.value.clone().map_or_else(|| "(removed)".to_owned(), or_dash),
+        ]);
+    }
+    table.write(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_group_runs_of_equal_days() {
+        let text = "mon-wed 09:00-12:00,13:00-16:00; fri 09:00-12:00,13:00-16:00; sat-sun 20:00-08:00";
+        let hours: WeeklyHours = text.parse().unwrap();
+        assert_eq!(hours_text(&hours), text);
+        assert_eq!(hours_text(&WeeklyHours::closed()), "closed");
+    }
+}

@@ -1,0 +1,423 @@
+//! End-to-end tests of the `outreach` binary on real encrypted stores in temporary folders.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The key of the sandbox stores.
+const KEY: &str = "6f7574726561636820636c6920746573742073746f7265206b65792030303031";
+/// Another valid key, which does not open them.
+const WRONG_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A temporary folder in which commands run, with `outreach.db` as the default store.
+struct Sandbox {
+    dir: TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().expect("temporary folder"),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The binary with the words of `line` then `more` (the arguments that hold spaces) as
+    /// arguments, run in the sandbox with `OUTREACH_KEY` set and no other Outreach variable.
+    fn command(&self, line: &str, more: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_outreach"));
+        c.args(line.split_whitespace())
+            .args(more)
+            .current_dir(self.dir.path())
+            .env_remove("OUTREACH_STORE")
+            .env("OUTREACH_KEY", KEY);
+        c
+    }
+
+    fn run_with(&self, line: &str, more: &[&str]) -> Output {
+        self.command(line, more).output().expect("the binary runs")
+    }
+
+    fn run(&self, line: &str) -> Output {
+        self.run_with(line, &[])
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    fn ok_with(&self, line: &str, more: &[&str]) -> String {
+        succeeded(self.run_with(line, more))
+    }
+
+    fn ok(&self, line: &str) -> String {
+        self.ok_with(line, &[])
+    }
+
+    /// Runs a command without `OUTREACH_KEY`.
+    fn run_without_key(&self, line: &str) -> Output {
+        self.command(line, &[])
+            .env_remove("OUTREACH_KEY")
+            .output()
+            .expect("the binary runs")
+    }
+
+    /// Runs a command with another key in `OUTREACH_KEY`.
+    fn run_with_key(&self, key: &str, line: &str) -> Output {
+        self.command(line, &[])
+            .env("OUTREACH_KEY", key)
+            .output()
+            .expect("the binary runs")
+    }
+}
+
+/// The standard output of a command that must have succeeded.
+fn succeeded(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "expected success, got {:?}; stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// The one error line of a command that must have failed with exit code 1.
+fn failed(out: Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stderr = String::from_utf8(out.stderr).expect("UTF-8 errors");
+    // SQLCipher may log its own lines on stderr; the CLI itself writes exactly one.
+    let errors: Vec<&str> = stderr.lines().filter(|l| !l.contains(" CORE ")).collect();
+    assert_eq!(errors.len(), 1, "expected one line, got: {stderr}");
+    assert!(errors[0].starts_with("error: "), "{stderr}");
+    errors[0].to_owned()
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).expect("valid JSON")
+}
+
+#[test]
+fn init_creates_a_store_that_only_its_key_opens() {
+    let s = Sandbox::new();
+    let store = s.path("outreach.db");
+
+    let missing = failed(s.run("partners search"));
+    assert!(missing.contains("outreach init"), "{missing}");
+    assert!(
+        !store.exists(),
+        "a command other than init must not create a store"
+    );
+
+    let no_key = failed(s.run_without_key("init"));
+    assert!(no_key.contains("no key"), "{no_key}");
+    assert!(!store.exists());
+
+    let device = s.ok("init");
+    assert_eq!(device.trim().len(), 36, "a device id: {device}");
+    assert!(store.exists());
+    assert!(failed(s.run("init")).contains("already exists"));
+
+    assert!(s.ok("partners search").contains("No partner found"));
+    let no_key = failed(s.run_without_key("partners search"));
+    assert!(no_key.contains("no key"), "{no_key}");
+    let wrong = failed(s.run_with_key(WRONG_KEY, "partners search"));
+    assert!(wrong.contains("wrong key"), "{wrong}");
+    let short = failed(s.run_with_key(&KEY[..10], "partners search"));
+    assert!(
+        short.contains("64 hex characters") && !short.contains(&KEY[..10]),
+        "{short}"
+    );
+
+    assert!(s.ok("brochures list").contains("No brochure"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_generated_key_file_is_private_and_opens_the_store() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let s = Sandbox::new();
+    let key_file = s.path("outreach.key");
+
+    succeeded(s.run_without_key("init --generate-key outreach.key"));
+    assert_eq!(
+        fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let hex = fs::read_to_string(&key_file).unwrap();
+    assert!(hex.trim().len() == 64 && hex.trim().bytes().all(|b| b.is_ascii_hexdigit()));
+
+    let found = succeeded(s.run_without_key("partners search --key-file outreach.key"));
+    assert!(found.contains("No partner found"));
+
+    let exists = failed(s.run_without_key("--store other.db init --generate-key outreach.key"));
+    assert!(exists.contains("already exists"), "{exists}");
+    assert!(!s.path("other.db").exists());
+    assert_eq!(
+        fs::read_to_string(&key_file).unwrap(),
+        hex,
+        "the key file is left as it was"
+    );
+
+    fs::set_permissions(&key_file, fs::Permissions::from_mode(0o644)).unwrap();
+    let open = failed(s.run_without_key("partners search --key-file outreach.key"));
+    assert!(
+        open.contains("group or others") && open.contains("0644"),
+        "{open}"
+    );
+    assert!(!open.contains(hex.trim()));
+}
+
+#[test]
+fn partners_are_added_edited_searched_and_audited() {
+    let s = Sandbox::new();
+    s.ok("init");
+    let liege = s.ok_with(
+        "partners add --region liege --kind public_agency --theme voluntary_return --language fr \
+         --language ar --description fr=Retour --postcode 4000 --municipality Liège",
+        &[
+            "--name",
+            "Fedasil Liège",
+            "--phone",
+            "+32 4 123 45 67",
+            "--hours",
+            "mon-fri 09:00-12:00",
+        ],
+    );
+    let liege = liege.trim();
+    let caw = s.ok_with(
+        "partners add --region limburg --kind welfare_centre --theme psychosocial --postcode 3500 \
+         --municipality Hasselt",
+        &["--name", "CAW Limburg"],
+    );
+    let caw = caw.trim();
+
+    let found = s.ok("partners search liege");
+    assert!(
+        found.contains(liege) && !found.contains(caw),
+        "accents are ignored: {found}"
+    );
+    assert!(s.ok("partners search --place liege").contains(liege));
+    let by_theme = s.ok("partners search --theme psychosocial");
+    assert!(by_theme.contains(caw) && !by_theme.contains(liege), "{by_theme}");
+    // 2026-11-16 is a Monday.
+    assert!(s
+        .ok_with("partners search --open-at", &["2026-11-16 10:00"])
+        .contains(liege));
+    assert!(!s
+        .ok_with("partners search --open-at", &["2026-11-16 13:00"])
+        .contains(liege));
+    let listed = json(&s.ok("partners search --json"));
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+
+    s.ok_with(
+        &format!(
+            "partners edit {liege} --email liege@example.org --add-theme legal --description nl=Terugkeer"
+        ),
+        &["--name", "Fedasil Liège Retour"],
+    );
+    let shown = s.ok(&format!("partners show {liege}"));
+    for expected in [
+        "Fedasil Liège Retour",
+        "liege@example.org",
+        "legal",
+        "[nl] Terugkeer",
+        "mon-fri 09:00-12:00",
+    ] {
+        assert!(shown.contains(expected), "{expected} missing from:\n{shown}");
+    }
+    assert!(shown.contains("verified:    never"), "{shown}");
+    let entry = json(&s.ok(&format!("partners show {liege} --json")));
+    assert_eq!(entry["email"], "liege@example.org");
+
+    s.ok_with(
+        &format!("partners verify {liege} --on 2026-11-20"),
+        &["--by", "CONEX coordinator"],
+    );
+    assert!(s
+        .ok(&format!("partners show {liege}"))
+        .contains("2026-11-20 by CONEX coordinator"));
+
+    let history = s.ok(&format!("partners history {liege} name"));
+    let changes: Vec<&str> = history.lines().skip(1).collect();
+    assert_eq!(changes.len(), 2, "{history}");
+    assert!(changes[0].ends_with("Fedasil Liège"), "{history}");
+    assert!(changes[1].ends_with("Fedasil Liège Retour"), "{history}");
+    assert!(changes.iter().all(|l| l.contains("(this device)")), "{history}");
+    assert!(s.ok("partners conflicts").contains("No conflicting values"));
+
+    s.ok(&format!("partners status {liege} defunct"));
+    assert!(!s.ok("partners search liege").contains(liege));
+    assert!(s.ok("partners search liege --all").contains("(defunct)"));
+
+    let nothing = s.run(&format!("partners edit {liege}"));
+    assert_eq!(
+        nothing.status.code(),
+        Some(2),
+        "an edit without changes is a usage error"
+    );
+    let unknown = failed(s.run("partners show 5d0c8a4e-8f2b-4c9e-9d57-1f0a2b3c4d5e"));
+    assert!(unknown.contains("no partner"), "{unknown}");
+}
+
+#[test]
+fn visits_are_logged_amended_listed_and_counted() {
+    let s = Sandbox::new();
+    s.ok("init");
+    let log = "visits log --part evening --postcode 1000 --municipality Bruxelles";
+
+    let refused = failed(s.run_with(
+        &format!("{log} --setting street --activity individual_contact --people 2"),
+        &["--note", "call back on 0470 12 34 56"],
+    ));
+    assert!(refused.contains("personal data"), "{refused}");
+    assert!(refused.contains("phone number at characters 14-"), "{refused}");
+    assert!(!refused.contains("0470"), "the note is not echoed: {refused}");
+    assert!(s.ok("visits list").contains("No visit found"));
+    assert_eq!(
+        json(&s.ok("visits list --json")),
+        json("[]"),
+        "nothing was logged"
+    );
+
+    let first = s.ok_with(
+        &format!(
+            "{log} --setting street --activity individual_contact --people 3 --theme legal --gender female=2"
+        ),
+        &["--note", "asked about legal aid"],
+    );
+    let first = first.trim();
+    let second = s.ok(&format!(
+        "{log} --setting day_centre --activity group_session --people 5 --theme legal --theme medical --follow-up"
+    ));
+    let listed = s.ok("visits list");
+    assert!(
+        listed.contains(first) && listed.contains(second.trim()),
+        "{listed}"
+    );
+
+    s.ok(&format!(
+        "visits amend {first} --people 4 --theme shelter --clear note"
+    ));
+    let phone = failed(s.run_with(
+        &format!("visits amend {first}"),
+        &["--note", "call back on 0470 12 34 56"],
+    ));
+    assert!(phone.contains("personal data"), "{phone}");
+    let visits = json(&s.ok("visits list --json"));
+    let amended = visits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == first)
+        .expect("the amended visit");
+    let details = &amended["details"];
+    assert_eq!(details["people_reached"], 4);
+    assert_eq!(details["themes"], json(r#"["shelter"]"#));
+    assert_eq!(
+        details["by_gender"],
+        json(r#"{"female": 2}"#),
+        "what is not given is kept"
+    );
+    assert!(
+        details.get("note").is_none(),
+        "the note was cleared (empty fields are omitted)"
+    );
+
+    let counts = json(&s.ok("visits stats --json"));
+    let count = |theme: Value| {
+        let counts = counts.as_array().unwrap();
+        let c = counts.iter().find(|c| c["theme"] == theme).expect("a count");
+        (c["visits"].as_u64().unwrap(), c["people"].as_u64().unwrap())
+    };
+    assert_eq!(count(Value::Null), (2, 9));
+    assert_eq!(count("legal".into()), (1, 5));
+    assert_eq!(count("shelter".into()), (1, 4));
+    assert!(s.ok("visits stats").contains("(all)"));
+}
+
+/// The raw bytes of [`KEY`].
+fn key_bytes() -> Vec<u8> {
+    (0..KEY.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&KEY[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn concurrent_edits_from_another_device_show_as_conflicts() {
+    use outreach_core::doc::DocKind;
+    use outreach_core::{Store, StoreOptions};
+
+    let s = Sandbox::new();
+    let here = s.ok("init");
+    let id = s.ok_with(
+        "partners add --region brussels --email info@example.org",
+        &["--name", "Caritas Brussels"],
+    );
+    let id = id.trim();
+
+    // Another device receives the directory section, then both change the e-mail offline.
+    let other = Store::open(s.path("other.db"), &[7; 32], StoreOptions::default()).unwrap();
+    let section = {
+        let store = Store::open(s.path("outreach.db"), &key_bytes(), StoreOptions::default()).unwrap();
+        let (doc, _) = store
+            .documents()
+            .unwrap()
+            .into_iter()
+            .find(|(_, kind)| *kind == DocKind::DirectorySection)
+            .expect("a directory section");
+        other
+            .apply_remote(doc, &store.document_bytes(doc).unwrap())
+            .unwrap();
+        doc
+    };
+    s.ok(&format!("partners edit {id} --email here@example.org"));
+    let partner = id.parse().unwrap();
+    let edit = outreach_core::doc::PartnerEdit::Email(Some("there@example.org".into()));
+    other.edit_partner(partner, &[edit]).unwrap();
+    {
+        let store = Store::open(s.path("outreach.db"), &key_bytes(), StoreOptions::default()).unwrap();
+        store
+            .apply_remote(section, &other.document_bytes(section).unwrap())
+            .unwrap();
+    }
+
+    let conflicts = s.ok("partners conflicts");
+    assert!(
+        conflicts.contains("Caritas Brussels") && conflicts.contains("email"),
+        "{conflicts}"
+    );
+    for expected in [
+        "here@example.org",
+        "there@example.org",
+        here.trim(),
+        &other.device_id().to_string(),
+    ] {
+        assert!(
+            conflicts.contains(expected),
+            "{expected} missing from:\n{conflicts}"
+        );
+    }
+    assert!(s
+        .ok(&format!("partners conflicts {id}"))
+        .contains("there@example.org"));
+    assert!(
+        s.ok("partners search").contains(" !"),
+        "search marks the conflict"
+    );
+
+    s.ok(&format!("partners edit {id} --email info@example.org"));
+    assert!(s.ok("partners conflicts").contains("No conflicting values"));
+    let history = s.ok(&format!("partners history {id} email"));
+    assert_eq!(history.lines().count(), 5, "a header and four writes:\n{history}");
+}

@@ -1,0 +1,463 @@
+//! Automerge documents: the directory sections, the brochure catalog and the visit logs, with
+//! the modelling rules that let concurrent offline edits merge without loss (maps keyed by id,
+//! sets as maps, status instead of deletion, the device as the actor of every change).
+
+mod access;
+mod audit;
+mod catalog;
+mod directory;
+#[cfg(test)]
+mod proptests;
+mod tree;
+mod visits;
+pub mod wire;
+
+use std::fmt;
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT};
+use chrono::{DateTime, Utc};
+
+use crate::model::{DeviceId, DocId, Month, Region};
+
+pub use audit::{Author, ConflictValue, FieldChange, FieldConflict};
+pub use directory::PartnerEdit;
+
+pub(crate) use access::malformed;
+
+/// Version of the document layout this code writes. A document with a higher version comes from
+/// a newer app and is refused rather than misread.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Actor of the deterministic first change of every document. Every device creates the same
+/// genesis change for the same document, so independently created copies merge as one.
+pub const GENESIS_ACTOR: [u8; 16] = [0; 16];
+
+/// What a document holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DocKind {
+    /// The partners of one region.
+    DirectorySection,
+    /// Every brochure.
+    BrochureCatalog,
+    /// One device's visits of one month.
+    VisitLog,
+}
+
+impl DocKind {
+    /// Stable code, as stored in the document and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::DirectorySection => "directory_section",
+            DocKind::BrochureCatalog => "brochure_catalog",
+            DocKind::VisitLog => "visit_log",
+        }
+    }
+
+    /// Parses a code.
+    pub fn parse(s: &str) -> Option<DocKind> {
+        match s {
+            "directory_section" => Some(DocKind::DirectorySection),
+            "brochure_catalog" => Some(DocKind::BrochureCatalog),
+            "visit_log" => Some(DocKind::VisitLog),
+            _ => None,
+        }
+    }
+
+    /// Key of the root map holding the entities.
+    pub(crate) fn collection(self) -> &'static str {
+        match self {
+            DocKind::DirectorySection => "partners",
+            DocKind::BrochureCatalog => "brochures",
+            DocKind::VisitLog => "visits",
+        }
+    }
+}
+
+impl fmt::Display for DocKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a document is, read from its root. Its id follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocMeta {
+    /// The directory section of a region.
+    DirectorySection {
+        /// The region.
+        region: Region,
+    },
+    /// The brochure catalog.
+    BrochureCatalog,
+    /// A device's visit log for a month.
+    VisitLog {
+        /// The device that owns and alone writes it.
+        owner: DeviceId,
+        /// The month.
+        month: Month,
+    },
+}
+
+impl DocMeta {
+    /// The kind of document.
+    pub fn kind(&self) -> DocKind {
+        match self {
+            DocMeta::DirectorySection { .. } => DocKind::DirectorySection,
+            DocMeta::BrochureCatalog => DocKind::BrochureCatalog,
+            DocMeta::VisitLog { .. } => DocKind::VisitLog,
+        }
+    }
+
+    /// The document's id, derived from what it is (see [`DocId::named`]).
+    pub fn id(&self) -> DocId {
+        match self {
+            DocMeta::DirectorySection { region } => DocId::named(&format!("directory_section/{region}")),
+            DocMeta::BrochureCatalog => DocId::named("brochure_catalog"),
+            DocMeta::VisitLog { owner, month } => DocId::named(&format!("visit_log/{owner}/{month}")),
+        }
+    }
+
+    /// The deterministic genesis document: the same bytes on every device.
+    fn genesis(&self) -> Result<AutoCommit, DocError> {
+        let mut am = AutoCommit::new().with_actor(ActorId::from(&GENESIS_ACTOR[..]));
+        am.put(ROOT, "kind", self.kind().as_str())?;
+        am.put(ROOT, "schema", SCHEMA_VERSION)?;
+        match self {
+            DocMeta::DirectorySection { region } => am.put(ROOT, "region", region.as_str())?,
+            DocMeta::BrochureCatalog => {}
+            DocMeta::VisitLog { owner, month } => {
+                am.put(ROOT, "owner", owner.to_string())?;
+                am.put(ROOT, "month", month.to_string())?;
+            }
+        }
+        am.put_object(ROOT, self.kind().collection(), ObjType::Map)?;
+        am.commit_with(CommitOptions::default().with_message("create").with_time(0));
+        Ok(am)
+    }
+
+    /// Hash of the genesis change, which the hub accepts although no device authored it.
+    pub fn genesis_hash(&self) -> Result<ChangeHash, DocError> {
+        let mut am = self.genesis()?;
+        am.get_heads()
+            .first()
+            .copied()
+            .ok_or_else(|| malformed("", "a genesis change"))
+    }
+
+    fn read(am: &AutoCommit) -> Result<DocMeta, DocError> {
+        let kind = access::get_str(am, &ROOT, "kind", "kind")?.ok_or_else(|| malformed("kind", "a kind"))?;
+        let schema = access::get_uint(am, &ROOT, "schema", "schema")?
+            .ok_or_else(|| malformed("schema", "a version"))?;
+        if schema > SCHEMA_VERSION {
+            return Err(DocError::TooNew { schema });
+        }
+        let field = |key: &str| -> Result<String, DocError> {
+            access::get_str(am, &ROOT, key, key)?.ok_or_else(|| malformed(key, "a value"))
+        };
+        let meta = match DocKind::parse(&kind).ok_or_else(|| malformed("kind", "a known document kind"))? {
+            DocKind::DirectorySection => DocMeta::DirectorySection {
+                region: field("region")?
+                    .parse()
+                    .map_err(|_| malformed("region", "a region code"))?,
+            },
+            DocKind::BrochureCatalog => DocMeta::BrochureCatalog,
+            DocKind::VisitLog => DocMeta::VisitLog {
+                owner: field("owner")?
+                    .parse()
+                    .map_err(|_| malformed("owner", "a device id"))?,
+                month: Month::parse(&field("month")?).ok_or_else(|| malformed("month", "YYYY-MM"))?,
+            },
+        };
+        if access::get_map(am, &ROOT, meta.kind().collection(), meta.kind().collection())?.is_none() {
+            return Err(malformed(meta.kind().collection(), "a map"));
+        }
+        Ok(meta)
+    }
+}
+
+/// Why a document could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    /// Automerge refused the bytes or the operation.
+    #[error("document error: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    /// The document does not hydrate into the model: a field has the wrong type or an unknown
+    /// code. The path names the field; the value is never included.
+    #[error("{path}: expected {expected}")]
+    Malformed {
+        /// Path of the field in the document.
+        path: String,
+        /// What was expected there.
+        expected: &'static str,
+    },
+    /// The document was written by a newer version of the app.
+    #[error("document layout version {schema} is newer than this app supports")]
+    TooNew {
+        /// The version found.
+        schema: u64,
+    },
+    /// The bytes belong to another document than the one named.
+    #[error("the document's content does not match its id")]
+    IdMismatch,
+    /// The bytes are not well-formed Automerge data.
+    #[error(transparent)]
+    Wire(#[from] wire::WireError),
+    /// The changes build on history this copy of the document does not have.
+    #[error("the changes depend on {0} earlier changes this copy does not have")]
+    MissingDependencies(usize),
+}
+
+/// A loaded document with its identity. The device id is the actor of every change made here.
+#[derive(Debug, Clone)]
+pub struct Document {
+    id: DocId,
+    meta: DocMeta,
+    am: AutoCommit,
+    /// Heads already written to storage; what comes after them is unsaved.
+    saved: Vec<ChangeHash>,
+}
+
+/// Seconds since the Unix epoch for a change time.
+fn unix_time(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+impl Document {
+    /// A new document (its deterministic genesis), to be written by `device`.
+    pub fn create(meta: DocMeta, device: DeviceId) -> Result<Document, DocError> {
+        let mut am = meta.genesis()?;
+        am.set_actor(ActorId::from(&device.as_bytes()[..]));
+        Ok(Document {
+            id: meta.id(),
+            meta,
+            am,
+            saved: Vec::new(),
+        })
+    }
+
+    /// Reads document `id` from bytes received from elsewhere (a save, or its changes from the
+    /// start): every chunk is checked, and the whole history must be there.
+    pub fn load(id: DocId, bytes: &[u8], device: DeviceId) -> Result<Document, DocError> {
+        let changes = wire::parse_changes(bytes)?;
+        let mut am = AutoCommit::new();
+        am.apply_changes(changes)?;
+        let missing = am.get_missing_deps(&[]);
+        if !missing.is_empty() {
+            return Err(DocError::MissingDependencies(missing.len()));
+        }
+        Self::from_automerge(id, am, device)
+    }
+
+    /// Reads document `id` from this device's storage (a snapshot and incremental chunks),
+    /// failing rather than skipping anything that does not parse.
+    pub fn load_stored(id: DocId, bytes: &[u8], device: DeviceId) -> Result<Document, DocError> {
+        let am = AutoCommit::load_with_options(
+            bytes,
+            automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Error),
+        )?;
+        Self::from_automerge(id, am, device)
+    }
+
+    /// Wraps a loaded Automerge document, checking that it is the document `id`.
+    pub fn from_automerge(id: DocId, mut am: AutoCommit, device: DeviceId) -> Result<Document, DocError> {
+        let meta = DocMeta::read(&am)?;
+        if meta.id() != id {
+            return Err(DocError::IdMismatch);
+        }
+        am.set_actor(ActorId::from(&device.as_bytes()[..]));
+        Ok(Document {
+            id,
+            meta,
+            am,
+            saved: Vec::new(),
+        })
+    }
+
+    /// The document's id.
+    pub fn id(&self) -> DocId {
+        self.id
+    }
+
+    /// What the document is.
+    pub fn meta(&self) -> &DocMeta {
+        &self.meta
+    }
+
+    /// The Automerge document, for reading.
+    pub fn automerge(&self) -> &AutoCommit {
+        &self.am
+    }
+
+    /// The Automerge document, for sync and storage.
+    pub fn automerge_mut(&mut self) -> &mut AutoCommit {
+        &mut self.am
+    }
+
+    /// Current heads.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.am.get_heads()
+    }
+
+    /// Commits pending operations as one change by this device. Visit-log changes carry only
+    /// the day, not the time, so that the history does not record when a contact happened more
+    /// precisely than the visit itself does.
+    pub fn commit(&mut self, message: &str, now: DateTime<Utc>) -> Option<ChangeHash> {
+        let time = match self.meta.kind() {
+            DocKind::VisitLog => unix_time(now) - unix_time(now).rem_euclid(86_400),
+            _ => unix_time(now),
+        };
+        self.am
+            .commit_with(CommitOptions::default().with_message(message).with_time(time))
+    }
+
+    /// The changes not yet written to storage, as change chunks (empty when all is saved).
+    pub fn unsaved_changes(&mut self) -> Vec<u8> {
+        self.am.save_after(&self.saved)
+    }
+
+    /// Records that everything up to the current heads is in storage.
+    pub fn mark_saved(&mut self) {
+        self.saved = self.am.get_heads();
+    }
+
+    /// Drops operations made since the last commit.
+    pub fn rollback(&mut self) {
+        self.am.rollback();
+    }
+
+    /// Merges changes or a saved document from elsewhere; returns the heads before the merge.
+    /// On error part of the bytes may have been applied: callers that must not keep a partial
+    /// merge throw this copy away and reload the document from storage.
+    pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<Vec<ChangeHash>, DocError> {
+        let before = self.am.get_heads();
+        let changes = wire::parse_changes(bytes)?;
+        self.am.apply_changes(changes)?;
+        let missing = self.am.get_missing_deps(&[]);
+        if !missing.is_empty() {
+            return Err(DocError::MissingDependencies(missing.len()));
+        }
+        Ok(before)
+    }
+
+    /// Fails unless the document still says it is `expected` (a merge must not change what a
+    /// document is).
+    pub fn check_meta(&self, expected: &DocMeta) -> Result<(), DocError> {
+        use automerge::ReadDoc;
+        for key in self.am.keys(ROOT) {
+            if self.am.get_all(ROOT, key.as_str())?.len() > 1 {
+                return Err(malformed(key, "a single value"));
+            }
+        }
+        if &DocMeta::read(&self.am)? == expected {
+            Ok(())
+        } else {
+            Err(DocError::IdMismatch)
+        }
+    }
+
+    /// The map holding the entities (partners, brochures or visits).
+    pub(crate) fn collection(&self) -> Result<automerge::ObjId, DocError> {
+        let key = self.meta.kind().collection();
+        access::get_map(&self.am, &ROOT, key, key)?.ok_or_else(|| malformed(key, "a map"))
+    }
+
+    /// Ids of the entities changed between `before` and the current heads.
+    pub fn changed_entities(&mut self, before: &[ChangeHash]) -> Vec<String> {
+        let after = self.am.get_heads();
+        if before == after.as_slice() {
+            return Vec::new();
+        }
+        let collection = self.meta.kind().collection();
+        let patches = self.am.diff(before, &after);
+        let mut ids: Vec<String> = patches
+            .iter()
+            .filter_map(|p| match p.path.as_slice() {
+                [] => None,
+                [(_, automerge::Prop::Map(c))] if c == collection => match &p.action {
+                    automerge::PatchAction::PutMap { key, .. }
+                    | automerge::PatchAction::DeleteMap { key } => Some(key.clone()),
+                    _ => None,
+                },
+                [(_, automerge::Prop::Map(c)), (_, automerge::Prop::Map(id)), ..] if c == collection => {
+                    Some(id.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        ids.sort();
+        ids.dedup();
+        self.am.reset_diff_cursor();
+        ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn genesis_is_identical_everywhere() {
+        let a = DeviceId::random();
+        let b = DeviceId::random();
+        let meta = DocMeta::DirectorySection {
+            region: Region::Limburg,
+        };
+        let mut da = Document::create(meta, a).unwrap();
+        let mut db = Document::create(meta, b).unwrap();
+        assert_eq!(da.heads(), db.heads());
+        assert_eq!(da.heads()[0], meta.genesis_hash().unwrap());
+        assert_eq!(da.id(), DocId::named("directory_section/limburg"));
+    }
+
+    #[test]
+    fn load_checks_the_id() {
+        let dev = DeviceId::random();
+        let meta = DocMeta::BrochureCatalog;
+        let mut d = Document::create(meta, dev).unwrap();
+        let bytes = d.automerge_mut().save();
+        assert!(Document::load(meta.id(), &bytes, dev).is_ok());
+        let other = DocMeta::DirectorySection {
+            region: Region::Namur,
+        }
+        .id();
+        assert!(matches!(
+            Document::load(other, &bytes, dev),
+            Err(DocError::IdMismatch)
+        ));
+        assert!(Document::load(meta.id(), b"garbage", dev).is_err());
+    }
+
+    #[test]
+    fn visit_log_changes_keep_only_the_day() {
+        let dev = DeviceId::random();
+        let month = Month::parse("2026-11").unwrap();
+        let mut d = Document::create(DocMeta::VisitLog { owner: dev, month }, dev).unwrap();
+        let coll = d.collection().unwrap();
+        d.automerge_mut().put(&coll, "x", 1).unwrap();
+        let now: DateTime<Utc> = "2026-11-20T21:47:13Z".parse().unwrap();
+        let hash = d.commit("test", now).unwrap();
+        let meta = d.automerge_mut().get_change_meta_by_hash(&hash).unwrap();
+        assert_eq!(
+            meta.timestamp,
+            "2026-11-20T00:00:00Z"
+                .parse::<DateTime<Utc>>()
+                .unwrap()
+                .timestamp()
+        );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dev = DeviceId::random();
+        let meta = DocMeta::BrochureCatalog;
+        let mut d = Document::create(meta, dev).unwrap();
+        d.automerge_mut().put(ROOT, "schema", SCHEMA_VERSION + 1).unwrap();
+        d.commit("bump", Utc::now());
+        let bytes = d.automerge_mut().save();
+        assert!(matches!(
+            Document::load(meta.id(), &bytes, dev),
+            Err(DocError::TooNew { .. })
+        ));
+    }
+}

@@ -1,0 +1,16 @@
+//! Outreach core: the offline heart of the outreach workers' app.
+//!
+//! It keeps the partner directory, the brochure catalog and the device's anonymised visit logs
+//! in Automerge documents stored in an encrypted SQLite database, answers queries from a read
+//! model kept in step with those documents, and refuses notes that contain personal data.
+
+pub mod doc;
+mod error;
+pub mod model;
+pub mod privacy;
+pub mod sample;
+pub mod store;
+pub mod text;
+
+pub use error::{Error, Result};
+pub use store::{Store, StoreChanges, StoreKey, StoreObserver, StoreOptions, Subscription};

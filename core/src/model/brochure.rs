@@ -1,0 +1,139 @@
+//! Brochures: public information material, one file per language, versioned and retired rather
+//! than deleted.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::codes::{Audience, Lang, Theme};
+use super::ids::BrochureId;
+use super::partner::{validate_multitext, MultiText, LONG_TEXT_MAX, SHORT_TEXT_MAX};
+use super::validate::{in_range, max_chars, non_empty, Problem, Validation, ValidationError};
+
+/// Media types a brochure file may have: what phones can show offline.
+pub const MEDIA_TYPES: &[&str] = &["application/pdf", "image/jpeg", "image/png", "image/webp"];
+
+/// Largest brochure file accepted, in bytes.
+pub const MAX_FILE_BYTES: u64 = 50 * 1024 * 1024;
+
+/// A brochure in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Brochure {
+    /// Stable id.
+    pub id: BrochureId,
+    /// Title per language.
+    pub title: MultiText,
+    /// Short summary per language.
+    pub summary: MultiText,
+    /// Themes it covers.
+    pub themes: BTreeSet<Theme>,
+    /// Who it is for.
+    pub audience: BTreeSet<Audience>,
+    /// The file for each language.
+    pub files: BTreeMap<Lang, BrochureFile>,
+    /// Version, raised at each new edition.
+    pub version: u32,
+    /// First publication.
+    pub published_on: NaiveDate,
+    /// Last update.
+    pub updated_on: NaiveDate,
+    /// Withdrawn brochures stay in the catalog, hidden from workers.
+    pub retired: bool,
+}
+
+/// One file of a brochure, content-addressed by its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrochureFile {
+    /// Lower-case hex SHA-256 of the file.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type, one of [`MEDIA_TYPES`].
+    pub media_type: String,
+    /// File name to show and use when sharing.
+    pub file_name: String,
+}
+
+impl Brochure {
+    /// A new brochure with a random id, version 1, published and updated on `today`.
+    pub fn new(today: NaiveDate) -> Brochure {
+        Brochure {
+            id: BrochureId::random(),
+            title: MultiText::new(),
+            summary: MultiText::new(),
+            themes: BTreeSet::new(),
+            audience: BTreeSet::from([Audience::Migrants]),
+            files: BTreeMap::new(),
+            version: 1,
+            published_on: today,
+            updated_on: today,
+            retired: false,
+        }
+    }
+
+    /// Checks every field; the error names the first bad one.
+    pub fn validate(&self) -> Validation {
+        if self.title.is_empty() {
+            return Err(ValidationError::new("title", Problem::Empty));
+        }
+        validate_multitext("title", &self.title, SHORT_TEXT_MAX)?;
+        validate_multitext("summary", &self.summary, LONG_TEXT_MAX)?;
+        if self.audience.is_empty() {
+            return Err(ValidationError::new("audience", Problem::Empty));
+        }
+        in_range("version", i64::from(self.version), 1, 10_000)?;
+        if self.updated_on < self.published_on {
+            return Err(ValidationError::new(
+                "updated_on",
+                Problem::Malformed("a date on or after published_on"),
+            ));
+        }
+        for (lang, f) in &self.files {
+            f.validate(&format!("files.{lang}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl BrochureFile {
+    /// Checks the hash, size, media type and file name, naming fields under `prefix`.
+    pub fn validate(&self, prefix: &str) -> Validation {
+        let f = |name: &str| format!("{prefix}.{name}");
+        if self.sha256.len() != 64
+            || !self
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(ValidationError::new(
+                f("sha256"),
+                Problem::Malformed("64 lower-case hex digits"),
+            ));
+        }
+        if self.size == 0 || self.size > MAX_FILE_BYTES {
+            return Err(ValidationError::new(
+                f("size"),
+                Problem::OutOfRange {
+                    min: 1,
+                    max: MAX_FILE_BYTES as i64,
+                },
+            ));
+        }
+        if !MEDIA_TYPES.contains(&self.media_type.as_str()) {
+            return Err(ValidationError::new(
+                f("media_type"),
+                Problem::UnknownCode("media type"),
+            ));
+        }
+        non_empty(&f("file_name"), &self.file_name)?;
+        max_chars(&f("file_name"), &self.file_name, 200)?;
+        if self.file_name.contains(['/', '\\', '\0']) || self.file_name.starts_with('.') {
+            return Err(ValidationError::new(
+                f("file_name"),
+                Problem::Malformed("a plain file name"),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,358 @@
+//! Commands: directory edits by coordinators, brochures, visits logged and amended by workers,
+//! and changes merged from elsewhere. Each validates first and stores nothing on error.
+
+use chrono::{DateTime, Local, NaiveDate, Utc};
+use rusqlite::OptionalExtension;
+
+use super::{docs, lock, Store, StoreChanges, Writer};
+use crate::doc::{DocMeta, Document, FieldChange, FieldConflict, PartnerEdit};
+use crate::error::{Error, Result};
+use crate::model::{
+    Brochure, DocId, Month, Partner, PartnerId, PartnerStatus, Region, Visit, VisitDetails, VisitId,
+};
+use crate::privacy::scan_note;
+
+/// Where the store gets the time: the system clock, or a fixed instant for tests and demos.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock(Option<DateTime<Utc>>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock(None)
+    }
+
+    /// Always `at`.
+    pub fn fixed(at: DateTime<Utc>) -> Clock {
+        Clock(Some(at))
+    }
+
+    /// Now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.0.unwrap_or_else(Utc::now)
+    }
+
+    /// Today's date where the device is (a visit may not be dated after tomorrow).
+    pub fn today(&self) -> NaiveDate {
+        match self.0 {
+            Some(t) => t.date_naive(),
+            None => Local::now().date_naive(),
+        }
+    }
+}
+
+impl Store {
+    fn partner_region(&self, id: PartnerId) -> Result<Region> {
+        let region: Option<String> = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT region FROM partners WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })?;
+        region
+            .and_then(|r| r.parse().ok())
+            .ok_or(Error::NotFound { what: "partner" })
+    }
+
+    /// Adds a partner to the directory section of its region (created if this device has none).
+    pub fn add_partner(&self, partner: &Partner) -> Result<PartnerId> {
+        partner.validate()?;
+        if self.partner_region(partner.id).is_ok() {
+            return Err(Error::Invalid(crate::model::ValidationError::new(
+                "id",
+                crate::model::Problem::NotAllowed("a partner with this id exists"),
+            )));
+        }
+        let meta = DocMeta::DirectorySection {
+            region: partner.region,
+        };
+        self.commit_edit(meta, true, "add partner", |_, doc| {
+            doc.insert_partner(partner)?;
+            Ok((partner.id, vec![partner.id.to_string()]))
+        })
+    }
+
+    /// Applies edits to a partner as one change; the edited entry must still be valid.
+    pub fn edit_partner(&self, id: PartnerId, edits: &[PartnerEdit]) -> Result<()> {
+        if edits.is_empty() {
+            return Ok(());
+        }
+        let region = self.partner_region(id)?;
+        let message = if edits.len() == 1 {
+            edits[0].describe()
+        } else {
+            "edit partner"
+        };
+        self.commit_edit(DocMeta::DirectorySection { region }, false, message, |_, doc| {
+            doc.edit_partner(id, edits)?;
+            let partner = doc.partner(id)?.ok_or(Error::NotFound { what: "partner" })?;
+            partner.validate()?;
+            Ok(((), vec![id.to_string()]))
+        })
+    }
+
+    /// Sets a partner's status: partners are closed, never deleted.
+    pub fn set_partner_status(&self, id: PartnerId, status: PartnerStatus) -> Result<()> {
+        self.edit_partner(id, &[PartnerEdit::Status(status)])
+    }
+
+    /// Records that a partner's entry was checked with the organisation.
+    pub fn mark_verified(&self, id: PartnerId, on: NaiveDate, by: &str) -> Result<()> {
+        self.edit_partner(
+            id,
+            &[PartnerEdit::Verified {
+                on,
+                by: by.to_string(),
+            }],
+        )
+    }
+
+    /// Runs `f` on the loaded document holding partner `id`.
+    fn with_partner_doc<T>(&self, id: PartnerId, f: impl FnOnce(&mut Document) -> Result<T>) -> Result<T> {
+        let region = self.partner_region(id)?;
+        let mut guard = lock(&self.writer);
+        let Writer { conn, docs } = guard.as_mut().ok_or(Error::Closed)?;
+        let meta = DocMeta::DirectorySection { region };
+        let cached = docs
+            .get(conn, meta.id(), self.device, None)?
+            .ok_or(Error::NotFound { what: "partner" })?;
+        f(&mut cached.doc)
+    }
+
+    /// Fields of a partner holding concurrent values, each with its author and time.
+    pub fn partner_conflicts(&self, id: PartnerId) -> Result<Vec<FieldConflict>> {
+        self.with_partner_doc(id, |doc| Ok(doc.partner_conflicts(id)?))
+    }
+
+    /// Who set a partner field, to what, and when (see [`Document::partner_field_history`]).
+    pub fn partner_history(&self, id: PartnerId, path: &str) -> Result<Vec<FieldChange>> {
+        self.with_partner_doc(id, |doc| Ok(doc.partner_field_history(id, path)?))
+    }
+
+    /// Adds a brochure or updates the fields of an existing one that differ.
+    pub fn put_brochure(&self, brochure: &Brochure) -> Result<()> {
+        brochure.validate()?;
+        self.commit_edit(DocMeta::BrochureCatalog, true, "edit brochure", |_, doc| {
+            doc.put_brochure(brochure)?;
+            Ok(((), vec![brochure.id.to_string()]))
+        })
+    }
+
+    /// Checks a visit's fields and note before it is stored.
+    fn check_visit(&self, details: &VisitDetails) -> Result<()> {
+        details.validate(self.clock.today())?;
+        let spans = scan_note(&details.note);
+        if !spans.is_empty() {
+            return Err(Error::PersonalData(spans));
+        }
+        Ok(())
+    }
+
+    /// Logs a visit in this device's log for its month. Refused, and nothing stored, when a
+    /// field is invalid or the note contains personal data.
+    pub fn log_visit(&self, details: &VisitDetails) -> Result<VisitId> {
+        self.check_visit(details)?;
+        let id = VisitId::random();
+        let meta = DocMeta::VisitLog {
+            owner: self.device,
+            month: details.month(),
+        };
+        self.commit_edit(meta, true, "log visit", |conn, doc| {
+            check_references(conn, details)?;
+            doc.put_visit(id, details)?;
+            Ok((id, vec![id.to_string()]))
+        })
+    }
+
+    /// Amends one of this device's visits; the date must stay in the same month.
+    pub fn amend_visit(&self, id: VisitId, details: &VisitDetails) -> Result<()> {
+        let current = self.visit(id)?;
+        if current.device != self.device {
+            return Err(Error::NotAllowed(
+                "only the device that logged a visit can amend it",
+            ));
+        }
+        if current.details.month() != details.month() {
+            return Err(Error::Invalid(crate::model::ValidationError::new(
+                "date",
+                crate::model::Problem::NotAllowed("a visit stays in the month it was logged in"),
+            )));
+        }
+        self.check_visit(details)?;
+        let meta = DocMeta::VisitLog {
+            owner: self.device,
+            month: details.month(),
+        };
+        self.commit_edit(meta, false, "amend visit", |conn, doc| {
+            check_references(conn, details)?;
+            doc.put_visit(id, details)?;
+            Ok(((), vec![id.to_string()]))
+        })
+    }
+
+    /// Merges changes (or a whole document) from elsewhere into document `doc_id` and updates the
+    /// read model. Bytes that do not parse, belong to another document, or leave an entity that
+    /// does not fit the model are refused, and the store is left as it was.
+    pub fn apply_remote(&self, doc_id: DocId, bytes: &[u8]) -> Result<StoreChanges> {
+        self.write(|w, device| {
+            let Writer { conn, docs } = w;
+            let before = match docs.get(conn, doc_id, device, None)? {
+                Some(cached) => {
+                    let doc = &mut cached.doc;
+                    let meta = *doc.meta();
+                    let merged = doc.merge_bytes(bytes).map_err(Error::from).and_then(|before| {
+                        doc.check_meta(&meta)?;
+                        Ok(before)
+                    });
+                    match merged {
+                        Ok(b) => b,
+                        Err(e) => {
+                            docs.evict(doc_id);
+                            return Err(e);
+                        }
+                    }
+                }
+                None => {
+                    docs.insert_new(Document::load(doc_id, bytes, device)?);
+                    Vec::new()
+                }
+            };
+            let cached = docs
+                .get(conn, doc_id, device, None)?
+                .ok_or(Error::NotFound { what: "document" })?;
+            if !before.is_empty() && cached.doc.heads() == before {
+                return Ok((StoreChanges::default(), StoreChanges::default()));
+            }
+            let keys = cached.doc.changed_entities(&before);
+            match super::persist_and_index(conn, cached, &keys) {
+                Ok(changes) => {
+                    cached.doc.mark_saved();
+                    Ok((changes.clone(), changes))
+                }
+                Err(e) => {
+                    docs.evict(doc_id);
+                    Err(e)
+                }
+            }
+        })
+    }
+
+    /// Bytes of a whole document (a compact save), for sending it elsewhere.
+    pub fn document_bytes(&self, doc_id: DocId) -> Result<Vec<u8>> {
+        self.with_document(doc_id, |doc| Ok(doc.automerge_mut().save()))
+    }
+
+    /// Changes of a document that are not (transitively) in `heads`.
+    pub fn document_changes_since(&self, doc_id: DocId, heads: &[automerge::ChangeHash]) -> Result<Vec<u8>> {
+        self.with_document(doc_id, |doc| Ok(doc.automerge_mut().save_after(heads)))
+    }
+
+    /// Current heads of a document.
+    pub fn document_heads(&self, doc_id: DocId) -> Result<Vec<automerge::ChangeHash>> {
+        self.with_document(doc_id, |doc| Ok(doc.heads()))
+    }
+
+    /// Every document this device holds, with what it is.
+    pub fn documents(&self) -> Result<Vec<(DocId, crate::doc::DocKind)>> {
+        self.read(docs::list)
+    }
+
+    /// Heads of a document that the hub last acknowledged (empty if never).
+    pub fn acked_heads(&self, doc_id: DocId) -> Result<Vec<automerge::ChangeHash>> {
+        self.read(|c| docs::acked_heads(c, doc_id))
+    }
+
+    /// Records the heads of a document that the hub acknowledged.
+    pub fn set_acked_heads(&self, doc_id: DocId, heads: &[automerge::ChangeHash]) -> Result<()> {
+        let guard = lock(&self.writer);
+        let w = guard.as_ref().ok_or(Error::Closed)?;
+        docs::set_acked_heads(&w.conn, doc_id, heads)
+    }
+
+    /// Runs `f` on a loaded document.
+    pub(crate) fn with_document<T>(
+        &self,
+        doc_id: DocId,
+        f: impl FnOnce(&mut Document) -> Result<T>,
+    ) -> Result<T> {
+        let mut guard = lock(&self.writer);
+        let Writer { conn, docs } = guard.as_mut().ok_or(Error::Closed)?;
+        let cached = docs
+            .get(conn, doc_id, self.device, None)?
+            .ok_or(Error::NotFound { what: "document" })?;
+        f(&mut cached.doc)
+    }
+
+    /// One visit (of any device whose log this device holds).
+    pub fn visit(&self, id: VisitId) -> Result<Visit> {
+        let doc_id: Option<String> = self.read(|c| {
+            Ok(c.prepare_cached("SELECT doc_id FROM visits WHERE id = ?1")?
+                .query_row([id.to_string()], |r| r.get(0))
+                .optional()?)
+        })?;
+        let doc_id = doc_id.ok_or(Error::NotFound { what: "visit" })?;
+        self.visits_from_documents(&[(id.to_string(), doc_id)])?
+            .pop()
+            .ok_or(Error::NotFound { what: "visit" })
+    }
+
+    /// Reads visits, given as (visit id, document id), from their documents, in the order given.
+    pub(crate) fn visits_from_documents(&self, rows: &[(String, String)]) -> Result<Vec<Visit>> {
+        let mut guard = lock(&self.writer);
+        let Writer { conn, docs } = guard.as_mut().ok_or(Error::Closed)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, doc_id) in rows {
+            let bad = || Error::Storage(rusqlite::Error::InvalidQuery);
+            let id: VisitId = id.parse().map_err(|_| bad())?;
+            let doc_id: DocId = doc_id.parse().map_err(|_| bad())?;
+            let cached = docs
+                .get(conn, doc_id, self.device, None)?
+                .ok_or(Error::NotFound { what: "visit" })?;
+            out.push(cached.doc.visit(id)?.ok_or(Error::NotFound { what: "visit" })?);
+        }
+        Ok(out)
+    }
+
+    /// Months of this device's visit logs.
+    pub fn visit_log_months(&self) -> Result<Vec<Month>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT month FROM documents WHERE kind = 'visit_log' AND owner = ?1 ORDER BY month",
+            )?;
+            let rows = stmt.query_map([self.device.to_string()], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for m in rows {
+                if let Some(m) = Month::parse(&m?) {
+                    out.push(m);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// The partners referred to and the brochures given must be known on this device.
+fn check_references(conn: &rusqlite::Connection, details: &VisitDetails) -> Result<()> {
+    let mut partner = conn.prepare_cached("SELECT 1 FROM partners WHERE id = ?1")?;
+    for r in &details.referrals {
+        if !partner.exists([r.partner.to_string()])? {
+            return Err(unknown(format!("referrals.{}", r.partner)));
+        }
+    }
+    let mut brochure = conn.prepare_cached("SELECT 1 FROM brochures WHERE id = ?1")?;
+    for b in details.brochures.keys() {
+        if !brochure.exists([b.to_string()])? {
+            return Err(unknown(format!("brochures.{b}")));
+        }
+    }
+    Ok(())
+}
+
+fn unknown(field: String) -> Error {
+    Error::Invalid(crate::model::ValidationError::new(
+        field,
+        crate::model::Problem::UnknownReference,
+    ))
+}

@@ -1,0 +1,369 @@
+//! The read model: rows derived from the documents, written in the same transaction as their
+//! chunks, so that a query never sees a state the documents do not hold.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use crate::doc::{DocKind, Document};
+use crate::error::{Error, Result};
+use crate::model::{
+    BrochureId, Lang, OrgKind, Partner, PartnerId, PartnerStatus, Region, Theme, Visit, VisitId,
+};
+use crate::text::fold;
+
+use super::StoreChanges;
+
+/// What search results show of a partner, stored ready-made beside the full entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartnerSummary {
+    /// Id.
+    pub id: PartnerId,
+    /// Name.
+    pub name: String,
+    /// Other name or acronym.
+    pub alternate_name: Option<String>,
+    /// Home region.
+    pub region: Region,
+    /// Kind of organisation.
+    pub kind: OrgKind,
+    /// Status.
+    pub status: PartnerStatus,
+    /// Themes of the partner and its active services.
+    pub themes: BTreeSet<Theme>,
+    /// Languages of the partner and its active services.
+    pub languages: BTreeSet<Lang>,
+    /// Municipalities of its locations.
+    pub municipalities: Vec<String>,
+    /// First public phone number.
+    pub phone: Option<String>,
+    /// When the entry was last verified.
+    pub verified_on: Option<chrono::NaiveDate>,
+    /// Whether some field holds concurrent values waiting for a coordinator.
+    pub has_conflicts: bool,
+    /// Distance in km from the point given in the query, if one was given and the partner has
+    /// an office with coordinates.
+    pub distance_km: Option<f64>,
+}
+
+fn summary(p: &Partner, conflicted: bool) -> PartnerSummary {
+    let mut municipalities: Vec<String> = p.locations.values().map(|l| l.municipality.clone()).collect();
+    municipalities.sort();
+    municipalities.dedup();
+    PartnerSummary {
+        id: p.id,
+        name: p.name.clone(),
+        alternate_name: p.alternate_name.clone(),
+        region: p.region,
+        kind: p.kind,
+        status: p.status,
+        themes: p.all_themes(),
+        languages: p.all_languages(),
+        municipalities,
+        phone: p.phones.first().map(|ph| ph.number.clone()),
+        verified_on: p.verified_on,
+        has_conflicts: conflicted,
+        distance_km: None,
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| Error::Storage(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
+}
+
+/// Facets a partner can be filtered on: themes, languages, regions, postcodes, municipalities.
+fn facets(p: &Partner) -> BTreeSet<String> {
+    let mut f = BTreeSet::new();
+    for t in p.all_themes() {
+        f.insert(format!("t:{t}"));
+    }
+    for l in p.all_languages() {
+        f.insert(format!("l:{l}"));
+    }
+    f.insert(format!("r:{}", p.region));
+    for r in &p.regions_served {
+        f.insert(format!("r:{r}"));
+    }
+    for l in p.locations.values() {
+        f.insert(format!("r:{}", l.province));
+        f.insert(format!("p:{}", l.postcode));
+        f.insert(format!("m:{}", fold(l.municipality.trim())));
+    }
+    f
+}
+
+/// The searchable text: names in one column, everything else in another.
+fn fts_text(p: &Partner) -> (String, String) {
+    let name = fold(&format!(
+        "{} {}",
+        p.name,
+        p.alternate_name.as_deref().unwrap_or("")
+    ));
+    let mut body = String::new();
+    for d in p.description.values() {
+        body.push_str(d);
+        body.push(' ');
+    }
+    for s in p.services.values() {
+        body.push_str(&s.name);
+        body.push(' ');
+        for d in s.description.values() {
+            body.push_str(d);
+            body.push(' ');
+        }
+    }
+    for l in p.locations.values() {
+        body.push_str(&l.municipality);
+        body.push(' ');
+        body.push_str(&l.postcode.to_string());
+        body.push(' ');
+        if let Some(n) = &l.name {
+            body.push_str(n);
+            body.push(' ');
+        }
+    }
+    for t in p.all_themes() {
+        body.push_str(&t.as_str().replace('_', " "));
+        body.push(' ');
+    }
+    (name, fold(&body))
+}
+
+/// Writes (or rewrites) the rows of one partner. Derived rows (facets, services, locations and
+/// hours, search text) are rewritten only when they differ from the stored entry's: an edit of a
+/// partner's notes then costs two row updates, not a rewrite of its search index.
+pub(crate) fn put_partner(conn: &Connection, doc: &Document, p: &Partner, conflicted: bool) -> Result<()> {
+    let old: Option<Partner> = conn
+        .prepare_cached(
+            "SELECT d.data FROM partners p JOIN partner_details d ON d.partner = p.pk WHERE p.id = ?1",
+        )?
+        .query_row([p.id.to_string()], |r| r.get::<_, String>(0))
+        .optional()?
+        .and_then(|data| serde_json::from_str(&data).ok());
+    let pk: i64 = conn
+        .prepare_cached(
+            "INSERT INTO partners (id, doc_id, region, name, status, verified_on, conflicted, summary)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(id) DO UPDATE SET doc_id = excluded.doc_id, region = excluded.region,
+               name = excluded.name, status = excluded.status, verified_on = excluded.verified_on,
+               conflicted = excluded.conflicted, summary = excluded.summary
+             RETURNING pk",
+        )?
+        .query_row(
+            params![
+                p.id.to_string(),
+                doc.id().to_string(),
+                p.region.as_str(),
+                p.name,
+                p.status.as_str(),
+                p.verified_on.map(|d| d.to_string()),
+                conflicted,
+                json(&summary(p, conflicted))?,
+            ],
+            |r| r.get(0),
+        )?;
+    conn.prepare_cached(
+        "INSERT INTO partner_details (partner, data) VALUES (?1, ?2)
+         ON CONFLICT(partner) DO UPDATE SET data = excluded.data",
+    )?
+    .execute(params![pk, json(p)?])?;
+
+    let changed = |f: &dyn Fn(&Partner) -> bool| old.as_ref().is_none_or(f);
+    if changed(&|o| facets(o) != facets(p)) {
+        conn.prepare_cached("DELETE FROM partner_facets WHERE partner = ?1")?
+            .execute([pk])?;
+        let mut stmt = conn.prepare_cached("INSERT INTO partner_facets (facet, partner) VALUES (?1, ?2)")?;
+        for f in facets(p) {
+            stmt.execute(params![f, pk])?;
+        }
+    }
+    let service_rows = |x: &Partner| -> Vec<(String, String, &'static str)> {
+        x.services
+            .values()
+            .map(|s| (s.id.to_string(), s.name.clone(), s.status.as_str()))
+            .collect()
+    };
+    if changed(&|o| service_rows(o) != service_rows(p)) {
+        conn.prepare_cached("DELETE FROM services WHERE partner = ?1")?
+            .execute([pk])?;
+        let mut stmt =
+            conn.prepare_cached("INSERT INTO services (id, partner, name, status) VALUES (?1, ?2, ?3, ?4)")?;
+        for (id, name, status) in service_rows(p) {
+            stmt.execute(params![id, pk, name, status])?;
+        }
+    }
+    if changed(&|o| o.locations != p.locations) {
+        conn.prepare_cached("DELETE FROM locations WHERE partner = ?1")?
+            .execute([pk])?;
+        conn.prepare_cached("DELETE FROM opening_hours WHERE partner = ?1")?
+            .execute([pk])?;
+        let mut loc = conn.prepare_cached(
+            "INSERT INTO locations (id, partner, postcode, municipality, province, latitude, longitude)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let mut hours = conn.prepare_cached(
+            "INSERT INTO opening_hours (partner, day, open_min, close_min) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for l in p.locations.values() {
+            loc.execute(params![
+                l.id.to_string(),
+                pk,
+                l.postcode,
+                l.municipality,
+                l.province.as_str(),
+                l.latitude,
+                l.longitude
+            ])?;
+            for (day, r) in l.hours.day_ranges() {
+                hours.execute(params![pk, day.index(), r.open, r.close])?;
+            }
+        }
+    }
+    let text = fts_text(p);
+    if changed(&|o| fts_text(o) != text) {
+        conn.prepare_cached("DELETE FROM partner_fts WHERE rowid = ?1")?
+            .execute([pk])?;
+        conn.prepare_cached("INSERT INTO partner_fts (rowid, name, body) VALUES (?1, ?2, ?3)")?
+            .execute(params![pk, text.0, text.1])?;
+    }
+    Ok(())
+}
+
+fn clear_partner_rows(conn: &Connection, pk: i64) -> Result<()> {
+    for sql in [
+        "DELETE FROM partner_facets WHERE partner = ?1",
+        "DELETE FROM services WHERE partner = ?1",
+        "DELETE FROM locations WHERE partner = ?1",
+        "DELETE FROM opening_hours WHERE partner = ?1",
+        "DELETE FROM partner_fts WHERE rowid = ?1",
+    ] {
+        conn.prepare_cached(sql)?.execute([pk])?;
+    }
+    Ok(())
+}
+
+/// Removes a partner that a merge took out of its document.
+fn remove_partner(conn: &Connection, id: PartnerId) -> Result<()> {
+    let pk: Option<i64> = conn
+        .query_row("SELECT pk FROM partners WHERE id = ?1", [id.to_string()], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(pk) = pk {
+        clear_partner_rows(conn, pk)?;
+        conn.execute("DELETE FROM partner_details WHERE partner = ?1", [pk])?;
+        conn.execute("DELETE FROM partners WHERE pk = ?1", [pk])?;
+    }
+    Ok(())
+}
+
+/// Writes one visit's row.
+pub(crate) fn put_visit(conn: &Connection, doc_id: &str, v: &Visit) -> Result<()> {
+    let themes: Vec<&str> = v.details.themes.iter().map(|t| t.as_str()).collect();
+    conn.prepare_cached(
+        "INSERT INTO visits (id, doc_id, device, month, date, part_of_day, people, themes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(id) DO UPDATE SET doc_id = excluded.doc_id, device = excluded.device,
+           month = excluded.month, date = excluded.date, part_of_day = excluded.part_of_day,
+           people = excluded.people, themes = excluded.themes",
+    )?
+    .execute(params![
+        v.id.to_string(),
+        doc_id,
+        v.device.to_string(),
+        v.details.month().to_string(),
+        v.details.date.to_string(),
+        crate::model::PartOfDay::ALL
+            .iter()
+            .position(|p| *p == v.details.part_of_day)
+            .unwrap_or(0) as i64,
+        v.details.people_reached,
+        json(&themes)?,
+    ])?;
+    Ok(())
+}
+
+fn remove_visit(conn: &Connection, id: VisitId) -> Result<()> {
+    conn.execute("DELETE FROM visits WHERE id = ?1", [id.to_string()])?;
+    Ok(())
+}
+
+/// Brings the rows of the given entities of `doc` in line with it; returns what changed.
+/// Fails, writing nothing it has not already written in the caller's transaction, when an
+/// entity does not hydrate into the model.
+pub(crate) fn index_entities(conn: &Connection, doc: &mut Document, keys: &[String]) -> Result<StoreChanges> {
+    let mut changes = StoreChanges::default();
+    let doc_id = doc.id().to_string();
+    match doc.meta().kind() {
+        DocKind::DirectorySection => {
+            for k in keys {
+                let id: PartnerId = k
+                    .parse()
+                    .map_err(|_| crate::doc::malformed(format!("partners.{k}"), "a partner id"))?;
+                match doc.partner_and_conflict_flag(id)? {
+                    Some((p, conflicted)) => put_partner(conn, doc, &p, conflicted)?,
+                    None => remove_partner(conn, id)?,
+                }
+                changes.partners.push(id);
+            }
+        }
+        DocKind::BrochureCatalog => {
+            for k in keys {
+                let id: BrochureId = k
+                    .parse()
+                    .map_err(|_| crate::doc::malformed(format!("brochures.{k}"), "a brochure id"))?;
+                match doc.brochure(id)? {
+                    Some(b) => {
+                        conn.prepare_cached(
+                            "INSERT INTO brochures (id, retired, updated_on, data) VALUES (?1, ?2, ?3, ?4)
+                             ON CONFLICT(id) DO UPDATE SET retired = excluded.retired,
+                               updated_on = excluded.updated_on, data = excluded.data",
+                        )?
+                        .execute(params![
+                            k,
+                            b.retired,
+                            b.updated_on.to_string(),
+                            json(&b)?
+                        ])?;
+                    }
+                    None => {
+                        conn.execute("DELETE FROM brochures WHERE id = ?1", [k])?;
+                    }
+                }
+                changes.brochures.push(id);
+            }
+        }
+        DocKind::VisitLog => {
+            for k in keys {
+                let id: VisitId = k
+                    .parse()
+                    .map_err(|_| crate::doc::malformed(format!("visits.{k}"), "a visit id"))?;
+                match doc.visit(id)? {
+                    Some(v) => put_visit(conn, &doc_id, &v)?,
+                    None => remove_visit(conn, id)?,
+                }
+                changes.visits.push(id);
+            }
+        }
+    }
+    changes.documents.push(doc.id());
+    Ok(changes)
+}
+
+/// Every entity key of a document.
+pub(crate) fn all_keys(doc: &Document) -> Result<Vec<String>> {
+    use automerge::ReadDoc;
+    let coll = doc.collection()?;
+    Ok(doc.automerge().keys(&coll).collect())
+}
+
+/// Empties the read model (before a rebuild).
+pub(crate) fn clear_all(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DELETE FROM partner_facets; DELETE FROM services; DELETE FROM locations; DELETE FROM opening_hours;
+         DELETE FROM partner_fts; DELETE FROM partner_details; DELETE FROM partners; DELETE FROM brochures; DELETE FROM visits;",
+    )?;
+    Ok(())
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every check and test of the workspace, as CI runs them. Everything builds in release mode, so
+# that the tests, the demo and the benchmark share one build (SQLCipher and OpenSSL included).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --release --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --release --workspace --locked
+
+step "benchmark run (its figures mean something only on a quiet machine)"
+cargo run --release --locked -p outreach-tests --bin bench -- local
+
+printf '\nall checks passed\n'
