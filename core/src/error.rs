@@ -46,6 +46,10 @@ pub enum Error {
     /// The database failed.
     #[error("storage error: {0}")]
     Storage(#[from] rusqlite::Error),
+    /// The database holds something this code cannot read back (a damaged file, or one changed
+    /// by another program). The reason says what, never which values.
+    #[error("the store is damaged: {0}")]
+    Corrupt(&'static str),
     /// A file operation failed.
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),

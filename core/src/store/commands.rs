@@ -304,7 +304,7 @@ impl Store {
         let Writer { conn, docs } = guard.as_mut().ok_or(Error::Closed)?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, doc_id) in rows {
-            let bad = || Error::Storage(rusqlite::Error::InvalidQuery);
+            let bad = || Error::Corrupt("a visit row has an unreadable id");
             let id: VisitId = id.parse().map_err(|_| bad())?;
             let doc_id: DocId = doc_id.parse().map_err(|_| bad())?;
             let cached = docs

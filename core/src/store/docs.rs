@@ -28,11 +28,11 @@ pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
 /// Decodes heads written by [`encode_heads`].
 pub(crate) fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>> {
     if bytes.len() % 32 != 0 {
-        return Err(Error::Storage(rusqlite::Error::InvalidQuery));
+        return Err(Error::Corrupt("stored heads are not whole hashes"));
     }
     bytes
         .chunks(32)
-        .map(|c| ChangeHash::try_from(c).map_err(|_| Error::Storage(rusqlite::Error::InvalidQuery)))
+        .map(|c| ChangeHash::try_from(c).map_err(|_| Error::Corrupt("stored heads are not whole hashes")))
         .collect()
 }
 
@@ -60,7 +60,7 @@ pub(crate) struct Cached {
 const MAX_CHAIN: usize = 100_000;
 
 fn corrupt() -> Error {
-    Error::Storage(rusqlite::Error::InvalidQuery)
+    Error::Corrupt("a document's chunk chain is broken")
 }
 
 /// Reads a document from its chunks; `None` if the store does not hold it.
@@ -111,8 +111,8 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<(DocId, DocKind)>> {
         let (id, kind) = row?;
         let id = id
             .parse()
-            .map_err(|_| Error::Storage(rusqlite::Error::InvalidQuery))?;
-        let kind = DocKind::parse(&kind).ok_or(Error::Storage(rusqlite::Error::InvalidQuery))?;
+            .map_err(|_| Error::Corrupt("a document row has an unreadable id"))?;
+        let kind = DocKind::parse(&kind).ok_or(Error::Corrupt("a document row has an unknown kind"))?;
         out.push((id, kind));
     }
     Ok(out)

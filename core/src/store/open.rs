@@ -207,7 +207,7 @@ pub(crate) fn configure(conn: &Connection, writer: bool) -> Result<()> {
     if writer {
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::Storage(rusqlite::Error::InvalidQuery));
+            return Err(Error::Corrupt("the database cannot use write-ahead logging"));
         }
     }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")?;

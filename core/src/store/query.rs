@@ -332,7 +332,7 @@ impl Store {
             })?;
             for row in rows {
                 let (month, theme, visits, people) = row?;
-                let bad = || Error::Storage(rusqlite::Error::InvalidQuery);
+                let bad = || Error::Corrupt("a visit count row is unreadable");
                 out.push(MonthlyCount {
                     month: Month::parse(&month).ok_or_else(bad)?,
                     theme: theme.map(|t| t.parse().map_err(|_| bad())).transpose()?,

@@ -41,7 +41,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<Migrated> {
     let device = match get_meta(&tx, "device_id")? {
         Some(d) => d
             .parse()
-            .map_err(|_| Error::Storage(rusqlite::Error::InvalidQuery))?,
+            .map_err(|_| Error::Corrupt("the device id is unreadable"))?,
         None => {
             let d = DeviceId::random();
             set_meta(&tx, "device_id", &d.to_string())?;
