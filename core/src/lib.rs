@@ -10,6 +10,7 @@ pub mod model;
 pub mod privacy;
 pub mod sample;
 pub mod store;
+pub mod sync;
 pub mod text;
 
 pub use error::{Error, Result};

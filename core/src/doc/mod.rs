@@ -2,6 +2,7 @@
 //! the modelling rules that let concurrent offline edits merge without loss (maps keyed by id,
 //! sets as maps, status instead of deletion, the device as the actor of every change).
 
+mod accept;
 mod access;
 mod audit;
 mod catalog;
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{DeviceId, DocId, Month, Region};
 
+pub use accept::check_authors;
 pub use audit::{Author, ConflictValue, FieldChange, FieldConflict};
 pub use directory::PartnerEdit;
 
@@ -206,6 +208,18 @@ pub enum DocError {
     /// The changes build on history this copy of the document does not have.
     #[error("the changes depend on {0} earlier changes this copy does not have")]
     MissingDependencies(usize),
+    /// A change was made by another device than the one sending it.
+    #[error("a change was made by another device than the sender")]
+    ForeignActor,
+    /// A change deletes a partner, brochure or visit: they are closed, retired or amended instead.
+    #[error("a change deletes an entry; entries are closed or retired, never deleted")]
+    Deleted,
+    /// A visit's note holds personal data.
+    #[error("{path} contains personal data")]
+    PersonalData {
+        /// Path of the note.
+        path: String,
+    },
 }
 
 /// A loaded document with its identity. The device id is the actor of every change made here.

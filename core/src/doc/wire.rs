@@ -3,7 +3,8 @@
 //! instead be refused as a whole, with a reason. Each chunk is framed, checksummed and parsed
 //! here before anything is applied.
 
-use automerge::{Automerge, Change, LoadOptions, OnPartialLoad};
+use automerge::{Automerge, Bundle, Change, LoadOptions, OnPartialLoad};
+use sha2::{Digest, Sha256};
 
 use super::DocError;
 
@@ -11,6 +12,7 @@ const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 const DOCUMENT: u8 = 0;
 const CHANGE: u8 = 1;
 const COMPRESSED_CHANGE: u8 = 2;
+const BUNDLE: u8 = 3;
 
 /// Why bytes could not be read as Automerge data. Never includes the bytes themselves.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,6 +73,11 @@ pub fn parse_changes(bytes: &[u8]) -> Result<Vec<Change>, DocError> {
             return Err(WireError::Truncated(offset).into());
         }
         let chunk = &rest[..end];
+        // A chunk's checksum is the start of the SHA-256 of its type, length and data; for a
+        // compressed change it is that of the change before compression, checked below.
+        if kind != COMPRESSED_CHANGE && Sha256::digest(&chunk[8..])[..4] != chunk[4..8] {
+            return Err(WireError::BadChecksum(offset).into());
+        }
         match kind {
             DOCUMENT => {
                 let doc = Automerge::load_with_options(
@@ -86,6 +93,10 @@ pub fn parse_changes(bytes: &[u8]) -> Result<Vec<Change>, DocError> {
                     return Err(WireError::BadChecksum(offset).into());
                 }
                 changes.push(change);
+            }
+            BUNDLE => {
+                let bundle = Bundle::try_from(chunk).map_err(|_| WireError::Malformed(offset))?;
+                changes.extend(bundle.to_changes().map_err(|_| WireError::Malformed(offset))?);
             }
             other => {
                 return Err(WireError::UnsupportedChunk { kind: other, offset }.into());
@@ -122,14 +133,37 @@ mod tests {
         assert!(parse_changes(&[]).unwrap().is_empty());
     }
 
+    fn bundle_of(changes: &[u8]) -> Vec<u8> {
+        let mut d = AutoCommit::new();
+        d.apply_changes(parse_changes(changes).unwrap()).unwrap();
+        let hashes: Vec<_> = d.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        d.bundle(hashes).unwrap().bytes().to_vec()
+    }
+
+    #[test]
+    fn reads_bundles() {
+        let (changes, _) = sample();
+        let bundle = bundle_of(&changes);
+        let mut from_bundle: Vec<_> = parse_changes(&bundle).unwrap().iter().map(|c| c.hash()).collect();
+        let mut direct: Vec<_> = parse_changes(&changes)
+            .unwrap()
+            .iter()
+            .map(|c| c.hash())
+            .collect();
+        from_bundle.sort();
+        direct.sort();
+        assert_eq!(from_bundle, direct);
+    }
+
     #[test]
     fn refuses_garbage_truncation_and_any_flipped_bit() {
         let (changes, doc) = sample();
+        let bundle = bundle_of(&changes);
         assert!(matches!(
             parse_changes(b"not automerge at all"),
             Err(DocError::Wire(WireError::BadMagic(0)))
         ));
-        for input in [&changes, &doc] {
+        for input in [&changes, &doc, &bundle] {
             let all = parse_changes(input).unwrap();
             for cut in 1..input.len() {
                 // A cut is refused, unless it falls between two chunks: then it reads as the

@@ -1,0 +1,205 @@
+//! The rules a hub applies to changes a device sends, shared with the device so both agree:
+//! every change must be the sending device's own (or the document's genesis), and after merging,
+//! every entity the changes touched must still hydrate into the model; a visit must keep its
+//! invariants and carry no personal data in its note.
+
+use automerge::{ActorId, Change, ChangeHash};
+
+use super::{DocError, DocKind, DocMeta, Document, GENESIS_ACTOR};
+use crate::model::{BrochureId, DeviceId, PartnerId, VisitId};
+
+/// Checks that every change in `changes` was made by `device`, or is the genesis change of the
+/// document described by `meta`.
+pub fn check_authors(meta: &DocMeta, changes: &[Change], device: DeviceId) -> Result<(), DocError> {
+    let own = ActorId::from(&device.as_bytes()[..]);
+    let genesis = ActorId::from(&GENESIS_ACTOR[..]);
+    let mut genesis_hash: Option<ChangeHash> = None;
+    for change in changes {
+        let actor = change.actor_id();
+        if actor == &own {
+            continue;
+        }
+        if actor == &genesis {
+            let expected = match genesis_hash {
+                Some(h) => h,
+                None => *genesis_hash.insert(meta.genesis_hash()?),
+            };
+            if change.hash() == expected {
+                continue;
+            }
+        }
+        return Err(DocError::ForeignActor);
+    }
+    Ok(())
+}
+
+impl Document {
+    /// Merges changes received from `device`, which must all be its own (or the genesis), and
+    /// checks every entity they touched. On error the document may hold part of the changes:
+    /// callers discard this copy. Returns the heads before the merge.
+    pub fn accept(&mut self, changes: Vec<Change>, device: DeviceId) -> Result<Vec<ChangeHash>, DocError> {
+        check_authors(&self.meta, &changes, device)?;
+        let meta = self.meta;
+        let before = self.heads();
+        self.am.apply_changes(changes)?;
+        let missing = self.am.get_missing_deps(&[]);
+        if !missing.is_empty() {
+            return Err(DocError::MissingDependencies(missing.len()));
+        }
+        self.check_meta(&meta)?;
+        self.check_entities(&before)?;
+        Ok(before)
+    }
+
+    /// Checks every entity changed since `before`: it hydrates into the model, and visits keep
+    /// their invariants and have no personal data in their note.
+    pub fn check_entities(&mut self, before: &[ChangeHash]) -> Result<(), DocError> {
+        let keys = self.changed_entities(before);
+        let bad_key = |k: &str| super::malformed(format!("{}.{k}", self.meta.kind().collection()), "an id");
+        match self.meta.kind() {
+            DocKind::DirectorySection => {
+                for k in &keys {
+                    let id: PartnerId = k.parse().map_err(|_| bad_key(k))?;
+                    if self.partner(id)?.is_none() {
+                        // Partners are closed with a status, never deleted.
+                        return Err(DocError::Deleted);
+                    }
+                }
+            }
+            DocKind::BrochureCatalog => {
+                for k in &keys {
+                    let id: BrochureId = k.parse().map_err(|_| bad_key(k))?;
+                    if self.brochure(id)?.is_none() {
+                        return Err(DocError::Deleted);
+                    }
+                }
+            }
+            DocKind::VisitLog => {
+                for k in &keys {
+                    let id: VisitId = k.parse().map_err(|_| bad_key(k))?;
+                    let visit = self.visit(id)?.ok_or(DocError::Deleted)?;
+                    if !crate::privacy::scan_note(&visit.details.note).is_empty() {
+                        return Err(DocError::PersonalData {
+                            path: format!("visits.{id}.note"),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The changes this document has beyond `heads`, as one compact Automerge bundle (empty when
+    /// there are none).
+    pub fn changes_since(&mut self, heads: &[ChangeHash]) -> Result<Vec<u8>, DocError> {
+        let hashes: Vec<ChangeHash> = self.am.get_changes(heads).iter().map(|c| c.hash()).collect();
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.am.bundle(hashes)?.bytes().to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::{wire::parse_changes, PartnerEdit};
+    use crate::model::{Activity, Month, OrgKind, PartOfDay, Partner, Region, Setting, VisitDetails};
+    use automerge::transaction::Transactable;
+    use automerge::ReadDoc;
+    use chrono::Utc;
+
+    #[test]
+    fn only_the_senders_own_changes_and_the_genesis_are_accepted() {
+        let (a, b) = (DeviceId::random(), DeviceId::random());
+        let meta = DocMeta::DirectorySection {
+            region: Region::Namur,
+        };
+        let mut da = Document::create(meta, a).unwrap();
+        let p = Partner::new(Region::Namur, "Maison de l'emploi", OrgKind::CityService);
+        da.insert_partner(&p).unwrap();
+        da.commit("add", Utc::now());
+        let changes = parse_changes(&da.changes_since(&[]).unwrap()).unwrap();
+        assert_eq!(changes.len(), 2, "genesis and the device's change");
+        check_authors(&meta, &changes, a).unwrap();
+        assert!(matches!(
+            check_authors(&meta, &changes, b),
+            Err(DocError::ForeignActor)
+        ));
+        // A forged "genesis" for another document is not a genesis.
+        let other = DocMeta::DirectorySection {
+            region: Region::Liege,
+        };
+        let forged = parse_changes(&Document::create(other, a).unwrap().changes_since(&[]).unwrap()).unwrap();
+        assert!(matches!(
+            check_authors(&meta, &forged, b),
+            Err(DocError::ForeignActor)
+        ));
+        // The hub's copy accepts A's changes from A.
+        let mut hub = Document::create(meta, DeviceId::random()).unwrap();
+        hub.accept(changes, a).unwrap();
+        assert_eq!(hub.partner(p.id).unwrap().unwrap(), p);
+    }
+
+    #[test]
+    fn deleting_a_partner_or_a_wrong_type_is_refused() {
+        let dev = DeviceId::random();
+        let meta = DocMeta::DirectorySection {
+            region: Region::Namur,
+        };
+        let mut d = Document::create(meta, dev).unwrap();
+        let p = Partner::new(Region::Namur, "Espace social", OrgKind::Ngo);
+        d.insert_partner(&p).unwrap();
+        d.commit("add", Utc::now());
+        let base = d.automerge_mut().save();
+        let mut hub = Document::load(meta.id(), &base, DeviceId::random()).unwrap();
+
+        let coll = d.collection().unwrap();
+        d.automerge_mut().delete(&coll, p.id.to_string()).unwrap();
+        d.commit("delete", Utc::now());
+        let heads = hub.heads();
+        let deletion = parse_changes(&d.changes_since(&heads).unwrap()).unwrap();
+        assert!(matches!(
+            hub.clone().accept(deletion, dev),
+            Err(DocError::Deleted)
+        ));
+
+        let mut e = Document::load(meta.id(), &base, dev).unwrap();
+        e.edit_partner(p.id, &[PartnerEdit::Name("Espace social asbl".into())])
+            .unwrap();
+        let (_, obj) = e.automerge().get(&coll, p.id.to_string()).unwrap().unwrap();
+        e.automerge_mut().put(&obj, "kind", "astrology").unwrap();
+        e.commit("break", Utc::now());
+        let bad = parse_changes(&e.changes_since(&heads).unwrap()).unwrap();
+        assert!(matches!(hub.accept(bad, dev), Err(DocError::Malformed { .. })));
+    }
+
+    #[test]
+    fn a_note_with_personal_data_is_refused_even_if_a_device_skipped_its_own_check() {
+        let dev = DeviceId::random();
+        let date = "2026-11-02".parse().unwrap();
+        let meta = DocMeta::VisitLog {
+            owner: dev,
+            month: Month::of(date),
+        };
+        let mut d = Document::create(meta, dev).unwrap();
+        let mut v = VisitDetails::new(
+            date,
+            PartOfDay::Morning,
+            1000,
+            "Brussel",
+            Setting::Street,
+            Activity::IndividualContact,
+            1,
+        );
+        v.note = "Mail him at someone@example.org".into();
+        d.put_visit(VisitId::random(), &v).unwrap();
+        d.commit("log visit", Utc::now());
+        let mut hub = Document::create(meta, DeviceId::random()).unwrap();
+        let changes = parse_changes(&d.changes_since(&[]).unwrap()).unwrap();
+        assert!(matches!(
+            hub.accept(changes, dev),
+            Err(DocError::PersonalData { .. })
+        ));
+    }
+}

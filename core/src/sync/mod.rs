@@ -1,0 +1,3 @@
+//! Sync with a hub: the wire protocol shared with the hub, and the device's client.
+
+pub mod protocol;

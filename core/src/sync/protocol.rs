@@ -1,0 +1,382 @@
+//! The wire protocol between devices and the hub: CBOR bodies over HTTP, under `/v1/`.
+//!
+//! - `POST /v1/enroll`: [`EnrollRequest`] -> [`EnrollResponse`].
+//! - `POST /v1/sync` (bearer token): [`SyncRequest`] -> [`SyncResponse`]. One round trip in the
+//!   common case: the device sends, for every document it holds, its heads and the changes the
+//!   hub has not acknowledged; the hub answers with what the device lacks.
+//! - `GET /v1/blobs/{sha256}` (bearer token, honours `Range`) and `PUT /v1/blobs/{sha256}`
+//!   (coordinators): brochure files, content-addressed.
+//! - `GET /v1/health`: `200 ok`.
+//!
+//! Errors are an [`ErrorBody`] with a stable [`ErrorCode`] and a readable reason.
+//!
+//! Whole documents travel as Automerge `save()` output; increments as Automerge bundles, a
+//! compact encoding of a set of changes. Bundles are marked experimental in Automerge 0.12, so
+//! the request names the data format ([`AUTOMERGE_FORMAT`]) and the hub refuses another one.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::model::{DeviceId, DocId};
+
+/// Version of this protocol.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The Automerge data format carried in documents and bundles.
+pub const AUTOMERGE_FORMAT: &str = "automerge-0.12";
+
+/// Media type of request and response bodies.
+pub const CONTENT_TYPE: &str = "application/cbor";
+
+/// A device's role in its organisation, set when it is enrolled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Logs visits; reads the directory and brochures.
+    Fieldworker,
+    /// Also edits the directory, publishes brochures and reads the organisation's visit logs.
+    Coordinator,
+    /// A coordinator who also manages the organisation's devices.
+    Admin,
+}
+
+impl Role {
+    /// Stable code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Fieldworker => "fieldworker",
+            Role::Coordinator => "coordinator",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Whether this role edits the directory and the brochure catalog.
+    pub fn edits_directory(self) -> bool {
+        matches!(self, Role::Coordinator | Role::Admin)
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = crate::model::UnknownCode;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "fieldworker" => Ok(Role::Fieldworker),
+            "coordinator" => Ok(Role::Coordinator),
+            "admin" => Ok(Role::Admin),
+            _ => Err(crate::model::UnknownCode { vocabulary: "role" }),
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An Automerge change hash, sent as 32 raw bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Hash(pub [u8; 32]);
+
+impl Serialize for Hash {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Hash {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes = serde_bytes::ByteBuf::deserialize(d)?;
+        let array: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| serde::de::Error::custom("a change hash has 32 bytes"))?;
+        Ok(Hash(array))
+    }
+}
+
+impl From<automerge::ChangeHash> for Hash {
+    fn from(h: automerge::ChangeHash) -> Self {
+        Hash(h.0)
+    }
+}
+
+impl From<Hash> for automerge::ChangeHash {
+    fn from(h: Hash) -> Self {
+        automerge::ChangeHash(h.0)
+    }
+}
+
+/// Converts heads for the wire.
+pub fn to_wire(heads: &[automerge::ChangeHash]) -> Vec<Hash> {
+    heads.iter().map(|h| Hash(h.0)).collect()
+}
+
+/// Converts heads from the wire.
+pub fn from_wire(heads: &[Hash]) -> Vec<automerge::ChangeHash> {
+    heads.iter().map(|h| automerge::ChangeHash(h.0)).collect()
+}
+
+/// `POST /v1/enroll`: a device exchanges a one-time code for its credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    /// [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// The one-time enrollment code.
+    pub code: String,
+    /// The device's id, chosen by the device when its store was created: the actor of all its
+    /// changes.
+    pub device_id: DeviceId,
+    /// A name for the device, for coordinators ("Liège outreach phone 2").
+    pub device_name: String,
+}
+
+/// The credentials a hub gives a newly enrolled device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    /// The device's id, as registered.
+    pub device_id: DeviceId,
+    /// The device's secret token (64 hex characters), sent as `Authorization: Bearer`.
+    pub token: String,
+    /// The organisation's id.
+    pub org_id: String,
+    /// The organisation's name.
+    pub org_name: String,
+    /// The device's role.
+    pub role: Role,
+}
+
+/// `POST /v1/sync`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// [`AUTOMERGE_FORMAT`].
+    pub format: String,
+    /// Every document the device holds.
+    pub docs: Vec<DocPush>,
+}
+
+/// One document, as the device sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocPush {
+    /// The document.
+    pub id: DocId,
+    /// The device's heads.
+    pub heads: Vec<Hash>,
+    /// Changes the hub may lack: a bundle of the changes since the heads the hub last
+    /// acknowledged, or the whole document (a save) when the hub asked for it. Empty when the
+    /// hub has everything.
+    #[serde(with = "serde_bytes", default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<u8>,
+}
+
+/// The hub's answer to a sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// Documents the device lacks changes of, or new to it, and the hub's heads of every
+    /// document the device sent.
+    pub docs: Vec<DocPull>,
+    /// Documents the device holds but may no longer read: it deletes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<DocId>,
+    /// Documents whose changes build on history the hub does not have (it was restored from a
+    /// backup): the device sends them whole in the next round.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resend: Vec<DocId>,
+    /// The answer was cut to bound its size: sync again for the rest.
+    #[serde(default)]
+    pub more: bool,
+}
+
+/// One document, as the hub answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocPull {
+    /// The document.
+    pub id: DocId,
+    /// The hub's heads after applying what the device sent: the device records them as
+    /// acknowledged once it has applied `changes`.
+    pub heads: Vec<Hash>,
+    /// What the device lacks: a bundle, or the whole document (a save) when it is new to the
+    /// device. Empty when the device has everything.
+    #[serde(with = "serde_bytes", default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<u8>,
+}
+
+/// Stable error codes; clients branch on these, people read the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not well-formed (bad CBOR, missing fields, bad hash).
+    BadRequest,
+    /// The body or a bound is exceeded (size, documents, changes).
+    TooLarge,
+    /// Another protocol version or Automerge format.
+    Unsupported,
+    /// No or unknown credentials.
+    Unauthorized,
+    /// The device was revoked: it must wipe its store.
+    Revoked,
+    /// The device's role does not allow this.
+    Forbidden,
+    /// No such thing.
+    NotFound,
+    /// The enrollment code is unknown, used or expired.
+    InvalidCode,
+    /// The device is already enrolled.
+    AlreadyEnrolled,
+    /// Automerge data that does not parse, or changes that break the model.
+    InvalidDocument,
+    /// A visit note with personal data.
+    PersonalData,
+    /// A blob whose content does not match its hash.
+    HashMismatch,
+    /// The hub failed.
+    Internal,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong, for programs.
+    pub code: ErrorCode,
+    /// What went wrong, for people; never personal data.
+    pub reason: String,
+    /// The document concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<DocId>,
+    /// Set with [`ErrorCode::Revoked`]: the device must delete its store.
+    #[serde(default)]
+    pub wipe: bool,
+}
+
+/// Why a body could not be encoded or decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("malformed CBOR body: {0}")]
+pub struct CodecError(String);
+
+/// Encodes a body as CBOR.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail, and every type here serialises.
+    let _ = ciborium::into_writer(value, &mut out);
+    out
+}
+
+/// Decodes a CBOR body.
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    ciborium::from_reader(bytes).map_err(|e| CodecError(e.to_string()))
+}
+
+/// An enrollment link as printed and shown as a QR code: `outreach://enroll?hub=URL&code=CODE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollLink {
+    /// Base URL of the hub (`https://hub.example.org`).
+    pub hub: String,
+    /// The one-time code.
+    pub code: String,
+}
+
+impl EnrollLink {
+    /// Parses a link; `None` if it is not one.
+    pub fn parse(link: &str) -> Option<EnrollLink> {
+        let query = link.trim().strip_prefix("outreach://enroll?")?;
+        let (mut hub, mut code) = (None, None);
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=')?;
+            let v = percent_decode(v)?;
+            match k {
+                "hub" => hub = Some(v),
+                "code" => code = Some(v),
+                _ => {}
+            }
+        }
+        let hub = hub.filter(|h| h.starts_with("https://") || h.starts_with("http://"))?;
+        Some(EnrollLink {
+            hub: hub.trim_end_matches('/').to_string(),
+            code: code.filter(|c| !c.is_empty())?,
+        })
+    }
+}
+
+impl std::fmt::Display for EnrollLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "outreach://enroll?hub={}&code={}",
+            percent_encode(&self.hub),
+            percent_encode(&self.code)
+        )
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(s.len());
+    let mut it = s.bytes();
+    while let Some(b) = it.next() {
+        if b == b'%' {
+            let hi = (it.next()? as char).to_digit(16)?;
+            let lo = (it.next()? as char).to_digit(16)?;
+            bytes.push((hi * 16 + lo) as u8);
+        } else {
+            bytes.push(b);
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_round_trip_through_cbor() {
+        let req = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            format: AUTOMERGE_FORMAT.into(),
+            docs: vec![DocPush {
+                id: DocId::named("x"),
+                heads: vec![Hash([7; 32])],
+                changes: vec![1, 2, 3],
+            }],
+        };
+        assert_eq!(decode::<SyncRequest>(&encode(&req)).unwrap(), req);
+        let err = ErrorBody {
+            code: ErrorCode::Revoked,
+            reason: "revoked".into(),
+            doc: None,
+            wipe: true,
+        };
+        assert_eq!(decode::<ErrorBody>(&encode(&err)).unwrap(), err);
+        assert!(decode::<SyncRequest>(b"\xff\x00garbage").is_err());
+    }
+
+    #[test]
+    fn enrollment_links_round_trip() {
+        let link = EnrollLink {
+            hub: "https://hub.example.org:8787".into(),
+            code: "K7QM-2XHD-9FPA".into(),
+        };
+        let text = link.to_string();
+        assert_eq!(
+            text,
+            "outreach://enroll?hub=https%3A%2F%2Fhub.example.org%3A8787&code=K7QM-2XHD-9FPA"
+        );
+        assert_eq!(EnrollLink::parse(&text).unwrap(), link);
+        assert!(EnrollLink::parse("https://example.org").is_none());
+        assert!(EnrollLink::parse("outreach://enroll?hub=ftp%3A%2F%2Fx&code=a").is_none());
+        assert!(EnrollLink::parse("outreach://enroll?hub=http%3A%2F%2Fx").is_none());
+    }
+}
