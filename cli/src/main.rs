@@ -4,7 +4,9 @@
 mod brochures;
 mod demo;
 mod error;
+mod hub;
 mod key;
+mod net;
 mod output;
 mod parse;
 mod partners;
@@ -68,12 +70,22 @@ enum Command {
     /// Search, show and edit the partner directory
     #[command(subcommand)]
     Partners(PartnersCommand),
-    /// List the brochures in force
+    /// List the brochures in force; publish, fetch and open their files
     #[command(subcommand)]
     Brochures(BrochuresCommand),
     /// Log, amend, list and count this device's visits
     #[command(subcommand)]
     Visits(VisitsCommand),
+    /// Enroll this device with a hub, from an enrollment link or a hub address and code
+    Enroll(hub::EnrollArgs),
+    /// Show the hub this device is enrolled with
+    Enrollment {
+        /// Print it as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sync with the hub: send this device's changes, receive the others', fetch brochure files
+    Sync(hub::SyncArgs),
     /// Run the demonstration
     Demo,
 }
@@ -100,6 +112,9 @@ fn run(cli: Cli) -> CliResult {
         Command::Partners(command) => partners::run(command, &cli.store.open()?, &mut out)?,
         Command::Brochures(command) => brochures::run(command, &cli.store.open()?, &mut out)?,
         Command::Visits(command) => visits::run(command, &cli.store.open()?, &mut out)?,
+        Command::Enroll(args) => hub::enroll(args, &cli.store.open()?, &mut out)?,
+        Command::Enrollment { json } => hub::show_enrollment(&cli.store.open()?, json, &mut out)?,
+        Command::Sync(args) => hub::sync(args, &cli.store.open()?, &mut out)?,
         Command::Demo => demo::run().map_err(|e| CliError::msg(e.to_string()))?,
     }
     out.flush()?;

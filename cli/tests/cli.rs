@@ -421,3 +421,24 @@ fn concurrent_edits_from_another_device_show_as_conflicts() {
     let history = s.ok(&format!("partners history {id} email"));
     assert_eq!(history.lines().count(), 5, "a header and four writes:\n{history}");
 }
+
+#[test]
+fn network_commands_say_what_is_missing_without_a_network() {
+    let s = Sandbox::new();
+    s.ok("init");
+    assert!(s.ok("enrollment").contains("Not enrolled"));
+    assert_eq!(s.ok("enrollment --json").trim(), "null");
+    let not_enrolled = failed(s.run("sync"));
+    assert!(not_enrolled.contains("not enrolled"), "{not_enrolled}");
+    assert!(failed(s.run("brochures fetch")).contains("not enrolled"));
+    let clear = failed(s.run("enroll --hub http://hub.example.org --code K7QM-2XHD"));
+    assert!(clear.contains("https://"), "{clear}");
+    let link = failed(s.run("enroll outreach://enroll?code=K7QM"));
+    assert!(link.contains("link"), "{link}");
+    let unreachable = failed(s.run("enroll --hub http://127.0.0.1:9 --code K7QM --attempts 1"));
+    assert!(unreachable.contains("network error"), "{unreachable}");
+    let unknown = failed(s.run("brochures open 6f757472-6561-4348-8000-000000000042"));
+    assert!(unknown.contains("no brochure"), "{unknown}");
+    let usage = s.run("enroll");
+    assert_eq!(usage.status.code(), Some(2), "clap asks for a link or --hub");
+}

@@ -4,6 +4,7 @@
 use crate::doc::DocError;
 use crate::model::ValidationError;
 use crate::privacy::PersonalDataSpan;
+use crate::sync::protocol::ErrorCode;
 
 /// Everything that can go wrong in the core.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,52 @@ pub enum Error {
     /// This device's role does not allow the operation.
     #[error("not allowed: {0}")]
     NotAllowed(&'static str),
+    /// The device is not enrolled with a hub: enroll it first.
+    #[error("this device is not enrolled with a hub: enroll it first")]
+    NotEnrolled,
+    /// The hub could not be reached, or the connection failed or timed out, after retries.
+    /// Nothing is lost: syncing again later resumes.
+    #[error("network error: {0}")]
+    Network(String),
+    /// The hub refused the request; `code` says why for programs, `reason` for people.
+    #[error("the hub refused the request: {reason} ({})", error_code_name(*.code))]
+    Hub {
+        /// The hub's stable error code.
+        code: ErrorCode,
+        /// The hub's explanation (never personal data).
+        reason: String,
+    },
+    /// The hub does not recognise this device's credentials.
+    #[error("the hub does not recognise this device's credentials")]
+    Unauthorized,
+    /// The hub revoked this device, and its store was deleted as the hub ordered.
+    #[error("this device was revoked by its organisation; its store has been deleted")]
+    RevokedAndWiped,
+    /// The caller cancelled the operation; the store is consistent and a later sync resumes.
+    #[error("cancelled")]
+    Cancelled,
+    /// The hub's answer does not follow the protocol (or is not from an Outreach hub).
+    #[error("unexpected answer from the hub: {0}")]
+    Protocol(String),
+}
+
+/// The wire name of a hub error code, for messages.
+pub(crate) fn error_code_name(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::BadRequest => "bad_request",
+        ErrorCode::TooLarge => "too_large",
+        ErrorCode::Unsupported => "unsupported",
+        ErrorCode::Unauthorized => "unauthorized",
+        ErrorCode::Revoked => "revoked",
+        ErrorCode::Forbidden => "forbidden",
+        ErrorCode::NotFound => "not_found",
+        ErrorCode::InvalidCode => "invalid_code",
+        ErrorCode::AlreadyEnrolled => "already_enrolled",
+        ErrorCode::InvalidDocument => "invalid_document",
+        ErrorCode::PersonalData => "personal_data",
+        ErrorCode::HashMismatch => "hash_mismatch",
+        ErrorCode::Internal => "internal",
+    }
 }
 
 fn describe_spans(spans: &[PersonalDataSpan]) -> String {
@@ -71,3 +118,39 @@ fn describe_spans(spans: &[PersonalDataSpan]) -> String {
 
 /// Result with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_code_names_are_the_wire_names() {
+        use ErrorCode::*;
+        for code in [
+            BadRequest,
+            TooLarge,
+            Unsupported,
+            Unauthorized,
+            Revoked,
+            Forbidden,
+            NotFound,
+            InvalidCode,
+            AlreadyEnrolled,
+            InvalidDocument,
+            PersonalData,
+            HashMismatch,
+            Internal,
+        ] {
+            let wire = serde_json::to_string(&code).unwrap();
+            assert_eq!(wire, format!("\"{}\"", error_code_name(code)));
+        }
+        let e = Error::Hub {
+            code: InvalidCode,
+            reason: "this enrollment code has expired".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the hub refused the request: this enrollment code has expired (invalid_code)"
+        );
+    }
+}

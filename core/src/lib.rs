@@ -14,4 +14,10 @@ pub mod sync;
 pub mod text;
 
 pub use error::{Error, Result};
-pub use store::{Store, StoreChanges, StoreKey, StoreObserver, StoreOptions, Subscription};
+pub use store::{
+    LocalBrochureFile, Store, StoreChanges, StoreKey, StoreObserver, StoreOptions, Subscription,
+};
+pub use sync::{
+    CancelToken, Enrollment, FetchReport, SyncOptions, SyncPhase, SyncProgress, SyncProgressUpdate,
+    SyncReport,
+};

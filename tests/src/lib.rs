@@ -2,4 +2,5 @@
 //! measurement helpers.
 
 pub mod gen;
+pub mod proxy;
 pub mod stats;

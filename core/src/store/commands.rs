@@ -57,7 +57,9 @@ impl Store {
     }
 
     /// Adds a partner to the directory section of its region (created if this device has none).
+    /// An enrolled field worker's device refuses it ([`Error::NotAllowed`]), as the hub would.
     pub fn add_partner(&self, partner: &Partner) -> Result<PartnerId> {
+        self.check_edits_directory()?;
         partner.validate()?;
         if self.partner_region(partner.id).is_ok() {
             return Err(Error::Invalid(crate::model::ValidationError::new(
@@ -74,8 +76,10 @@ impl Store {
         })
     }
 
-    /// Applies edits to a partner as one change; the edited entry must still be valid.
+    /// Applies edits to a partner as one change; the edited entry must still be valid. An
+    /// enrolled field worker's device refuses it ([`Error::NotAllowed`]).
     pub fn edit_partner(&self, id: PartnerId, edits: &[PartnerEdit]) -> Result<()> {
+        self.check_edits_directory()?;
         if edits.is_empty() {
             return Ok(());
         }
@@ -131,8 +135,10 @@ impl Store {
         self.with_partner_doc(id, |doc| Ok(doc.partner_field_history(id, path)?))
     }
 
-    /// Adds a brochure or updates the fields of an existing one that differ.
+    /// Adds a brochure or updates the fields of an existing one that differ. An enrolled field
+    /// worker's device refuses it ([`Error::NotAllowed`]).
     pub fn put_brochure(&self, brochure: &Brochure) -> Result<()> {
+        self.check_edits_directory()?;
         brochure.validate()?;
         self.commit_edit(DocMeta::BrochureCatalog, true, "edit brochure", |_, doc| {
             doc.put_brochure(brochure)?;

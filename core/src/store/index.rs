@@ -245,7 +245,7 @@ fn clear_partner_rows(conn: &Connection, pk: i64) -> Result<()> {
 }
 
 /// Removes a partner that a merge took out of its document.
-fn remove_partner(conn: &Connection, id: PartnerId) -> Result<()> {
+pub(crate) fn remove_partner(conn: &Connection, id: PartnerId) -> Result<()> {
     let pk: Option<i64> = conn
         .query_row("SELECT pk FROM partners WHERE id = ?1", [id.to_string()], |r| {
             r.get(0)

@@ -2,13 +2,16 @@
 //! model, one writer and one reader connection each behind a mutex, observers told what changed
 //! after each commit.
 
+pub(crate) mod brochure_files;
 mod checkpoint;
 mod commands;
 mod docs;
+mod file_plan;
 mod index;
 mod open;
 mod query;
 pub mod schema;
+mod sync_state;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -21,6 +24,7 @@ use crate::doc::{DocMeta, Document};
 use crate::error::{Error, Result};
 use crate::model::{BrochureId, DeviceId, DocId, PartnerId, VisitId};
 
+pub use brochure_files::LocalBrochureFile;
 pub use commands::Clock;
 pub use index::PartnerSummary;
 pub use open::{StoreKey, CIPHER_SETTINGS};
@@ -129,6 +133,8 @@ pub struct Store {
     observers: Arc<ObserverList>,
     next_observer: AtomicU64,
     clock: Clock,
+    /// Held by enrollment, sync and file fetches: one network task at a time per store.
+    network: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -206,6 +212,7 @@ impl Store {
             observers: Arc::new(Mutex::new(Vec::new())),
             next_observer: AtomicU64::new(1),
             clock: Clock::system(),
+            network: tokio::sync::Mutex::new(()),
         };
         if migrated.rebuild {
             store.rebuild_read_model()?;
@@ -226,6 +233,12 @@ impl Store {
     /// Folder of brochure files.
     pub fn brochure_dir(&self) -> &Path {
         &self.brochure_dir
+    }
+
+    /// The lock held by network tasks (enrollment, sync, file fetches), so that two never
+    /// interleave on one store.
+    pub(crate) fn network_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.network
     }
 
     /// Replaces the clock (tests and demos that log visits on fixed days).

@@ -9,14 +9,18 @@ use crate::error::{Error, Result};
 use crate::model::DeviceId;
 
 /// Newest schema version this code knows.
-pub const END_VERSION: u32 = 2;
+pub const END_VERSION: u32 = 3;
 
 /// Version of the read model's content (how documents are indexed). Bumping it makes every
 /// store rebuild its read model on open.
 pub const READ_MODEL_VERSION: u32 = 1;
 
 /// The frozen SQL of each schema step, in order.
-pub const STEPS: &[&str] = &[include_str!("sql/v1.sql"), include_str!("sql/v2.sql")];
+pub const STEPS: &[&str] = &[
+    include_str!("sql/v1.sql"),
+    include_str!("sql/v2.sql"),
+    include_str!("sql/v3.sql"),
+];
 
 /// What [`migrate`] found and did.
 pub(crate) struct Migrated {

@@ -1,0 +1,611 @@
+//! Devices syncing through a real hub (`outreach_hub`, served in-process on a loopback port):
+//! the core's async API, then the `outreach` binary's network commands.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use outreach_core::model::{
+    Activity, Brochure, Lang, Month, OrgKind, PartOfDay, Partner, Region, Setting, VisitDetails,
+};
+use outreach_core::sync::protocol::{EnrollLink, ErrorCode, Role};
+use outreach_core::{
+    CancelToken, Error, Store, StoreOptions, SyncOptions, SyncPhase, SyncProgressUpdate, SyncReport,
+};
+use outreach_hub::{Hub, HubConfig, ServerHandle, TlsConfig, BLOBS_DIR};
+use tempfile::TempDir;
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// A hub on a loopback port, with one organisation.
+struct TestHub {
+    hub: Hub,
+    server: Option<ServerHandle>,
+    url: String,
+    org: String,
+    dir: TempDir,
+}
+
+impl TestHub {
+    async fn start() -> TestHub {
+        TestHub::start_with(None).await
+    }
+
+    async fn start_with(tls: Option<TlsConfig>) -> TestHub {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path(), HubConfig::default()).unwrap();
+        let org = hub.create_organisation("CAW Limburg").unwrap().id;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let https = tls.is_some();
+        let server = hub.serve(listener, tls).unwrap();
+        let url = if https {
+            format!("https://localhost:{}", server.local_addr().port())
+        } else {
+            server.url()
+        };
+        TestHub {
+            hub,
+            server: Some(server),
+            url,
+            org,
+            dir,
+        }
+    }
+
+    fn code(&self, role: Role) -> String {
+        self.hub
+            .create_enrollment_code(&self.org, role, DAY)
+            .unwrap()
+            .code
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await.unwrap();
+        }
+    }
+}
+
+/// A device's store in its own folder.
+struct Device {
+    store: Store,
+    dir: TempDir,
+}
+
+impl Device {
+    fn new() -> Device {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("outreach.db"), &[7; 32], StoreOptions::default()).unwrap();
+        Device { store, dir }
+    }
+
+    async fn enrolled(hub: &TestHub, role: Role) -> Device {
+        let d = Device::new();
+        let link = EnrollLink {
+            hub: hub.url.clone(),
+            code: hub.code(role),
+        };
+        d.store
+            .enroll(&link.to_string(), None, "test device", &options())
+            .await
+            .unwrap();
+        d
+    }
+
+    async fn sync(&self) -> SyncReport {
+        self.store
+            .sync(&options(), None, &CancelToken::new())
+            .await
+            .unwrap()
+    }
+}
+
+fn fr() -> Lang {
+    Lang::code("fr").unwrap()
+}
+
+fn options() -> SyncOptions {
+    SyncOptions {
+        languages: vec![fr()],
+        max_attempts: 2,
+        retry_base_delay: Duration::from_millis(10),
+        ..SyncOptions::default()
+    }
+}
+
+fn visit(date: chrono::NaiveDate) -> VisitDetails {
+    VisitDetails::new(
+        date,
+        PartOfDay::Evening,
+        3600,
+        "Genk",
+        Setting::Shelter,
+        Activity::GroupSession,
+        7,
+    )
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// A brochure with a French title, published by `device` with `file` as its French file.
+fn publish(device: &Device, file: &[u8]) -> Brochure {
+    let mut b = Brochure::new(today());
+    b.title.insert(fr(), "Le retour volontaire".into());
+    device.store.put_brochure(&b).unwrap();
+    device
+        .store
+        .publish_brochure_file(b.id, fr(), file, "application/pdf", "retour.pdf")
+        .unwrap();
+    device.store.brochure(b.id).unwrap()
+}
+
+fn large_file() -> Vec<u8> {
+    (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_brochures_and_visits_flow_through_the_hub() {
+    let hub = TestHub::start().await;
+    let coordinator = Device::enrolled(&hub, Role::Coordinator).await;
+    let worker = Device::new();
+    let enrollment = worker
+        .store
+        .enroll(
+            &hub.url,
+            Some(&hub.code(Role::Fieldworker)),
+            "Genk phone",
+            &options(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(enrollment.role, Role::Fieldworker);
+    assert_eq!(enrollment.org_name, "CAW Limburg");
+    assert_eq!(worker.store.enrollment().unwrap(), Some(enrollment));
+
+    let partner = Partner::new(Region::Limburg, "CAW Limburg Genk", OrgKind::WelfareCentre);
+    coordinator.store.add_partner(&partner).unwrap();
+    let pdf = outreach_core::sample::sample_brochure_pdf();
+    let brochure = publish(&coordinator, &pdf);
+    let first = coordinator.sync().await;
+    assert_eq!((first.round_trips, first.files_uploaded), (1, 1));
+    assert_eq!(first.documents_pushed, 2);
+    assert!(first.complete && first.changes_pushed >= 4);
+
+    let visit_id = worker.store.log_visit(&visit(today())).unwrap();
+    let seen: Arc<Mutex<Vec<SyncProgressUpdate>>> = Arc::default();
+    let sink = seen.clone();
+    let report = worker
+        .store
+        .sync(
+            &options(),
+            Some(Arc::new(move |u: &SyncProgressUpdate| {
+                sink.lock().unwrap().push(*u)
+            })),
+            &CancelToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.round_trips, 1, "{report:?}");
+    assert_eq!((report.documents_pushed, report.documents_pulled), (1, 2));
+    assert_eq!((report.files.fetched, report.files.failed), (1, 0));
+    assert!(report.bytes_down > pdf.len() as u64);
+    assert_eq!(worker.store.partner(partner.id).unwrap(), partner);
+    let file = worker.store.brochure_file(brochure.id, &[fr()]).unwrap().unwrap();
+    assert_eq!(std::fs::read(&file.path).unwrap(), pdf);
+    assert_eq!(
+        (file.file_name.as_str(), file.size),
+        ("retour.pdf", pdf.len() as u64)
+    );
+    let phases: Vec<SyncPhase> = seen.lock().unwrap().iter().map(|u| u.phase).collect();
+    for phase in [
+        SyncPhase::Connecting,
+        SyncPhase::Uploading,
+        SyncPhase::Downloading,
+        SyncPhase::Applying,
+        SyncPhase::BrochureFiles,
+    ] {
+        assert!(phases.contains(&phase), "{phase:?} missing from {phases:?}");
+    }
+    assert_eq!(phases.last(), Some(&SyncPhase::Done));
+
+    // The steady state: one round trip, nothing to move.
+    let quiet = worker.sync().await;
+    assert_eq!(quiet.round_trips, 1);
+    assert_eq!(
+        (quiet.changes_pushed, quiet.changes_pulled, quiet.files.fetched),
+        (0, 0, 0)
+    );
+
+    // The coordinator reads the organisation's visit logs; the worker may not edit the directory.
+    let pulled = coordinator.sync().await;
+    assert_eq!(pulled.documents_pulled, 1);
+    assert_eq!(
+        coordinator.store.visit(visit_id).unwrap().device,
+        worker.store.device_id()
+    );
+    let other = Partner::new(Region::Limburg, "Vluchtelingenwerk", OrgKind::Ngo);
+    assert!(matches!(
+        worker.store.add_partner(&other),
+        Err(Error::NotAllowed(_))
+    ));
+
+    // An edit on one side reaches the other in one round trip each.
+    coordinator
+        .store
+        .mark_verified(partner.id, today(), "phone call")
+        .unwrap();
+    assert_eq!(coordinator.sync().await.changes_pushed, 1);
+    let update = worker.sync().await;
+    assert_eq!((update.round_trips, update.changes_pulled), (1, 1));
+    assert_eq!(
+        worker.store.partner(partner.id).unwrap().verified_on,
+        Some(today())
+    );
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_made_before_enrolling_as_a_field_worker_do_not_block_sync() {
+    let hub = TestHub::start().await;
+    let coordinator = Device::enrolled(&hub, Role::Coordinator).await;
+    let official = Partner::new(Region::Limburg, "CAW Limburg Genk", OrgKind::WelfareCentre);
+    coordinator.store.add_partner(&official).unwrap();
+    coordinator.sync().await;
+
+    let worker = Device::new();
+    let private = Partner::new(Region::Limburg, "My own notes", OrgKind::Ngo);
+    worker.store.add_partner(&private).unwrap();
+    worker
+        .store
+        .enroll(&hub.url, Some(&hub.code(Role::Fieldworker)), "phone", &options())
+        .await
+        .unwrap();
+    let report = worker.sync().await;
+    assert!(report.complete);
+    assert_eq!(report.changes_pushed, 0, "the hub would refuse them");
+    assert_eq!(worker.store.partner(official.id).unwrap(), official);
+    assert!(worker.store.partner(private.id).is_ok(), "kept on the device");
+    assert_eq!(worker.sync().await.round_trips, 1);
+    coordinator.sync().await;
+    assert!(coordinator.store.partner(private.id).is_err());
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_back_after_an_outage_is_reached_by_retrying() {
+    let mut hub = TestHub::start().await;
+    let d = Device::enrolled(&hub, Role::Fieldworker).await;
+    d.store.log_visit(&visit(today())).unwrap();
+    let server = hub.server.take().unwrap();
+    let addr = server.local_addr();
+    server.shutdown().await.unwrap();
+
+    let patient = SyncOptions {
+        max_attempts: 8,
+        retry_base_delay: Duration::from_millis(100),
+        retry_max_delay: Duration::from_millis(400),
+        ..options()
+    };
+    let restart = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        hub.server = Some(hub.hub.serve(listener, None).unwrap());
+    };
+    let cancel = CancelToken::new();
+    let (report, ()) = tokio::join!(d.store.sync(&patient, None, &cancel), restart);
+    let report = report.unwrap();
+    assert_eq!((report.round_trips, report.documents_pushed), (1, 1));
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrollment_refusals_are_typed() {
+    let hub = TestHub::start().await;
+    let d = Device::new();
+    let e = d
+        .store
+        .enroll(&hub.url, Some("AAAA-BBBB-CCCC-DDDD"), "phone", &options())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Hub {
+                code: ErrorCode::InvalidCode,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(d.store.enrollment().unwrap().is_none());
+    d.store
+        .enroll(&hub.url, Some(&hub.code(Role::Fieldworker)), "phone", &options())
+        .await
+        .unwrap();
+    let again = d
+        .store
+        .enroll(&hub.url, Some(&hub.code(Role::Fieldworker)), "phone", &options())
+        .await
+        .unwrap_err();
+    assert!(matches!(again, Error::NotAllowed(_)), "{again:?}");
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_device_wipes_its_store() {
+    let hub = TestHub::start().await;
+    let d = Device::enrolled(&hub, Role::Fieldworker).await;
+    d.store.log_visit(&visit(today())).unwrap();
+    d.sync().await;
+    hub.hub.revoke_device(d.store.device_id()).unwrap();
+    let e = d
+        .store
+        .sync(&options(), None, &CancelToken::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::RevokedAndWiped), "{e:?}");
+    assert!(!d.dir.path().join("outreach.db").exists());
+    assert!(matches!(d.store.visit_log_months(), Err(Error::Closed)));
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_months_leave_the_device_once_the_hub_holds_them_and_stay_away() {
+    let hub = TestHub::start().await;
+    let d = Device::enrolled(&hub, Role::Fieldworker).await;
+    let old = today() - chrono::Days::new(70);
+    d.store.log_visit(&visit(old)).unwrap();
+    d.store.log_visit(&visit(today())).unwrap();
+    let report = d.sync().await;
+    assert_eq!(report.months_removed, vec![Month::of(old)]);
+    assert_eq!(d.store.visit_log_months().unwrap(), vec![Month::of(today())]);
+    // The hub keeps it, and does not send it back.
+    let again = d.sync().await;
+    assert_eq!((again.documents_pulled, again.round_trips), (0, 1));
+    assert_eq!(d.store.visit_log_months().unwrap(), vec![Month::of(today())]);
+    assert_eq!(hub.hub.documents().unwrap().len(), 2);
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_download_resumes_and_a_damaged_file_is_discarded() {
+    let hub = TestHub::start().await;
+    let coordinator = Device::enrolled(&hub, Role::Coordinator).await;
+    let data = large_file();
+    let brochure = publish(&coordinator, &data);
+    coordinator.sync().await;
+    let sha = brochure.files[&fr()].sha256.clone();
+
+    // A download cut after 100 kB: the next fetch asks for the rest only.
+    let worker = Device::enrolled(&hub, Role::Fieldworker).await;
+    let without_files = SyncOptions {
+        fetch_files: false,
+        ..options()
+    };
+    worker
+        .store
+        .sync(&without_files, None, &CancelToken::new())
+        .await
+        .unwrap();
+    let dir = worker.store.brochure_dir().to_path_buf();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{sha}.part")), &data[..100_000]).unwrap();
+    let fetched = worker
+        .store
+        .fetch_brochure_files(&options(), &CancelToken::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        (fetched.fetched, fetched.bytes),
+        (1, (data.len() - 100_000) as u64)
+    );
+    let file = worker.store.brochure_file(brochure.id, &[fr()]).unwrap().unwrap();
+    assert_eq!(std::fs::read(file.path).unwrap(), data);
+
+    // The hub's copy damaged: a new device discards what it receives and reports it.
+    let blob: PathBuf = hub.dir.path().join(BLOBS_DIR).join(&sha);
+    let mut damaged = data.clone();
+    damaged[1234] ^= 0xff;
+    std::fs::write(&blob, &damaged).unwrap();
+    let other = Device::enrolled(&hub, Role::Fieldworker).await;
+    let report = other.sync().await;
+    assert_eq!((report.files.failed, report.files.hash_mismatches), (1, 1));
+    assert!(other.store.brochure_file(brochure.id, &[fr()]).unwrap().is_none());
+    assert_eq!(std::fs::read_dir(other.store.brochure_dir()).unwrap().count(), 0);
+
+    // A budget too small keeps nothing.
+    let tight = SyncOptions {
+        storage_budget_bytes: 1000,
+        ..options()
+    };
+    let pruned = worker
+        .store
+        .fetch_brochure_files(&tight, &CancelToken::new())
+        .await
+        .unwrap();
+    assert_eq!((pruned.skipped, pruned.removed), (1, 1));
+    assert!(worker
+        .store
+        .brochure_file(brochure.id, &[fr()])
+        .unwrap()
+        .is_none());
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_cancelled_midway_leaves_a_store_that_syncs_again() {
+    let hub = TestHub::start().await;
+    let coordinator = Device::enrolled(&hub, Role::Coordinator).await;
+    for name in ["CAW Limburg Genk", "CAW Limburg Hasselt", "Vluchtelingenwerk"] {
+        coordinator
+            .store
+            .add_partner(&Partner::new(Region::Limburg, name, OrgKind::Ngo))
+            .unwrap();
+    }
+    coordinator.sync().await;
+
+    for stop_at in [SyncPhase::Uploading, SyncPhase::Downloading, SyncPhase::Applying] {
+        let worker = Device::enrolled(&hub, Role::Fieldworker).await;
+        worker.store.log_visit(&visit(today())).unwrap();
+        let cancel = CancelToken::new();
+        let trigger = cancel.clone();
+        let progress = Arc::new(move |u: &SyncProgressUpdate| {
+            if u.phase == stop_at {
+                trigger.cancel();
+            }
+        });
+        let e = worker
+            .store
+            .sync(&options(), Some(progress), &cancel)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Cancelled), "{stop_at:?}: {e:?}");
+        let report = worker.sync().await;
+        assert!(report.complete);
+        assert_eq!(worker.store.partner_count().unwrap(), 3, "{stop_at:?}");
+        assert_eq!(worker.sync().await.changes_pushed, 0, "{stop_at:?}");
+    }
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_with_a_private_ca_is_trusted_only_with_that_ca() {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "CONEX partner test CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let tls = TlsConfig::from_pem(leaf.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap();
+    let hub = TestHub::start_with(Some(tls)).await;
+    assert!(hub.url.starts_with("https://"));
+
+    let d = Device::new();
+    let code = hub.code(Role::Fieldworker);
+    let untrusted = d
+        .store
+        .enroll(&hub.url, Some(&code), "phone", &options())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&untrusted, Error::Network(m) if m.contains("not trusted")),
+        "{untrusted:?}"
+    );
+    let trusting = SyncOptions {
+        extra_ca_pem: Some(ca.pem()),
+        ..options()
+    };
+    d.store
+        .enroll(&hub.url, Some(&code), "phone", &trusting)
+        .await
+        .unwrap();
+    d.store.log_visit(&visit(today())).unwrap();
+    let report = d.store.sync(&trusting, None, &CancelToken::new()).await.unwrap();
+    assert_eq!((report.round_trips, report.documents_pushed), (1, 1));
+    hub.stop().await;
+}
+
+/// Runs the `outreach` binary against the store in `dir`; returns its standard output.
+fn outreach(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_outreach"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("OUTREACH_STORE")
+        .env(
+            "OUTREACH_KEY",
+            "6f7574726561636820636c6920746573742073746f7265206b65792030303031",
+        )
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = outreach(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_enrolls_syncs_publishes_fetches_and_opens() {
+    let hub = TestHub::start().await;
+    let link = EnrollLink {
+        hub: hub.url.clone(),
+        code: hub.code(Role::Coordinator),
+    }
+    .to_string();
+    let worker_code = hub.code(Role::Fieldworker);
+    let url = hub.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let (a2, b2) = (a.clone(), b.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        let (a, b) = (a2.as_path(), b2.as_path());
+        ok(a, &["init"]);
+        let enrolled = ok(a, &["enroll", &link, "--name", "Hasselt laptop"]);
+        assert!(enrolled.contains("as coordinator of CAW Limburg"), "{enrolled}");
+        assert!(ok(a, &["enrollment"]).contains("Hasselt laptop"));
+        let store = Store::open(a.join("outreach.db"), &key(), StoreOptions::default()).unwrap();
+        let brochure = outreach_core::sample::voluntary_return_brochure();
+        let mut brochure = Brochure {
+            files: Default::default(),
+            ..brochure
+        };
+        brochure.updated_on = today();
+        store.put_brochure(&brochure).unwrap();
+        drop(store);
+        std::fs::write(a.join("retour.pdf"), outreach_core::sample::sample_brochure_pdf()).unwrap();
+        let id = brochure.id.to_string();
+        let published = ok(a, &["brochures", "publish", &id, "--lang", "fr", "retour.pdf"]);
+        assert!(published.contains("uploaded at the next sync"), "{published}");
+        let synced = ok(a, &["sync", "--languages", "fr,nl"]);
+        assert!(synced.contains("files uploaded  1"), "{synced}");
+
+        ok(b, &["init"]);
+        ok(b, &["enroll", "--hub", &url, "--code", &worker_code]);
+        ok(b, &["sync", "--no-files"]);
+        let missing = outreach(b, &["brochures", "open", &id]);
+        assert_eq!(missing.status.code(), Some(1));
+        let fetched = ok(b, &["brochures", "fetch", "--languages", "nl,fr"]);
+        assert!(fetched.contains("1 fetched"), "{fetched}");
+        let path = ok(b, &["brochures", "open", &id, "--lang", "fr"]);
+        assert_eq!(
+            std::fs::read(path.trim()).unwrap(),
+            outreach_core::sample::sample_brochure_pdf()
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&ok(b, &["sync", "--json"])).expect("a JSON report");
+        assert_eq!(json["round_trips"], 1);
+
+        std::fs::write(b.join("x.pdf"), b"%PDF-1.4 not mine").unwrap();
+        let refused = outreach(b, &["brochures", "publish", &id, "--lang", "nl", "x.pdf"]);
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("not allowed"));
+    });
+    done.await.unwrap();
+    hub.stop().await;
+}
+
+fn key() -> Vec<u8> {
+    let hex = "6f7574726561636820636c6920746573742073746f7265206b65792030303031";
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}

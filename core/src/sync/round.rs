@@ -1,0 +1,512 @@
+//! Rounds of document exchange. Each round sends every document's heads with the changes the
+//! hub has not acknowledged (or the whole document, when the hub asked for it), applies what the
+//! hub answers, and only then records the hub's heads as acknowledged: a round cut anywhere is
+//! harmless, since resending changes is.
+
+use std::collections::HashSet;
+
+use automerge::ChangeHash;
+
+use super::http::HubClient;
+use super::options::{Reporter, SyncPhase, SyncReport};
+use super::protocol::{self, from_wire, to_wire, DocPush, Role, SyncRequest, SyncResponse, AUTOMERGE_FORMAT};
+use super::retention::same_heads;
+use crate::doc::DocMeta;
+use crate::error::{Error, Result};
+use crate::model::{DeviceId, DocId};
+use crate::store::Store;
+
+/// Most rounds in one sync; the next sync continues where it stopped.
+pub(crate) const MAX_ROUNDS: u32 = 20;
+
+/// Bytes of changes one request carries, beyond its first document: the other documents'
+/// changes wait for the next round.
+const REQUEST_CHANGES_BUDGET: usize = 4 * 1024 * 1024;
+
+/// Largest answer accepted from the hub (it bounds and paginates its answers).
+const MAX_ANSWER: usize = 64 * 1024 * 1024;
+
+/// A request ready to send, and what it carries.
+struct Outgoing {
+    request: SyncRequest,
+    documents_with_changes: u32,
+    changes: u64,
+    resent: u32,
+    /// Some documents' changes did not fit and wait for another round.
+    deferred: bool,
+}
+
+/// One document's part of a request.
+struct Push {
+    heads: Vec<ChangeHash>,
+    changes: Vec<u8>,
+    count: u64,
+}
+
+impl Store {
+    /// Runs rounds until the hub has nothing more and asks for nothing; returns whether it got
+    /// there within [`MAX_ROUNDS`].
+    pub(crate) async fn exchange(
+        &self,
+        client: &HubClient<'_>,
+        reporter: &mut Reporter,
+        report: &mut SyncReport,
+    ) -> Result<bool> {
+        let mut resend: HashSet<DocId> = HashSet::new();
+        for round in 1..=MAX_ROUNDS {
+            client.cancel().check()?;
+            reporter.set_round(round);
+            let outgoing = self.build_request(&resend, REQUEST_CHANGES_BUDGET)?;
+            let body = protocol::encode(&outgoing.request);
+            let sent = body.len() as u64;
+            let docs = outgoing.request.docs.len() as u64;
+            reporter.tell(SyncPhase::Uploading, 0, docs, 0, sent);
+            let answer = {
+                let reporter = &*reporter;
+                let mut on_bytes =
+                    |got: u64, total: u64| reporter.tell(SyncPhase::Downloading, 0, 0, got, total);
+                client
+                    .post_cbor("/v1/sync", body, MAX_ANSWER, &mut on_bytes)
+                    .await?
+            };
+            report.round_trips += 1;
+            report.bytes_up += sent;
+            report.bytes_down += answer.len() as u64;
+            report.documents_pushed += outgoing.documents_with_changes;
+            report.changes_pushed += outgoing.changes;
+            report.documents_resent += outgoing.resent;
+            let response: SyncResponse =
+                protocol::decode(&answer).map_err(|e| Error::Protocol(e.to_string()))?;
+            client.cancel().check()?;
+            self.apply_response(&response, reporter, report)?;
+            // Only documents held here, that this device may write, can be sent whole.
+            resend = HashSet::new();
+            for &id in &response.resend {
+                if self.may_push(id)? {
+                    resend.insert(id);
+                }
+            }
+            if !response.more && resend.is_empty() && !outgoing.deferred {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Builds a round's request: every document held, with its heads and what the hub lacks;
+    /// beyond the first document with changes, changes over `budget` bytes wait.
+    fn build_request(&self, resend: &HashSet<DocId>, budget: usize) -> Result<Outgoing> {
+        let mut out = Outgoing {
+            request: SyncRequest {
+                protocol: protocol::PROTOCOL_VERSION,
+                format: AUTOMERGE_FORMAT.to_string(),
+                docs: Vec::new(),
+            },
+            documents_with_changes: 0,
+            changes: 0,
+            resent: 0,
+            deferred: false,
+        };
+        let mut carried = 0usize;
+        let role = self.role()?;
+        for (id, _) in self.documents()? {
+            let acked = self.acked_heads(id)?;
+            let whole = resend.contains(&id);
+            let push = self.with_document(id, |doc| {
+                if !may_write(doc.meta(), role, self.device_id()) {
+                    // Changes the hub would refuse (made before this device was enrolled as a
+                    // field worker) stay here; the hub's answer still keeps the copy current.
+                    return Ok(Push {
+                        heads: acked.clone(),
+                        changes: Vec::new(),
+                        count: 0,
+                    });
+                }
+                let heads = doc.heads();
+                if whole {
+                    let count = doc.automerge_mut().get_changes_meta(&[]).len() as u64;
+                    return Ok(Push {
+                        heads,
+                        changes: doc.automerge_mut().save(),
+                        count,
+                    });
+                }
+                if same_heads(&heads, &acked) {
+                    return Ok(Push {
+                        heads,
+                        changes: Vec::new(),
+                        count: 0,
+                    });
+                }
+                // Only acknowledged heads this copy knows can bound what to send.
+                let missing = doc.automerge_mut().get_missing_deps(&acked);
+                let known: Vec<ChangeHash> = acked.iter().filter(|h| !missing.contains(h)).copied().collect();
+                let count = doc.automerge_mut().get_changes_meta(&known).len() as u64;
+                Ok(Push {
+                    heads,
+                    changes: doc.changes_since(&known)?,
+                    count,
+                })
+            })?;
+            if !push.changes.is_empty() && carried > 0 && carried + push.changes.len() > budget {
+                // Told only what the hub acknowledged, the hub answers as if this device had
+                // nothing newer; the changes go in a later round.
+                out.deferred = true;
+                out.request.docs.push(DocPush {
+                    id,
+                    heads: to_wire(&acked),
+                    changes: Vec::new(),
+                });
+                continue;
+            }
+            carried += push.changes.len();
+            if !push.changes.is_empty() {
+                out.documents_with_changes += 1;
+                out.changes += push.count;
+                out.resent += u32::from(whole);
+            }
+            out.request.docs.push(DocPush {
+                id,
+                heads: to_wire(&push.heads),
+                changes: push.changes,
+            });
+        }
+        // Months removed after the retention period, named with the heads the hub holds, so
+        // that it does not send them back.
+        for (id, heads) in self.retired_documents()? {
+            out.request.docs.push(DocPush {
+                id,
+                heads: to_wire(&heads),
+                changes: Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Applies the hub's answer: every document's changes first, then the acknowledgements,
+    /// then the documents to drop.
+    fn apply_response(
+        &self,
+        response: &SyncResponse,
+        reporter: &Reporter,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let retired: HashSet<DocId> = self.retired_documents()?.into_iter().map(|(id, _)| id).collect();
+        let total = response.docs.len() as u64;
+        let mut applied: Vec<(DocId, Vec<ChangeHash>)> = Vec::with_capacity(response.docs.len());
+        for (i, pull) in response.docs.iter().enumerate() {
+            reporter.tell(SyncPhase::Applying, i as u64, total, 0, 0);
+            if retired.contains(&pull.id) {
+                // Removed for data minimisation: it does not come back.
+                continue;
+            }
+            if !pull.changes.is_empty() {
+                let before = match self.document_heads(pull.id) {
+                    Ok(h) => h,
+                    Err(Error::NotFound { .. }) => Vec::new(),
+                    Err(e) => return Err(e),
+                };
+                match self.apply_remote(pull.id, &pull.changes) {
+                    Ok(_) => {}
+                    // Bytes this app cannot take (damaged, or from a newer app): the store is
+                    // unchanged, nothing is acknowledged, and the next sync asks again.
+                    Err(Error::Document(_)) => {
+                        report.documents_refused += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+                let new =
+                    self.with_document(pull.id, |d| Ok(d.automerge_mut().get_changes_meta(&before).len()))?;
+                if new > 0 {
+                    report.documents_pulled += 1;
+                    report.changes_pulled += new as u64;
+                }
+            }
+            applied.push((pull.id, from_wire(&pull.heads)));
+        }
+        reporter.tell(SyncPhase::Applying, total, total, 0, 0);
+        let mut acks = Vec::with_capacity(applied.len());
+        for (id, heads) in applied {
+            // Acknowledge only what this device holds: a cut answer may name heads it lacks.
+            let known = match self.with_document(id, |d| Ok(d.automerge_mut().get_missing_deps(&heads))) {
+                Ok(missing) => heads
+                    .into_iter()
+                    .filter(|h| !missing.contains(h))
+                    .collect::<Vec<_>>(),
+                Err(Error::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            if !known.is_empty() {
+                acks.push((id, known));
+            }
+        }
+        self.record_acked_heads(&acks)?;
+        for &id in response.drop.iter().chain(&response.resend) {
+            if retired.contains(&id) {
+                // The hub no longer lets this device read it, or lost what it had of it.
+                self.forget_retired(id)?;
+            }
+        }
+        for &id in &response.drop {
+            if self.holds_unacknowledged_own_log(id)? {
+                // Never lose this device's visits on the hub's word.
+                continue;
+            }
+            if self.remove_document(id)? {
+                report.documents_dropped += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this device holds `id` and may send its changes.
+    fn may_push(&self, id: DocId) -> Result<bool> {
+        let role = self.role()?;
+        match self.with_document(id, |d| Ok(*d.meta())) {
+            Ok(meta) => Ok(may_write(&meta, role, self.device_id())),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether `id` is one of this device's visit logs with changes the hub has not
+    /// acknowledged.
+    fn holds_unacknowledged_own_log(&self, id: DocId) -> Result<bool> {
+        let own = match self.with_document(id, |d| Ok(*d.meta())) {
+            Ok(DocMeta::VisitLog { owner, .. }) => owner == self.device_id(),
+            Ok(_) | Err(Error::NotFound { .. }) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        Ok(own && !same_heads(&self.document_heads(id)?, &self.acked_heads(id)?))
+    }
+}
+
+/// Whether the hub accepts changes to a document from this device: the directory and the
+/// catalog from coordinators and admins (or before enrollment), a visit log from its owner.
+fn may_write(meta: &DocMeta, role: Option<Role>, device: DeviceId) -> bool {
+    match meta {
+        DocMeta::DirectorySection { .. } | DocMeta::BrochureCatalog => role.is_none_or(Role::edits_directory),
+        DocMeta::VisitLog { owner, .. } => *owner == device,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::wire::parse_changes;
+    use crate::model::{Activity, OrgKind, PartOfDay, Partner, Region, Setting, VisitDetails};
+    use crate::sync::protocol::DocPull;
+    use crate::StoreKey;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            dir.path().join("s.db"),
+            StoreKey::random().as_bytes(),
+            Default::default(),
+        )
+        .unwrap();
+        (dir, store)
+    }
+
+    fn section(region: Region) -> DocId {
+        DocMeta::DirectorySection { region }.id()
+    }
+
+    fn visit(store: &Store) -> VisitDetails {
+        VisitDetails::new(
+            store.today(),
+            PartOfDay::Evening,
+            1000,
+            "Brussel",
+            Setting::Shelter,
+            Activity::GroupSession,
+            9,
+        )
+    }
+
+    #[test]
+    fn a_request_carries_what_the_hub_has_not_acknowledged() {
+        let (_dir, store) = store();
+        let p = Partner::new(Region::Limburg, "CAW Limburg", OrgKind::WelfareCentre);
+        store.add_partner(&p).unwrap();
+        store.log_visit(&visit(&store)).unwrap();
+
+        let out = store.build_request(&HashSet::new(), usize::MAX).unwrap();
+        assert_eq!(out.request.protocol, protocol::PROTOCOL_VERSION);
+        assert_eq!(out.request.format, AUTOMERGE_FORMAT);
+        assert_eq!(out.request.docs.len(), 2);
+        assert_eq!(
+            (out.documents_with_changes, out.changes),
+            (2, 4),
+            "genesis and one change each"
+        );
+        assert!(!out.deferred);
+        for push in &out.request.docs {
+            assert_eq!(from_wire(&push.heads), store.document_heads(push.id).unwrap());
+            assert_eq!(parse_changes(&push.changes).unwrap().len(), 2);
+        }
+
+        // Once acknowledged, only heads travel; a new edit sends only itself.
+        let id = section(Region::Limburg);
+        for (doc, _) in store.documents().unwrap() {
+            store
+                .set_acked_heads(doc, &store.document_heads(doc).unwrap())
+                .unwrap();
+        }
+        let out = store.build_request(&HashSet::new(), usize::MAX).unwrap();
+        assert!(out.request.docs.iter().all(|d| d.changes.is_empty()));
+        assert_eq!((out.documents_with_changes, out.changes), (0, 0));
+        store.mark_verified(p.id, store.today(), "phone call").unwrap();
+        let out = store.build_request(&HashSet::new(), usize::MAX).unwrap();
+        let push = out.request.docs.iter().find(|d| d.id == id).unwrap();
+        assert_eq!(parse_changes(&push.changes).unwrap().len(), 1);
+        assert_eq!((out.documents_with_changes, out.changes), (1, 1));
+
+        // A document the hub asked for is sent whole.
+        let out = store.build_request(&HashSet::from([id]), usize::MAX).unwrap();
+        let push = out.request.docs.iter().find(|d| d.id == id).unwrap();
+        let whole = crate::doc::Document::load(id, &push.changes, store.device_id()).unwrap();
+        assert_eq!(whole.partner(p.id).unwrap().unwrap().name, "CAW Limburg");
+        assert_eq!((out.resent, out.changes), (1, 3));
+    }
+
+    #[test]
+    fn changes_over_the_budget_wait_for_the_next_round() {
+        let (_dir, store) = store();
+        store
+            .add_partner(&Partner::new(
+                Region::Limburg,
+                "CAW Limburg",
+                OrgKind::WelfareCentre,
+            ))
+            .unwrap();
+        store
+            .add_partner(&Partner::new(Region::Namur, "Espace social", OrgKind::Ngo))
+            .unwrap();
+        let out = store.build_request(&HashSet::new(), 1).unwrap();
+        assert!(out.deferred);
+        assert_eq!(out.documents_with_changes, 1, "the first document always goes");
+        let waiting: Vec<_> = out.request.docs.iter().filter(|d| d.changes.is_empty()).collect();
+        assert_eq!(waiting.len(), 1);
+        assert!(waiting[0].heads.is_empty(), "only what the hub acknowledged");
+    }
+
+    #[test]
+    fn an_answer_is_applied_then_acknowledged_and_drops_are_honoured() {
+        let (_dir_a, a) = store();
+        let (_dir_b, b) = store();
+        let p = Partner::new(Region::Namur, "Maison de l'emploi", OrgKind::CityService);
+        b.add_partner(&p).unwrap();
+        let id = section(Region::Namur);
+        let heads = b.document_heads(id).unwrap();
+        let changes = b.with_document(id, |d| Ok(d.changes_since(&[])?)).unwrap();
+        let stranger = automerge::ChangeHash([9; 32]);
+        let mut hub_heads = to_wire(&heads);
+        hub_heads.push(stranger.into());
+        let response = SyncResponse {
+            docs: vec![
+                DocPull {
+                    id,
+                    heads: hub_heads,
+                    changes,
+                },
+                DocPull {
+                    id: section(Region::Liege),
+                    heads: vec![],
+                    changes: b"not automerge".to_vec(),
+                },
+            ],
+            ..SyncResponse::default()
+        };
+        let mut report = SyncReport::default();
+        a.apply_response(&response, &Reporter::default(), &mut report)
+            .unwrap();
+        assert_eq!(a.partner(p.id).unwrap(), p);
+        assert_eq!((report.documents_pulled, report.changes_pulled), (1, 2));
+        assert_eq!(report.documents_refused, 1);
+        assert_eq!(
+            a.acked_heads(id).unwrap(),
+            heads,
+            "heads it lacks are not acknowledged"
+        );
+
+        // Applying the same answer again changes nothing.
+        let mut again = SyncReport::default();
+        a.apply_response(&response, &Reporter::default(), &mut again)
+            .unwrap();
+        assert_eq!((again.documents_pulled, again.changes_pulled), (0, 0));
+
+        let drop = SyncResponse {
+            drop: vec![id],
+            ..SyncResponse::default()
+        };
+        a.apply_response(&drop, &Reporter::default(), &mut report)
+            .unwrap();
+        assert_eq!(report.documents_dropped, 1);
+        assert_eq!(a.partner_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn this_devices_unacknowledged_visits_are_never_dropped() {
+        let (_dir, store) = store();
+        store.log_visit(&visit(&store)).unwrap();
+        let (log, _) = store.documents().unwrap()[0];
+        let drop = SyncResponse {
+            drop: vec![log],
+            ..SyncResponse::default()
+        };
+        let mut report = SyncReport::default();
+        store
+            .apply_response(&drop, &Reporter::default(), &mut report)
+            .unwrap();
+        assert_eq!(report.documents_dropped, 0);
+        assert_eq!(store.visit_log_months().unwrap().len(), 1);
+        store
+            .set_acked_heads(log, &store.document_heads(log).unwrap())
+            .unwrap();
+        store
+            .apply_response(&drop, &Reporter::default(), &mut report)
+            .unwrap();
+        assert_eq!(report.documents_dropped, 1);
+    }
+
+    #[test]
+    fn a_retired_month_is_named_with_its_heads_and_never_comes_back() {
+        let (_dir, store) = store();
+        store.log_visit(&visit(&store)).unwrap();
+        let (log, _) = store.documents().unwrap()[0];
+        let heads = store.document_heads(log).unwrap();
+        let whole = store.document_bytes(log).unwrap();
+        store.set_acked_heads(log, &heads).unwrap();
+        assert!(store.retire_document(log, &heads).unwrap());
+
+        let out = store.build_request(&HashSet::new(), usize::MAX).unwrap();
+        assert_eq!(out.request.docs.len(), 1);
+        assert_eq!(from_wire(&out.request.docs[0].heads), heads);
+        assert!(out.request.docs[0].changes.is_empty());
+
+        let back = SyncResponse {
+            docs: vec![DocPull {
+                id: log,
+                heads: to_wire(&heads),
+                changes: whole,
+            }],
+            ..SyncResponse::default()
+        };
+        let mut report = SyncReport::default();
+        store
+            .apply_response(&back, &Reporter::default(), &mut report)
+            .unwrap();
+        assert!(store.documents().unwrap().is_empty(), "not taken back");
+        let drop = SyncResponse {
+            drop: vec![log],
+            ..SyncResponse::default()
+        };
+        store
+            .apply_response(&drop, &Reporter::default(), &mut report)
+            .unwrap();
+        assert!(store.retired_documents().unwrap().is_empty());
+    }
+}

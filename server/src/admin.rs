@@ -1,0 +1,182 @@
+//! Administration: organisations, enrollment codes, devices, and a look at stored documents.
+//! The `outreach-hub` commands call these; tests and benchmarks call them in-process.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use outreach_core::doc::DocKind;
+use outreach_core::model::{DeviceId, DocId};
+use outreach_core::sync::protocol::{Hash, Role};
+
+use crate::db::{devices, docs, now, time_of};
+use crate::error::{Error, Result};
+use crate::hub::Hub;
+
+/// Longest validity of an enrollment code.
+pub const MAX_CODE_VALIDITY: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Default validity of an enrollment code.
+pub const DEFAULT_CODE_VALIDITY: Duration = Duration::from_secs(24 * 3600);
+
+/// An organisation of the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    /// Stable id (a UUID), given to its devices at enrollment.
+    pub id: String,
+    /// Name, unique ignoring case ("Fedasil", "CAW Limburg").
+    pub name: String,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A one-time enrollment code, as created. Only its hash is stored: this is the one moment the
+/// code itself exists on the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentCode {
+    /// The code, `K7QM-2XHD-9FPA-W3RT`.
+    pub code: String,
+    /// The organisation the device will join.
+    pub org: Organisation,
+    /// The role the device will have.
+    pub role: Role,
+    /// After this instant the code is refused.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An enrolled device, as coordinators see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// The device's id, the actor of its changes.
+    pub id: DeviceId,
+    /// Its organisation's id.
+    pub org_id: String,
+    /// Its organisation's name.
+    pub org_name: String,
+    /// Its role.
+    pub role: Role,
+    /// The name it was enrolled with.
+    pub name: String,
+    /// When it was enrolled.
+    pub enrolled_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last made a request (to the minute).
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// A stored document, without its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentInfo {
+    /// The document.
+    pub id: DocId,
+    /// What it holds.
+    pub kind: DocKind,
+    /// The region of a directory section.
+    pub region: Option<String>,
+    /// The owner device of a visit log.
+    pub owner_device: Option<DeviceId>,
+    /// The organisation of that device.
+    pub owner_org: Option<String>,
+    /// The month of a visit log.
+    pub month: Option<String>,
+    /// The hub's current heads, sorted.
+    pub heads: Vec<Hash>,
+    /// Size of its stored bytes.
+    pub stored_bytes: u64,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+fn expiry(now: i64, valid_for: Duration) -> Result<i64> {
+    if valid_for > MAX_CODE_VALIDITY {
+        return Err(Error::invalid(
+            "validity",
+            format!(
+                "a code is valid for at most {} days",
+                MAX_CODE_VALIDITY.as_secs() / 86_400
+            ),
+        ));
+    }
+    let secs = i64::try_from(valid_for.as_secs()).unwrap_or(i64::MAX);
+    Ok(now.saturating_add(secs))
+}
+
+impl Hub {
+    /// Sets up a new hub: its first organisation and an admin enrollment code for its first
+    /// device, valid for [`DEFAULT_CODE_VALIDITY`]. Refused if the hub has organisations already.
+    pub fn initialise(&self, org_name: &str) -> Result<EnrollmentCode> {
+        let dir = self.data_dir().display().to_string();
+        self.inner.db.write(|tx| {
+            if !devices::list_orgs(tx)?.is_empty() {
+                return Err(Error::AlreadyInitialised(dir));
+            }
+            let now = now();
+            let org = devices::insert_org(tx, org_name, now)?;
+            let expires_at = expiry(now, DEFAULT_CODE_VALIDITY)?;
+            let code = devices::insert_code(tx, &org.id, Role::Admin, now, expires_at)?;
+            Ok(EnrollmentCode {
+                code,
+                org,
+                role: Role::Admin,
+                expires_at: time_of(expires_at),
+            })
+        })
+    }
+
+    /// Adds an organisation; its name must be new (ignoring case).
+    pub fn create_organisation(&self, name: &str) -> Result<Organisation> {
+        self.inner.db.write(|tx| devices::insert_org(tx, name, now()))
+    }
+
+    /// Every organisation, by name.
+    pub fn organisations(&self) -> Result<Vec<Organisation>> {
+        self.inner.db.read(|tx| devices::list_orgs(tx))
+    }
+
+    /// Creates a one-time code that enrolls a device into `org` (a name or an id) with `role`,
+    /// valid for `valid_for` (at most [`MAX_CODE_VALIDITY`]).
+    pub fn create_enrollment_code(
+        &self,
+        org: &str,
+        role: Role,
+        valid_for: Duration,
+    ) -> Result<EnrollmentCode> {
+        self.inner.db.write(|tx| {
+            let org = devices::find_org(tx, org)?;
+            let now = now();
+            let expires_at = expiry(now, valid_for)?;
+            let code = devices::insert_code(tx, &org.id, role, now, expires_at)?;
+            Ok(EnrollmentCode {
+                code,
+                org,
+                role,
+                expires_at: time_of(expires_at),
+            })
+        })
+    }
+
+    /// Every enrolled device, revoked ones included, by organisation and name.
+    pub fn devices(&self) -> Result<Vec<DeviceInfo>> {
+        self.inner.db.read(|tx| devices::list_devices(tx))
+    }
+
+    /// Revokes a device: its next request is refused with an order to wipe its data. Revoking a
+    /// revoked device changes nothing.
+    pub fn revoke_device(&self, id: DeviceId) -> Result<()> {
+        self.inner.db.write(|tx| devices::revoke(tx, id, now()))
+    }
+
+    /// Every stored document, in the order they were created.
+    pub fn documents(&self) -> Result<Vec<DocumentInfo>> {
+        self.inner.db.read(|tx| docs::list(tx))
+    }
+
+    /// The stored bytes of a document (its snapshot and increments, concatenated: a valid
+    /// Automerge document), if the hub holds it.
+    pub fn document_bytes(&self, id: DocId) -> Result<Option<Vec<u8>>> {
+        self.inner.db.read(|tx| match docs::row(tx, id)? {
+            Some(row) => Ok(Some(docs::bytes(tx, row.pk)?)),
+            None => Ok(None),
+        })
+    }
+}

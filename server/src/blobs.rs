@@ -1,0 +1,146 @@
+//! Brochure files on disk, content-addressed: `DIR/blobs/<sha256>`. A file is written under a
+//! temporary name in `DIR/blobs/.partial/`, hashed as it arrives, synced, and renamed into place
+//! only once its hash is checked, so a reader never sees a partial or wrong file.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::error::Result;
+
+/// Name of the directory of files being received.
+const PARTIAL_DIR: &str = ".partial";
+
+/// The name of a brochure file: its SHA-256 in lower-case hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BlobName(String);
+
+impl BlobName {
+    /// Parses 64 hex characters (either case); `None` otherwise.
+    pub fn parse(s: &str) -> Option<BlobName> {
+        (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| BlobName(s.to_ascii_lowercase()))
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The blob directory.
+#[derive(Debug)]
+pub(crate) struct BlobStore {
+    dir: PathBuf,
+    partial: PathBuf,
+}
+
+impl BlobStore {
+    /// Opens (creating) the blob directory and removes files left half-received by a crash.
+    pub fn open(dir: PathBuf) -> Result<BlobStore> {
+        let partial = dir.join(PARTIAL_DIR);
+        std::fs::create_dir_all(&partial)?;
+        for entry in std::fs::read_dir(&partial)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(BlobStore { dir, partial })
+    }
+
+    /// Where a file is stored.
+    pub fn path(&self, name: &BlobName) -> PathBuf {
+        self.dir.join(name.as_str())
+    }
+
+    /// Starts receiving a file.
+    pub async fn create_partial(&self) -> io::Result<Partial> {
+        let path = self
+            .partial
+            .join(format!("{}.part", hex::encode(rand::random::<[u8; 16]>())));
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await?;
+        Ok(Partial {
+            file,
+            path,
+            hasher: Sha256::new(),
+            len: 0,
+            done: false,
+        })
+    }
+}
+
+/// A file being received: deleted if dropped before [`Partial::commit`].
+#[derive(Debug)]
+pub(crate) struct Partial {
+    file: tokio::fs::File,
+    path: PathBuf,
+    hasher: Sha256,
+    len: u64,
+    done: bool,
+}
+
+impl Partial {
+    /// Appends bytes.
+    pub async fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        self.hasher.update(data);
+        self.len += data.len() as u64;
+        self.file.write_all(data).await
+    }
+
+    /// Bytes received so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// SHA-256 of the bytes received, in lower-case hex.
+    pub fn digest(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
+    }
+
+    /// Makes the file durable and moves it to its place.
+    pub async fn commit(mut self, store: &BlobStore, name: &BlobName) -> io::Result<()> {
+        self.file.flush().await?;
+        self.file.sync_all().await?;
+        let target = store.path(name);
+        tokio::fs::rename(&self.path, &target).await?;
+        self.done = true;
+        let dir = store.dir.clone();
+        tokio::task::spawn_blocking(move || sync_dir(&dir))
+            .await
+            .map_err(io::Error::other)?
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.done {
+            // Best effort: a leftover is removed at the next start anyway.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Makes a rename in `dir` durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_64_hex_characters() {
+        let upper = "AB".repeat(32);
+        assert_eq!(BlobName::parse(&upper).unwrap().as_str(), "ab".repeat(32));
+        assert!(BlobName::parse("ab").is_none());
+        assert!(BlobName::parse(&"zz".repeat(32)).is_none());
+        assert!(BlobName::parse(&format!("../{}", "a".repeat(61))).is_none());
+    }
+}

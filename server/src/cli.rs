@@ -1,0 +1,440 @@
+//! The commands of `outreach-hub`: set up a hub, manage organisations and devices, print the
+//! visit report, and serve.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use outreach_core::model::DeviceId;
+use outreach_core::sync::protocol::{EnrollLink, Role};
+use outreach_hub::{EnrollmentCode, Hub, HubConfig, TlsConfig};
+
+/// Where a hub's devices reach it, for enrollment links, when no `--hub-url` is given.
+const DEFAULT_HUB_URL: &str = "http://127.0.0.1:8787";
+
+/// What a command can fail with: one line for the person at the terminal.
+type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The Outreach sync hub: enrolls the phones of outreach workers, syncs their partner
+/// directory, brochures and anonymised visit logs, and reports visit counts.
+#[derive(Debug, Parser)]
+#[command(name = "outreach-hub", version)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The hub's data directory.
+#[derive(Debug, Args)]
+struct DataArg {
+    /// The hub's data directory (hub.db and blobs/)
+    #[arg(long, value_name = "DIR", env = "OUTREACH_HUB_DATA")]
+    data: PathBuf,
+}
+
+/// Where devices reach the hub.
+#[derive(Debug, Args)]
+struct HubUrlArg {
+    /// The hub's base URL as devices reach it, for the enrollment link
+    #[arg(long, value_name = "URL", env = "OUTREACH_HUB_URL", default_value = DEFAULT_HUB_URL)]
+    hub_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a hub: its data directory, its first organisation, and an admin enrollment code
+    Init {
+        #[command(flatten)]
+        data: DataArg,
+        /// Name of the first organisation
+        #[arg(long, value_name = "NAME")]
+        org: String,
+        #[command(flatten)]
+        url: HubUrlArg,
+    },
+    /// Organisations of the network
+    Orgs {
+        #[command(subcommand)]
+        command: OrgsCommand,
+    },
+    /// Create a one-time enrollment code (printed, as a link and as a QR code)
+    Enroll {
+        #[command(flatten)]
+        data: DataArg,
+        /// The organisation the device joins (name or id)
+        #[arg(long, value_name = "ORG")]
+        org: String,
+        /// The device's role: fieldworker, coordinator or admin
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// How long the code is valid: 30m, 24h, 7d...
+        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
+        expires: Duration,
+        #[command(flatten)]
+        url: HubUrlArg,
+    },
+    /// Enrolled devices
+    Devices {
+        #[command(subcommand)]
+        command: DevicesCommand,
+    },
+    /// Visit counts per organisation, month and theme (counts under 5 shown as "<5")
+    Report {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Serve the hub until SIGINT or SIGTERM
+    Serve(ServeArgs),
+    /// Run the hub demo
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgsCommand {
+    /// Add an organisation
+    Add {
+        #[command(flatten)]
+        data: DataArg,
+        /// Its name
+        name: String,
+    },
+    /// List the organisations
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevicesCommand {
+    /// List the enrolled devices
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Revoke a device: its next request is answered with an order to wipe its data
+    Revoke {
+        #[command(flatten)]
+        data: DataArg,
+        /// The device's id
+        #[arg(value_parser = parse_device)]
+        id: DeviceId,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// Address to listen on (port 0 picks a free port; the first line printed says which)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// TLS certificate chain (PEM); serves HTTPS with --tls-key
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM)
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Largest enroll or sync request body, in bytes [default: 16 MiB]
+    #[arg(long, value_name = "N")]
+    max_body_bytes: Option<usize>,
+    /// Most documents in one sync request [default: 1000]
+    #[arg(long, value_name = "N")]
+    max_docs: Option<usize>,
+    /// Most changes for one document in one sync request [default: 50000]
+    #[arg(long, value_name = "N")]
+    max_changes: Option<usize>,
+    /// Size of document payloads in a sync answer before it is cut [default: 8 MiB]
+    #[arg(long, value_name = "N")]
+    max_response_bytes: Option<usize>,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+        .map_err(|_| format!("unknown role {s:?} (fieldworker, coordinator or admin)"))
+}
+
+fn parse_device(s: &str) -> Result<DeviceId, String> {
+    s.parse().map_err(|_| format!("{s:?} is not a device id"))
+}
+
+/// Parses `90s`, `30m`, `24h` or `7d`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let bad = || format!("{s:?} is not a duration like 30m, 24h or 7d");
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    if n == 0 {
+        return Err("the duration must be positive".into());
+    }
+    n.checked_mul(unit_secs).map(Duration::from_secs).ok_or_else(bad)
+}
+
+/// Checks a hub URL for enrollment links.
+fn hub_url(url: &str) -> CliResult<String> {
+    let url = url.trim().trim_end_matches('/');
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < "http://x".len() {
+        return Err(format!("the hub URL must start with https:// or http://, got {url:?}").into());
+    }
+    Ok(url.to_string())
+}
+
+fn open(data: &DataArg) -> CliResult<Hub> {
+    Ok(Hub::open_existing(&data.data, HubConfig::default())?)
+}
+
+/// Runs a command.
+pub(crate) fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Init { data, org, url } => init(&data.data, &org, &url.hub_url),
+        Command::Orgs {
+            command: OrgsCommand::Add { data, name },
+        } => {
+            let org = open(&data)?.create_organisation(&name)?;
+            println!("added organisation {} ({})", org.name, org.id);
+            Ok(())
+        }
+        Command::Orgs {
+            command: OrgsCommand::List { data },
+        } => list_orgs(&open(&data)?),
+        Command::Enroll {
+            data,
+            org,
+            role,
+            expires,
+            url,
+        } => {
+            let url = hub_url(&url.hub_url)?;
+            let code = open(&data)?.create_enrollment_code(&org, role, expires)?;
+            print_code(&code, &url)
+        }
+        Command::Devices {
+            command: DevicesCommand::List { data },
+        } => list_devices(&open(&data)?),
+        Command::Devices {
+            command: DevicesCommand::Revoke { data, id },
+        } => {
+            open(&data)?.revoke_device(id)?;
+            println!("revoked device {id}: its next request is answered with an order to wipe its data");
+            Ok(())
+        }
+        Command::Report { data } => {
+            print!("{}", open(&data)?.visit_report()?);
+            Ok(())
+        }
+        Command::Serve(args) => serve(args),
+        Command::Demo => runtime()?.block_on(outreach_hub::demo::run()),
+    }
+}
+
+fn init(dir: &Path, org: &str, url: &str) -> CliResult {
+    let url = hub_url(url)?;
+    let hub = Hub::open(dir, HubConfig::default())?;
+    let code = hub.initialise(org)?;
+    println!(
+        "created a hub in {} with organisation {}",
+        dir.display(),
+        code.org.name
+    );
+    print_code(&code, &url)
+}
+
+fn print_code(code: &EnrollmentCode, hub_url: &str) -> CliResult {
+    let link = EnrollLink {
+        hub: hub_url.to_string(),
+        code: code.code.clone(),
+    }
+    .to_string();
+    let qr = qrcode::QrCode::new(link.as_bytes()).map_err(|e| format!("cannot draw the QR code: {e}"))?;
+    let image = qr
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .dark_color(qrcode::render::unicode::Dense1x2::Light)
+        .light_color(qrcode::render::unicode::Dense1x2::Dark)
+        .quiet_zone(true)
+        .build();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "enrollment code for {} (role: {}), valid once until {}:",
+        code.org.name,
+        code.role,
+        code.expires_at.format("%Y-%m-%d %H:%M UTC")
+    )?;
+    writeln!(out, "\n    {}\n", code.code)?;
+    writeln!(out, "link: {link}\n")?;
+    writeln!(out, "{image}")?;
+    Ok(())
+}
+
+fn list_orgs(hub: &Hub) -> CliResult {
+    let orgs = hub.organisations()?;
+    if orgs.is_empty() {
+        println!("no organisations");
+    }
+    for org in orgs {
+        println!("{}  {}", org.id, org.name);
+    }
+    Ok(())
+}
+
+fn list_devices(hub: &Hub) -> CliResult {
+    let devices = hub.devices()?;
+    if devices.is_empty() {
+        println!("no devices enrolled");
+        return Ok(());
+    }
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(|| "-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+    };
+    println!(
+        "{:<36}  {:<20}  {:<11}  {:<16}  {:<16}  {:<16}  name",
+        "id", "organisation", "role", "enrolled", "last seen", "revoked"
+    );
+    for d in devices {
+        println!(
+            "{:<36}  {:<20}  {:<11}  {:<16}  {:<16}  {:<16}  {}",
+            d.id,
+            d.org_name,
+            d.role,
+            time(Some(d.enrolled_at)),
+            time(d.last_seen),
+            time(d.revoked_at),
+            d.name
+        );
+    }
+    Ok(())
+}
+
+fn runtime() -> CliResult<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn serve(args: ServeArgs) -> CliResult {
+    let defaults = HubConfig::default();
+    let config = HubConfig {
+        max_body_bytes: args.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+        max_docs: args.max_docs.unwrap_or(defaults.max_docs),
+        max_changes: args.max_changes.unwrap_or(defaults.max_changes),
+        max_response_bytes: args.max_response_bytes.unwrap_or(defaults.max_response_bytes),
+        ..defaults
+    };
+    let hub = Hub::open_existing(&args.data.data, config)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsConfig::from_pem_files(cert, key)?),
+        _ => None,
+    };
+    init_logging();
+    runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let server = hub.serve(listener, tls)?;
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "listening on {}", server.local_addr())?;
+            out.flush()?;
+        }
+        tracing::info!(url = %server.url(), data = %hub.data_dir().display(), "hub serving");
+        let trigger = server.shutdown_trigger();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            trigger.trigger();
+        });
+        server.stopped().await?;
+        tracing::info!("hub stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("0h").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("12").is_err());
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn hub_urls() {
+        assert_eq!(
+            hub_url("https://hub.example.org/").unwrap(),
+            "https://hub.example.org"
+        );
+        assert!(hub_url("hub.example.org").is_err());
+        assert!(hub_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "outreach-hub",
+            "enroll",
+            "--data",
+            "d",
+            "--org",
+            "Fedasil",
+            "--role",
+            "coordinator",
+        ])
+        .unwrap();
+        assert!(
+            matches!(cli.command, Command::Enroll { role: Role::Coordinator, expires, .. } if expires == outreach_hub::DEFAULT_CODE_VALIDITY)
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! Organisations, enrollment codes and devices in the database.
+
+use outreach_core::model::DeviceId;
+use outreach_core::sync::protocol::{EnrollRequest, EnrollResponse, ErrorCode, Role};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::time_of;
+use crate::admin::{DeviceInfo, Organisation};
+use crate::auth::{self, Caller};
+use crate::error::{ApiError, Error, Result};
+
+/// Longest organisation or device name, in characters.
+pub(crate) const NAME_MAX: usize = 100;
+
+/// Checks a name given by a person: trimmed, not empty, not too long, no control characters.
+pub(crate) fn clean_name(what: &'static str, name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid(what, "it is empty"));
+    }
+    if name.chars().count() > NAME_MAX {
+        return Err(Error::invalid(
+            what,
+            format!("it is longer than {NAME_MAX} characters"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid(what, "it contains control characters"));
+    }
+    Ok(name.to_string())
+}
+
+fn parse_role(s: &str) -> Result<Role> {
+    s.parse()
+        .map_err(|_| Error::Corrupt("a stored role is unknown".into()))
+}
+
+fn parse_device(s: &str) -> Result<DeviceId> {
+    s.parse()
+        .map_err(|_| Error::Corrupt("a stored device id is unreadable".into()))
+}
+
+fn org_of_row(r: &Row<'_>) -> rusqlite::Result<Organisation> {
+    Ok(Organisation {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        created_at: time_of(r.get(2)?),
+    })
+}
+
+/// Adds an organisation; its name must be new (ignoring case).
+pub(crate) fn insert_org(conn: &Connection, name: &str, now: i64) -> Result<Organisation> {
+    let name = clean_name("organisation name", name)?;
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM organisations WHERE name = ?1)",
+        [&name],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Err(Error::OrganisationExists(name));
+    }
+    let org = Organisation {
+        id: uuid::Uuid::new_v4().to_string(),
+        name,
+        created_at: time_of(now),
+    };
+    conn.execute(
+        "INSERT INTO organisations (id, name, created_at) VALUES (?1, ?2, ?3)",
+        params![org.id, org.name, now],
+    )?;
+    Ok(org)
+}
+
+/// Every organisation, by name.
+pub(crate) fn list_orgs(conn: &Connection) -> Result<Vec<Organisation>> {
+    let mut stmt = conn.prepare_cached("SELECT id, name, created_at FROM organisations ORDER BY name")?;
+    let rows = stmt.query_map([], org_of_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The organisation with this name (ignoring case) or id.
+pub(crate) fn find_org(conn: &Connection, name_or_id: &str) -> Result<Organisation> {
+    let key = name_or_id.trim();
+    conn.prepare_cached("SELECT id, name, created_at FROM organisations WHERE name = ?1 OR id = ?1")?
+        .query_row([key], org_of_row)
+        .optional()?
+        .ok_or_else(|| Error::UnknownOrganisation(key.to_string()))
+}
+
+/// Stores a new one-time code for `org` and `role`, valid until `expires_at`; returns the code.
+pub(crate) fn insert_code(
+    conn: &Connection,
+    org: &str,
+    role: Role,
+    now: i64,
+    expires_at: i64,
+) -> Result<String> {
+    let code = auth::new_code();
+    let hash = auth::code_hash(&code).ok_or_else(|| Error::Corrupt("a new code does not parse".into()))?;
+    conn.execute(
+        "INSERT INTO enrollment_codes (code_hash, org_id, role, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![&hash[..], org, role.as_str(), now, expires_at],
+    )?;
+    Ok(code)
+}
+
+fn refuse_code(reason: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidCode, reason)
+}
+
+/// Exchanges a one-time code for a device's credentials: the code is marked used and the device
+/// stored with the hash of a new token, all in the caller's transaction.
+pub(crate) fn enroll(
+    conn: &Connection,
+    req: &EnrollRequest,
+    name: &str,
+    now: i64,
+) -> Result<EnrollResponse, ApiError> {
+    let hash = auth::code_hash(&req.code).ok_or_else(|| refuse_code("this is not an enrollment code"))?;
+    let code: Option<(String, String, i64, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT org_id, role, expires_at, used_at FROM enrollment_codes WHERE code_hash = ?1",
+        )?
+        .query_row([&hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let (org_id, role, expires_at, used_at) = code.ok_or_else(|| refuse_code("unknown enrollment code"))?;
+    if used_at.is_some() {
+        return Err(refuse_code("this enrollment code was already used"));
+    }
+    if now >= expires_at {
+        return Err(refuse_code("this enrollment code has expired"));
+    }
+    let role = parse_role(&role)?;
+    let device = req.device_id.to_string();
+    let enrolled: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1)",
+        [&device],
+        |r| r.get(0),
+    )?;
+    if enrolled {
+        return Err(ApiError::new(
+            ErrorCode::AlreadyEnrolled,
+            "a device with this id is already enrolled",
+        ));
+    }
+    let token = auth::new_token();
+    let token_hash =
+        auth::token_hash(&token).ok_or_else(|| Error::Corrupt("a new token does not parse".into()))?;
+    conn.execute(
+        "INSERT INTO devices (id, org_id, role, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![device, org_id, role.as_str(), name, &token_hash[..], now],
+    )?;
+    conn.execute(
+        "UPDATE enrollment_codes SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3",
+        params![now, device, &hash[..]],
+    )?;
+    let org_name: String =
+        conn.query_row("SELECT name FROM organisations WHERE id = ?1", [&org_id], |r| {
+            r.get(0)
+        })?;
+    Ok(EnrollResponse {
+        device_id: req.device_id,
+        token,
+        org_id,
+        org_name,
+        role,
+    })
+}
+
+/// The device a token belongs to, with the time it was last seen; refuses unknown tokens and
+/// revoked devices (the latter with a wipe order).
+pub(crate) fn authenticate(conn: &Connection, token: &str) -> Result<(Caller, Option<i64>), ApiError> {
+    let unknown = || ApiError::new(ErrorCode::Unauthorized, "unknown device token");
+    let hash = auth::token_hash(token).ok_or_else(unknown)?;
+    /// Who the token is, when it was last seen, and whether it was revoked.
+    type TokenRow = ((String, String, String), Option<i64>, Option<i64>);
+    let row: Option<TokenRow> = conn
+        .prepare_cached("SELECT id, org_id, role, revoked_at, last_seen FROM devices WHERE token_hash = ?1")?
+        .query_row([&hash[..]], |r| {
+            Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    let ((device, org, role), revoked_at, last_seen) = row.ok_or_else(unknown)?;
+    if revoked_at.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::Revoked,
+            "this device was revoked by its organisation: delete its data",
+        ));
+    }
+    let caller = Caller {
+        device: parse_device(&device)?,
+        org,
+        role: parse_role(&role)?,
+    };
+    Ok((caller, last_seen))
+}
+
+/// Records that a device was seen now.
+pub(crate) fn touch(conn: &Connection, device: DeviceId, now: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE devices SET last_seen = ?1 WHERE id = ?2")?
+        .execute(params![now, device.to_string()])?;
+    Ok(())
+}
+
+/// Every device, by organisation and name.
+pub(crate) fn list_devices(conn: &Connection) -> Result<Vec<DeviceInfo>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.id, d.org_id, o.name, d.role, d.name, d.enrolled_at, d.revoked_at, d.last_seen
+         FROM devices d JOIN organisations o ON o.id = d.org_id
+         ORDER BY o.name, d.name, d.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, Option<i64>>(6)?,
+            r.get::<_, Option<i64>>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, org_id, org_name, role, name, enrolled_at, revoked_at, last_seen) = row?;
+        out.push(DeviceInfo {
+            id: parse_device(&id)?,
+            org_id,
+            org_name,
+            role: parse_role(&role)?,
+            name,
+            enrolled_at: time_of(enrolled_at),
+            revoked_at: revoked_at.map(time_of),
+            last_seen: last_seen.map(time_of),
+        });
+    }
+    Ok(out)
+}
+
+/// Revokes a device: its next request is answered with a wipe order. Revoking a revoked device
+/// changes nothing.
+pub(crate) fn revoke(conn: &Connection, device: DeviceId, now: i64) -> Result<()> {
+    let id = device.to_string();
+    let changed = conn.execute(
+        "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+        params![now, id],
+    )?;
+    if changed == 0 {
+        let exists: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1)",
+            [&id],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Err(Error::UnknownDevice(device));
+        }
+    }
+    Ok(())
+}

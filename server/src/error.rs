@@ -1,0 +1,167 @@
+//! The hub's two error layers: [`Error`], rich and internal (storage, files, documents read back
+//! from disk, configuration), and [`ApiError`], what a device is told: a stable
+//! [`ErrorCode`], an HTTP status and a readable reason that never holds personal data, tokens or
+//! codes. Internal errors become `ApiError`s in one place, [`ApiError::internal`], which logs
+//! them and answers a generic reason.
+
+use axum::http::StatusCode;
+use outreach_core::model::{DeviceId, DocId};
+use outreach_core::sync::protocol::{ErrorBody, ErrorCode};
+
+/// Everything that can go wrong inside the hub or in its administration commands.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// A file operation failed.
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The hub database was written by a newer version of the hub.
+    #[error("the hub database has schema version {found}, newer than the {supported} this hub supports")]
+    SchemaTooNew {
+        /// Version found in the file.
+        found: u32,
+        /// Newest version this code knows.
+        supported: u32,
+    },
+    /// Stored data that this code cannot read back (a damaged file or one changed by another
+    /// program). The reason names what, never values.
+    #[error("the hub's data is damaged: {0}")]
+    Corrupt(String),
+    /// No hub has been initialised in this data directory.
+    #[error("no hub in {0}: run `outreach-hub init` first")]
+    NotInitialised(String),
+    /// `init` on a data directory that already holds organisations.
+    #[error("the hub in {0} is already initialised")]
+    AlreadyInitialised(String),
+    /// No organisation with this name or id.
+    #[error("no organisation named {0:?}")]
+    UnknownOrganisation(String),
+    /// An organisation with this name exists already.
+    #[error("an organisation named {0:?} exists already")]
+    OrganisationExists(String),
+    /// No enrolled device with this id.
+    #[error("no enrolled device {0}")]
+    UnknownDevice(DeviceId),
+    /// An argument is invalid.
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// What was given.
+        what: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The TLS certificate or key could not be used.
+    #[error("TLS configuration: {0}")]
+    Tls(String),
+    /// The server could not be started or failed.
+    #[error("server error: {0}")]
+    Server(String),
+}
+
+impl Error {
+    /// An [`Error::Invalid`].
+    pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Error {
+        Error::Invalid {
+            what,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result with the hub's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error as a device sees it: an HTTP status and an [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status of the answer.
+    pub status: StatusCode,
+    /// The CBOR body of the answer.
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    /// An error with the status that goes with `code`.
+    pub fn new(code: ErrorCode, reason: impl Into<String>) -> ApiError {
+        ApiError {
+            status: status_of(code),
+            body: ErrorBody {
+                code,
+                reason: reason.into(),
+                doc: None,
+                wipe: code == ErrorCode::Revoked,
+            },
+        }
+    }
+
+    /// Names the document concerned.
+    pub fn with_doc(mut self, doc: DocId) -> ApiError {
+        self.body.doc = Some(doc);
+        self
+    }
+
+    /// Overrides the status (416 for an unsatisfiable range, 503 when busy...).
+    pub fn with_status(mut self, status: StatusCode) -> ApiError {
+        self.status = status;
+        self
+    }
+
+    /// A malformed request.
+    pub fn bad_request(reason: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::BadRequest, reason)
+    }
+
+    /// A bound exceeded.
+    pub fn too_large(reason: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::TooLarge, reason)
+    }
+
+    /// A role or ownership rule refuses the request.
+    pub fn forbidden(reason: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::Forbidden, reason)
+    }
+
+    /// The hub failed: the cause is logged here, the device gets a generic reason.
+    pub fn internal(error: &Error) -> ApiError {
+        tracing::error!(error = %error, "request failed inside the hub");
+        ApiError::new(ErrorCode::Internal, "the hub failed; try again later")
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        ApiError::internal(&e)
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> ApiError {
+        ApiError::internal(&Error::Database(e))
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.body.reason, self.status)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The HTTP status that goes with an error code.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::BadRequest | ErrorCode::Unsupported => StatusCode::BAD_REQUEST,
+        ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::Unauthorized | ErrorCode::Revoked => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden | ErrorCode::InvalidCode => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::AlreadyEnrolled => StatusCode::CONFLICT,
+        ErrorCode::InvalidDocument | ErrorCode::PersonalData | ErrorCode::HashMismatch => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}

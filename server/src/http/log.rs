@@ -1,0 +1,56 @@
+//! One structured log line per request: method, route (the pattern, not the path), status,
+//! duration, the device when known, and body sizes. Never a body, a note, a token or a code.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::body::HttpBody;
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use outreach_core::model::DeviceId;
+
+use super::respond::content_length;
+
+/// Where authentication leaves the device's id for the log line.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LogSlot(Arc<OnceLock<DeviceId>>);
+
+impl LogSlot {
+    /// Records the device making the request.
+    pub fn set(&self, device: DeviceId) {
+        let _ = self.0.set(device);
+    }
+}
+
+/// The middleware.
+pub(crate) async fn log_request(mut req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method: Method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_string(), |p| p.as_str().to_string());
+    let request_bytes = content_length(req.headers());
+    let slot = LogSlot::default();
+    req.extensions_mut().insert(slot.clone());
+
+    let response = next.run(req).await;
+
+    let status = response.status().as_u16();
+    let response_bytes = content_length(response.headers()).or_else(|| response.body().size_hint().exact());
+    let device = slot.0.get().map(ToString::to_string);
+    let duration_ms = start.elapsed().as_micros() as f64 / 1000.0;
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status,
+        duration_ms,
+        device = device.as_deref().unwrap_or("-"),
+        request_bytes,
+        response_bytes,
+        "request"
+    );
+    response
+}

@@ -1,0 +1,181 @@
+//! What every handler shares: CBOR bodies in and out, error answers, bounded body reading,
+//! bearer authentication, and running blocking work off the async threads.
+
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use outreach_core::sync::protocol::{self, ErrorCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::log::LogSlot;
+use crate::auth::Caller;
+use crate::db::{devices, now};
+use crate::error::{ApiError, Error};
+use crate::hub::Hub;
+
+/// A device's `last_seen` is updated at most once per this many seconds, so that requests in
+/// quick succession do not each write to the database.
+const LAST_SEEN_GRANULARITY: i64 = 60;
+
+/// A CBOR body.
+#[derive(Debug)]
+pub(crate) struct Cbor<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Cbor<T> {
+    fn into_response(self) -> Response {
+        let body = protocol::encode(&self.0);
+        (
+            StatusCode::OK,
+            [(CONTENT_TYPE, HeaderValue::from_static(protocol::CONTENT_TYPE))],
+            body,
+        )
+            .into_response()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [(CONTENT_TYPE, HeaderValue::from_static(protocol::CONTENT_TYPE))],
+            protocol::encode(&self.body),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// The `Content-Length` of a request or response, if given and readable.
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
+/// Longest time spent reading and discarding the body of a refused request.
+const DRAIN_TIME: Duration = Duration::from_secs(30);
+
+/// Reads and discards at most `max` bytes of what is left of a refused request's body, for at
+/// most [`DRAIN_TIME`]. A server that answers before reading the body and then closes the
+/// connection makes the client's kernel see a reset, and the client never reads the answer: a
+/// revoked device would never learn that it must wipe its data. Beyond the bound the connection
+/// is simply closed.
+pub(crate) async fn drain(body: Body, max: u64) {
+    let mut body = body;
+    let mut read: u64 = 0;
+    let discard = async {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                read += data.len() as u64;
+                if read > max {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
+}
+
+/// Reads a whole body of at most `limit` bytes. A longer body is refused, after draining at most
+/// `limit` more bytes of it.
+pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = || ApiError::too_large(format!("the body is larger than {limit} bytes"));
+    let limit_u64 = limit as u64;
+    match content_length(headers) {
+        Some(n) if n > limit_u64.saturating_mul(2) => return Err(too_large()),
+        Some(n) if n > limit_u64 => {
+            drain(body, limit_u64).await;
+            return Err(too_large());
+        }
+        _ => {}
+    }
+    let mut body = body;
+    let mut out = Vec::with_capacity(content_length(headers).map_or(0, |n| n as usize));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ApiError::bad_request("the body could not be read"))?;
+        if let Some(data) = frame.data_ref() {
+            if out.len() + data.len() > limit {
+                drain(body, limit_u64).await;
+                return Err(too_large());
+            }
+            out.extend_from_slice(data);
+        }
+    }
+    Ok(out)
+}
+
+/// Decodes a CBOR body.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    protocol::decode(bytes).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// Runs blocking work (SQLite, Automerge) on the blocking pool.
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(e) => Err(ApiError::internal(&Error::Server(format!(
+            "a request task failed: {e}"
+        )))),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
+    let missing = || ApiError::new(ErrorCode::Unauthorized, "missing bearer token");
+    let value = headers.get(AUTHORIZATION).ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing())?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(missing());
+    }
+    Ok(token.trim().to_string())
+}
+
+impl Hub {
+    /// The enrolled, unrevoked device a token belongs to; records that it was seen.
+    pub(crate) fn authenticate(&self, token: &str) -> Result<Caller, ApiError> {
+        let (caller, last_seen) = self.inner.db.read(|tx| devices::authenticate(tx, token))?;
+        let now = now();
+        if last_seen.is_none_or(|t| now - t >= LAST_SEEN_GRANULARITY) {
+            self.inner
+                .db
+                .write(|tx| devices::touch(tx, caller.device, now))
+                .map_err(|e| ApiError::internal(&e))?;
+        }
+        Ok(caller)
+    }
+}
+
+/// Authenticates a request from its `Authorization` header, and names the device in the log.
+pub(crate) async fn authenticate(hub: &Hub, parts: &Parts) -> Result<Caller, ApiError> {
+    let token = bearer(&parts.headers)?;
+    let hub = hub.clone();
+    let caller = blocking(move || hub.authenticate(&token)).await?;
+    if let Some(slot) = parts.extensions.get::<LogSlot>() {
+        slot.set(caller.device);
+    }
+    Ok(caller)
+}
+
+/// For requests without a body. Handlers that take a body authenticate with [`authenticate`]
+/// themselves, to drain the body of a refused request.
+impl FromRequestParts<Hub> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, hub: &Hub) -> Result<Caller, ApiError> {
+        authenticate(hub, parts).await
+    }
+}

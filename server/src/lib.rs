@@ -1,0 +1,42 @@
+//! The Outreach sync hub: enrolls devices into organisations, syncs their Automerge documents
+//! (directory sections, the brochure catalog, visit logs) under each document kind's access
+//! rule, stores brochure files, and reports visit counts with small cells suppressed.
+//!
+//! The hub reuses the core's model and document code (`outreach_core::doc`), never its device
+//! store. Its own storage is a data directory: `hub.db` (SQLite) and `blobs/`. It keeps nothing
+//! about devices or documents in memory between requests.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), outreach_hub::Error> {
+//! use outreach_hub::{Hub, HubConfig};
+//! let hub = Hub::open("/var/lib/outreach-hub", HubConfig::default())?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8787").await?;
+//! let server = hub.serve(listener, None)?;
+//! println!("listening on {}", server.local_addr());
+//! server.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+mod admin;
+mod auth;
+mod blobs;
+mod config;
+mod db;
+pub mod demo;
+mod error;
+mod http;
+mod hub;
+mod report;
+mod sync;
+
+pub use admin::{
+    DeviceInfo, DocumentInfo, EnrollmentCode, Organisation, DEFAULT_CODE_VALIDITY, MAX_CODE_VALIDITY,
+};
+pub use config::HubConfig;
+pub use error::{status_of, ApiError, Error, Result};
+pub use http::{router, ServerHandle, ShutdownTrigger, TlsConfig};
+pub use hub::{Hub, Metrics, BLOBS_DIR, DATABASE_FILE};
+pub use report::{Count, ReportRow, VisitReport, SUPPRESSION_THRESHOLD};

@@ -1,0 +1,121 @@
+//! Who may read and write which document (DESIGN.md, "Data: documents"):
+//!
+//! | document | written by | read by |
+//! | --- | --- | --- |
+//! | directory section, brochure catalog | coordinators and admins | every enrolled device |
+//! | visit log | its owner device | its owner, coordinators and admins of the owner's organisation |
+
+use outreach_core::doc::{DocKind, DocMeta};
+use outreach_core::model::DeviceId;
+
+use crate::auth::Caller;
+use crate::db::docs::DocRow;
+
+/// What a device may do with a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Access {
+    pub read: bool,
+    pub write: bool,
+}
+
+fn rule(caller: &Caller, kind: DocKind, owner: Option<DeviceId>, owner_org: Option<&str>) -> Access {
+    match kind {
+        DocKind::DirectorySection | DocKind::BrochureCatalog => Access {
+            read: true,
+            write: caller.role.edits_directory(),
+        },
+        DocKind::VisitLog => {
+            let own = owner == Some(caller.device);
+            let colleague = caller.role.edits_directory() && owner_org == Some(caller.org.as_str());
+            Access {
+                read: own || colleague,
+                write: own,
+            }
+        }
+    }
+}
+
+/// Access to a stored document.
+pub(crate) fn of_row(caller: &Caller, row: &DocRow) -> Access {
+    rule(caller, row.kind, row.owner_device, row.owner_org.as_deref())
+}
+
+/// Access to a document new to the hub, described by its content. A new visit log can only be
+/// the caller's own or someone else's; only the former may be created.
+pub(crate) fn of_new(caller: &Caller, meta: &DocMeta) -> Access {
+    match meta {
+        DocMeta::VisitLog { owner, .. } => {
+            let org = (*owner == caller.device).then_some(caller.org.as_str());
+            rule(caller, meta.kind(), Some(*owner), org)
+        }
+        _ => rule(caller, meta.kind(), None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use outreach_core::sync::protocol::Role;
+
+    fn caller(role: Role, org: &str) -> Caller {
+        Caller {
+            device: DeviceId::random(),
+            org: org.into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn the_table_of_design_md() {
+        let worker = caller(Role::Fieldworker, "a");
+        let coordinator = caller(Role::Coordinator, "a");
+        let other_org = caller(Role::Admin, "b");
+        for kind in [DocKind::DirectorySection, DocKind::BrochureCatalog] {
+            assert_eq!(
+                rule(&worker, kind, None, None),
+                Access {
+                    read: true,
+                    write: false
+                }
+            );
+            assert_eq!(
+                rule(&coordinator, kind, None, None),
+                Access {
+                    read: true,
+                    write: true
+                }
+            );
+        }
+        let log = |owner: &Caller| (Some(owner.device), Some(owner.org.clone()));
+        let (owner, org) = log(&worker);
+        let access = |c: &Caller| rule(c, DocKind::VisitLog, owner, org.as_deref());
+        assert_eq!(
+            access(&worker),
+            Access {
+                read: true,
+                write: true
+            }
+        );
+        assert_eq!(
+            access(&coordinator),
+            Access {
+                read: true,
+                write: false
+            }
+        );
+        assert_eq!(
+            access(&other_org),
+            Access {
+                read: false,
+                write: false
+            }
+        );
+        assert_eq!(
+            access(&caller(Role::Fieldworker, "a")),
+            Access {
+                read: false,
+                write: false
+            }
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! The last phase of a sync, after the writes are committed: for every pushed document the
+//! device may read, the hub's heads and what the device lacks; then every document the device
+//! may read and does not hold, whole. Payloads are bounded: once the next one would pass
+//! `max_response_bytes`, no more are added and `more` is set. A document left out is simply not
+//! answered, so the device keeps its heads and gets it on the next round.
+
+use std::collections::HashSet;
+
+use automerge::ChangeHash;
+use outreach_core::doc::Document;
+use outreach_core::model::DocId;
+use outreach_core::sync::protocol::{to_wire, DocPull, SyncResponse};
+
+use super::plan::{Decision, Known};
+use super::Ctx;
+use crate::db::docs;
+use crate::error::{ApiError, Error};
+use crate::hub::Counters;
+
+/// Room left for payloads in the answer.
+struct Budget {
+    used: usize,
+    max: usize,
+    full: bool,
+}
+
+impl Budget {
+    /// Takes room for `n` bytes, or marks the answer full. The first payload always fits, so
+    /// that a document larger than the bound still reaches the device, alone.
+    fn take(&mut self, n: usize) -> bool {
+        if self.full {
+            return false;
+        }
+        if self.used > 0 && self.used.saturating_add(n) > self.max {
+            self.full = true;
+            return false;
+        }
+        self.used = self.used.saturating_add(n);
+        true
+    }
+}
+
+/// Builds the answer.
+pub(crate) fn answer(
+    ctx: &Ctx<'_>,
+    decisions: Vec<(DocId, Decision)>,
+    pushed: &HashSet<DocId>,
+) -> Result<SyncResponse, ApiError> {
+    let mut out = SyncResponse::default();
+    let mut budget = Budget {
+        used: 0,
+        max: ctx.config.max_response_bytes,
+        full: false,
+    };
+    for (id, decision) in decisions {
+        match decision {
+            Decision::Drop => out.drop.push(id),
+            Decision::Resend => out.resend.push(id),
+            Decision::Answer { device_heads, known } => match known {
+                Known::Stored(row) if row.heads == device_heads => out.docs.push(DocPull {
+                    id,
+                    heads: to_wire(&row.heads),
+                    changes: Vec::new(),
+                }),
+                Known::Stored(_) if budget.full => out.more = true,
+                Known::Stored(row) => {
+                    let doc = docs::load(ctx.conn, &row, ctx.hub)?;
+                    Counters::bump(&ctx.counters.documents_loaded, 1);
+                    answer_loaded(id, doc, &device_heads, &mut budget, &mut out)?;
+                }
+                Known::Loaded(doc) => answer_loaded(id, *doc, &device_heads, &mut budget, &mut out)?,
+            },
+        }
+    }
+    for row in docs::readable_rows(ctx.conn, ctx.caller)? {
+        if pushed.contains(&row.id) {
+            continue;
+        }
+        let size = usize::try_from(row.stored_bytes()).unwrap_or(usize::MAX);
+        if !budget.take(size) {
+            out.more = true;
+            break;
+        }
+        // The stored chunks, a snapshot and increments, are a valid whole document as they are:
+        // no need to load it.
+        let bytes = docs::bytes(ctx.conn, row.pk)?;
+        out.docs.push(DocPull {
+            id: row.id,
+            heads: to_wire(&row.heads),
+            changes: bytes,
+        });
+    }
+    Ok(out)
+}
+
+/// Answers a pushed document from the hub's loaded copy.
+fn answer_loaded(
+    id: DocId,
+    mut doc: Document,
+    device_heads: &[ChangeHash],
+    budget: &mut Budget,
+    out: &mut SyncResponse,
+) -> Result<(), ApiError> {
+    let heads = docs::sorted(doc.heads());
+    if heads == device_heads {
+        out.docs.push(DocPull {
+            id,
+            heads: to_wire(&heads),
+            changes: Vec::new(),
+        });
+        return Ok(());
+    }
+    let am = doc.automerge_mut();
+    if device_heads.iter().any(|h| am.get_change_by_hash(h).is_none()) {
+        // The device holds changes the hub lacks (the hub was restored from a backup, or the
+        // device's acknowledged heads are stale): it sends the whole document next round.
+        out.resend.push(id);
+        return Ok(());
+    }
+    if budget.full {
+        out.more = true;
+        return Ok(());
+    }
+    let changes = doc
+        .changes_since(device_heads)
+        .map_err(|e| Error::Corrupt(format!("document {id}: {e}")))?;
+    if !budget.take(changes.len()) {
+        out.more = true;
+        return Ok(());
+    }
+    out.docs.push(DocPull {
+        id,
+        heads: to_wire(&heads),
+        changes,
+    });
+    Ok(())
+}

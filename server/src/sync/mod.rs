@@ -1,0 +1,153 @@
+//! `POST /v1/sync`, without HTTP: a request is validated as a whole (nothing is stored if any
+//! document is refused), its accepted documents are written in one transaction, then the answer
+//! is built from what is stored.
+//!
+//! Documents are loaded from the database for each request, never cached. A writer that finds a
+//! document changed since it loaded it (another request, maybe another hub process, wrote it;
+//! the version column of each document tells) validates again under the write lock.
+
+mod access;
+mod answer;
+mod plan;
+
+use std::collections::HashSet;
+
+use outreach_core::model::DeviceId;
+use outreach_core::sync::protocol::{
+    ErrorCode, SyncRequest, SyncResponse, AUTOMERGE_FORMAT, PROTOCOL_VERSION,
+};
+use rusqlite::Connection;
+
+use self::plan::Write;
+use crate::auth::Caller;
+use crate::config::HubConfig;
+use crate::db::{docs, now};
+use crate::error::{ApiError, Error};
+use crate::hub::{Counters, Inner};
+
+/// What the phases of a sync share.
+pub(crate) struct Ctx<'a> {
+    pub conn: &'a Connection,
+    /// The actor the hub loads documents with.
+    pub hub: DeviceId,
+    pub caller: &'a Caller,
+    pub config: &'a HubConfig,
+    pub counters: &'a Counters,
+}
+
+/// Why the write phase did not commit.
+enum WriteError {
+    /// Another request wrote one of the documents since they were loaded.
+    Conflict,
+    Failed(Error),
+}
+
+impl From<Error> for WriteError {
+    fn from(e: Error) -> Self {
+        WriteError::Failed(e)
+    }
+}
+
+/// Checks what can be checked before reading anything.
+fn check_request(
+    req: &SyncRequest,
+    config: &HubConfig,
+) -> Result<HashSet<outreach_core::model::DocId>, ApiError> {
+    if req.protocol != PROTOCOL_VERSION {
+        return Err(ApiError::new(
+            ErrorCode::Unsupported,
+            format!(
+                "protocol version {} is not supported; this hub speaks version {PROTOCOL_VERSION}",
+                req.protocol
+            ),
+        ));
+    }
+    if req.format != AUTOMERGE_FORMAT {
+        return Err(ApiError::new(
+            ErrorCode::Unsupported,
+            format!(
+                "Automerge data format {:?} is not supported; this hub reads {AUTOMERGE_FORMAT:?}",
+                req.format
+            ),
+        ));
+    }
+    if req.docs.len() > config.max_docs {
+        return Err(ApiError::too_large(format!(
+            "{} documents in one sync, more than the {} allowed",
+            req.docs.len(),
+            config.max_docs
+        )));
+    }
+    let mut ids = HashSet::with_capacity(req.docs.len());
+    for push in &req.docs {
+        if !ids.insert(push.id) {
+            return Err(ApiError::bad_request("a document appears twice in the request").with_doc(push.id));
+        }
+    }
+    Ok(ids)
+}
+
+/// Makes every write, or none.
+fn write_all(conn: &Connection, writes: &[Write], now: i64) -> Result<(), WriteError> {
+    for write in writes {
+        let done = match write {
+            Write::Create {
+                meta,
+                owner_org,
+                heads,
+                snapshot,
+            } => docs::insert(conn, meta, owner_org.as_deref(), heads, snapshot, now)?,
+            Write::Update { row, heads, chunk } => docs::update(conn, row, heads, chunk, now)?,
+        };
+        if !done {
+            return Err(WriteError::Conflict);
+        }
+    }
+    Ok(())
+}
+
+/// Serves one sync request of `caller`.
+pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<SyncResponse, ApiError> {
+    let pushed = check_request(req, &hub.config)?;
+    // Validation runs outside the write lock, so that syncs validate in parallel...
+    let mut plan = hub
+        .db
+        .read(|conn| plan::plan(&ctx(hub, conn, caller), &req.docs))?;
+    if !plan.writes.is_empty() {
+        match hub.db.write(|conn| write_all(conn, &plan.writes, now())) {
+            Ok(()) => {}
+            Err(WriteError::Conflict) => {
+                // ...and when another request wrote one of these documents in between, it runs
+                // again under the write lock, where nothing can overtake it.
+                Counters::bump(&hub.counters.write_conflicts, 1);
+                plan = hub.db.write(|conn| {
+                    let plan = plan::plan(&ctx(hub, conn, caller), &req.docs)?;
+                    write_all(conn, &plan.writes, now()).map_err(|e| match e {
+                        WriteError::Conflict => ApiError::internal(&Error::Corrupt(
+                            "a document changed under the write lock".into(),
+                        )),
+                        WriteError::Failed(e) => ApiError::internal(&e),
+                    })?;
+                    Ok::<_, ApiError>(plan)
+                })?;
+            }
+            Err(WriteError::Failed(e)) => return Err(e.into()),
+        }
+        Counters::bump(&hub.counters.documents_written, plan.writes.len() as u64);
+    }
+    let response = hub
+        .db
+        .read(|conn| answer::answer(&ctx(hub, conn, caller), plan.decisions, &pushed))?;
+    Counters::bump(&hub.counters.syncs, 1);
+    Ok(response)
+}
+
+fn ctx<'a>(hub: &'a Inner, conn: &'a Connection, caller: &'a Caller) -> Ctx<'a> {
+    Ctx {
+        conn,
+        hub: hub.db.hub_id(),
+        caller,
+        config: &hub.config,
+        counters: &hub.counters,
+    }
+}

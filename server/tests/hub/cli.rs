@@ -1,0 +1,144 @@
+//! The `outreach-hub` binary: set-up commands, and `serve` as benchmarks run it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_outreach-hub");
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The enrollment code printed by `init` or `enroll`.
+fn printed_code(stdout: &str) -> String {
+    stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 19 && l.matches('-').count() == 3)
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn set_up_commands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hub");
+    let data = data.to_str().unwrap();
+
+    let (ok, out, _) = run(&[
+        "init",
+        "--data",
+        data,
+        "--org",
+        "Fedasil",
+        "--hub-url",
+        "https://hub.example.org",
+    ]);
+    assert!(ok);
+    let code = printed_code(&out);
+    assert!(out.contains(&format!(
+        "outreach://enroll?hub=https%3A%2F%2Fhub.example.org&code={code}"
+    )));
+    assert!(out.contains('█') || out.contains('▀'), "a QR code is drawn");
+
+    let (ok, _, err) = run(&["init", "--data", data, "--org", "Again"]);
+    assert!(!ok);
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    assert!(run(&["orgs", "add", "--data", data, "CAW Limburg"]).0);
+    let (ok, out, _) = run(&["orgs", "list", "--data", data]);
+    assert!(ok && out.contains("CAW Limburg") && out.contains("Fedasil"));
+
+    let (ok, out, _) = run(&[
+        "enroll",
+        "--data",
+        data,
+        "--org",
+        "caw limburg",
+        "--role",
+        "coordinator",
+        "--expires",
+        "2h",
+    ]);
+    assert!(ok);
+    printed_code(&out);
+    assert!(out.contains("outreach://enroll?hub=http%3A%2F%2F127.0.0.1%3A8787&code="));
+
+    let (ok, _, err) = run(&["enroll", "--data", data, "--org", "Nobody", "--role", "admin"]);
+    assert!(!ok);
+    assert_eq!(err.trim(), "outreach-hub: no organisation named \"Nobody\"");
+    let (ok, _, err) = run(&["enroll", "--data", data, "--org", "Fedasil", "--role", "boss"]);
+    assert!(!ok);
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let (ok, out, _) = run(&["devices", "list", "--data", data]);
+    assert!(ok && out.contains("no devices"));
+    let (ok, _, err) = run(&[
+        "devices",
+        "revoke",
+        "--data",
+        data,
+        "6f9619ff-8b86-d011-b42d-00cf4fc964ff",
+    ]);
+    assert!(!ok && err.contains("no enrolled device"));
+    let (ok, out, _) = run(&["report", "--data", data]);
+    assert!(ok && out.contains("no visits"));
+
+    let missing = tmp.path().join("missing");
+    let (ok, _, err) = run(&["serve", "--data", missing.to_str().unwrap()]);
+    assert!(!ok && err.contains("init"), "{err}");
+    assert!(!missing.exists(), "a mistyped directory is not created");
+}
+
+#[test]
+fn serve_prints_its_address_and_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("hub");
+    assert!(run(&["init", "--data", data.to_str().unwrap(), "--org", "Fedasil"]).0);
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr = first.trim().strip_prefix("listening on ").unwrap().to_string();
+    assert!(!addr.ends_with(":0"), "{addr}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let body = runtime.block_on(async {
+        let client = crate::common::client();
+        let resp = client
+            .get(format!("http://{addr}/v1/health"))
+            .send()
+            .await
+            .unwrap();
+        resp.text().await.unwrap()
+    });
+    assert_eq!(body, "ok");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "a graceful stop exits 0: {status:?}");
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains("/v1/health") && log.contains("status=200"), "{log}");
+}

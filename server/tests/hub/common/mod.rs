@@ -1,0 +1,475 @@
+//! A real hub on loopback, reached over HTTP with reqwest, and test devices that hold core
+//! `Document`s and speak the wire protocol with core's types.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use automerge::ChangeHash;
+use chrono::{NaiveDate, Utc};
+use outreach_core::doc::{DocMeta, Document};
+use outreach_core::model::{
+    Activity, DeviceId, DocId, Month, OrgKind, PartOfDay, Partner, PartnerId, Region, Setting, Theme,
+    VisitDetails, VisitId,
+};
+use outreach_core::sync::protocol::{
+    decode, encode, from_wire, to_wire, DocPush, EnrollRequest, EnrollResponse, ErrorBody, Role, SyncRequest,
+    SyncResponse, AUTOMERGE_FORMAT, CONTENT_TYPE, PROTOCOL_VERSION,
+};
+use outreach_hub::{Hub, HubConfig, Organisation, ServerHandle, TlsConfig};
+use reqwest::StatusCode;
+
+/// A hub serving a temporary data directory on 127.0.0.1, with two organisations.
+pub struct TestHub {
+    _tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+    pub config: HubConfig,
+    pub hub: Hub,
+    server: Option<ServerHandle>,
+    pub url: String,
+    pub http: reqwest::Client,
+    pub org_a: Organisation,
+    pub org_b: Organisation,
+}
+
+/// Everything the hub stores about documents and files, to show that a refusal changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub docs: Vec<(outreach_hub::DocumentInfo, Vec<u8>)>,
+    pub blobs: Vec<(String, Vec<u8>)>,
+}
+
+impl TestHub {
+    pub async fn start() -> TestHub {
+        TestHub::start_with(HubConfig::default()).await
+    }
+
+    pub async fn start_with(config: HubConfig) -> TestHub {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("hub");
+        let hub = Hub::open(&dir, config.clone()).unwrap();
+        let org_a = hub.create_organisation("Fedasil").unwrap();
+        let org_b = hub.create_organisation("Caritas International").unwrap();
+        let mut t = TestHub {
+            _tmp: tmp,
+            dir,
+            config,
+            hub,
+            server: None,
+            url: String::new(),
+            http: client(),
+            org_a,
+            org_b,
+        };
+        t.serve().await;
+        t
+    }
+
+    async fn serve(&mut self) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = self.hub.serve(listener, None).unwrap();
+        self.url = server.url();
+        self.server = Some(server);
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.unwrap();
+        }
+    }
+
+    /// Stops, opens a new `Hub` on the same data directory and serves it on a new port.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.hub = Hub::open(&self.dir, self.config.clone()).unwrap();
+        self.serve().await;
+    }
+
+    /// Stops and closes every connection to the data directory, so that its files can be
+    /// copied or replaced; `restart` serves it again.
+    pub async fn close(&mut self) {
+        self.stop().await;
+        let scratch = self._tmp.path().join(format!("scratch-{}", rand_suffix()));
+        self.hub = Hub::open(scratch, self.config.clone()).unwrap();
+    }
+
+    /// Copies the data directory to `backup`, as an operator backs up a stopped hub.
+    pub async fn back_up(&mut self, backup: &Path) {
+        self.close().await;
+        copy_dir(&self.dir, backup);
+        self.restart().await;
+    }
+
+    /// Replaces the data directory with `backup` and serves it.
+    pub async fn restore(&mut self, backup: &Path) {
+        self.close().await;
+        std::fs::remove_dir_all(&self.dir).unwrap();
+        copy_dir(backup, &self.dir);
+        self.restart().await;
+    }
+
+    /// Starts a server on an already opened data directory with TLS.
+    pub async fn serve_tls(&mut self, tls: TlsConfig) -> ServerHandle {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.hub.serve(listener, Some(tls)).unwrap()
+    }
+
+    pub fn org(&self, which: char) -> &Organisation {
+        if which == 'a' {
+            &self.org_a
+        } else {
+            &self.org_b
+        }
+    }
+
+    pub fn code(&self, org: &Organisation, role: Role) -> String {
+        self.hub
+            .create_enrollment_code(&org.id, role, std::time::Duration::from_secs(3600))
+            .unwrap()
+            .code
+    }
+
+    /// POSTs a CBOR body.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Vec<u8>) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+            .body(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Enrolls with a code; the raw answer.
+    pub async fn try_enroll(
+        &self,
+        code: &str,
+        device: DeviceId,
+    ) -> Result<EnrollResponse, (StatusCode, ErrorBody)> {
+        let req = EnrollRequest {
+            protocol: PROTOCOL_VERSION,
+            code: code.to_string(),
+            device_id: device,
+            device_name: "Test phone".into(),
+        };
+        let resp = self.post("/v1/enroll", None, encode(&req)).await;
+        answer(resp).await
+    }
+
+    /// A new device enrolled into `org` with `role`.
+    pub async fn device(&self, org: &Organisation, role: Role) -> TestDevice {
+        let id = DeviceId::random();
+        let code = self.code(org, role);
+        let creds = self.try_enroll(&code, id).await.unwrap();
+        assert_eq!(creds.device_id, id);
+        assert_eq!(creds.role, role);
+        TestDevice {
+            id,
+            token: creds.token,
+            role,
+            docs: BTreeMap::new(),
+            acked: HashMap::new(),
+            whole: HashSet::new(),
+        }
+    }
+
+    pub async fn health(&self) -> String {
+        let resp = self
+            .http
+            .get(format!("{}/v1/health", self.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.text().await.unwrap()
+    }
+
+    /// Everything stored about documents and files.
+    pub fn snapshot(&self) -> Snapshot {
+        let docs = self
+            .hub
+            .documents()
+            .unwrap()
+            .into_iter()
+            .map(|info| {
+                let bytes = self.hub.document_bytes(info.id).unwrap().unwrap();
+                (info, bytes)
+            })
+            .collect();
+        Snapshot {
+            docs,
+            blobs: blob_files(&self.dir.join(outreach_hub::BLOBS_DIR)),
+        }
+    }
+
+    /// Asserts the hub still serves: health is ok and a good sync of a fresh device works.
+    pub async fn assert_still_serving(&self) {
+        assert_eq!(self.health().await, "ok");
+        let mut d = self.device(&self.org_a, Role::Fieldworker).await;
+        d.sync(self).await;
+    }
+}
+
+/// An HTTP client; reqwest is built without a TLS provider of its own, so ring is installed.
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+fn rand_suffix() -> String {
+    DeviceId::random().to_string()
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn blob_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.unwrap();
+            e.file_type().unwrap().is_file().then(|| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Decodes a CBOR answer, or the error body with the status.
+pub async fn answer<T: serde::de::DeserializeOwned>(
+    resp: reqwest::Response,
+) -> Result<T, (StatusCode, ErrorBody)> {
+    let status = resp.status();
+    let bytes = resp.bytes().await.unwrap();
+    if status.is_success() {
+        Ok(decode(&bytes).unwrap())
+    } else {
+        let body: ErrorBody =
+            decode(&bytes).unwrap_or_else(|e| panic!("status {status}, body is not an ErrorBody: {e}"));
+        assert!(!body.reason.is_empty(), "every refusal says why");
+        Err((status, body))
+    }
+}
+
+/// A device: documents built with core's `Document`, and the heads the hub acknowledged.
+pub struct TestDevice {
+    pub id: DeviceId,
+    pub token: String,
+    pub role: Role,
+    pub docs: BTreeMap<DocId, Document>,
+    pub acked: HashMap<DocId, Vec<ChangeHash>>,
+    /// Documents the hub asked to be sent whole.
+    pub whole: HashSet<DocId>,
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+pub fn visit(day: &str, note: &str, themes: &[Theme]) -> VisitDetails {
+    let mut v = VisitDetails::new(
+        date(day),
+        PartOfDay::Morning,
+        1000,
+        "Brussel",
+        Setting::Street,
+        Activity::IndividualContact,
+        2,
+    );
+    v.note = note.into();
+    v.themes = themes.iter().copied().collect();
+    v
+}
+
+impl TestDevice {
+    pub fn doc(&mut self, id: DocId) -> &mut Document {
+        self.docs.get_mut(&id).unwrap()
+    }
+
+    /// This device's visit log of the month of `day`, created if needed.
+    pub fn visit_log(&mut self, day: &str) -> DocId {
+        let meta = DocMeta::VisitLog {
+            owner: self.id,
+            month: Month::of(date(day)),
+        };
+        let id = meta.id();
+        let device = self.id;
+        self.docs
+            .entry(id)
+            .or_insert_with(|| Document::create(meta, device).unwrap());
+        id
+    }
+
+    /// Logs a visit (no validation: the hub is what is being tested).
+    pub fn log_visit(&mut self, day: &str, note: &str, themes: &[Theme]) -> DocId {
+        let id = self.visit_log(day);
+        let doc = self.doc(id);
+        doc.put_visit(VisitId::random(), &visit(day, note, themes))
+            .unwrap();
+        doc.commit("log visit", Utc::now());
+        id
+    }
+
+    /// The directory section of `region`, created if needed.
+    pub fn section(&mut self, region: Region) -> DocId {
+        let meta = DocMeta::DirectorySection { region };
+        let id = meta.id();
+        let device = self.id;
+        self.docs
+            .entry(id)
+            .or_insert_with(|| Document::create(meta, device).unwrap());
+        id
+    }
+
+    /// Adds a partner to a section.
+    pub fn add_partner(&mut self, region: Region, name: &str) -> (DocId, PartnerId) {
+        let id = self.section(region);
+        let p = Partner::new(region, name, OrgKind::Ngo);
+        let doc = self.doc(id);
+        doc.insert_partner(&p).unwrap();
+        doc.commit("add partner", Utc::now());
+        (id, p.id)
+    }
+
+    /// What this device sends for one document: its heads and its changes since the heads the
+    /// hub acknowledged (everything when the hub asked for the whole document).
+    pub fn push(&mut self, id: DocId) -> DocPush {
+        let acked = self.acked.get(&id).cloned().unwrap_or_default();
+        let whole = self.whole.contains(&id);
+        let doc = self.docs.get_mut(&id).unwrap();
+        let heads = doc.heads();
+        let changes = if whole {
+            doc.automerge_mut().save()
+        } else if heads == acked {
+            Vec::new()
+        } else {
+            doc.changes_since(&acked).unwrap()
+        };
+        DocPush {
+            id,
+            heads: to_wire(&heads),
+            changes,
+        }
+    }
+
+    pub fn request(&mut self) -> SyncRequest {
+        let ids: Vec<DocId> = self.docs.keys().copied().collect();
+        SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            format: AUTOMERGE_FORMAT.into(),
+            docs: ids.into_iter().map(|id| self.push(id)).collect(),
+        }
+    }
+
+    /// Sends a request as this device; the raw answer.
+    pub async fn send(
+        &self,
+        hub: &TestHub,
+        req: &SyncRequest,
+    ) -> Result<SyncResponse, (StatusCode, ErrorBody)> {
+        self.send_bytes(hub, encode(req)).await
+    }
+
+    pub async fn send_bytes(
+        &self,
+        hub: &TestHub,
+        body: Vec<u8>,
+    ) -> Result<SyncResponse, (StatusCode, ErrorBody)> {
+        answer(hub.post("/v1/sync", Some(&self.token), body).await).await
+    }
+
+    /// Applies an answer as a device does.
+    pub fn apply(&mut self, resp: &SyncResponse) {
+        for pull in &resp.docs {
+            if !pull.changes.is_empty() {
+                match self.docs.get_mut(&pull.id) {
+                    Some(doc) => {
+                        doc.merge_bytes(&pull.changes).unwrap();
+                    }
+                    None => {
+                        let doc = Document::load(pull.id, &pull.changes, self.id).unwrap();
+                        self.docs.insert(pull.id, doc);
+                    }
+                }
+            }
+            self.acked.insert(pull.id, from_wire(&pull.heads));
+            self.whole.remove(&pull.id);
+        }
+        for id in &resp.drop {
+            self.docs.remove(id);
+            self.acked.remove(id);
+        }
+        self.whole.extend(resp.resend.iter().copied());
+    }
+
+    /// One sync round, which must succeed.
+    pub async fn sync(&mut self, hub: &TestHub) -> SyncResponse {
+        let req = self.request();
+        let resp = self
+            .send(hub, &req)
+            .await
+            .unwrap_or_else(|(s, e)| panic!("sync refused: {s} {e:?}"));
+        self.apply(&resp);
+        resp
+    }
+
+    /// One sync round through any server (another hub instance, say), which must succeed.
+    pub async fn sync_via(&mut self, http: &reqwest::Client, url: &str) -> SyncResponse {
+        let req = self.request();
+        let resp = http
+            .post(format!("{url}/v1/sync"))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+            .body(encode(&req))
+            .send()
+            .await
+            .unwrap();
+        let resp: SyncResponse = answer(resp)
+            .await
+            .unwrap_or_else(|(s, e)| panic!("sync refused: {s} {e:?}"));
+        self.apply(&resp);
+        resp
+    }
+
+    /// Syncs until the hub has nothing more and asks for nothing; returns the rounds.
+    pub async fn sync_all(&mut self, hub: &TestHub) -> Vec<SyncResponse> {
+        let mut rounds = Vec::new();
+        for _ in 0..50 {
+            let resp = self.sync(hub).await;
+            let done = !resp.more && resp.resend.is_empty();
+            rounds.push(resp);
+            if done {
+                return rounds;
+            }
+        }
+        panic!("sync did not settle in 50 rounds");
+    }
+
+    /// Whether this device holds the same history of `id` as the hub.
+    pub fn in_step_with(&mut self, hub: &TestHub, id: DocId) -> bool {
+        let info = hub.hub.documents().unwrap().into_iter().find(|d| d.id == id);
+        let Some(info) = info else { return false };
+        let mut heads = to_wire(&self.doc(id).heads());
+        heads.sort();
+        heads == info.heads
+    }
+}

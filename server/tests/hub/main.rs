@@ -1,0 +1,13 @@
+//! End-to-end tests of the hub: a real server on loopback, real HTTP (reqwest), bodies built
+//! with core's protocol types and documents with core's `Document`. Every refusal checks that
+//! the hub's stored data is unchanged.
+
+mod access;
+mod bad_input;
+mod blobs;
+mod cli;
+mod common;
+mod concurrency;
+mod enroll;
+mod restart;
+mod sync;
