@@ -30,6 +30,7 @@ mod error;
 mod http;
 mod hub;
 mod report;
+mod seal;
 mod sync;
 
 pub use admin::{

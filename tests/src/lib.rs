@@ -2,5 +2,6 @@
 //! measurement helpers.
 
 pub mod gen;
+pub mod harness;
 pub mod proxy;
 pub mod stats;

@@ -23,7 +23,11 @@ enum Cut {
 }
 
 struct State {
+    upstream: Mutex<SocketAddr>,
     enabled: AtomicBool,
+    /// Cut only responses, never requests.
+    responses_only: AtomicBool,
+    response_bytes: AtomicU64,
     /// Chance that a new connection is cut somewhere.
     probability: Mutex<f64>,
     rng: Mutex<StdRng>,
@@ -46,7 +50,10 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(State {
+            upstream: Mutex::new(upstream),
             enabled: AtomicBool::new(false),
+            responses_only: AtomicBool::new(false),
+            response_bytes: AtomicU64::new(0),
             probability: Mutex::new(0.0),
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             requests_cut: AtomicU64::new(0),
@@ -58,7 +65,7 @@ impl FaultProxy {
             while let Ok((client, _)) = listener.accept().await {
                 let s = s.clone();
                 tokio::spawn(async move {
-                    let _ = relay(client, upstream, s).await;
+                    let _ = relay(client, s).await;
                 });
             }
         });
@@ -77,6 +84,24 @@ impl FaultProxy {
             *p = probability;
         }
         self.state.enabled.store(true, Ordering::SeqCst);
+    }
+
+    /// Cuts each new connection with this probability, always in its response.
+    pub fn inject_in_responses(&self, probability: f64) {
+        self.state.responses_only.store(true, Ordering::SeqCst);
+        self.inject(probability);
+    }
+
+    /// Response bytes relayed so far.
+    pub fn response_bytes(&self) -> u64 {
+        self.state.response_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Relays new connections to `upstream` from now on (a hub restarted on another port).
+    pub fn set_upstream(&self, upstream: SocketAddr) {
+        if let Ok(mut u) = self.state.upstream.lock() {
+            *u = upstream;
+        }
     }
 
     /// Stops cutting.
@@ -117,15 +142,19 @@ fn choose(state: &State) -> Cut {
     }
     // Offsets spread from the first byte (headers) to deep into large bodies.
     let offset = (2f64.powf(rng.random_range(0.0..18.0)) as u64).saturating_sub(1);
-    if rng.random_bool(0.5) {
+    if !state.responses_only.load(Ordering::SeqCst) && rng.random_bool(0.5) {
         Cut::Request(offset)
     } else {
         Cut::Response(offset)
     }
 }
 
-async fn relay(client: TcpStream, upstream: SocketAddr, state: Arc<State>) -> std::io::Result<()> {
+async fn relay(client: TcpStream, state: Arc<State>) -> std::io::Result<()> {
     state.connections.fetch_add(1, Ordering::SeqCst);
+    let upstream = *state
+        .upstream
+        .lock()
+        .map_err(|_| std::io::Error::other("poisoned"))?;
     let server = TcpStream::connect(upstream).await?;
     let cut = choose(&state);
     let (mut cr, mut cw) = client.into_split();
@@ -138,8 +167,13 @@ async fn relay(client: TcpStream, upstream: SocketAddr, state: Arc<State>) -> st
         Cut::Response(n) => Some(n),
         _ => None,
     };
-    let mut up = std::pin::pin!(pump(&mut cr, &mut sw, request_limit));
-    let mut down = std::pin::pin!(pump(&mut sr, &mut cw, response_limit));
+    let mut up = std::pin::pin!(pump(&mut cr, &mut sw, request_limit, None));
+    let mut down = std::pin::pin!(pump(
+        &mut sr,
+        &mut cw,
+        response_limit,
+        Some(&state.response_bytes)
+    ));
     let (mut up_done, mut down_done) = (false, false);
     // A cut in either direction ends the whole connection (both halves are dropped); otherwise
     // the relay ends when both directions have ended.
@@ -169,6 +203,7 @@ async fn pump(
     from: &mut tokio::net::tcp::OwnedReadHalf,
     to: &mut tokio::net::tcp::OwnedWriteHalf,
     limit: Option<u64>,
+    counter: Option<&AtomicU64>,
 ) -> std::io::Result<bool> {
     let mut buf = vec![0u8; 16 * 1024];
     let mut sent: u64 = 0;
@@ -182,11 +217,17 @@ async fn pump(
             Some(l) if sent + n as u64 >= l => {
                 let keep = (l - sent) as usize;
                 to.write_all(&buf[..keep]).await?;
+                if let Some(c) = counter {
+                    c.fetch_add(keep as u64, Ordering::SeqCst);
+                }
                 return Ok(true);
             }
             _ => n,
         };
         to.write_all(&buf[..n]).await?;
+        if let Some(c) = counter {
+            c.fetch_add(n as u64, Ordering::SeqCst);
+        }
         sent += n as u64;
     }
 }

@@ -3,20 +3,28 @@
 //! every entity the changes touched must still hydrate into the model; a visit must keep its
 //! invariants and carry no personal data in its note.
 
+use std::collections::{HashMap, HashSet};
+
 use automerge::{ActorId, Change, ChangeHash};
 
 use super::{DocError, DocKind, DocMeta, Document, GENESIS_ACTOR};
 use crate::model::{BrochureId, DeviceId, PartnerId, VisitId};
 
-/// Checks that every change in `changes` was made by `device`, or is the genesis change of the
-/// document described by `meta`.
-pub fn check_authors(meta: &DocMeta, changes: &[Change], device: DeviceId) -> Result<(), DocError> {
+/// Checks that every change in `changes` was made by `device`, is the genesis change of the
+/// document described by `meta`, or is in `attested`: changes the hub vouches it accepted
+/// before (see [`ancestors`]), which a device may send again for a hub restored from a backup.
+pub fn check_authors(
+    meta: &DocMeta,
+    changes: &[Change],
+    device: DeviceId,
+    attested: &HashSet<ChangeHash>,
+) -> Result<(), DocError> {
     let own = ActorId::from(&device.as_bytes()[..]);
     let genesis = ActorId::from(&GENESIS_ACTOR[..]);
     let mut genesis_hash: Option<ChangeHash> = None;
     for change in changes {
         let actor = change.actor_id();
-        if actor == &own {
+        if actor == &own || attested.contains(&change.hash()) {
             continue;
         }
         if actor == &genesis {
@@ -33,12 +41,34 @@ pub fn check_authors(meta: &DocMeta, changes: &[Change], device: DeviceId) -> Re
     Ok(())
 }
 
+/// The changes among `changes` that `heads` depend on (the heads included): the history a set of
+/// heads stands for, within a batch.
+pub fn ancestors(changes: &[Change], heads: &[ChangeHash]) -> HashSet<ChangeHash> {
+    let deps: HashMap<ChangeHash, &[ChangeHash]> = changes.iter().map(|c| (c.hash(), c.deps())).collect();
+    let mut seen = HashSet::new();
+    let mut todo: Vec<ChangeHash> = heads.to_vec();
+    while let Some(h) = todo.pop() {
+        if let Some(ds) = deps.get(&h) {
+            if seen.insert(h) {
+                todo.extend(ds.iter().copied());
+            }
+        }
+    }
+    seen
+}
+
 impl Document {
-    /// Merges changes received from `device`, which must all be its own (or the genesis), and
-    /// checks every entity they touched. On error the document may hold part of the changes:
-    /// callers discard this copy. Returns the heads before the merge.
-    pub fn accept(&mut self, changes: Vec<Change>, device: DeviceId) -> Result<Vec<ChangeHash>, DocError> {
-        check_authors(&self.meta, &changes, device)?;
+    /// Merges changes received from `device`, which must all be its own, the genesis, or in
+    /// `attested` (see [`check_authors`]), and checks every entity they touched. On error the
+    /// document may hold part of the changes: callers discard this copy. Returns the heads before
+    /// the merge.
+    pub fn accept(
+        &mut self,
+        changes: Vec<Change>,
+        device: DeviceId,
+        attested: &HashSet<ChangeHash>,
+    ) -> Result<Vec<ChangeHash>, DocError> {
+        check_authors(&self.meta, &changes, device, attested)?;
         let meta = self.meta;
         let before = self.heads();
         self.am.apply_changes(changes)?;
@@ -121,23 +151,29 @@ mod tests {
         da.commit("add", Utc::now());
         let changes = parse_changes(&da.changes_since(&[]).unwrap()).unwrap();
         assert_eq!(changes.len(), 2, "genesis and the device's change");
-        check_authors(&meta, &changes, a).unwrap();
+        let none = HashSet::new();
+        check_authors(&meta, &changes, a, &none).unwrap();
         assert!(matches!(
-            check_authors(&meta, &changes, b),
+            check_authors(&meta, &changes, b, &none),
             Err(DocError::ForeignActor)
         ));
+        // Unless the hub vouches for them: changes up to heads it sealed.
+        let vouched = ancestors(&changes, &da.heads());
+        assert_eq!(vouched.len(), 2);
+        check_authors(&meta, &changes, b, &vouched).unwrap();
+        assert!(ancestors(&changes, &[]).is_empty());
         // A forged "genesis" for another document is not a genesis.
         let other = DocMeta::DirectorySection {
             region: Region::Liege,
         };
         let forged = parse_changes(&Document::create(other, a).unwrap().changes_since(&[]).unwrap()).unwrap();
         assert!(matches!(
-            check_authors(&meta, &forged, b),
+            check_authors(&meta, &forged, b, &none),
             Err(DocError::ForeignActor)
         ));
         // The hub's copy accepts A's changes from A.
         let mut hub = Document::create(meta, DeviceId::random()).unwrap();
-        hub.accept(changes, a).unwrap();
+        hub.accept(changes, a, &none).unwrap();
         assert_eq!(hub.partner(p.id).unwrap().unwrap(), p);
     }
 
@@ -160,7 +196,7 @@ mod tests {
         let heads = hub.heads();
         let deletion = parse_changes(&d.changes_since(&heads).unwrap()).unwrap();
         assert!(matches!(
-            hub.clone().accept(deletion, dev),
+            hub.clone().accept(deletion, dev, &HashSet::new()),
             Err(DocError::Deleted)
         ));
 
@@ -171,7 +207,10 @@ mod tests {
         e.automerge_mut().put(&obj, "kind", "astrology").unwrap();
         e.commit("break", Utc::now());
         let bad = parse_changes(&e.changes_since(&heads).unwrap()).unwrap();
-        assert!(matches!(hub.accept(bad, dev), Err(DocError::Malformed { .. })));
+        assert!(matches!(
+            hub.accept(bad, dev, &HashSet::new()),
+            Err(DocError::Malformed { .. })
+        ));
     }
 
     #[test]
@@ -198,7 +237,7 @@ mod tests {
         let mut hub = Document::create(meta, DeviceId::random()).unwrap();
         let changes = parse_changes(&d.changes_since(&[]).unwrap()).unwrap();
         assert!(matches!(
-            hub.accept(changes, dev),
+            hub.accept(changes, dev, &HashSet::new()),
             Err(DocError::PersonalData { .. })
         ));
     }

@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{DeviceId, DocId, Month, Region};
 
-pub use accept::check_authors;
+pub use accept::{ancestors, check_authors};
 pub use audit::{Author, ConflictValue, FieldChange, FieldConflict};
 pub use directory::PartnerEdit;
 

@@ -228,6 +228,30 @@ pub(crate) fn set_acked_heads(conn: &Connection, id: DocId, heads: &[ChangeHash]
     Ok(())
 }
 
+/// Records heads the hub answered with, and its seal over them.
+pub(crate) fn set_attestation(conn: &Connection, id: DocId, heads: &[ChangeHash], seal: &[u8]) -> Result<()> {
+    conn.execute(
+        "UPDATE hub_acks SET attested_heads = ?2, attestation = ?3 WHERE doc_id = ?1",
+        params![id.to_string(), encode_heads(heads), seal],
+    )?;
+    Ok(())
+}
+
+/// The last heads the hub sealed for a document, with the seal (`None` if never).
+pub(crate) fn attestation(conn: &Connection, id: DocId) -> Result<Option<(Vec<ChangeHash>, Vec<u8>)>> {
+    let row = conn
+        .query_row(
+            "SELECT attested_heads, attestation FROM hub_acks WHERE doc_id = ?1",
+            [id.to_string()],
+            |r| Ok((r.get::<_, Option<Vec<u8>>>(0)?, r.get::<_, Option<Vec<u8>>>(1)?)),
+        )
+        .optional()?;
+    match row {
+        Some((Some(heads), Some(seal))) => Ok(Some((decode_heads(&heads)?, seal))),
+        _ => Ok(None),
+    }
+}
+
 /// Loaded documents, least recently used evicted first.
 #[derive(Default)]
 pub(crate) struct DocCache {

@@ -11,7 +11,7 @@ mod index;
 mod open;
 mod query;
 pub mod schema;
-mod sync_state;
+pub(crate) mod sync_state;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};

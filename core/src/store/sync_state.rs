@@ -14,6 +14,17 @@ use crate::sync::http::{HubUrl, Token};
 use crate::sync::protocol::{EnrollResponse, Role};
 use crate::sync::Enrollment;
 
+/// What the hub acknowledged of one document.
+pub(crate) struct Ack {
+    /// The document.
+    pub id: DocId,
+    /// The hub's heads this device holds.
+    pub heads: Vec<ChangeHash>,
+    /// All the heads the hub answered with and its seal over them, when this device holds them
+    /// all.
+    pub sealed: Option<(Vec<ChangeHash>, Vec<u8>)>,
+}
+
 const HUB_URL: &str = "hub_url";
 const HUB_TOKEN: &str = "hub_token";
 const HUB_ORG_ID: &str = "hub_org_id";
@@ -109,18 +120,26 @@ impl Store {
         self.clock.today()
     }
 
+    /// Heads the hub last sealed for a document, with the seal.
+    pub(crate) fn attestation(&self, id: DocId) -> Result<Option<(Vec<ChangeHash>, Vec<u8>)>> {
+        self.read(|c| docs::attestation(c, id))
+    }
+
     /// Records the heads the hub acknowledged for several documents, in one transaction.
     /// Documents this device does not hold are skipped.
-    pub(crate) fn record_acked_heads(&self, acks: &[(DocId, Vec<ChangeHash>)]) -> Result<()> {
+    pub(crate) fn record_acked_heads(&self, acks: &[Ack]) -> Result<()> {
         let mut guard = lock(&self.writer);
         let Writer { conn, .. } = guard.as_mut().ok_or(Error::Closed)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for (id, heads) in acks {
+        for ack in acks {
             let held = tx
                 .prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?
-                .exists([id.to_string()])?;
+                .exists([ack.id.to_string()])?;
             if held {
-                docs::set_acked_heads(&tx, *id, heads)?;
+                docs::set_acked_heads(&tx, ack.id, &ack.heads)?;
+                if let Some((heads, seal)) = &ack.sealed {
+                    docs::set_attestation(&tx, ack.id, heads, seal)?;
+                }
             }
         }
         tx.commit()?;

@@ -169,6 +169,15 @@ pub struct DocPush {
     /// hub has everything.
     #[serde(with = "serde_bytes", default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<u8>,
+    /// With a whole document sent again: heads the hub once answered with, and its
+    /// [`DocPull::attestation`] of them. The hub then takes back, from other devices too, the
+    /// changes it had accepted up to those heads before it lost them (it was restored from a
+    /// backup).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attested_heads: Vec<Hash>,
+    /// The hub's seal over `attested_heads`.
+    #[serde(with = "serde_bytes", default, skip_serializing_if = "Vec::is_empty")]
+    pub attestation: Vec<u8>,
 }
 
 /// The hub's answer to a sync.
@@ -201,6 +210,11 @@ pub struct DocPull {
     /// device. Empty when the device has everything.
     #[serde(with = "serde_bytes", default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<u8>,
+    /// The hub's seal (a MAC under a key only the hub holds) over this document's id and
+    /// `heads`: the device keeps it with the heads it acknowledges, to show it back if the hub
+    /// ever asks for the whole document again.
+    #[serde(with = "serde_bytes", default, skip_serializing_if = "Vec::is_empty")]
+    pub attestation: Vec<u8>,
 }
 
 /// Stable error codes; clients branch on these, people read the reason.
@@ -350,6 +364,8 @@ mod tests {
                 id: DocId::named("x"),
                 heads: vec![Hash([7; 32])],
                 changes: vec![1, 2, 3],
+                attested_heads: Vec::new(),
+                attestation: Vec::new(),
             }],
         };
         assert_eq!(decode::<SyncRequest>(&encode(&req)).unwrap(), req);

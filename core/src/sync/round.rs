@@ -14,6 +14,7 @@ use super::retention::same_heads;
 use crate::doc::DocMeta;
 use crate::error::{Error, Result};
 use crate::model::{DeviceId, DocId};
+use crate::store::sync_state::Ack;
 use crate::store::Store;
 
 /// Most rounds in one sync; the next sync continues where it stopped.
@@ -156,6 +157,8 @@ impl Store {
                     id,
                     heads: to_wire(&acked),
                     changes: Vec::new(),
+                    attested_heads: Vec::new(),
+                    attestation: Vec::new(),
                 });
                 continue;
             }
@@ -165,10 +168,18 @@ impl Store {
                 out.changes += push.count;
                 out.resent += u32::from(whole);
             }
+            // A whole document comes with the hub's last seal, so that a hub restored from a
+            // backup can take back what it had accepted from other devices.
+            let (attested_heads, attestation) = match (whole, self.attestation(id)?) {
+                (true, Some((heads, seal))) => (to_wire(&heads), seal),
+                _ => (Vec::new(), Vec::new()),
+            };
             out.request.docs.push(DocPush {
                 id,
                 heads: to_wire(&push.heads),
                 changes: push.changes,
+                attested_heads,
+                attestation,
             });
         }
         // Months removed after the retention period, named with the heads the hub holds, so
@@ -178,6 +189,8 @@ impl Store {
                 id,
                 heads: to_wire(&heads),
                 changes: Vec::new(),
+                attested_heads: Vec::new(),
+                attestation: Vec::new(),
             });
         }
         Ok(out)
@@ -193,7 +206,7 @@ impl Store {
     ) -> Result<()> {
         let retired: HashSet<DocId> = self.retired_documents()?.into_iter().map(|(id, _)| id).collect();
         let total = response.docs.len() as u64;
-        let mut applied: Vec<(DocId, Vec<ChangeHash>)> = Vec::with_capacity(response.docs.len());
+        let mut applied: Vec<(DocId, Vec<ChangeHash>, &[u8])> = Vec::with_capacity(response.docs.len());
         for (i, pull) in response.docs.iter().enumerate() {
             reporter.tell(SyncPhase::Applying, i as u64, total, 0, 0);
             if retired.contains(&pull.id) {
@@ -223,22 +236,25 @@ impl Store {
                     report.changes_pulled += new as u64;
                 }
             }
-            applied.push((pull.id, from_wire(&pull.heads)));
+            applied.push((pull.id, from_wire(&pull.heads), &pull.attestation));
         }
         reporter.tell(SyncPhase::Applying, total, total, 0, 0);
         let mut acks = Vec::with_capacity(applied.len());
-        for (id, heads) in applied {
+        for (id, heads, seal) in applied {
             // Acknowledge only what this device holds: a cut answer may name heads it lacks.
-            let known = match self.with_document(id, |d| Ok(d.automerge_mut().get_missing_deps(&heads))) {
-                Ok(missing) => heads
-                    .into_iter()
-                    .filter(|h| !missing.contains(h))
-                    .collect::<Vec<_>>(),
+            let missing = match self.with_document(id, |d| Ok(d.automerge_mut().get_missing_deps(&heads))) {
+                Ok(missing) => missing,
                 Err(Error::NotFound { .. }) => continue,
                 Err(e) => return Err(e),
             };
+            let sealed = (missing.is_empty() && !seal.is_empty()).then(|| (heads.clone(), seal.to_vec()));
+            let known: Vec<ChangeHash> = heads.into_iter().filter(|h| !missing.contains(h)).collect();
             if !known.is_empty() {
-                acks.push((id, known));
+                acks.push(Ack {
+                    id,
+                    heads: known,
+                    sealed,
+                });
             }
         }
         self.record_acked_heads(&acks)?;
@@ -411,11 +427,13 @@ mod tests {
                     id,
                     heads: hub_heads,
                     changes,
+                    attestation: Vec::new(),
                 },
                 DocPull {
                     id: section(Region::Liege),
                     heads: vec![],
                     changes: b"not automerge".to_vec(),
+                    attestation: Vec::new(),
                 },
             ],
             ..SyncResponse::default()
@@ -492,6 +510,7 @@ mod tests {
                 id: log,
                 heads: to_wire(&heads),
                 changes: whole,
+                attestation: Vec::new(),
             }],
             ..SyncResponse::default()
         };

@@ -18,6 +18,7 @@ use outreach_core::model::DeviceId;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::{Error, Result};
+use crate::seal::Sealer;
 
 /// Connections kept open for reuse.
 const MAX_IDLE: usize = 16;
@@ -31,6 +32,7 @@ pub(crate) struct Db {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     hub_id: DeviceId,
+    sealer: Sealer,
 }
 
 fn configure(conn: &Connection) -> Result<()> {
@@ -54,11 +56,18 @@ impl Db {
             )));
         }
         let hub_id = schema::migrate(&mut conn)?;
+        let sealer = Sealer::load_or_create(&conn)?;
         Ok(Db {
             path: path.to_path_buf(),
             idle: Mutex::new(vec![conn]),
             hub_id,
+            sealer,
         })
+    }
+
+    /// Seals and checks document heads (see `seal.rs`).
+    pub(crate) fn sealer(&self) -> &Sealer {
+        &self.sealer
     }
 
     /// The hub's own id: the actor documents are loaded with (the hub never writes a change).

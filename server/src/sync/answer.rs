@@ -61,14 +61,15 @@ pub(crate) fn answer(
                     id,
                     heads: to_wire(&row.heads),
                     changes: Vec::new(),
+                    attestation: ctx.sealer.seal(id, &row.heads),
                 }),
                 Known::Stored(_) if budget.full => out.more = true,
                 Known::Stored(row) => {
                     let doc = docs::load(ctx.conn, &row, ctx.hub)?;
                     Counters::bump(&ctx.counters.documents_loaded, 1);
-                    answer_loaded(id, doc, &device_heads, &mut budget, &mut out)?;
+                    answer_loaded(ctx, id, doc, &device_heads, &mut budget, &mut out)?;
                 }
-                Known::Loaded(doc) => answer_loaded(id, *doc, &device_heads, &mut budget, &mut out)?,
+                Known::Loaded(doc) => answer_loaded(ctx, id, *doc, &device_heads, &mut budget, &mut out)?,
             },
         }
     }
@@ -88,6 +89,7 @@ pub(crate) fn answer(
             id: row.id,
             heads: to_wire(&row.heads),
             changes: bytes,
+            attestation: ctx.sealer.seal(row.id, &row.heads),
         });
     }
     Ok(out)
@@ -95,6 +97,7 @@ pub(crate) fn answer(
 
 /// Answers a pushed document from the hub's loaded copy.
 fn answer_loaded(
+    ctx: &Ctx<'_>,
     id: DocId,
     mut doc: Document,
     device_heads: &[ChangeHash],
@@ -107,6 +110,7 @@ fn answer_loaded(
             id,
             heads: to_wire(&heads),
             changes: Vec::new(),
+            attestation: ctx.sealer.seal(id, &heads),
         });
         return Ok(());
     }
@@ -132,6 +136,7 @@ fn answer_loaded(
         id,
         heads: to_wire(&heads),
         changes,
+        attestation: ctx.sealer.seal(id, &heads),
     });
     Ok(())
 }

@@ -24,6 +24,7 @@ use crate::config::HubConfig;
 use crate::db::{docs, now};
 use crate::error::{ApiError, Error};
 use crate::hub::{Counters, Inner};
+use crate::seal::Sealer;
 
 /// What the phases of a sync share.
 pub(crate) struct Ctx<'a> {
@@ -33,6 +34,8 @@ pub(crate) struct Ctx<'a> {
     pub caller: &'a Caller,
     pub config: &'a HubConfig,
     pub counters: &'a Counters,
+    /// Seals the heads answered, checks seals shown back.
+    pub sealer: &'a Sealer,
 }
 
 /// Why the write phase did not commit.
@@ -149,5 +152,6 @@ fn ctx<'a>(hub: &'a Inner, conn: &'a Connection, caller: &'a Caller) -> Ctx<'a> 
         caller,
         config: &hub.config,
         counters: &hub.counters,
+        sealer: hub.db.sealer(),
     }
 }

@@ -2,6 +2,8 @@
 //! stored state, without writing anything. The result is a decision per document and the
 //! writes to make; any refusal refuses the whole request before anything is stored.
 
+use std::collections::HashSet;
+
 use automerge::{AutoCommit, Change, ChangeHash};
 use outreach_core::doc::{wire, DocError, DocMeta, Document};
 use outreach_core::model::DocId;
@@ -121,6 +123,17 @@ fn new_changes(doc: &mut Document, changes: Vec<Change>) -> Vec<Change> {
         .collect()
 }
 
+/// The pushed changes the hub vouches for: those up to heads it sealed before, shown back with a
+/// whole document after the hub was restored from a backup. A seal that does not check out
+/// vouches for nothing.
+fn attested(ctx: &Ctx<'_>, push: &DocPush, changes: &[Change]) -> HashSet<ChangeHash> {
+    let heads = from_wire(&push.attested_heads);
+    if push.attestation.is_empty() || !ctx.sealer.verify(push.id, &heads, &push.attestation) {
+        return HashSet::new();
+    }
+    outreach_core::doc::ancestors(changes, &heads)
+}
+
 fn forbidden_write(doc: DocId) -> ApiError {
     ApiError::forbidden("this device may not change this document").with_doc(doc)
 }
@@ -146,6 +159,7 @@ fn plan_existing(
     // Changes are checked even when the device's heads equal the hub's: bad bytes are never
     // silently ignored.
     let changes = parse(ctx, push)?;
+    let attested = attested(ctx, push, &changes);
     let mut doc = docs::load(ctx.conn, &row, ctx.hub)?;
     Counters::bump(&ctx.counters.documents_loaded, 1);
     let new = new_changes(&mut doc, changes);
@@ -165,7 +179,7 @@ fn plan_existing(
     if !access.write {
         return Err(forbidden_write(push.id));
     }
-    match doc.accept(new, ctx.caller.device) {
+    match doc.accept(new, ctx.caller.device, &attested) {
         Ok(_) => {}
         Err(DocError::MissingDependencies(_)) => return Ok((Decision::Resend, None)),
         Err(e) => return Err(refusal(push.id, &e)),
@@ -186,6 +200,7 @@ fn plan_new(
         return Ok((Decision::Resend, None));
     }
     let changes = parse(ctx, push)?;
+    let attested = attested(ctx, push, &changes);
     // First learn what the document is from the changes themselves...
     let mut probe = AutoCommit::new();
     probe
@@ -204,7 +219,7 @@ fn plan_new(
     // ...then accept them onto the deterministic genesis, as any later changes would be.
     let mut doc = Document::create(meta, ctx.hub).map_err(|e| Error::Corrupt(format!("genesis: {e}")))?;
     let new = new_changes(&mut doc, changes);
-    match doc.accept(new, ctx.caller.device) {
+    match doc.accept(new, ctx.caller.device, &attested) {
         Ok(_) => {}
         Err(DocError::MissingDependencies(_)) => return Ok((Decision::Resend, None)),
         Err(e) => return Err(refusal(push.id, &e)),

@@ -247,6 +247,8 @@ async fn unknown_device_heads_without_changes_do_not_break_the_hub() {
         id: section,
         heads: to_wire(&[automerge::ChangeHash([7; 32])]),
         changes: Vec::new(),
+        attested_heads: Vec::new(),
+        attestation: Vec::new(),
     });
     let resp = worker.send(&hub, &req).await.unwrap();
     assert_eq!(resp.resend, vec![section]);

@@ -19,3 +19,9 @@ CREATE TABLE retired_docs (
     heads BLOB NOT NULL,
     retired_at TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- The hub's seal over heads it answered with, kept when this device holds all of them: shown
+-- back with a whole document sent again, it lets a hub restored from a backup take back the
+-- changes it had accepted from other devices (see the sync protocol).
+ALTER TABLE hub_acks ADD COLUMN attested_heads BLOB;
+ALTER TABLE hub_acks ADD COLUMN attestation BLOB;

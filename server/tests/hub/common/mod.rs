@@ -368,6 +368,8 @@ impl TestDevice {
             id,
             heads: to_wire(&heads),
             changes,
+            attested_heads: Vec::new(),
+            attestation: Vec::new(),
         }
     }
 

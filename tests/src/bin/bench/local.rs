@@ -1,5 +1,4 @@
-//! Benchmarks, run in release mode: `cargo run --release -p outreach-tests --bin bench -- local`.
-//! Each figure is printed as one `name value unit` line.
+//! `bench local`: the device's store on its own.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,30 +12,14 @@ use outreach_tests::gen::Gen;
 use outreach_tests::stats::{peak_rss_mb, percentile, print_figure};
 use rand::Rng;
 
+use crate::Res;
+
 const PARTNERS: usize = 2000;
 const VISITS: usize = 10_000;
 const TIMED_LOGS: usize = 2000;
 const TIMED_SEARCHES: usize = 2000;
 const WARM_UP_LOGS: usize = 200;
 const RATIO_PAIRS: usize = 3000;
-
-fn main() {
-    let which = std::env::args().nth(1).unwrap_or_default();
-    let args: Vec<String> = std::env::args().skip(2).collect();
-    let result = match which.as_str() {
-        "local" => local(),
-        // Internal: the other device of `local`, run as its own process so that its memory does
-        // not count in the measured device's peak.
-        "replica-edits" if args.len() == 2 => replica_edits(Path::new(&args[0]), Path::new(&args[1])),
-        other => Err(format!("unknown benchmark {other:?}; try: local").into()),
-    };
-    if let Err(e) = result {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
-}
-
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn today() -> NaiveDate {
     "2026-11-20".parse().unwrap_or_default()
@@ -112,7 +95,7 @@ fn queries(gen: &mut Gen) -> Vec<PartnerQuery> {
         .collect()
 }
 
-fn local() -> Res<()> {
+pub fn run() -> Res<()> {
     let dir = tempfile::tempdir()?;
     let enc_path = dir.path().join("encrypted.db");
     let key = StoreKey::random();
@@ -219,7 +202,7 @@ fn local() -> Res<()> {
 const REPLICA_REGION: Region = Region::Limburg;
 
 /// The other device: loads a directory section, makes 500 edits, writes the new changes out.
-fn replica_edits(section: &Path, out: &Path) -> Res<()> {
+pub fn replica_edits(section: &Path, out: &Path) -> Res<()> {
     let doc = DocMeta::DirectorySection {
         region: REPLICA_REGION,
     }
