@@ -15,7 +15,8 @@ cargo clippy --release --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --release --workspace --locked
 
-step "benchmark run (its figures mean something only on a quiet machine)"
+step "benchmark runs (their figures mean something only on a quiet machine)"
 cargo run --release --locked -p outreach-tests --bin bench -- local
+cargo run --release --locked -p outreach-tests --bin bench -- sync
 
 printf '\nall checks passed\n'

@@ -2,6 +2,8 @@
 //! Brussels and a coordinator's phone in Liège, out on a night round) edit concurrently, log
 //! visits, meet again and converge.
 
+use std::io::Write;
+
 use chrono::Local;
 use outreach_core::doc::PartnerEdit;
 use outreach_core::model::{
@@ -11,10 +13,19 @@ use outreach_core::sample::{conex_directory, voluntary_return_brochure};
 use outreach_core::store::PartnerQuery;
 use outreach_core::{Error, Store, StoreKey, StoreOptions};
 
-type DemoResult<T> = Result<T, String>;
+use crate::error::CliError;
 
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
+type DemoResult<T> = Result<T, CliError>;
+
+/// Prints a line; a closed standard output (`| head`) ends the demo quietly, not with a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err(CliError::Output)?
+    };
+}
+
+fn err(e: impl std::fmt::Display) -> CliError {
+    CliError::msg(e.to_string())
 }
 
 /// Sends every change `from` has and `to` lacks; returns the bytes sent.
@@ -24,7 +35,7 @@ fn sync(from: &Store, to: &Store) -> DemoResult<usize> {
         let have = match to.document_heads(doc) {
             Ok(heads) => heads,
             Err(Error::NotFound { .. }) => Vec::new(),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(err(e)),
         };
         let bytes = from.document_changes_since(doc, &have).map_err(err)?;
         if !bytes.is_empty() {
@@ -36,11 +47,11 @@ fn sync(from: &Store, to: &Store) -> DemoResult<usize> {
 }
 
 fn lang(code: &str) -> DemoResult<Lang> {
-    Lang::code(code).ok_or_else(|| format!("unknown language {code}"))
+    Lang::code(code).ok_or_else(|| CliError::msg(format!("unknown language {code}")))
 }
 
 /// Runs the demo in a temporary folder that is deleted afterwards.
-pub fn run() -> Result<(), String> {
+pub fn run() -> DemoResult<()> {
     let dir = tempfile::tempdir().map_err(err)?;
     let open = |name: &str| {
         Store::open(
@@ -61,9 +72,7 @@ pub fn run() -> Result<(), String> {
     let directory = conex_directory();
     let (liege, charleroi, caw) = (directory[3].id, directory[4].id, directory[5].id);
 
-    println!(
-        "Outreach demo: two encrypted replicas of a sample CONEX directory (public contact points only)"
-    );
+    say!("Outreach demo: two encrypted replicas of a sample CONEX directory (public contact points only)");
     for p in &directory {
         coordinator.add_partner(p).map_err(err)?;
     }
@@ -71,12 +80,12 @@ pub fn run() -> Result<(), String> {
         .put_brochure(&voluntary_return_brochure())
         .map_err(err)?;
     let bytes = sync(&coordinator, &worker)?;
-    println!(
+    say!(
         "1. The Brussels laptop enters {} partners and a brochure; the Liège phone copies them ({bytes} bytes).",
         directory.len()
     );
 
-    println!("2. Both go offline, and their coordinators edit the same entries:");
+    say!("2. Both go offline, and their coordinators edit the same entries:");
     coordinator
         .edit_partner(
             liege,
@@ -86,7 +95,7 @@ pub fn run() -> Result<(), String> {
     coordinator
         .mark_verified(caw, Local::now().date_naive(), "CONEX Limburg")
         .map_err(err)?;
-    println!("   Brussels: Liège desk e-mail -> retour.liege@example.org; CAW Limburg marked verified today");
+    say!("   Brussels: Liège desk e-mail -> retour.liege@example.org; CAW Limburg marked verified today");
     worker
         .edit_partner(liege, &[PartnerEdit::Email(Some("liege@example.org".into()))])
         .map_err(err)?;
@@ -96,7 +105,7 @@ pub fn run() -> Result<(), String> {
     worker
         .set_partner_status(charleroi, PartnerStatus::TemporarilyClosed)
         .map_err(err)?;
-    println!("   Liège:    Liège desk e-mail -> liege@example.org; CAW Limburg speaks Arabic; Charleroi desk closed");
+    say!("   Liège:    Liège desk e-mail -> liege@example.org; CAW Limburg speaks Arabic; Charleroi desk closed");
 
     let today = Local::now().date_naive();
     let brochure = voluntary_return_brochure().id;
@@ -141,7 +150,7 @@ pub fn run() -> Result<(), String> {
     for v in [&shelter, &kitchen, &street] {
         worker.log_visit(v).map_err(err)?;
     }
-    println!("3. On the night round the Liège phone logs 3 anonymous visits (12 people).");
+    say!("3. On the night round the Liège phone logs 3 anonymous visits (12 people).");
     let mut risky = street.clone();
     risky.note = "Wants a call back on 0470 12 34 56 about the journey.".into();
     match worker.log_visit(&risky) {
@@ -154,13 +163,13 @@ pub fn run() -> Result<(), String> {
                     format!("{} at characters {}-{}", s.kind, start + 1, end)
                 })
                 .collect();
-            println!(
+            say!(
                 "   A note with a phone number is refused ({}); nothing is stored.",
                 found.join(", ")
             );
         }
-        Ok(_) => return Err("the privacy guard let a phone number through".into()),
-        Err(e) => return Err(e.to_string()),
+        Ok(_) => return Err(CliError::msg("the privacy guard let a phone number through")),
+        Err(e) => return Err(err(e)),
     }
 
     let up = sync(&worker, &coordinator)?;
@@ -171,11 +180,9 @@ pub fn run() -> Result<(), String> {
     };
     let a = coordinator.search_partners(&everything).map_err(err)?;
     if a != worker.search_partners(&everything).map_err(err)? {
-        return Err("the replicas did not converge".into());
+        return Err(CliError::msg("the replicas did not converge"));
     }
-    println!(
-        "4. Back online they exchange {up} + {down} bytes and converge. The directory, identical on both:"
-    );
+    say!("4. Back online they exchange {up} + {down} bytes and converge. The directory, identical on both:");
     let mut rows = a;
     rows.sort_by(|x, y| x.name.cmp(&y.name));
     let width =
@@ -184,13 +191,16 @@ pub fn run() -> Result<(), String> {
         width(&|s| s.name.chars().count()),
         width(&|s| s.municipalities.join(", ").chars().count()),
     );
-    println!(
+    say!(
         "   {:<wn$}  {:<wm$}  {:<18}  {:<17}  verified",
-        "partner", "office", "status", "languages"
+        "partner",
+        "office",
+        "status",
+        "languages"
     );
     for s in &rows {
         let langs: Vec<&str> = s.languages.iter().map(|l| l.as_str()).collect();
-        println!(
+        say!(
             "   {:<wn$}  {:<wm$}  {:<18}  {:<17}  {}{}",
             s.name,
             s.municipalities.join(", "),
@@ -202,13 +212,13 @@ pub fn run() -> Result<(), String> {
     }
     let conflicts = coordinator.partner_conflicts(liege).map_err(err)?;
     for c in &conflicts {
-        println!(
+        say!(
             "5. Conflict kept for review on \"Fedasil return desk Liège\", field {}:",
             c.path
         );
         for v in &c.values {
             let at = v.time.with_timezone(&Local).format("%H:%M:%S");
-            println!("   {:<26} set on the {} at {at}", v.value, who(v.author));
+            say!("   {:<26} set on the {} at {at}", v.value, who(v.author));
         }
     }
     coordinator
@@ -219,7 +229,7 @@ pub fn run() -> Result<(), String> {
         .map_err(err)?;
     sync(&coordinator, &worker)?;
     let left = worker.partner_conflicts(liege).map_err(err)?.len();
-    println!("   The Brussels coordinator settles it by writing the field again; conflicts left on the phone: {left}.");
+    say!("   The Brussels coordinator settles it by writing the field again; conflicts left on the phone: {left}.");
 
     let legal_ar = PartnerQuery {
         themes: vec![Theme::Legal],
@@ -232,11 +242,11 @@ pub fn run() -> Result<(), String> {
         .into_iter()
         .map(|s| s.name)
         .collect();
-    println!(
+    say!(
         "6. Offline search on the phone, legal help in Arabic: {}",
         found.join(", ")
     );
-    println!("7. The phone's own figures this month (people reached, per theme; no one identifiable):");
+    say!("7. The phone's own figures this month (people reached, per theme; no one identifiable):");
     let month = outreach_core::model::Month::of(today);
     for c in worker
         .visit_counts()
@@ -248,7 +258,7 @@ pub fn run() -> Result<(), String> {
             .theme
             .map_or("all visits".to_string(), |t| t.as_str().replace('_', " "));
         let plural = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        println!(
+        say!(
             "   {:<18} {}, {}",
             label,
             plural(c.visits, "visit", "visits"),

@@ -115,7 +115,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Enroll(args) => hub::enroll(args, &cli.store.open()?, &mut out)?,
         Command::Enrollment { json } => hub::show_enrollment(&cli.store.open()?, json, &mut out)?,
         Command::Sync(args) => hub::sync(args, &cli.store.open()?, &mut out)?,
-        Command::Demo => demo::run().map_err(|e| CliError::msg(e.to_string()))?,
+        Command::Demo => demo::run()?,
     }
     out.flush()?;
     Ok(())

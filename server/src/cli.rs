@@ -233,7 +233,16 @@ pub(crate) fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Serve(args) => serve(args),
-        Command::Demo => runtime()?.block_on(outreach_hub::demo::run()),
+        Command::Demo => match runtime()?.block_on(outreach_hub::demo::run()) {
+            // The reader of the demo's output went away (`| head`): nothing more to say.
+            Err(e)
+                if e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+            {
+                Ok(())
+            }
+            other => other,
+        },
     }
 }
 

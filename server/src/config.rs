@@ -24,7 +24,7 @@ impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {
             max_body_bytes: 16 * 1024 * 1024,
-            max_docs: 1_000,
+            max_docs: 10_000,
             max_changes: 50_000,
             max_response_bytes: 8 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(10),

@@ -118,14 +118,24 @@ pub(crate) fn enroll(
     now: i64,
 ) -> Result<EnrollResponse, ApiError> {
     let hash = auth::code_hash(&req.code).ok_or_else(|| refuse_code("this is not an enrollment code"))?;
-    let code: Option<(String, String, i64, Option<i64>)> = conn
+    /// Organisation, role, expiry, and when and by whom the code was used.
+    type CodeRow = (String, String, i64, Option<i64>, Option<String>);
+    let code: Option<CodeRow> = conn
         .prepare_cached(
-            "SELECT org_id, role, expires_at, used_at FROM enrollment_codes WHERE code_hash = ?1",
+            "SELECT org_id, role, expires_at, used_at, used_by FROM enrollment_codes WHERE code_hash = ?1",
         )?
-        .query_row([&hash[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .query_row([&hash[..]], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()?;
-    let (org_id, role, expires_at, used_at) = code.ok_or_else(|| refuse_code("unknown enrollment code"))?;
-    if used_at.is_some() {
+    let (org_id, role, expires_at, used_at, used_by) =
+        code.ok_or_else(|| refuse_code("unknown enrollment code"))?;
+    if let Some(used_at) = used_at {
+        if used_by.as_deref() == Some(req.device_id.to_string().as_str())
+            && now - used_at < ENROLL_RETRY_SECONDS
+        {
+            return reissue(conn, req, &org_id, now);
+        }
         return Err(refuse_code("this enrollment code was already used"));
     }
     if now >= expires_at {
@@ -166,6 +176,50 @@ pub(crate) fn enroll(
         org_name,
         role,
     })
+}
+
+/// How long after its enrollment a device may enroll again with the same code and id, when the
+/// answer was lost on the way (a cut connection): the retry gets a new token.
+const ENROLL_RETRY_SECONDS: i64 = 15 * 60;
+
+/// Answers a retried enrollment: only for a device that never synced and is not revoked, with a
+/// new token (the lost one stops working).
+fn reissue(
+    conn: &Connection,
+    req: &EnrollRequest,
+    org_id: &str,
+    now: i64,
+) -> Result<EnrollResponse, ApiError> {
+    let device = req.device_id.to_string();
+    type DeviceRow = (String, String, Option<i64>, Option<i64>);
+    let row: Option<DeviceRow> = conn
+        .query_row(
+            "SELECT d.role, o.name, d.last_seen, d.revoked_at FROM devices d JOIN organisations o ON o.id = d.org_id
+             WHERE d.id = ?1 AND d.org_id = ?2",
+            params![device, org_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    match row {
+        Some((role, org_name, None, None)) => {
+            let role = parse_role(&role)?;
+            let token = auth::new_token();
+            let token_hash = auth::token_hash(&token)
+                .ok_or_else(|| Error::Corrupt("a new token does not parse".into()))?;
+            conn.execute(
+                "UPDATE devices SET token_hash = ?1, enrolled_at = ?2 WHERE id = ?3",
+                params![&token_hash[..], now, device],
+            )?;
+            Ok(EnrollResponse {
+                device_id: req.device_id,
+                token,
+                org_id: org_id.to_string(),
+                org_name,
+                role,
+            })
+        }
+        _ => Err(refuse_code("this enrollment code was already used")),
+    }
 }
 
 /// The device a token belongs to, with the time it was last seen; refuses unknown tokens and

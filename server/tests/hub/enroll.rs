@@ -205,3 +205,36 @@ async fn unknown_or_missing_tokens_are_unauthorized() {
     device.sync(&hub).await;
     assert!(hub.hub.devices().unwrap()[0].last_seen.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_answer_can_be_asked_again_by_the_same_device_until_it_first_syncs() {
+    use outreach_core::sync::protocol::{SyncRequest, AUTOMERGE_FORMAT, PROTOCOL_VERSION};
+    let hub = TestHub::start().await;
+    let code = hub.code(&hub.org_a, Role::Fieldworker);
+    let device = DeviceId::random();
+    let lost = hub.try_enroll(&code, device).await.unwrap();
+    // The answer never arrived; the device asks again with the same code.
+    let again = hub.try_enroll(&code, device).await.unwrap();
+    assert_eq!((again.device_id, again.role), (device, Role::Fieldworker));
+    assert_ne!(again.token, lost.token, "a new token");
+    let sync = encode(&SyncRequest {
+        protocol: PROTOCOL_VERSION,
+        format: AUTOMERGE_FORMAT.into(),
+        docs: Vec::new(),
+    });
+    let old = hub.post("/v1/sync", Some(&lost.token), sync.clone()).await;
+    assert_eq!(
+        old.status(),
+        StatusCode::UNAUTHORIZED,
+        "the lost token no longer works"
+    );
+    let ok = hub.post("/v1/sync", Some(&again.token), sync).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    // Once the device has synced, the code is spent for good, and never worked for others.
+    let (status, err) = hub.try_enroll(&code, device).await.unwrap_err();
+    assert_eq!(
+        (status, err.code),
+        (StatusCode::FORBIDDEN, ErrorCode::InvalidCode)
+    );
+    assert_eq!(hub.hub.devices().unwrap().len(), 1);
+}
