@@ -15,6 +15,12 @@ cargo clippy --release --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --release --workspace --locked
 
+step "Swift bindings match the Rust API"
+bash scripts/check-swift-bindings.sh
+
+step "Kotlin host tests: the generated bindings on the JVM, against the library and a real hub"
+bash android/host-test.sh
+
 step "benchmark runs (their figures mean something only on a quiet machine)"
 cargo run --release --locked -p outreach-tests --bin bench -- local
 cargo run --release --locked -p outreach-tests --bin bench -- sync

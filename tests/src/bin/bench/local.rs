@@ -95,9 +95,48 @@ fn queries(gen: &mut Gen) -> Vec<PartnerQuery> {
         .collect()
 }
 
-pub fn run() -> Res<()> {
-    let dir = tempfile::tempdir()?;
-    let enc_path = dir.path().join("encrypted.db");
+/// Writes the queries as `queries.tsv` for the Kotlin replay: text, themes, languages,
+/// region, place, open_at, near (`lat,lon`), tab-separated, an empty column for unset.
+fn export_queries(dir: &Path, queries: &[PartnerQuery]) -> Res<()> {
+    let join = |items: Vec<String>| items.join(",");
+    let mut out = String::new();
+    for q in queries {
+        let columns = [
+            q.text.clone().unwrap_or_default(),
+            join(q.themes.iter().map(|t| t.to_string()).collect()),
+            join(q.languages.iter().map(|l| l.to_string()).collect()),
+            q.region.map(|r| r.to_string()).unwrap_or_default(),
+            q.place.clone().unwrap_or_default(),
+            q.open_at
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
+                .unwrap_or_default(),
+            q.near
+                .map(|(lat, lon)| format!("{lat},{lon}"))
+                .unwrap_or_default(),
+        ];
+        if columns.iter().any(|c| c.contains(['\t', '\n'])) {
+            return Err("a query holds a tab or a line break".into());
+        }
+        out.push_str(&columns.join("\t"));
+        out.push('\n');
+    }
+    std::fs::write(dir.join("queries.tsv"), out)?;
+    Ok(())
+}
+
+pub fn run(export: Option<&Path>) -> Res<()> {
+    let temp = tempfile::tempdir()?;
+    let dir_path = match export {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            for stale in ["encrypted.db", "encrypted.db-wal", "encrypted.db-shm", "plain.db"] {
+                let _ = std::fs::remove_file(dir.join(stale));
+            }
+            dir.to_path_buf()
+        }
+        None => temp.path().to_path_buf(),
+    };
+    let enc_path = dir_path.join("encrypted.db");
     let key = StoreKey::random();
     let store = open(&enc_path, &key)?;
     let ids = build(&store, 1)?;
@@ -125,18 +164,23 @@ pub fn run() -> Res<()> {
         logged.push(v);
     }
     let mut searches = Vec::new();
-    for q in queries(&mut gen) {
+    let timed_queries = queries(&mut gen);
+    if let Some(dir) = export {
+        std::fs::write(dir.join("key.hex"), hex::encode(key.as_bytes()))?;
+        export_queries(dir, &timed_queries)?;
+    }
+    for q in timed_queries {
         let t = Instant::now();
         let r = store.search_partners(&q)?;
         searches.push(t.elapsed());
         std::hint::black_box(r);
     }
-    let apply = apply_remote_500(&store, dir.path())?;
+    let apply = apply_remote_500(&store, &dir_path)?;
     let peak = peak_rss_mb();
 
     // Phase 2: SQLCipher's overhead, logging the same visits alternately into the encrypted
     // store and an unencrypted twin built from the same seed.
-    let plain_path = dir.path().join("plain.db");
+    let plain_path = dir_path.join("plain.db");
     let open_plain = || -> Res<Store> {
         let mut s = Store::open_unencrypted_for_benchmark(&plain_path, StoreOptions::default())?;
         s.set_clock(clock());

@@ -1,6 +1,7 @@
 //! Benchmarks, run in release mode: `cargo run --release -p outreach-tests --bin bench -- local`
 //! (the device's store) or `-- sync` (the hub and syncing). Each figure is printed as one
-//! `name value unit` line.
+//! `name value unit` line. `local --export DIR` also leaves the bench store, its key and the
+//! timed search queries in DIR for the Kotlin replay of `android/host-test.sh --bench`.
 
 mod local;
 mod sync;
@@ -14,7 +15,13 @@ fn main() {
     let which = std::env::args().nth(1).unwrap_or_default();
     let args: Vec<String> = std::env::args().skip(2).collect();
     let result = match which.as_str() {
-        "local" => local::run(),
+        "local" => match args.as_slice() {
+            [] => local::run(None),
+            // Keeps the bench store, its key and the timed queries in DIR, for the same workload
+            // replayed through the Kotlin bindings (`android/host-test.sh --bench`).
+            [flag, dir] if flag == "--export" => local::run(Some(Path::new(dir))),
+            _ => Err("usage: bench local [--export DIR]".into()),
+        },
         "sync" => sync::run(),
         // Internal: the other device of `local`, run as its own process so that its memory does
         // not count in the measured device's peak.

@@ -1,0 +1,241 @@
+//! The one error type of the bindings (`OutreachException` in Kotlin, `OutreachError` in Swift),
+//! and the guard that turns a panic into its `Internal` variant instead of aborting the app.
+//!
+//! Variants are stable: apps branch on them. Every variant has a `reason` for people (logs,
+//! support); no reason ever holds a note, a key or another value the user typed.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use outreach_core::sync::protocol::ErrorCode;
+use outreach_core::Error as CoreError;
+
+use crate::types::PersonalDataSpan;
+
+/// Everything an Outreach call can fail with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum OutreachError {
+    /// A value given by the app is invalid; `field` names it (`people_reached`, `note`,
+    /// `services.<id>.name`, `key`...), so the app can show the message beside the input.
+    #[error("{reason}")]
+    InvalidInput {
+        /// The field at fault.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The note holds personal data (phone number, e-mail, IBAN, national register number,
+    /// birth date); nothing was stored. `spans` say where, to highlight them.
+    #[error("{reason}")]
+    PersonalData {
+        /// Where the note holds personal data.
+        spans: Vec<PersonalDataSpan>,
+        /// A description naming the kinds found, never the text.
+        reason: String,
+    },
+    /// No such partner, brochure or visit on this device.
+    #[error("{reason}")]
+    NotFound {
+        /// What was not found.
+        reason: String,
+    },
+    /// The key does not open this store (or the file is not an encrypted Outreach store). The
+    /// file was not touched.
+    #[error("{reason}")]
+    WrongKey {
+        /// Details.
+        reason: String,
+    },
+    /// The database or the file system failed, or the store is damaged or closed.
+    #[error("{reason}")]
+    Storage {
+        /// Details.
+        reason: String,
+    },
+    /// The hub could not be reached or answered wrongly, after retries. Nothing is lost: the
+    /// next sync resumes.
+    #[error("{reason}")]
+    Network {
+        /// Details.
+        reason: String,
+    },
+    /// The hub does not accept this device's credentials, or the device's role does not allow
+    /// the operation, or the device is not enrolled yet.
+    #[error("{reason}")]
+    Unauthorized {
+        /// Details.
+        reason: String,
+    },
+    /// The organisation revoked this device; its store has been deleted as the hub ordered.
+    /// The app should forget the store and its key, and return to enrollment.
+    #[error("{reason}")]
+    RevokedAndWiped {
+        /// Details.
+        reason: String,
+    },
+    /// The operation was cancelled; the store is consistent and the next sync resumes.
+    #[error("{reason}")]
+    Cancelled {
+        /// Details.
+        reason: String,
+    },
+    /// A bug in Outreach (a panic was caught). The store is still usable; please report it.
+    #[error("{reason}")]
+    Internal {
+        /// Details.
+        reason: String,
+    },
+}
+
+impl From<CoreError> for OutreachError {
+    fn from(e: CoreError) -> Self {
+        let reason = e.to_string();
+        match e {
+            CoreError::Invalid(v) => OutreachError::InvalidInput {
+                field: v.field,
+                reason,
+            },
+            CoreError::KeyMissing | CoreError::KeyInvalid(_) => OutreachError::InvalidInput {
+                field: "key".into(),
+                reason,
+            },
+            CoreError::PersonalData(spans) => OutreachError::PersonalData {
+                spans: spans.iter().map(Into::into).collect(),
+                reason,
+            },
+            CoreError::NotFound { .. } => OutreachError::NotFound { reason },
+            CoreError::WrongKey | CoreError::NotEncrypted => OutreachError::WrongKey { reason },
+            CoreError::SchemaTooNew { .. }
+            | CoreError::Document(_)
+            | CoreError::Storage(_)
+            | CoreError::Corrupt(_)
+            | CoreError::Io(_)
+            | CoreError::Closed => OutreachError::Storage { reason },
+            CoreError::NotAllowed(_) | CoreError::NotEnrolled | CoreError::Unauthorized => {
+                OutreachError::Unauthorized { reason }
+            }
+            CoreError::Network(_) | CoreError::Protocol(_) => OutreachError::Network { reason },
+            CoreError::Hub { code, .. } => match code {
+                ErrorCode::Unauthorized | ErrorCode::Forbidden => OutreachError::Unauthorized { reason },
+                ErrorCode::Revoked => OutreachError::RevokedAndWiped { reason },
+                ErrorCode::InvalidCode | ErrorCode::AlreadyEnrolled => OutreachError::InvalidInput {
+                    field: "code".into(),
+                    reason,
+                },
+                ErrorCode::PersonalData => OutreachError::PersonalData {
+                    spans: Vec::new(),
+                    reason,
+                },
+                _ => OutreachError::Network { reason },
+            },
+            CoreError::RevokedAndWiped => OutreachError::RevokedAndWiped { reason },
+            CoreError::Cancelled => OutreachError::Cancelled { reason },
+        }
+    }
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for OutreachError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        OutreachError::Internal {
+            reason: format!("an app callback failed: {}", e.reason),
+        }
+    }
+}
+
+/// The reason given for a caught panic: its message when it is a string (core panics carry no
+/// user data), else a generic one.
+pub(crate) fn panic_reason(payload: &(dyn std::any::Any + Send)) -> String {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("internal error in Outreach (please report it): {message}")
+}
+
+/// Runs a call into the core, turning a panic into [`OutreachError::Internal`]. The core's
+/// state stays consistent across a panic: its locks recover and every write is a transaction.
+pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, OutreachError>) -> Result<T, OutreachError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        Err(OutreachError::Internal {
+            reason: panic_reason(&*payload),
+        })
+    })
+}
+
+/// Like [`guard`] for calls that cannot fail: a panic yields `fallback`.
+pub(crate) fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use outreach_core::model::{Problem, ValidationError};
+
+    #[test]
+    fn a_panic_becomes_internal_and_a_value_panic_the_fallback() {
+        let caught: Result<(), OutreachError> = guard(|| panic!("broken invariant"));
+        match caught {
+            Err(OutreachError::Internal { reason }) => assert!(reason.contains("broken invariant")),
+            other => panic!("expected Internal, got {other:?}"),
+        }
+        let formatted: Result<(), OutreachError> = guard(|| panic!("{} {}", "with", 2));
+        assert!(matches!(formatted, Err(OutreachError::Internal { reason }) if reason.contains("with 2")));
+        assert_eq!(guard_value(7, || panic!("no")), 7);
+        assert_eq!(guard(|| Ok(3)), Ok(3));
+    }
+
+    #[test]
+    fn core_errors_map_to_stable_variants_with_their_field() {
+        let invalid = CoreError::Invalid(ValidationError::new(
+            "people_reached",
+            Problem::OutOfRange { min: 1, max: 500 },
+        ));
+        assert_eq!(
+            OutreachError::from(invalid),
+            OutreachError::InvalidInput {
+                field: "people_reached".into(),
+                reason: "invalid input: people_reached must be between 1 and 500".into(),
+            }
+        );
+        assert!(matches!(
+            OutreachError::from(CoreError::KeyInvalid(31)),
+            OutreachError::InvalidInput { field, .. } if field == "key"
+        ));
+        assert!(matches!(
+            OutreachError::from(CoreError::WrongKey),
+            OutreachError::WrongKey { .. }
+        ));
+        assert!(matches!(
+            OutreachError::from(CoreError::NotEncrypted),
+            OutreachError::WrongKey { .. }
+        ));
+        assert!(matches!(
+            OutreachError::from(CoreError::Cancelled),
+            OutreachError::Cancelled { .. }
+        ));
+        assert!(matches!(
+            OutreachError::from(CoreError::RevokedAndWiped),
+            OutreachError::RevokedAndWiped { .. }
+        ));
+        assert!(matches!(
+            OutreachError::from(CoreError::NotEnrolled),
+            OutreachError::Unauthorized { .. }
+        ));
+        assert!(matches!(
+            OutreachError::from(CoreError::Hub {
+                code: ErrorCode::Revoked,
+                reason: "revoked".into()
+            }),
+            OutreachError::RevokedAndWiped { .. }
+        ));
+        assert!(matches!(
+            OutreachError::from(CoreError::Network("timed out".into())),
+            OutreachError::Network { .. }
+        ));
+        assert!(matches!(
+            OutreachError::from(CoreError::Closed),
+            OutreachError::Storage { .. }
+        ));
+    }
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Builds ios/OutreachFFI.xcframework, the Rust core (crate `outreach-ffi`) as static libraries for
+# iOS devices, the iOS simulator and macOS together with the C header and modulemap of its FFI, and
+# regenerates ios/Sources/OutreachCore/OutreachCore.swift: the two halves of the Swift package in
+# ios/ (Package.swift).
+#
+# Needs macOS with Xcode (xcodebuild, lipo and the iOS SDKs; the Command Line Tools alone are not
+# enough), and exits with a message anywhere else. The project's CI, a Linux machine without Xcode,
+# never runs it: there, scripts/check-swift-bindings.sh regenerates the Swift bindings from the
+# desktop library and fails if they differ from the committed OutreachCore.swift.
+#
+# Usage: ios/build-xcframework.sh [--ios-only]
+#   --ios-only   leave out the macOS slice: two Rust targets fewer to build, but the package then
+#                builds for iOS only
+#
+# Once, beforehand:
+#   rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios \
+#       aarch64-apple-darwin x86_64-apple-darwin
+#
+# Intermediate files go to ios/build/; it and the xcframework are git-ignored.
+set -euo pipefail
+
+die() {
+    printf 'build-xcframework: %s\n' "$*" >&2
+    exit 1
+}
+step() { printf '\n== %s\n' "$*"; }
+
+with_macos=1
+for arg in "$@"; do
+    case "$arg" in
+        --ios-only) with_macos=0 ;;
+        -h | --help)
+            sed -n '2,/^set -euo pipefail$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *) die "unknown argument: $arg (see --help)" ;;
+    esac
+done
+
+# ---- Where this can run ---------------------------------------------------------------------------
+
+if [ "$(uname -s)" != Darwin ]; then
+    die "this needs macOS with Xcode, and this machine runs $(uname -s). On Linux the Swift bindings are checked, not built: scripts/check-swift-bindings.sh"
+fi
+if ! xcodebuild -version >/dev/null 2>&1; then
+    die "xcodebuild does not work: install Xcode and select it (sudo xcode-select -s /Applications/Xcode.app)"
+fi
+if ! xcrun --sdk iphoneos --show-sdk-path >/dev/null 2>&1; then
+    die "the selected Xcode has no iOS SDK (Xcode > Settings > Components)"
+fi
+command -v cargo >/dev/null || die "cargo is not on PATH (rustup puts it in ~/.cargo/bin)"
+
+ios_dir=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$ios_dir")
+cd "$root"
+
+device_target=aarch64-apple-ios
+simulator_targets=(aarch64-apple-ios-sim x86_64-apple-ios)
+macos_targets=(aarch64-apple-darwin x86_64-apple-darwin)
+targets=("$device_target" "${simulator_targets[@]}")
+if [ "$with_macos" = 1 ]; then
+    targets+=("${macos_targets[@]}")
+fi
+
+if command -v rustup >/dev/null; then
+    installed=$(rustup target list --installed)
+    missing=()
+    for target in "${targets[@]}"; do
+        grep -qx "$target" <<<"$installed" || missing+=("$target")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        die "Rust targets missing; install them with: rustup target add ${missing[*]}"
+    fi
+fi
+
+# ---- Settings -------------------------------------------------------------------------------------
+
+# The name of the C module of the FFI: [bindings.swift] ffi_module_name in bindings/uniffi.toml,
+# the binaryTarget of Package.swift, and what the generated Swift imports.
+ffi_module=outreach_ffiFFI
+# The generated Swift file: [bindings.swift] module_name in bindings/uniffi.toml, plus ".swift".
+swift_source=OutreachCore.swift
+lib=liboutreach_ffi.a
+
+target_dir=${CARGO_TARGET_DIR:-target}
+case "$target_dir" in
+    /*) ;;
+    *) target_dir="$root/$target_dir" ;;
+esac
+build_dir="$ios_dir/build"
+xcframework="$ios_dir/OutreachFFI.xcframework"
+
+# The deployment targets of Package.swift, for rustc and for the C code that the build scripts
+# compile (SQLCipher, OpenSSL, ring).
+export IPHONEOS_DEPLOYMENT_TARGET=15.0
+export MACOSX_DEPLOYMENT_TARGET=12.0
+# Run from an Xcode build phase, SDKROOT names that one phase's SDK, and the C compilers of the
+# build scripts would use it for every target.
+unset SDKROOT
+
+rm -rf "$build_dir"
+mkdir -p "$build_dir"
+
+# ---- The Rust core, one static library per target -----------------------------------------------
+
+for target in "${targets[@]}"; do
+    step "outreach-ffi for $target (release, staticlib)"
+    # Only the staticlib: the crate's cdylib and rlib are of no use here.
+    cargo rustc --release --locked -p outreach-ffi --lib --no-default-features --crate-type staticlib --target "$target"
+done
+
+# One library per platform: the two simulator architectures (and the two macOS ones) merged.
+step "fat libraries (lipo)"
+mkdir -p "$build_dir/ios-simulator"
+lipo -create \
+    "$target_dir/${simulator_targets[0]}/release/$lib" \
+    "$target_dir/${simulator_targets[1]}/release/$lib" \
+    -output "$build_dir/ios-simulator/$lib"
+if [ "$with_macos" = 1 ]; then
+    mkdir -p "$build_dir/macos"
+    lipo -create \
+        "$target_dir/${macos_targets[0]}/release/$lib" \
+        "$target_dir/${macos_targets[1]}/release/$lib" \
+        -output "$build_dir/macos/$lib"
+fi
+
+# ---- The Swift bindings and the FFI header ------------------------------------------------------
+
+# Library mode: uniffi-bindgen (built for this Mac) reads the UniFFI metadata from the device
+# library. Not formatted, so that it is byte for byte what CI generates on Linux.
+step "Swift bindings (uniffi-bindgen, library mode)"
+generated="$build_dir/swift"
+mkdir -p "$generated"
+cargo run --release --locked -p outreach-ffi --bin uniffi-bindgen -- generate \
+    --library "$target_dir/$device_target/release/$lib" \
+    --language swift \
+    --out-dir "$generated" \
+    --no-format
+for file in "$swift_source" "$ffi_module.h" "$ffi_module.modulemap"; do
+    if [ ! -f "$generated/$file" ]; then
+        written=$(find "$generated" -type f -exec basename {} \; | tr '\n' ' ')
+        die "uniffi-bindgen wrote no $file (it wrote: ${written:-nothing}); were the [bindings.swift] settings of bindings/uniffi.toml applied?"
+    fi
+done
+
+# The header and modulemap go in a directory named after the module, not at the top of Headers/:
+# Xcode copies the headers of every xcframework of an app into one include/ directory, where two
+# top-level module.modulemap files would collide; clang finds <module>/module.modulemap by itself.
+headers="$build_dir/headers"
+mkdir -p "$headers/$ffi_module"
+cp "$generated/$ffi_module.h" "$headers/$ffi_module/"
+cp "$generated/$ffi_module.modulemap" "$headers/$ffi_module/module.modulemap"
+
+# ---- The xcframework ----------------------------------------------------------------------------
+
+step "OutreachFFI.xcframework"
+slices=(
+    -library "$target_dir/$device_target/release/$lib" -headers "$headers"
+    -library "$build_dir/ios-simulator/$lib" -headers "$headers"
+)
+if [ "$with_macos" = 1 ]; then
+    slices+=(-library "$build_dir/macos/$lib" -headers "$headers")
+fi
+rm -rf "$xcframework"
+xcodebuild -create-xcframework "${slices[@]}" -output "$xcframework"
+
+# ---- The committed Swift source -----------------------------------------------------------------
+
+step "Sources/OutreachCore/$swift_source"
+committed="$ios_dir/Sources/OutreachCore/$swift_source"
+if [ -f "$committed" ] && cmp -s "$generated/$swift_source" "$committed"; then
+    echo "unchanged: the committed bindings match this build"
+else
+    mkdir -p "$(dirname "$committed")"
+    cp "$generated/$swift_source" "$committed"
+    echo "UPDATED: the committed bindings did not match the Rust API; review and commit ${committed#"$root/"}" >&2
+fi
+
+platforms="iOS devices, iOS simulator (arm64, x86_64)"
+if [ "$with_macos" = 1 ]; then
+    platforms="$platforms, macOS (arm64, x86_64)"
+fi
+printf '\nbuilt %s for %s\n' "${xcframework#"$root/"}" "$platforms"
+printf 'add the package to an app: Xcode > File > Add Package Dependencies… > Add Local… > %s\n' "${ios_dir#"$root/"}"
