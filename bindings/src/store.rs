@@ -55,13 +55,22 @@ async fn on_runtime<T: Send + 'static>(work: impl Future<Output = Res<T>> + Send
     }
 }
 
-/// Cancels the token when dropped: when the app cancels the coroutine or task awaiting a
-/// network call, UniFFI drops its future, and the work stops at its next step.
-struct CancelOnDrop(oc::CancelToken);
+/// Cancels the token when dropped before the work finished: when the app cancels the coroutine
+/// or task awaiting a network call, UniFFI drops its future, and the work stops at its next
+/// step. Once the work finished it is disarmed, so that the app's handle stays uncancelled.
+struct CancelOnDrop(Option<oc::CancelToken>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        self.0.cancel();
+        if let Some(token) = self.0.take() {
+            token.cancel();
+        }
     }
 }
 
@@ -192,11 +201,11 @@ impl OutreachStore {
         ) -> std::pin::Pin<Box<dyn Future<Output = Res<T>> + Send>>,
     {
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
-        let dropped = CancelOnDrop(token.clone());
+        let abandoned = CancelOnDrop(Some(token.clone()));
         let fut = work(self.store.clone(), self.sync_options.clone(), token);
         async move {
             let result = on_runtime(fut).await;
-            drop(dropped);
+            abandoned.disarm();
             result
         }
     }

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use outreach_core::sync::protocol::Role;
 use outreach_ffi::{
@@ -12,6 +13,7 @@ use outreach_ffi::{
     VisitQuery,
 };
 use outreach_tests::harness::TestHub;
+use outreach_tests::proxy::FaultProxy;
 
 fn config() -> StoreConfig {
     StoreConfig {
@@ -263,5 +265,54 @@ async fn a_cancelled_sync_ends_cancelled_and_the_next_one_succeeds() {
 
     let report = store.sync(None, None).await.expect("the next sync succeeds");
     assert!(report.complete);
+    assert_eq!(hub.visit_ids().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancellation_handle_is_reusable_until_cancelled_and_dropping_the_call_cancels_it() {
+    let hub = TestHub::start().await;
+    let org = hub.org("CAW Antwerpen");
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let code = hub.code(&org, Role::Fieldworker);
+    let proxy = FaultProxy::start(hub.addr(), 1).await.unwrap();
+    let handle = SyncCancellation::new();
+    store
+        .enroll(proxy.url(), Some(code), "phone 3".into(), Some(handle.clone()))
+        .await
+        .unwrap();
+    store
+        .sync(None, Some(handle.clone()))
+        .await
+        .expect("a first sync");
+    assert!(
+        !handle.is_cancelled(),
+        "a finished call leaves the handle as it was"
+    );
+    store
+        .sync(None, Some(handle.clone()))
+        .await
+        .expect("the handle serves again");
+
+    // The app gives up on a call stuck on a hub that never answers (its coroutine is cancelled):
+    // UniFFI drops the future, and the work behind it is told to stop.
+    let black_hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent = black_hole.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = black_hole.accept().await {
+            held.push(socket);
+        }
+    });
+    proxy.set_upstream(silent);
+    store.log_visit(visit("while the hub is silent")).unwrap();
+    let call = store.sync(None, Some(handle.clone()));
+    let gave_up = tokio::time::timeout(Duration::from_millis(300), call).await;
+    assert!(gave_up.is_err(), "the call was still waiting for the hub");
+    assert!(handle.is_cancelled(), "dropping the call cancelled its work");
+
+    // The store is unharmed: with the hub back, a new sync delivers the visit.
+    proxy.set_upstream(hub.addr());
+    store.sync(None, None).await.expect("the next sync succeeds");
     assert_eq!(hub.visit_ids().len(), 1);
 }
