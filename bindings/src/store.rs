@@ -412,7 +412,8 @@ impl OutreachStore {
         })
     }
 
-    /// A visit logged by this device.
+    /// A visit held on this device: its own, or on a coordinator's device one of the
+    /// organisation's (synced for reports).
     pub fn visit(&self, visit_id: String) -> Res<Visit> {
         guard(|| Ok(self.store.visit(id("visit_id", &visit_id)?)?.into()))
     }
@@ -461,10 +462,10 @@ impl OutreachStore {
         device_name: String,
         cancel: Option<Arc<SyncCancellation>>,
     ) -> Res<Enrollment> {
-        self.network(cancel, move |store, options, _token| {
+        self.network(cancel, move |store, options, token| {
             Box::pin(async move {
                 let enrollment = store
-                    .enroll(&link_or_hub_url, code.as_deref(), &device_name, &options)
+                    .enroll_cancellable(&link_or_hub_url, code.as_deref(), &device_name, &options, &token)
                     .await?;
                 Ok(enrollment.into())
             })

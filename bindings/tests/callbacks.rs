@@ -242,20 +242,37 @@ async fn a_progress_listener_that_fails_or_panics_does_not_break_the_sync() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancelled_sync_ends_cancelled_and_the_next_one_succeeds() {
+async fn a_cancelled_enrollment_or_sync_ends_cancelled_and_the_next_one_succeeds() {
     let hub = TestHub::start().await;
     let org = hub.org("Fedasil");
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let code = hub.code(&org, Role::Fieldworker);
+    let cancel = SyncCancellation::new();
+    cancel.cancel();
+    match store
+        .enroll(
+            hub.url(),
+            Some(code.clone()),
+            "phone 2".into(),
+            Some(cancel.clone()),
+        )
+        .await
+    {
+        Err(OutreachError::Cancelled { .. }) => {}
+        other => panic!("expected Cancelled, got {other:?}"),
+    }
+    assert_eq!(
+        store.enrollment().unwrap(),
+        None,
+        "a cancelled enrollment enrolls nothing"
+    );
     store
         .enroll(hub.url(), Some(code), "phone 2".into(), None)
         .await
         .unwrap();
     store.log_visit(visit("before cancel")).unwrap();
 
-    let cancel = SyncCancellation::new();
-    cancel.cancel();
     match store.sync(None, Some(cancel.clone())).await {
         Err(OutreachError::Cancelled { .. }) => {}
         other => panic!("expected Cancelled, got {other:?}"),

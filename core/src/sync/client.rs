@@ -102,14 +102,31 @@ impl Store {
         device_name: &str,
         options: &SyncOptions,
     ) -> Result<Enrollment> {
+        self.enroll_cancellable(link_or_hub_url, code, device_name, options, &CancelToken::new())
+            .await
+    }
+
+    /// [`enroll`](Store::enroll), ended with [`Error::Cancelled`] when `cancel` is cancelled
+    /// before the hub answered (a code the hub did consume stays usable again for a while from
+    /// this device: enrollment is retry-safe).
+    pub async fn enroll_cancellable(
+        &self,
+        link_or_hub_url: &str,
+        code: Option<&str>,
+        device_name: &str,
+        options: &SyncOptions,
+        cancel: &CancelToken,
+    ) -> Result<Enrollment> {
         let (hub, code) = enroll_target(link_or_hub_url, code)?;
         let device_name = check_device_name(device_name)?;
-        let cancel = CancelToken::new();
-        let _running = self.network_lock().lock().await;
+        cancel.check()?;
+        let _running = cancel
+            .race(async { Ok(self.network_lock().lock().await) })
+            .await?;
         if self.enrollment()?.is_some() {
             return Err(Error::NotAllowed("this device is already enrolled"));
         }
-        let client = HubClient::new(self, hub.clone(), None, options, &cancel)?;
+        let client = HubClient::new(self, hub.clone(), None, options, cancel)?;
         let request = EnrollRequest {
             protocol: PROTOCOL_VERSION,
             code,

@@ -852,7 +852,8 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
     func sync(progress: SyncProgressListener?, cancel: SyncCancellation?) async throws  -> SyncReport
     
     /**
-     * A visit logged by this device.
+     * A visit held on this device: its own, or on a coordinator's device one of the
+     * organisation's (synced for reports).
      */
     func visit(visitId: String) throws  -> Visit
     
@@ -1292,7 +1293,8 @@ open func sync(progress: SyncProgressListener?, cancel: SyncCancellation?)async 
 }
     
     /**
-     * A visit logged by this device.
+     * A visit held on this device: its own, or on a coordinator's device one of the
+     * organisation's (synced for reports).
      */
 open func visit(visitId: String)throws  -> Visit  {
     return try  FfiConverterTypeVisit_lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
@@ -9233,7 +9235,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_outreachstore_sync() != 39501) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_visit() != 58267) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_visit() != 50879) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_visit_counts() != 21745) {
