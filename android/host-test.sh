@@ -186,6 +186,10 @@ if [ "$mode" = bench ]; then
     "$target/release/bench" local --export "$bench_dir" | tee "$bench_dir/rust.txt"
     say "the same workload through the Kotlin bindings"
     mapfile -t flags < <(java_flags)
+    # Benchmark hygiene, as JMH does it: a heap sized up front with a young generation that holds
+    # the whole timed run, and a collector without concurrent threads, so that the figures are the
+    # bindings' cost and not a garbage collection or a GC thread taking one of the two cores.
+    flags+=(-XX:+UseSerialGC -Xms1g -Xmx1g -Xmn768m)
     if [ -n "${OUTREACH_BENCH_WARMUP:-}" ]; then
         flags+=("-Doutreach.bench.warmup=$OUTREACH_BENCH_WARMUP")
     fi

@@ -126,21 +126,23 @@ fn export_queries(dir: &Path, queries: &[PartnerQuery]) -> Res<()> {
 
 pub fn run(export: Option<&Path>) -> Res<()> {
     let temp = tempfile::tempdir()?;
-    let dir_path = match export {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            for stale in ["encrypted.db", "encrypted.db-wal", "encrypted.db-shm", "plain.db"] {
-                let _ = std::fs::remove_file(dir.join(stale));
-            }
-            dir.to_path_buf()
-        }
-        None => temp.path().to_path_buf(),
-    };
+    let dir_path = temp.path().to_path_buf();
     let enc_path = dir_path.join("encrypted.db");
     let key = StoreKey::random();
     let store = open(&enc_path, &key)?;
     let ids = build(&store, 1)?;
     drop(store);
+    if let Some(dir) = export {
+        // The store as phase 1 finds it (closed, so the WAL is folded in): the Kotlin replay times
+        // its calls on `encrypted.db` and warms the JIT up on `warmup.db`.
+        std::fs::create_dir_all(dir)?;
+        for name in ["encrypted.db", "warmup.db", "workload.db"] {
+            for stale in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(dir.join(format!("{name}{stale}")));
+            }
+            std::fs::copy(&enc_path, dir.join(name))?;
+        }
+    }
 
     // Phase 1: the device alone, as on a phone.
     let mut opens = Vec::new();
@@ -174,6 +176,17 @@ pub fn run(export: Option<&Path>) -> Res<()> {
         let r = store.search_partners(&q)?;
         searches.push(t.elapsed());
         std::hint::black_box(r);
+    }
+    if let Some(dir) = export {
+        // Phase 1's visits, for the Kotlin replay to log the very same ones: logged into a copy of
+        // the store (their referrals name its partners), their ids in order in `workload.ids`.
+        let workload = open(&dir.join("workload.db"), &key)?;
+        let mut ids = String::new();
+        for v in &logged {
+            ids.push_str(&workload.log_visit(v)?.to_string());
+            ids.push('\n');
+        }
+        std::fs::write(dir.join("workload.ids"), ids)?;
     }
     let apply = apply_remote_500(&store, &dir_path)?;
     let peak = peak_rss_mb();

@@ -1,7 +1,7 @@
 //! Benchmarks, run in release mode: `cargo run --release -p outreach-tests --bin bench -- local`
 //! (the device's store) or `-- sync` (the hub and syncing). Each figure is printed as one
-//! `name value unit` line. `local --export DIR` also leaves the bench store, its key and the
-//! timed search queries in DIR for the Kotlin replay of `android/host-test.sh --bench`.
+//! `name value unit` line. `local --export DIR` also leaves in DIR, for the Kotlin replay of `android/host-test.sh
+//! --bench`, the bench store as the timed phase finds it, its key, the timed visits and queries.
 
 mod local;
 mod sync;

@@ -3,7 +3,9 @@
 // on top of the Rust figures of `bench local`.
 //
 // Usage: BenchKt DIR, where DIR is what `bench local --export DIR` left: encrypted.db (the bench
-// store), key.hex (its raw key) and queries.tsv (the timed search queries). Prints
+// store as Rust's timed phase found it), warmup.db (a copy, for the JIT's warm-up), workload.db
+// (with workload.ids: the visits Rust's timed phase logged), key.hex (the raw key of the three) and queries.tsv
+// (the timed search queries). Both sides time the same calls on the same data. Prints
 // `ffi_log_visit_p99_us X us` and `ffi_search_p99_us Y us` (and the p50s), as `bench` prints
 // its figures.
 package org.outreach.core
@@ -41,16 +43,23 @@ fun main(args: Array<String>) {
     }
     require(queries.isNotEmpty()) { "queries.tsv holds no query" }
 
-    OutreachStore(File(dir, "encrypted.db").path, key, StoreConfig()).use { store ->
-        // The 2,000 newest visits of the store, logged again: the same kind of visit as the
-        // Rust bench times.
-        val workload = store.visits(VisitQuery(limit = TIMED_LOGS.toUInt())).map { it.details }
-        require(workload.isNotEmpty()) { "the bench store holds no visit" }
+    // The visits Rust's timed phase logged, in the order it logged them.
+    val ids = File(dir, "workload.ids").readLines().filter { it.isNotEmpty() }
+    val workload = OutreachStore(File(dir, "workload.db").path, key, StoreConfig()).use { store ->
+        ids.map { store.visit(it).details }
+    }
+    require(workload.isNotEmpty()) { "workload.db holds no visit" }
 
-        // Warm-up, so that the JIT has compiled the bindings' paths.
+    // Warm-up on a copy of the store, so that the JIT has compiled the bindings' paths while the
+    // timed store stays as Rust's timed phase found it.
+    OutreachStore(File(dir, "warmup.db").path, key, StoreConfig()).use { store ->
         repeat(WARM_UP) { i -> store.logVisit(workload[i % workload.size]) }
         repeat(WARM_UP) { i -> store.searchPartners(queries[i % queries.size]) }
+    }
+    // Start the timed calls with an empty young generation (host-test.sh sizes it to hold them).
+    System.gc()
 
+    OutreachStore(File(dir, "encrypted.db").path, key, StoreConfig()).use { store ->
         val logs = LongArray(workload.size)
         for ((i, details) in workload.withIndex()) {
             val t = System.nanoTime()
