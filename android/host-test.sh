@@ -6,7 +6,8 @@
 #   bash android/host-test.sh            build, generate, compile, start a hub, run the tests
 #   bash android/host-test.sh WORD       the same, running only the tests whose name holds WORD
 #   bash android/host-test.sh --bench    the local benchmark through the bindings, next to Rust's
-#                                        (OUTREACH_BENCH_WARMUP=N: N warm-up calls, default 2000)
+#                                        (OUTREACH_BENCH_WARMUP=N: N warm-up calls, default 10000;
+#                                        OUTREACH_BENCH_DEBUG=1: the 30 slowest timed logs)
 #
 # Installs what it needs when missing, once, caching under ~/.cache/outreach (or
 # $OUTREACH_CACHE_DIR): kotlinc from the npm package `kotlin-compiler` (which also ships the
@@ -189,7 +190,7 @@ if [ "$mode" = bench ]; then
     # Benchmark hygiene, as JMH does it: a heap sized up front with a young generation that holds
     # the whole timed run, and a collector without concurrent threads, so that the figures are the
     # bindings' cost and not a garbage collection or a GC thread taking one of the two cores.
-    flags+=(-XX:+UseSerialGC -Xms1g -Xmx1g -Xmn768m)
+    flags+=(-XX:+UseSerialGC -Xms1g -Xmx1g -Xmn768m -XX:+AlwaysPreTouch)
     if [ -n "${OUTREACH_BENCH_WARMUP:-}" ]; then
         flags+=("-Doutreach.bench.warmup=$OUTREACH_BENCH_WARMUP")
     fi

@@ -18,13 +18,15 @@ import kotlin.system.exitProcess
 private const val TIMED_LOGS = 2000
 
 /**
- * Logs and searches before the timed ones: one untimed pass of the workload (2,000 of each), or
- * the system property outreach.bench.warmup (host-test.sh passes $OUTREACH_BENCH_WARMUP). The
- * figures are the bindings' steady state, as in an app that has been running for a while: with
- * only a few hundred calls much of the path is still interpreted or in C1, and the JIT's compiler
- * threads compete with the timed calls on a 2-core machine (p99 two to three times higher).
+ * Logs and searches before the timed ones, on a copy of the store: 10,000 of each (five passes of
+ * the workload), or the system property outreach.bench.warmup (host-test.sh passes
+ * $OUTREACH_BENCH_WARMUP). HotSpot hands a method to its optimising compiler (C2) after about
+ * 10,000 calls; with fewer, those compilations land in the timed calls and, on a 2-core machine,
+ * the compiler threads take a core from them: with 2,000 warm-up calls the p99 of the timed logs
+ * comes out two to three times higher, made of the first few hundred calls. The figures are the
+ * bindings' steady state, as in an app that has been running for a while.
  */
-private val WARM_UP = System.getProperty("outreach.bench.warmup")?.toInt() ?: TIMED_LOGS
+private val WARM_UP = System.getProperty("outreach.bench.warmup")?.toInt() ?: 5 * TIMED_LOGS
 
 fun main(args: Array<String>) {
     if (args.size != 1) {
@@ -65,6 +67,11 @@ fun main(args: Array<String>) {
             val t = System.nanoTime()
             store.logVisit(details)
             logs[i] = System.nanoTime() - t
+        }
+        if (System.getenv("OUTREACH_BENCH_DEBUG") != null) {
+            val top = logs.withIndex().sortedByDescending { it.value }.take(30)
+            // Which timed calls make the tail: their index tells a periodic cause from a JIT one.
+            System.err.println("slowest logs (index:us): " + top.joinToString(" ") { "${it.index}:${it.value / 1000}" })
         }
         val searches = LongArray(queries.size)
         var found = 0L
