@@ -9,8 +9,12 @@ use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 
-/// Commits between two checkpoint requests.
-const COMMITS_PER_CHECKPOINT: u64 = 64;
+/// Commits between two checkpoint requests. A logged visit writes a handful of pages, so the WAL
+/// grows to a few MiB between checkpoints (SQLite's own default is 1,000 pages, 4 MiB), and
+/// `journal_size_limit` trims it back after each. Every checkpoint copies and fsyncs, which the
+/// commit that follows it feels: at 64 commits that was 1.6% of the visits logged, enough to set a
+/// worker's p99; at 256 it is 0.4%, with four times fewer fsyncs for the battery and the flash.
+const COMMITS_PER_CHECKPOINT: u64 = 256;
 
 /// The checkpoint thread and the channel that wakes it.
 pub(crate) struct Checkpointer {
