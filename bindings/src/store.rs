@@ -191,14 +191,11 @@ pub struct OutreachStore {
 }
 
 impl OutreachStore {
-    fn network<T, F>(&self, cancel: Option<Arc<SyncCancellation>>, work: F) -> impl Future<Output = Res<T>>
+    fn network<T, F, W>(&self, cancel: Option<Arc<SyncCancellation>>, work: F) -> impl Future<Output = Res<T>>
     where
         T: Send + 'static,
-        F: FnOnce(
-            Arc<oc::Store>,
-            oc::SyncOptions,
-            oc::CancelToken,
-        ) -> std::pin::Pin<Box<dyn Future<Output = Res<T>> + Send>>,
+        F: FnOnce(Arc<oc::Store>, oc::SyncOptions, oc::CancelToken) -> W,
+        W: Future<Output = Res<T>> + Send + 'static,
     {
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
         let abandoned = CancelOnDrop(Some(token.clone()));
@@ -462,13 +459,11 @@ impl OutreachStore {
         device_name: String,
         cancel: Option<Arc<SyncCancellation>>,
     ) -> Res<Enrollment> {
-        self.network(cancel, move |store, options, token| {
-            Box::pin(async move {
-                let enrollment = store
-                    .enroll_cancellable(&link_or_hub_url, code.as_deref(), &device_name, &options, &token)
-                    .await?;
-                Ok(enrollment.into())
-            })
+        self.network(cancel, move |store, options, token| async move {
+            let enrollment = store
+                .enroll_cancellable(&link_or_hub_url, code.as_deref(), &device_name, &options, &token)
+                .await?;
+            Ok(enrollment.into())
         })
         .await
     }
@@ -482,11 +477,9 @@ impl OutreachStore {
         progress: Option<Arc<dyn SyncProgressListener>>,
         cancel: Option<Arc<SyncCancellation>>,
     ) -> Res<SyncReport> {
-        self.network(cancel, move |store, options, token| {
-            Box::pin(async move {
-                let progress = progress.map(|p| Arc::new(ProgressBridge(p)) as Arc<dyn oc::SyncProgress>);
-                Ok(store.sync(&options, progress, &token).await?.into())
-            })
+        self.network(cancel, move |store, options, token| async move {
+            let progress = progress.map(|p| Arc::new(ProgressBridge(p)) as Arc<dyn oc::SyncProgress>);
+            Ok(store.sync(&options, progress, &token).await?.into())
         })
         .await
     }
@@ -494,8 +487,8 @@ impl OutreachStore {
     /// Fetches the missing brochure files for the configured languages, within the storage
     /// budget (a sync does this too, unless `fetch_files` is off).
     pub async fn fetch_brochure_files(&self, cancel: Option<Arc<SyncCancellation>>) -> Res<FetchReport> {
-        self.network(cancel, move |store, options, token| {
-            Box::pin(async move { Ok(store.fetch_brochure_files(&options, &token).await?.into()) })
+        self.network(cancel, move |store, options, token| async move {
+            Ok(store.fetch_brochure_files(&options, &token).await?.into())
         })
         .await
     }

@@ -125,9 +125,8 @@ fn export_queries(dir: &Path, queries: &[PartnerQuery]) -> Res<()> {
 }
 
 pub fn run(export: Option<&Path>) -> Res<()> {
-    let temp = tempfile::tempdir()?;
-    let dir_path = temp.path().to_path_buf();
-    let enc_path = dir_path.join("encrypted.db");
+    let work = tempfile::tempdir()?;
+    let enc_path = work.path().join("encrypted.db");
     let key = StoreKey::random();
     let store = open(&enc_path, &key)?;
     let ids = build(&store, 1)?;
@@ -188,12 +187,12 @@ pub fn run(export: Option<&Path>) -> Res<()> {
         }
         std::fs::write(dir.join("workload.ids"), ids)?;
     }
-    let apply = apply_remote_500(&store, &dir_path)?;
+    let apply = apply_remote_500(&store, work.path())?;
     let peak = peak_rss_mb();
 
     // Phase 2: SQLCipher's overhead, logging the same visits alternately into the encrypted
     // store and an unencrypted twin built from the same seed.
-    let plain_path = dir_path.join("plain.db");
+    let plain_path = work.path().join("plain.db");
     let open_plain = || -> Res<Store> {
         let mut s = Store::open_unencrypted_for_benchmark(&plain_path, StoreOptions::default())?;
         s.set_clock(clock());
