@@ -9,13 +9,19 @@
 //! {"lang":"nl","text":"… gsm 0470 12 34 56 …","spans":[{"kind":"phone_number","text":"0470 12 34 56"}]}
 //! ```
 //!
+//! `tests/privacy_corpus/allowlist.jsonl` holds notes that name partners'
+//! public phone numbers and addresses from [`DIRECTORY`] (`"partners"`, as
+//! written in the note), and possibly personal data too (`"spans"`).
+//!
 //! The tests print their figures; run them with
 //! `cargo test --test privacy_corpus -- --nocapture` to see them.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use outreach_core::privacy::{scan_note, PersonalDataKind, PersonalDataSpan};
+use outreach_core::privacy::{
+    contact_key, scan_note, scan_note_allowing, PersonalDataKind, PersonalDataSpan,
+};
 use serde::Deserialize;
 
 /// Languages of the notes.
@@ -40,6 +46,41 @@ struct Label {
     kind: PersonalDataKind,
     text: String,
 }
+
+/// A note naming partners' public contact details.
+#[derive(Debug, Deserialize)]
+struct AllowlistNote {
+    lang: String,
+    text: String,
+    /// The partners' numbers and addresses, as written in the note.
+    partners: Vec<String>,
+    /// Personal data that must still be found.
+    #[serde(default)]
+    spans: Vec<Label>,
+}
+
+/// Public contact details of partner organisations, as the directory holds
+/// them (made up, like every number and address of the corpus).
+const DIRECTORY: [(PersonalDataKind, &str); 12] = [
+    (PersonalDataKind::PhoneNumber, "+32 2 213 44 00"),
+    (PersonalDataKind::EmailAddress, "info@fedasil.example.be"),
+    (PersonalDataKind::PhoneNumber, "02/227.02.00"),
+    (PersonalDataKind::EmailAddress, "onthaal@caw.example.be"),
+    (PersonalDataKind::PhoneNumber, "+32 2 287 70 00"),
+    (PersonalDataKind::EmailAddress, "returns@iom.example.int"),
+    (PersonalDataKind::PhoneNumber, "02 274 00 20"),
+    (
+        PersonalDataKind::EmailAddress,
+        "info@vluchtelingenwerk.example.be",
+    ),
+    (PersonalDataKind::PhoneNumber, "+32 (0)2 225 43 00"),
+    (PersonalDataKind::EmailAddress, "permanence@mdm.example.org"),
+    (PersonalDataKind::PhoneNumber, "+32 4 349 62 00"),
+    (
+        PersonalDataKind::EmailAddress,
+        "accueil.liege@croix-rouge.example.be",
+    ),
+];
 
 /// A note with its line number in its file.
 struct Entry {
@@ -314,4 +355,129 @@ fn scanning_is_fast() {
             "release"
         }
     );
+}
+
+#[test]
+fn partners_public_contacts_are_allowed() {
+    let path = format!(
+        "{}/tests/privacy_corpus/allowlist.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let content = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let notes: Vec<(usize, AllowlistNote)> = content
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            let note =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("allowlist.jsonl:{}: {e}", i + 1));
+            (i + 1, note)
+        })
+        .collect();
+    let keys: Vec<(PersonalDataKind, String)> = DIRECTORY
+        .iter()
+        .map(|&(kind, written)| {
+            let key = contact_key(kind, written).unwrap_or_else(|| panic!("no key for {written:?}"));
+            (kind, key)
+        })
+        .collect();
+    let in_directory = |kind: PersonalDataKind, key: &str| keys.iter().any(|(k, v)| *k == kind && v == key);
+
+    let find = |line: usize, text: &str, needle: &str| {
+        let start = text
+            .find(needle)
+            .unwrap_or_else(|| panic!("allowlist.jsonl:{line}: {needle:?} not in the note"));
+        (start, start + needle.len())
+    };
+    let overlaps =
+        |span: &PersonalDataSpan, (start, end): (usize, usize)| span.start < end && start < span.end;
+    let mut refused_without = 0;
+    let mut partner_contacts = 0;
+    let mut accepted_with = 0;
+    let mut partner_only = 0;
+    let mut remaining_found = 0;
+    let mut remaining = 0;
+    let mut per_lang: BTreeMap<&str, usize> = BTreeMap::new();
+    for (line, note) in &notes {
+        assert!(
+            LANGS.contains(&note.lang.as_str()),
+            "allowlist.jsonl:{line}: unknown language"
+        );
+        assert!(
+            !note.partners.is_empty(),
+            "allowlist.jsonl:{line}: no partner contact"
+        );
+        *per_lang.entry(note.lang.as_str()).or_default() += 1;
+        let text = &note.text;
+        let partners: Vec<_> = note.partners.iter().map(|p| find(*line, text, p)).collect();
+        let labels: Vec<_> = note
+            .spans
+            .iter()
+            .map(|l| (l.kind, find(*line, text, &l.text)))
+            .collect();
+
+        // Without the directory, every partner contact is refused.
+        let plain = scan_note(text);
+        for (written, &range) in note.partners.iter().zip(&partners) {
+            partner_contacts += 1;
+            assert!(
+                plain.iter().any(|s| covers(s, range.0, range.1)
+                    && matches!(
+                        s.kind,
+                        PersonalDataKind::PhoneNumber | PersonalDataKind::EmailAddress
+                    )),
+                "allowlist.jsonl:{line}: partner contact {written:?} not detected: {plain:?}"
+            );
+        }
+        refused_without += usize::from(!plain.is_empty());
+
+        // With it, only the personal data is left.
+        let spans = scan_note_allowing(text, &in_directory);
+        for span in &spans {
+            assert!(
+                !partners.iter().any(|&range| overlaps(span, range)),
+                "allowlist.jsonl:{line}: a partner contact is still refused: {span:?}"
+            );
+            assert!(
+                labels.iter().any(|&(_, range)| overlaps(span, range)),
+                "allowlist.jsonl:{line}: unlabelled hit {span:?}"
+            );
+        }
+        for &(kind, (start, end)) in &labels {
+            remaining += 1;
+            let found = spans.iter().any(|s| s.kind == kind && covers(s, start, end));
+            assert!(
+                found,
+                "allowlist.jsonl:{line}: personal {kind} not found: {spans:?}"
+            );
+            remaining_found += usize::from(found);
+        }
+        if labels.is_empty() {
+            partner_only += 1;
+            accepted_with += usize::from(spans.is_empty());
+        }
+    }
+    println!(
+        "allowlist: {} notes ({}) naming {partner_contacts} partner contacts",
+        notes.len(),
+        per_lang
+            .iter()
+            .map(|(lang, n)| format!("{lang} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  refused without the directory: {refused_without}/{}",
+        notes.len()
+    );
+    println!("  accepted with it: {accepted_with}/{partner_only} notes naming only partners");
+    println!("  personal data still found next to partners: {remaining_found}/{remaining}");
+    assert_eq!(refused_without, notes.len());
+    assert_eq!(accepted_with, partner_only);
+    for lang in LANGS {
+        assert!(
+            per_lang.get(lang).copied().unwrap_or(0) >= 3,
+            "too few allowlist notes in {lang}"
+        );
+    }
 }

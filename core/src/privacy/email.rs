@@ -6,6 +6,9 @@
 //! they end in a well-known top-level domain: `jan (at) example (dot) be`,
 //! `jan[at]example.org`, `jan at example dot be`, `jan arobase example point
 //! fr`, `jan apenstaartje example punt be`.
+//!
+//! [`canonical`] gives the key of an address as written, for the allowlist
+//! of partners' public addresses.
 
 use super::text::{at_word_start, char_at, char_before, is_one_of, letters_end, skip_spaces};
 use super::{Hit, PersonalDataKind};
@@ -213,6 +216,35 @@ fn obfuscated_domain_end(text: &str, pos: usize) -> Option<usize> {
     best
 }
 
+/// The canonical key of a (folded) e-mail address as written, plain or
+/// obfuscated the ways [`find`] understands: `local@domain.tld` in lower
+/// case; `None` when `text` is not one address from end to end.
+pub(super) fn canonical(text: &str) -> Option<String> {
+    let text = text.trim();
+    let local_end = text.bytes().position(|b| !is_local_char(b)).unwrap_or(text.len());
+    let local = text.get(..local_end)?;
+    if local.is_empty() || local.starts_with('.') || local.len() > 64 {
+        return None;
+    }
+    let (mut cursor, _) = marker_end(text, local_end, &AT_WORDS, '@')?;
+    let mut key = format!("{local}@");
+    for labels in 1.. {
+        let end = label_end(text, cursor);
+        let label = text.get(cursor..end)?;
+        if label.is_empty() || label.starts_with('-') || label.ends_with('-') {
+            return None;
+        }
+        key.push_str(label);
+        if end == text.len() {
+            return (labels >= 2).then(|| key.to_lowercase());
+        }
+        let (next, _) = marker_end(text, end, &DOT_WORDS, '.')?;
+        key.push('.');
+        cursor = next;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +288,43 @@ mod tests {
         ] {
             let note = format!("Contact: {address} voor de afspraak");
             assert_eq!(emails(&note), [address], "{note}");
+        }
+    }
+
+    #[test]
+    fn canonical_keys() {
+        for written in [
+            "info@fedasil.be",
+            "INFO@Fedasil.BE",
+            "info (at) fedasil dot be",
+            "info [at] fedasil (dot) be",
+            "info at fedasil punt be",
+            "info arobase fedasil point be",
+            "info @ fedasil.be",
+            "  info@fedasil.be ",
+        ] {
+            assert_eq!(
+                canonical(written).as_deref(),
+                Some("info@fedasil.be"),
+                "{written}"
+            );
+        }
+        assert_eq!(
+            canonical("Onthaal.CAW+gent@mail.example.org").as_deref(),
+            Some("onthaal.caw+gent@mail.example.org")
+        );
+        for not_an_address in [
+            "",
+            "info",
+            "@fedasil.be",
+            "info@fedasil",
+            "info@fedasil.be.",
+            "info@fedasil.be x",
+            "mail info@fedasil.be",
+            "info@-fedasil.be",
+            ".info@fedasil.be",
+        ] {
+            assert_eq!(canonical(not_an_address), None, "{not_an_address}");
         }
     }
 

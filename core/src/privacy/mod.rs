@@ -28,6 +28,21 @@
 //! The matched text is personal data: no type of this module ever prints it.
 //! Spans carry offsets and a kind only.
 //!
+//! Before scanning, look-alike characters are folded to what a reader sees
+//! (module `lookalike`): digits of any script (`٠٤٧٠ ١٢ ٣٤ ٥٦`, `۰۴۷۰`,
+//! `०४७०`), full-width forms (`０４７０`, `jan＠example．org`), unusual
+//! spaces and dashes, and invisible characters. The detectors run on the
+//! folded text and every span is mapped back to the note as written, so
+//! offsets always refer to the original text.
+//!
+//! Public contact details of partner organisations (the number of Fedasil's
+//! front desk, a CAW's general address) are not personal data:
+//! [`scan_note_allowing`] skips phone numbers and e-mail addresses whose
+//! [`contact_key`] a predicate accepts, typically the keys of the directory's
+//! partners. A key is the number or address itself in canonical form: unless
+//! it is a partner's, it is personal data like the note it came from, and it
+//! is never logged.
+//!
 //! Known limits: a date next to a young child's age can be taken for a birth
 //! date (`kind van 5 jaar, 12/12/2026`), place names written in lower case
 //! between `geboren` and the date are not skipped, and foreign numbers in
@@ -40,6 +55,7 @@ mod date;
 mod digits;
 mod email;
 mod iban;
+mod lookalike;
 mod national_number;
 mod phone;
 mod text;
@@ -156,11 +172,81 @@ struct Hit {
 
 /// Scans a note; returns the hits sorted by start, non-overlapping (when two
 /// detectors overlap, keep one span covering both, with the more specific
-/// kind: national register/BIS > IBAN > birth date > phone).
+/// kind: national register/BIS > IBAN > e-mail address > birth date > phone).
 ///
 /// Works on any input, including text far longer than a note; it never
 /// panics and runs in time linear in the length of the text.
 pub fn scan_note(text: &str) -> Vec<PersonalDataSpan> {
+    scan_note_allowing(text, &|_, _| false)
+}
+
+/// Scans a note like [`scan_note`], but does not report a phone number or an
+/// e-mail address whose [`contact_key`] `allowed` accepts: the public contact
+/// details of a partner organisation from the directory.
+///
+/// `allowed` receives the kind and the key of each phone number and e-mail
+/// address found, before overlapping hits are merged; it must not log the
+/// key, which is personal data unless it is a partner's.
+pub fn scan_note_allowing(
+    text: &str,
+    allowed: &dyn Fn(PersonalDataKind, &str) -> bool,
+) -> Vec<PersonalDataSpan> {
+    let normalized = lookalike::Normalized::new(text);
+    let folded = normalized.as_str();
+    let mut hits = detect(folded);
+    hits.retain(|hit| !is_allowed(folded, hit, allowed));
+    let in_original: Vec<Hit> = merge(hits)
+        .into_iter()
+        .map(|hit| Hit {
+            start: normalized.start_in_original(hit.start),
+            end: normalized.end_in_original(hit.end),
+            kind: hit.kind,
+        })
+        .collect();
+    with_utf16_offsets(text, &in_original)
+}
+
+/// The canonical key of a phone number or an e-mail address as written, so
+/// that a note's `02/213.44.00` and the directory's `+32 2 213 44 00` match;
+/// `None` for other kinds and for text that is not a number or an address.
+///
+/// * Phone numbers: the digits in international form, without `+`:
+///   separators, `(0)`, the `+` or `00` prefix and a trunk `0` after the
+///   country code are dropped, and a national number (a single leading `0`)
+///   is taken as Belgian, so `02/213.44.00`, `+32 2 213 44 00` and
+///   `0032 (0)2 213 44 00` all give `3222134400`.
+/// * E-mail addresses: lower case, with the obfuscations the scanner
+///   understands resolved (`info (at) fedasil dot be` gives
+///   `info@fedasil.be`).
+///
+/// Look-alike characters (`＋３２ ２…`, `info＠fedasil．be`) are folded
+/// first. The key is personal data unless it is a partner's: never log it.
+pub fn contact_key(kind: PersonalDataKind, text: &str) -> Option<String> {
+    key_of_folded(kind, &lookalike::fold_text(text))
+}
+
+/// [`contact_key`] of text that is already folded.
+fn key_of_folded(kind: PersonalDataKind, folded: &str) -> Option<String> {
+    match kind {
+        PersonalDataKind::PhoneNumber => phone::canonical(folded),
+        PersonalDataKind::EmailAddress => email::canonical(folded),
+        _ => None,
+    }
+}
+
+/// Whether `allowed` accepts the key of a phone or e-mail hit in `folded`.
+fn is_allowed(folded: &str, hit: &Hit, allowed: &dyn Fn(PersonalDataKind, &str) -> bool) -> bool {
+    matches!(
+        hit.kind,
+        PersonalDataKind::PhoneNumber | PersonalDataKind::EmailAddress
+    ) && folded
+        .get(hit.start..hit.end)
+        .and_then(|written| key_of_folded(hit.kind, written))
+        .is_some_and(|key| allowed(hit.kind, &key))
+}
+
+/// Runs every detector on (folded) text; the raw, unmerged hits.
+fn detect(text: &str) -> Vec<Hit> {
     let mut hits = Vec::new();
     let groups = digits::digit_groups(text);
     phone::find(text, &groups, &mut hits);
@@ -168,8 +254,7 @@ pub fn scan_note(text: &str) -> Vec<PersonalDataSpan> {
     iban::find(text, &mut hits);
     email::find(text, &mut hits);
     birth_date::find(text, &mut hits);
-    let merged = merge(hits);
-    with_utf16_offsets(text, &merged)
+    hits
 }
 
 /// Sorts hits and merges overlapping ones into a single hit covering all of
@@ -356,6 +441,96 @@ mod tests {
         }
         let kinds: Vec<String> = spans.iter().map(|s| s.kind.to_string()).collect();
         assert_eq!(kinds, ["phone number", "e-mail address", "IBAN"]);
+    }
+
+    #[test]
+    fn dotted_french_mobiles_win_over_a_date_prefix() {
+        for note in [
+            "Sœur à Lyon : 07.11.85.42.19, le soir.",
+            "broer 06.12.90.33.21 (Parijs)",
+            "cousin ۰۷.۱۱.۸۵.۴۲.۱۹",
+        ] {
+            assert_eq!(kinds(note), [PersonalDataKind::PhoneNumber], "{note}");
+        }
+        for note in [
+            "rdv le 07.11.2026 à 14.30",
+            "volgende ronde 28/11/2026 om 10u",
+            "afspraak 07.11.26 14.30 bij het OCMW",
+            "le 06.12.90",
+        ] {
+            assert!(scan_note(note).is_empty(), "{note}: {:?}", scan_note(note));
+        }
+        assert_eq!(kinds("née le 07.11.85"), [PersonalDataKind::BirthDate]);
+    }
+
+    #[test]
+    fn contact_keys_are_canonical() {
+        let phone = |text| contact_key(PersonalDataKind::PhoneNumber, text);
+        for written in [
+            "02/213.44.00",
+            "+32 2 213 44 00",
+            "0032 (0)2 213 44 00",
+            "＋３２ ２ ２１３ ４４ ００",
+            "٠٢ ٢١٣ ٤٤ ٠٠",
+            "02\u{a0}213\u{a0}44\u{a0}00",
+        ] {
+            assert_eq!(phone(written).as_deref(), Some("3222134400"), "{written}");
+        }
+        let email = |text| contact_key(PersonalDataKind::EmailAddress, text);
+        for written in [
+            "info@fedasil.be",
+            "Info@Fedasil.be",
+            "info (at) fedasil dot be",
+            "info＠fedasil．be",
+        ] {
+            assert_eq!(email(written).as_deref(), Some("info@fedasil.be"), "{written}");
+        }
+        assert_eq!(phone("tel. 02 213 44 00"), None);
+        assert_eq!(email("info at fedasil"), None);
+        assert_eq!(contact_key(PersonalDataKind::Iban, "BE71 0961 2345 6769"), None);
+        assert_eq!(contact_key(PersonalDataKind::BirthDate, "12/03/1990"), None);
+    }
+
+    #[test]
+    fn partner_contacts_are_allowed_and_nothing_else() {
+        let partners = [
+            (PersonalDataKind::PhoneNumber, "3222134400"),
+            (PersonalDataKind::EmailAddress, "info@fedasil.be"),
+        ];
+        let allowed =
+            |kind: PersonalDataKind, key: &str| partners.iter().any(|&(k, v)| k == kind && v == key);
+        let note = "Referred to Fedasil +32 2 213 44 00 (info (at) fedasil dot be).";
+        assert_eq!(
+            kinds(note),
+            [PersonalDataKind::PhoneNumber, PersonalDataKind::EmailAddress]
+        );
+        assert!(scan_note_allowing(note, &allowed).is_empty());
+        assert!(scan_note_allowing("Fedasil ０２ ２１３ ４４ ００", &allowed).is_empty());
+
+        let note =
+            "Fedasil 02 213 44 00, zijn gsm 0470 12 34 56, mail jan@fedasil.be, IBAN BE71 0961 2345 6769";
+        let spans = scan_note_allowing(note, &allowed);
+        let found: Vec<_> = spans.iter().map(|s| (&note[s.start..s.end], s.kind)).collect();
+        assert_eq!(
+            found,
+            [
+                ("0470 12 34 56", PersonalDataKind::PhoneNumber),
+                ("jan@fedasil.be", PersonalDataKind::EmailAddress),
+                ("BE71 0961 2345 6769", PersonalDataKind::Iban),
+            ]
+        );
+        // A predicate only ever sees phone numbers and addresses.
+        let seen = std::cell::RefCell::new(Vec::new());
+        let spy = |kind: PersonalDataKind, _: &str| {
+            seen.borrow_mut().push(kind);
+            false
+        };
+        assert_eq!(scan_note_allowing(note, &spy), scan_note(note));
+        assert!(seen
+            .borrow()
+            .iter()
+            .all(|k| matches!(k, PersonalDataKind::PhoneNumber | PersonalDataKind::EmailAddress)));
+        assert!(!seen.borrow().is_empty());
     }
 
     #[test]

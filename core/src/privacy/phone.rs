@@ -16,7 +16,12 @@
 //!   `0` after the country code (`+32 (0)470 …`) is allowed.
 //!
 //! Candidates that start like a date (`04/12/2026 …`) or are glued to other
-//! letters or digits are not phone numbers.
+//! letters or digits are not phone numbers, unless the run of digit groups
+//! goes on after the year with the date's own separator (`07.11.85.42.19`):
+//! then the date is only a prefix of the number.
+//!
+//! [`canonical`] gives the key of a number as written, for the allowlist of
+//! partners' public numbers.
 
 use super::digits::{glued_after, glued_before, DigitGroup};
 use super::text::byte_at;
@@ -84,8 +89,14 @@ fn longest_valid(text: &str, groups: &[DigitGroup], international: bool) -> Opti
     best
 }
 
-/// Whether the window starts like a numeric date: `dd.mm.yyyy`, `dd/mm/yy`,
-/// `dd-mm` followed by the same separator and a year, …
+/// Whether the window starts like a numeric date that ends there:
+/// `dd.mm.yyyy`, `dd/mm/yy`, `dd-mm` followed by the same separator and a
+/// year, …
+///
+/// A run that goes on right after the year with the date's own separator
+/// (`07.11.85.42.19`, a French mobile number written with dots) is not a
+/// date: dates never continue that way, so the date is only a prefix of a
+/// longer number and the phone reading of the whole run wins.
 fn starts_like_date(text: &str, groups: &[DigitGroup]) -> bool {
     let [day, month, rest @ ..] = groups else {
         return false;
@@ -99,10 +110,14 @@ fn starts_like_date(text: &str, groups: &[DigitGroup]) -> bool {
     if !small(day, 31) || !small(month, 12) {
         return false;
     }
-    match rest.first() {
-        Some(year) => year.joint.and_then(|j| j.punct) == Some(sep) && matches!(year.len(), 2 | 4),
-        None => false,
-    }
+    let [year, after_year @ ..] = rest else {
+        return false;
+    };
+    let is_year = year.joint.and_then(|j| j.punct) == Some(sep) && matches!(year.len(), 2 | 4);
+    let goes_on = after_year
+        .first()
+        .is_some_and(|next| next.start == year.end + 1 && byte_at(text, year.end) == Some(sep));
+    is_year && !goes_on
 }
 
 /// Whether `digits` (starting with a single `0`) is a valid national
@@ -171,6 +186,56 @@ fn nsn_length(cc: u32) -> (usize, usize) {
         43 | 49 => (6, 13),
         _ => (6, 12),
     }
+}
+
+/// The canonical key of a (folded) phone number as written: its digits in
+/// international form, without `+`; `None` when `text` holds anything but
+/// digits, spaces, `+` and the separators `.`, `/`, `-`, `(`, `)`, or no
+/// digits, or more than E.164's fifteen once canonical.
+///
+/// Separators and `(0)` are dropped, then the `+` or `00` prefix; a number
+/// starting with a single `0` is national and taken as Belgian (`32` and the
+/// rest); a trunk `0` after the country code (`+32 0470 …`) is dropped except
+/// for Italy, where it belongs to the number. Digits without a prefix are
+/// taken as a key already.
+pub(super) fn canonical(text: &str) -> Option<String> {
+    let mut compact = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '0'..='9' | '+' | '(' | ')' => compact.push(c),
+            '.' | '/' | '-' => {}
+            _ if c.is_whitespace() => {}
+            _ => return None,
+        }
+    }
+    // A leading "(0)" is the trunk 0 of a national number: "(0)2 213 44 00".
+    let compact = match compact.strip_prefix("(0)") {
+        Some(rest) => format!("0{rest}"),
+        None => compact,
+    };
+    let compact = compact.replace("(0)", "").replace(['(', ')'], "");
+    let (international, digits) = match compact.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => match compact.strip_prefix("00") {
+            Some(rest) => (true, rest),
+            None => (false, compact.as_str()),
+        },
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let key = match digits.strip_prefix('0') {
+        Some(national) if !international => format!("32{national}"),
+        _ => {
+            let cc_len = country_code_len(digits.as_bytes());
+            let (cc, nsn) = digits.split_at(cc_len.min(digits.len()));
+            match nsn.strip_prefix('0') {
+                Some(without_trunk) if cc_len > 0 && cc != "39" => format!("{cc}{without_trunk}"),
+                _ => digits.to_string(),
+            }
+        }
+    };
+    (key.len() <= 15 && key.len() > 2).then_some(key)
 }
 
 #[cfg(test)]
@@ -260,6 +325,70 @@ mod tests {
             "05 06 07 (nummers van de lokalen)",
         ] {
             assert!(phones(note).is_empty(), "{note}: {:?}", phones(note));
+        }
+    }
+
+    #[test]
+    fn dotted_mobiles_that_start_like_dates() {
+        for number in [
+            "07.11.85.42.19",
+            "06.12.90.33.21",
+            "04.12.34.56.78",
+            "01.02.03.04.05",
+            "06/12/90/33/21",
+        ] {
+            for note in [
+                format!("tél. {number}, rappeler"),
+                number.to_string(),
+                format!("gsm: {number}."),
+            ] {
+                assert_eq!(phones(&note), [number], "{note}");
+            }
+        }
+        // Dates, with or without a number after them, stay dates.
+        for note in [
+            "le 07.11.2026 à 10h",
+            "rdv le 07.11.26 10 personnes",
+            "op 04/12/2026 10 mensen",
+            "28/11/2026 om 10u",
+            "04.12.2026. 10 personnes",
+            "op 04/12/2026 / 10 mensen",
+            "van 04.12.26-10.12.26",
+        ] {
+            assert!(phones(note).is_empty(), "{note}: {:?}", phones(note));
+        }
+    }
+
+    #[test]
+    fn canonical_keys() {
+        for written in [
+            "02/213.44.00",
+            "+32 2 213 44 00",
+            "0032 (0)2 213 44 00",
+            "+32 (0)2 213 44 00",
+            "(+32) 2 213 44 00",
+            "+32 02 213 44 00",
+            " 02 213 44 00 ",
+            "(0)2 213 44 00",
+            "(02) 213 44 00",
+            "3222134400",
+        ] {
+            assert_eq!(canonical(written).as_deref(), Some("3222134400"), "{written}");
+        }
+        assert_eq!(canonical("0470 12 34 56").as_deref(), Some("32470123456"));
+        assert_eq!(canonical("+33 6 12 34 56 78").as_deref(), Some("33612345678"));
+        assert_eq!(canonical("+39 06 1234 5678").as_deref(), Some("390612345678"));
+        assert_eq!(canonical("+1 (555) 123-4567").as_deref(), Some("15551234567"));
+        for not_a_number in [
+            "",
+            "+",
+            "tel 0470",
+            "0470 12 34 56 x",
+            "+32+470",
+            "1234567890123456",
+            "٠٤٧٠",
+        ] {
+            assert_eq!(canonical(not_a_number), None, "{not_a_number}");
         }
     }
 

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::iban::iban_length;
-use super::{scan_note, PersonalDataKind, PersonalDataSpan};
+use super::{contact_key, scan_note, scan_note_allowing, PersonalDataKind, PersonalDataSpan};
 
 /// Clean fragments of real-looking notes, in the three languages.
 const CLEAN: [&str; 12] = [
@@ -147,6 +147,68 @@ fn mobile_number() -> impl Strategy<Value = String> {
     })
 }
 
+/// Zeros of some digit scripts a phone keyboard or a tamperer may use:
+/// ASCII, Arabic-Indic, Extended Arabic-Indic, Devanagari, Bengali,
+/// full-width, mathematical bold.
+const DIGIT_ZEROS: [u32; 7] = [0x30, 0x660, 0x6F0, 0x966, 0x9E6, 0xFF10, 0x1D7CE];
+
+/// Spaces that fold to a plain space.
+const SPACES: [char; 6] = [' ', '\u{a0}', '\u{202f}', '\u{2009}', '\u{2007}', '\u{3000}'];
+
+/// Rewrites an ASCII phone number with look-alikes: the digits of the
+/// script of `DIGIT_ZEROS[script]`, odd spaces, full-width or small
+/// punctuation, and optionally an invisible character after each group.
+fn disguise(number: &str, script: usize, space: usize, full_width: bool, invisible: bool) -> String {
+    let zero = DIGIT_ZEROS[script % DIGIT_ZEROS.len()];
+    let mut out = String::new();
+    let mut chars = number.chars().peekable();
+    while let Some(c) = chars.next() {
+        let disguised = match c {
+            '0'..='9' => char::from_u32(zero + u32::from(c) - u32::from('0')).unwrap_or(c),
+            ' ' => SPACES[space % SPACES.len()],
+            '.' if full_width => '．',
+            '/' if full_width => '／',
+            '+' if full_width => '＋',
+            '-' if full_width => '‑',
+            _ => c,
+        };
+        out.push(disguised);
+        let group_ends = c.is_ascii_digit() && chars.peek().is_some_and(|n| !n.is_ascii_digit());
+        if invisible && group_ends {
+            out.push('\u{200b}');
+        }
+    }
+    out
+}
+
+/// A phone number, as ASCII text, in the form a directory holds it.
+fn partner_number() -> impl Strategy<Value = String> {
+    (1u32..10, 1_000_000u32..10_000_000, 0usize..4).prop_map(|(zone, rest, format)| {
+        let rest = format!("{rest:07}");
+        let (a, b, c) = (&rest[0..3], &rest[3..5], &rest[5..7]);
+        match format {
+            0 => format!("0{zone} {a} {b} {c}"),
+            1 => format!("0{zone}/{a}.{b}.{c}"),
+            2 => format!("+32 {zone} {a} {b} {c}"),
+            _ => format!("0032 (0){zone} {a}{b}{c}"),
+        }
+    })
+}
+
+/// The spans of `text` as character (not byte) offsets, with their kinds.
+fn char_spans(text: &str, spans: &[PersonalDataSpan]) -> Vec<(usize, usize, PersonalDataKind)> {
+    spans
+        .iter()
+        .map(|s| {
+            (
+                text[..s.start].chars().count(),
+                text[..s.end].chars().count(),
+                s.kind,
+            )
+        })
+        .collect()
+}
+
 fn covered(spans: &[PersonalDataSpan], start: usize, end: usize, kind: PersonalDataKind) -> bool {
     spans
         .iter()
@@ -231,6 +293,86 @@ proptest! {
     fn number_soup_never_panics(text in "[0-9 +./()@:°a-zA-Zéè,–-]{0,300}") {
         let spans = scan_note(&text);
         check_invariants(&text, &spans)?;
+    }
+
+    #[test]
+    fn disguised_mobile_numbers_are_found(
+        number in mobile_number(),
+        script in 0usize..DIGIT_ZEROS.len(),
+        space in 0usize..SPACES.len(),
+        full_width in any::<bool>(),
+        invisible in any::<bool>(),
+        context in context(),
+    ) {
+        let written = disguise(&number, script, space, full_width, invisible);
+        let (note, start, end) = embed(&context, &written);
+        let spans = scan_note(&note);
+        check_invariants(&note, &spans)?;
+        prop_assert!(covered(&spans, start, end, PersonalDataKind::PhoneNumber), "{note:?}: {spans:?}");
+        // The span ends on the number's last digit, not on what follows it.
+        prop_assert!(spans.iter().any(|s| s.end == end), "{note:?}: {spans:?}");
+    }
+
+    #[test]
+    fn other_scripts_give_the_same_spans_as_ascii(
+        text in "[0-9 +./()@:a-zA-Zé°,-]{0,200}",
+        script in 1usize..DIGIT_ZEROS.len(),
+    ) {
+        // Every character of `text` keeps its place once disguised, so the
+        // spans must sit on the same characters.
+        let disguised = disguise(&text, script, 0, false, false);
+        let spans = scan_note(&disguised);
+        check_invariants(&disguised, &spans)?;
+        prop_assert_eq!(
+            char_spans(&disguised, &spans),
+            char_spans(&text, &scan_note(&text)),
+            "{:?}", disguised
+        );
+    }
+
+    #[test]
+    fn lookalike_soup_never_panics(
+        text in "[0-9٠-٩۰-۹०-९０-９𝟎-𝟗 ＋＠．／（）﹫\u{a0}\u{202f}\u{200b}\u{200e}\u{2066}\u{feff}\u{ad}‐-―−+./()@:a-zé°,-]{0,300}",
+    ) {
+        let spans = scan_note(&text);
+        check_invariants(&text, &spans)?;
+        prop_assert_eq!(&spans, &scan_note_allowing(&text, &|_, _| false));
+        let allowing_all = scan_note_allowing(&text, &|_, _| true);
+        check_invariants(&text, &allowing_all)?;
+        for span in &allowing_all {
+            prop_assert!(
+                !matches!(span.kind, PersonalDataKind::PhoneNumber | PersonalDataKind::EmailAddress),
+                "{text:?}: {allowing_all:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn partner_numbers_are_allowed_in_any_writing(
+        number in partner_number(),
+        other_format in partner_number(),
+        script in 0usize..DIGIT_ZEROS.len(),
+        full_width in any::<bool>(),
+        context in context(),
+    ) {
+        let key = contact_key(PersonalDataKind::PhoneNumber, &number);
+        prop_assert!(key.is_some(), "{number}");
+        let key = key.unwrap_or_default();
+        // The key is canonical: it is its own key.
+        prop_assert_eq!(contact_key(PersonalDataKind::PhoneNumber, &key), Some(key.clone()));
+        let written = disguise(&number, script, 0, full_width, false);
+        prop_assert_eq!(contact_key(PersonalDataKind::PhoneNumber, &written), Some(key.clone()));
+        let (note, start, end) = embed(&context, &written);
+        prop_assert!(covered(&scan_note(&note), start, end, PersonalDataKind::PhoneNumber), "{note:?}");
+        let allowed = |kind: PersonalDataKind, k: &str| kind == PersonalDataKind::PhoneNumber && k == key;
+        prop_assert!(scan_note_allowing(&note, &allowed).is_empty(), "{note:?}");
+        // Another number stays refused.
+        let other = contact_key(PersonalDataKind::PhoneNumber, &other_format);
+        if other.as_deref() != Some(key.as_str()) {
+            let (note, start, end) = embed(&context, &other_format);
+            let spans = scan_note_allowing(&note, &allowed);
+            prop_assert!(covered(&spans, start, end, PersonalDataKind::PhoneNumber), "{note:?}");
+        }
     }
 
     #[test]
