@@ -157,4 +157,24 @@ mod tests {
         assert!(BlobName::parse(&"zz".repeat(32)).is_none());
         assert!(BlobName::parse(&format!("../{}", "a".repeat(61))).is_none());
     }
+
+    #[test]
+    fn only_abandoned_partial_files_are_removed_on_open() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("blobs");
+        BlobStore::open(dir.clone(), &mut Tightened::default()).unwrap();
+        let (fresh, stale) = (dir.join(".partial/fresh.part"), dir.join(".partial/stale.part"));
+        std::fs::write(&fresh, b"uploading").unwrap();
+        std::fs::write(&stale, b"left by a crash").unwrap();
+        let long_ago = std::time::SystemTime::now() - ABANDONED_AFTER - std::time::Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        BlobStore::open(dir, &mut Tightened::default()).unwrap();
+        assert!(fresh.exists(), "an upload in progress elsewhere is left alone");
+        assert!(!stale.exists());
+    }
 }

@@ -37,7 +37,9 @@ impl Db {
             name.to_string_lossy(),
             hex::encode(rand::random::<[u8; 8]>())
         ));
-        owner_only::new_file_options().open(&temp)?;
+        owner_only::new_file_options()
+            .open(&temp)
+            .map_err(|e| Error::invalid("backup file", format!("cannot write in {}: {e}", dir.display())))?;
         let copied = self.copy_into(&temp).and_then(|size| {
             std::fs::File::open(&temp)?.sync_all()?;
             std::fs::rename(&temp, target)?;

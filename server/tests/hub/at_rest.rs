@@ -394,7 +394,7 @@ async fn a_backup_taken_while_devices_sync_holds_everything_acknowledged_before_
     }
 }
 
-fn run(args: &[&str], envs: &[(&str, &Path)]) -> (bool, String, String) {
+fn run(args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
     let mut cmd = Command::new(BIN);
     cmd.args(args);
     for (name, value) in envs {
@@ -409,7 +409,7 @@ fn run(args: &[&str], envs: &[(&str, &Path)]) -> (bool, String, String) {
 }
 
 #[test]
-fn the_backup_command_copies_a_serving_encrypted_hub_that_restores() {
+fn the_backup_and_encrypt_commands_work_end_to_end() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("hub");
     let key = tmp.path().join("db.key");
@@ -423,7 +423,7 @@ fn the_backup_command_copies_a_serving_encrypted_hub_that_restores() {
     );
     assert!(ok, "{err}");
     assert!(out.contains("encrypted"), "{out}");
-    let key_env = [("OUTREACH_HUB_DB_KEY_FILE", key.as_path())];
+    let key_env = [("OUTREACH_HUB_DB_KEY_FILE", k)];
     assert!(run(&["orgs", "add", "--data", d, "CAW Limburg"], &key_env).0);
 
     let mut serving = Command::new(BIN)
@@ -499,6 +499,28 @@ fn the_backup_command_copies_a_serving_encrypted_hub_that_restores() {
     );
     assert!(ok, "{err}");
     assert!(out.contains("Fedasil") && out.contains("CAW Limburg"), "{out}");
+
+    // The seal key may come from the environment: it must be the hub's own.
+    let seal_key = std::fs::read_to_string(restored.join(SEAL_KEY_FILE)).unwrap();
+    let r = restored.to_str().unwrap();
+    let with_seal_key = [key_env[0], ("OUTREACH_HUB_SEAL_KEY", seal_key.trim())];
+    assert!(run(&["orgs", "list", "--data", r], &with_seal_key).0);
+    let bad_seal_key = [key_env[0], ("OUTREACH_HUB_SEAL_KEY", "0123")];
+    let (ok, _, err) = run(&["orgs", "list", "--data", r], &bad_seal_key);
+    assert!(!ok && err.contains("64 hexadecimal characters"), "{err}");
+
+    // A plaintext hub, encrypted by the command.
+    let plain = tmp.path().join("plain");
+    let p = plain.to_str().unwrap();
+    assert!(run(&["init", "--data", p, "--org", "Caritas International"], &[]).0);
+    let (ok, out, err) = run(&["encrypt", "--data", p, "--db-key-file", k], &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("--db-key-file"), "{out}");
+    assert!(!std::fs::read(plain.join(DATABASE_FILE))
+        .unwrap()
+        .starts_with(b"SQLite format 3\0"));
+    let (ok, out, err) = run(&["orgs", "list", "--data", p], &key_env);
+    assert!(ok && out.contains("Caritas International"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
