@@ -100,9 +100,6 @@ impl Hub {
         tightened.dir(&dir)?;
         let seal_key = KeyPlace::resolve(&keys.seal_key, &dir);
         let db = Db::open(&dir.join(DATABASE_FILE), keys.db_key, &seal_key, &mut tightened)?;
-        if let KeyPlace::File(path) = &seal_key {
-            tightened.file(path)?;
-        }
         let blobs = BlobStore::open(dir.join(BLOBS_DIR), &mut tightened)?;
         Ok(Hub {
             inner: Arc::new(Inner {

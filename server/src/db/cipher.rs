@@ -76,6 +76,21 @@ fn is_not_a_database(e: &rusqlite::Error) -> bool {
 /// reads through an immutable read-only connection, so a refusal writes nothing: no -wal or
 /// -shm file is made, none is checkpointed.
 pub(crate) fn check_key(path: &Path, key: Option<&DbKey>) -> Result<()> {
+    // An immutable read takes no lock: beside a serving hub (a -wal file exists) a checkpoint
+    // may rewrite page 1 while it is read. A refusal is only believed if it holds a moment later.
+    let live = super::side_file(path, "-wal").exists();
+    for _ in 0..2 {
+        match probe(path, key) {
+            Err(Error::WrongDatabaseKey(_) | Error::DatabaseKeyMissing(_)) if live => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+    probe(path, key)
+}
+
+fn probe(path: &Path, key: Option<&DbKey>) -> Result<()> {
     let shown = || path.display().to_string();
     let plain = is_plain_sqlite(path)?;
     match (key, plain) {
