@@ -24,6 +24,11 @@ impl Db {
     /// of the copy in bytes. Writers go on while it runs; what they commit after it started is
     /// not in the copy.
     pub(crate) fn backup_to(&self, target: &Path) -> Result<u64> {
+        self.backup_in_steps(target, PAGES_PER_STEP)
+    }
+
+    /// [`Db::backup_to`], `pages` pages per step.
+    fn backup_in_steps(&self, target: &Path, pages: i32) -> Result<u64> {
         self.refuse_live_files(target)?;
         let name = target
             .file_name()
@@ -40,7 +45,7 @@ impl Db {
         owner_only::new_file_options()
             .open(&temp)
             .map_err(|e| Error::invalid("backup file", format!("cannot write in {}: {e}", dir.display())))?;
-        let copied = self.copy_into(&temp).and_then(|size| {
+        let copied = self.copy_into(&temp, pages).and_then(|size| {
             std::fs::File::open(&temp)?.sync_all()?;
             std::fs::rename(&temp, target)?;
             owner_only::sync_dir(&dir)?;
@@ -79,7 +84,7 @@ impl Db {
     }
 
     /// Copies one snapshot of the database into the empty file `temp`.
-    fn copy_into(&self, temp: &Path) -> Result<u64> {
+    fn copy_into(&self, temp: &Path, pages: i32) -> Result<u64> {
         let source = connect(&self.path, self.key.as_ref(), false)?;
         // The snapshot: every commit before this read is in the copy, none after it.
         source.execute_batch("BEGIN DEFERRED")?;
@@ -93,7 +98,7 @@ impl Db {
             let backup = Backup::new(&source, &mut copy)?;
             let started = Instant::now();
             loop {
-                match backup.step(PAGES_PER_STEP)? {
+                match backup.step(pages)? {
                     StepResult::Done => break,
                     StepResult::More => std::thread::yield_now(),
                     StepResult::Busy | StepResult::Locked if started.elapsed() < BUSY_LIMIT => {
@@ -112,5 +117,88 @@ impl Db {
         copy.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
         drop(copy);
         Ok(std::fs::metadata(temp)?.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::owner_only::Tightened;
+    use crate::seal::{KeyPlace, SealKeySource};
+
+    fn rows(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM meta WHERE key LIKE 'row %'", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_backup_in_one_page_steps_completes_whole_while_another_connection_writes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("hub.db");
+        let key = cipher::DbKey::random();
+        let seal_key = KeyPlace::resolve(&SealKeySource::DataDir, tmp.path());
+        let db = Db::open(&path, Some(key.clone()), &seal_key, &mut Tightened::default()).unwrap();
+        let value = "x".repeat(2000);
+        db.write(|tx| {
+            for i in 0..500 {
+                tx.execute(
+                    "INSERT INTO meta VALUES (?1, ?2)",
+                    [format!("row {i}"), value.clone()],
+                )?;
+            }
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+
+        // A writer on its own connection commits row after row during the whole backup.
+        let (stop, committed) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(500)));
+        let writer = {
+            let (stop, committed, path, key, value) = (
+                stop.clone(),
+                committed.clone(),
+                path.clone(),
+                key.clone(),
+                value.clone(),
+            );
+            std::thread::spawn(move || {
+                let conn = connect(&path, Some(&key), false).unwrap();
+                while !stop.load(Ordering::SeqCst) {
+                    let i = committed.load(Ordering::SeqCst);
+                    conn.execute(
+                        "INSERT INTO meta VALUES (?1, ?2)",
+                        [format!("row {i}"), value.clone()],
+                    )
+                    .unwrap();
+                    committed.store(i + 1, Ordering::SeqCst);
+                }
+            })
+        };
+        while committed.load(Ordering::SeqCst) < 520 {
+            std::thread::yield_now();
+        }
+        let before = committed.load(Ordering::SeqCst);
+        let copy = tmp.path().join("copy.db");
+        db.backup_in_steps(&copy, 1).unwrap();
+        let after = committed.load(Ordering::SeqCst);
+        stop.store(true, Ordering::SeqCst);
+        writer.join().unwrap();
+        eprintln!("rows committed during the backup: {}", after - before);
+
+        let conn = Connection::open(&copy).unwrap();
+        cipher::apply_key(&conn, Some(&key)).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        let copied = rows(&conn) as usize;
+        assert!(
+            copied >= before && copied <= after,
+            "{before} <= {copied} <= {after}"
+        );
     }
 }
