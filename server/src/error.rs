@@ -89,7 +89,7 @@ pub enum Error {
     DatabaseNotEncrypted(String),
     /// The database still holds a seal key (an older hub, or a restored old backup) and it
     /// differs from the seal key given: seals made by one would not verify under the other.
-    #[error("hub.db holds a seal key that differs from the one in {0}: give the key this hub was using, or move that file away to adopt the database's key")]
+    #[error("hub.db holds a seal key that differs from {0}: give the key this hub was using, or move that file away to adopt the database's key")]
     SealKeyConflict(String),
 }
 

@@ -80,7 +80,7 @@ impl KeyPlace {
 
     fn shown(&self) -> String {
         match self {
-            KeyPlace::File(path) => path.display().to_string(),
+            KeyPlace::File(path) => format!("the key file {}", path.display()),
             KeyPlace::Given(_) => "the seal key given".into(),
         }
     }
