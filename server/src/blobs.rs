@@ -1,17 +1,24 @@
 //! Brochure files on disk, content-addressed: `DIR/blobs/<sha256>`. A file is written under a
 //! temporary name in `DIR/blobs/.partial/`, hashed as it arrives, synced, and renamed into place
-//! only once its hash is checked, so a reader never sees a partial or wrong file.
+//! only once its hash is checked, so a reader never sees a partial or wrong file. The
+//! directories are 0700 and the files 0600: only the hub's own user reads them.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::Result;
+use crate::owner_only::{self, Tightened};
 
 /// Name of the directory of files being received.
 const PARTIAL_DIR: &str = ".partial";
+
+/// A file being received that was not written to for this long was left by a crash. Younger
+/// ones may be uploads in progress in another hub process on the same directory (or an
+/// `outreach-hub` command run while the hub serves): they are left alone.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The name of a brochure file: its SHA-256 in lower-case hex.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,13 +44,25 @@ pub(crate) struct BlobStore {
 }
 
 impl BlobStore {
-    /// Opens (creating) the blob directory and removes files left half-received by a crash.
-    pub fn open(dir: PathBuf) -> Result<BlobStore> {
+    /// Opens (creating) the blob directory, narrows files and directories that an older hub
+    /// left open to others (adding them to `tightened`), and removes files left half-received by
+    /// a crash.
+    pub fn open(dir: PathBuf, tightened: &mut Tightened) -> Result<BlobStore> {
         let partial = dir.join(PARTIAL_DIR);
-        std::fs::create_dir_all(&partial)?;
-        for entry in std::fs::read_dir(&partial)? {
+        owner_only::create_dir_all(&partial)?;
+        tightened.dir(&dir)?;
+        tightened.dir(&partial)?;
+        for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
             if entry.file_type()?.is_file() {
+                tightened.file(&entry.path())?;
+            }
+        }
+        for entry in std::fs::read_dir(&partial)? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            let idle = meta.modified()?.elapsed().unwrap_or_default();
+            if meta.is_file() && idle >= ABANDONED_AFTER {
                 std::fs::remove_file(entry.path())?;
             }
         }
@@ -60,11 +79,11 @@ impl BlobStore {
         let path = self
             .partial
             .join(format!("{}.part", hex::encode(rand::random::<[u8; 16]>())));
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await?;
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        let file = options.open(&path).await?;
         Ok(Partial {
             file,
             path,
@@ -111,7 +130,7 @@ impl Partial {
         tokio::fs::rename(&self.path, &target).await?;
         self.done = true;
         let dir = store.dir.clone();
-        tokio::task::spawn_blocking(move || sync_dir(&dir))
+        tokio::task::spawn_blocking(move || owner_only::sync_dir(&dir))
             .await
             .map_err(io::Error::other)?
     }
@@ -126,11 +145,6 @@ impl Drop for Partial {
     }
 }
 
-/// Makes a rename in `dir` durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +156,25 @@ mod tests {
         assert!(BlobName::parse("ab").is_none());
         assert!(BlobName::parse(&"zz".repeat(32)).is_none());
         assert!(BlobName::parse(&format!("../{}", "a".repeat(61))).is_none());
+    }
+
+    #[test]
+    fn only_abandoned_partial_files_are_removed_on_open() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("blobs");
+        BlobStore::open(dir.clone(), &mut Tightened::default()).unwrap();
+        let (fresh, stale) = (dir.join(".partial/fresh.part"), dir.join(".partial/stale.part"));
+        std::fs::write(&fresh, b"uploading").unwrap();
+        std::fs::write(&stale, b"left by a crash").unwrap();
+        let long_ago = std::time::SystemTime::now() - ABANDONED_AFTER - std::time::Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        BlobStore::open(dir, &mut Tightened::default()).unwrap();
+        assert!(fresh.exists(), "an upload in progress elsewhere is left alone");
+        assert!(!stale.exists());
     }
 }

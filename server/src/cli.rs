@@ -9,10 +9,13 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use outreach_core::model::DeviceId;
 use outreach_core::sync::protocol::{EnrollLink, Role};
-use outreach_hub::{EnrollmentCode, Hub, HubConfig, TlsConfig};
+use outreach_hub::{DbKey, EnrollmentCode, Hub, HubConfig, HubKeys, SealKey, SealKeySource, TlsConfig};
 
 /// Where a hub's devices reach it, for enrollment links, when no `--hub-url` is given.
 const DEFAULT_HUB_URL: &str = "http://127.0.0.1:8787";
+
+/// The environment variable that may hold the seal key itself (64 hex characters).
+const SEAL_KEY_VAR: &str = "OUTREACH_HUB_SEAL_KEY";
 
 /// What a command can fail with: one line for the person at the terminal.
 type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -26,12 +29,65 @@ pub(crate) struct Cli {
     command: Command,
 }
 
-/// The hub's data directory.
+/// The hub's data directory and the keys that protect it.
 #[derive(Debug, Args)]
 struct DataArg {
-    /// The hub's data directory (hub.db and blobs/)
+    /// The hub's data directory (hub.db, blobs/ and seal.key)
     #[arg(long, value_name = "DIR", env = "OUTREACH_HUB_DATA")]
     data: PathBuf,
+    /// File holding hub.db's SQLCipher key, 64 hex characters (`openssl rand -hex 32`), mode 600
+    #[arg(long, value_name = "PATH", env = "OUTREACH_HUB_DB_KEY_FILE")]
+    db_key_file: Option<PathBuf>,
+    /// File holding the key of the hub's seals [default: DIR/seal.key, made on first use;
+    /// OUTREACH_HUB_SEAL_KEY may hold the key itself instead]
+    #[arg(long, value_name = "PATH", env = "OUTREACH_HUB_SEAL_KEY_FILE")]
+    seal_key_file: Option<PathBuf>,
+}
+
+impl DataArg {
+    /// The keys given by options and the environment.
+    fn keys(&self) -> CliResult<HubKeys> {
+        let db_key = match &self.db_key_file {
+            Some(path) => Some(DbKey::from_file(path)?),
+            None => None,
+        };
+        let seal_key = match (std::env::var_os(SEAL_KEY_VAR), &self.seal_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "give the seal key either in {SEAL_KEY_VAR} or with --seal-key-file, not both"
+                )
+                .into())
+            }
+            (Some(value), None) => {
+                let key = value.to_str().and_then(SealKey::from_hex).ok_or_else(|| {
+                    format!("{SEAL_KEY_VAR} must hold 64 hexadecimal characters (`openssl rand -hex 32`)")
+                })?;
+                SealKeySource::Key(key)
+            }
+            (None, Some(path)) => SealKeySource::File(path.clone()),
+            (None, None) => SealKeySource::DataDir,
+        };
+        Ok(HubKeys { db_key, seal_key })
+    }
+
+    /// Opens the hub: an initialised one unless `create`.
+    fn open(&self, config: HubConfig, create: bool) -> CliResult<Hub> {
+        let keys = self.keys()?;
+        let hub = if create {
+            Hub::open_with(&self.data, config, keys)?
+        } else {
+            Hub::open_existing_with(&self.data, config, keys)?
+        };
+        let narrowed = hub.tightened();
+        if !narrowed.is_empty() {
+            eprintln!(
+                "outreach-hub: {} files and directories in {} were open to group or others; now only their owner may read them",
+                narrowed.len(),
+                self.data.display()
+            );
+        }
+        Ok(hub)
+    }
 }
 
 /// Where devices reach the hub.
@@ -87,6 +143,19 @@ enum Command {
     },
     /// Serve the hub until SIGINT or SIGTERM
     Serve(ServeArgs),
+    /// Copy hub.db to FILE while the hub serves (neither blobs/ nor the seal key: see the README)
+    Backup {
+        #[command(flatten)]
+        data: DataArg,
+        /// Where to write the copy, mode 600 (a file there is replaced once the copy is complete)
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Encrypt the plaintext hub.db of a stopped hub with the key in --db-key-file
+    Encrypt {
+        #[command(flatten)]
+        data: DataArg,
+    },
     /// Run the hub demo
     Demo,
 }
@@ -190,13 +259,13 @@ fn hub_url(url: &str) -> CliResult<String> {
 }
 
 fn open(data: &DataArg) -> CliResult<Hub> {
-    Ok(Hub::open_existing(&data.data, HubConfig::default())?)
+    data.open(HubConfig::default(), false)
 }
 
 /// Runs a command.
 pub(crate) fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::Init { data, org, url } => init(&data.data, &org, &url.hub_url),
+        Command::Init { data, org, url } => init(&data, &org, &url.hub_url),
         Command::Orgs {
             command: OrgsCommand::Add { data, name },
         } => {
@@ -233,6 +302,8 @@ pub(crate) fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Serve(args) => serve(args),
+        Command::Backup { data, to } => backup(&data, &to),
+        Command::Encrypt { data } => encrypt(&data),
         Command::Demo => match runtime()?.block_on(outreach_hub::demo::run()) {
             // The reader of the demo's output went away (`| head`): nothing more to say.
             Err(e)
@@ -246,16 +317,64 @@ pub(crate) fn run(cli: Cli) -> CliResult {
     }
 }
 
-fn init(dir: &Path, org: &str, url: &str) -> CliResult {
+fn init(data: &DataArg, org: &str, url: &str) -> CliResult {
     let url = hub_url(url)?;
-    let hub = Hub::open(dir, HubConfig::default())?;
+    let hub = data.open(HubConfig::default(), true)?;
     let code = hub.initialise(org)?;
     println!(
-        "created a hub in {} with organisation {}",
-        dir.display(),
-        code.org.name
+        "created a hub in {} with organisation {}{}",
+        data.data.display(),
+        code.org.name,
+        if data.db_key_file.is_some() {
+            ", its database encrypted"
+        } else {
+            ""
+        }
     );
     print_code(&code, &url)
+}
+
+fn encrypt(data: &DataArg) -> CliResult {
+    let Some(path) = &data.db_key_file else {
+        return Err(
+            "give the new key with --db-key-file (make one with `openssl rand -hex 32 > KEY; chmod 600 KEY`)"
+                .into(),
+        );
+    };
+    Hub::encrypt(&data.data, &DbKey::from_file(path)?)?;
+    // Opening it once checks the key and narrows the files.
+    data.open(HubConfig::default(), false)?;
+    println!(
+        "encrypted {}: give --db-key-file {} to every command from now on; backups made before are still plaintext",
+        data.data.join(outreach_hub::DATABASE_FILE).display(),
+        path.display()
+    );
+    Ok(())
+}
+
+fn backup(data: &DataArg, to: &Path) -> CliResult {
+    let hub = open(data)?;
+    let size = hub.backup_to(to)?;
+    let seal_key = match (&data.seal_key_file, std::env::var_os(SEAL_KEY_VAR)) {
+        (_, Some(_)) => format!("the key in {SEAL_KEY_VAR}"),
+        (Some(path), None) => path.display().to_string(),
+        (None, None) => data.data.join(outreach_hub::SEAL_KEY_FILE).display().to_string(),
+    };
+    println!(
+        "backed up {} to {} ({size} bytes{})",
+        data.data.join(outreach_hub::DATABASE_FILE).display(),
+        to.display(),
+        if data.db_key_file.is_some() {
+            ", encrypted with the database key"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "not in it: the brochure files, {}/ (copy them with rsync), and the seal key, {seal_key} (keep a copy apart: a restored hub needs it)",
+        data.data.join(outreach_hub::BLOBS_DIR).display()
+    );
+    Ok(())
 }
 
 fn print_code(code: &EnrollmentCode, hub_url: &str) -> CliResult {
@@ -347,7 +466,7 @@ fn serve(args: ServeArgs) -> CliResult {
         max_response_bytes: args.max_response_bytes.unwrap_or(defaults.max_response_bytes),
         ..defaults
     };
-    let hub = Hub::open_existing(&args.data.data, config)?;
+    let hub = args.data.open(config, false)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsConfig::from_pem_files(cert, key)?),
         _ => None,

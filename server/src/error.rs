@@ -58,6 +58,39 @@ pub enum Error {
     /// The server could not be started or failed.
     #[error("server error: {0}")]
     Server(String),
+    /// A key file (the database key, the seal key) could not be read or does not hold a key.
+    #[error("the {what} file {path} cannot be used: {reason}")]
+    KeyFile {
+        /// Which key.
+        what: &'static str,
+        /// The file.
+        path: String,
+        /// Why: the file error, or what a key must look like.
+        reason: String,
+    },
+    /// A key file that group or others may read: the key is no longer the owner's only.
+    #[error("the {what} file {path} is open to group or others (mode {mode:03o}): run `chmod 600 {path}`")]
+    KeyFilePermissions {
+        /// Which key.
+        what: &'static str,
+        /// The file.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The database key given does not open the encrypted `hub.db`.
+    #[error("the database key does not open {0}: it is another key (or the file is not a hub database)")]
+    WrongDatabaseKey(String),
+    /// `hub.db` is encrypted and no database key was given.
+    #[error("{0} is encrypted: give its key with --db-key-file (or OUTREACH_HUB_DB_KEY_FILE)")]
+    DatabaseKeyMissing(String),
+    /// A database key was given for a `hub.db` that is not encrypted.
+    #[error("{0} is not encrypted, but a database key was given: open it without --db-key-file, or encrypt it first (see `outreach-hub encrypt`)")]
+    DatabaseNotEncrypted(String),
+    /// The database still holds a seal key (an older hub, or a restored old backup) and it
+    /// differs from the seal key given: seals made by one would not verify under the other.
+    #[error("hub.db holds a seal key that differs from {0}: give the key this hub was using, or move that file away to adopt the database's key")]
+    SealKeyConflict(String),
 }
 
 impl Error {

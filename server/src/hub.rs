@@ -1,4 +1,5 @@
-//! [`Hub`]: a data directory opened for serving and administration.
+//! [`Hub`]: a data directory opened for serving and administration, and [`HubKeys`], the keys
+//! that protect it at rest.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -6,8 +7,11 @@ use std::sync::Arc;
 
 use crate::blobs::BlobStore;
 use crate::config::HubConfig;
+use crate::db::cipher::DbKey;
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::owner_only::{self, Tightened};
+use crate::seal::{KeyPlace, SealKeySource};
 
 /// Name of the database file in the data directory.
 pub const DATABASE_FILE: &str = "hub.db";
@@ -15,7 +19,19 @@ pub const DATABASE_FILE: &str = "hub.db";
 /// Name of the brochure files' directory in the data directory.
 pub const BLOBS_DIR: &str = "blobs";
 
-/// A hub's data directory, opened: `DIR/hub.db` and `DIR/blobs/`. Cheap to clone; clones share
+/// The keys that protect a hub's data at rest, given when it is opened (kept apart from
+/// [`HubConfig`], which holds limits). The default is what [`Hub::open`] uses: a plaintext
+/// `hub.db` and the seal key in `DIR/seal.key`.
+#[derive(Debug, Clone, Default)]
+pub struct HubKeys {
+    /// The SQLCipher key of `hub.db`; `None` for a plaintext database. A new database is
+    /// encrypted with it; an existing one must have been made with it.
+    pub db_key: Option<DbKey>,
+    /// Where the key of the hub's seals over document heads is kept.
+    pub seal_key: SealKeySource,
+}
+
+/// A hub's data directory, opened: `DIR/hub.db`, `DIR/blobs/` and (by default) `DIR/seal.key`. Cheap to clone; clones share
 /// the connection pool. Nothing about devices or documents is kept in memory between
 /// requests, so several hubs (in one process or several) may serve the same directory.
 #[derive(Debug, Clone)]
@@ -31,6 +47,7 @@ pub(crate) struct Inner {
     pub blobs: BlobStore,
     pub config: HubConfig,
     pub counters: Counters,
+    pub tightened: Vec<PathBuf>,
 }
 
 /// Running totals of this hub instance, for benchmarks and tests.
@@ -65,13 +82,25 @@ pub struct Metrics {
 
 impl Hub {
     /// Opens the hub in `data_dir`, creating the directory, the database and the blob directory
-    /// if they do not exist, and upgrading an older database.
+    /// if they do not exist, and upgrading an older database: a plaintext `hub.db` with the seal
+    /// key in `DIR/seal.key` (see [`Hub::open_with`]).
     pub fn open(data_dir: impl AsRef<Path>, config: HubConfig) -> Result<Hub> {
+        Hub::open_with(data_dir, config, HubKeys::default())
+    }
+
+    /// Opens the hub in `data_dir` with `keys`, as [`Hub::open`] does. Directories are made
+    /// 0700 and files 0600, and those an older hub left open to others are narrowed (see
+    /// [`Hub::tightened`]). A database key that does not fit `hub.db` (wrong, missing, or given
+    /// for a plaintext file) is refused before anything is written.
+    pub fn open_with(data_dir: impl AsRef<Path>, config: HubConfig, keys: HubKeys) -> Result<Hub> {
         check_config(&config)?;
         let dir = data_dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir)?;
-        let db = Db::open(&dir.join(DATABASE_FILE))?;
-        let blobs = BlobStore::open(dir.join(BLOBS_DIR))?;
+        owner_only::create_dir_all(&dir)?;
+        let mut tightened = Tightened::default();
+        tightened.dir(&dir)?;
+        let seal_key = KeyPlace::resolve(&keys.seal_key, &dir);
+        let db = Db::open(&dir.join(DATABASE_FILE), keys.db_key, &seal_key, &mut tightened)?;
+        let blobs = BlobStore::open(dir.join(BLOBS_DIR), &mut tightened)?;
         Ok(Hub {
             inner: Arc::new(Inner {
                 dir,
@@ -79,6 +108,7 @@ impl Hub {
                 blobs,
                 config,
                 counters: Counters::default(),
+                tightened: tightened.0,
             }),
         })
     }
@@ -86,11 +116,43 @@ impl Hub {
     /// Opens the hub in `data_dir`, which must have been initialised (see [`Hub::initialise`]):
     /// a mistyped path is an error rather than a new, empty hub.
     pub fn open_existing(data_dir: impl AsRef<Path>, config: HubConfig) -> Result<Hub> {
+        Hub::open_existing_with(data_dir, config, HubKeys::default())
+    }
+
+    /// [`Hub::open_existing`] with `keys`, as [`Hub::open_with`].
+    pub fn open_existing_with(data_dir: impl AsRef<Path>, config: HubConfig, keys: HubKeys) -> Result<Hub> {
         let dir = data_dir.as_ref();
         if !dir.join(DATABASE_FILE).is_file() {
             return Err(Error::NotInitialised(dir.display().to_string()));
         }
-        Hub::open(dir, config)
+        Hub::open_with(dir, config, keys)
+    }
+
+    /// Writes a consistent copy of `hub.db` to `target` while the hub goes on serving: every
+    /// write committed before the call is in it. The copy is 0600, encrypted with the hub's
+    /// database key if it has one, and appears at `target` only once complete. It holds neither
+    /// the brochure files (`blobs/`) nor the seal key; returns its size in bytes.
+    pub fn backup_to(&self, target: impl AsRef<Path>) -> Result<u64> {
+        self.inner.db.backup_to(target.as_ref())
+    }
+
+    /// Encrypts the plaintext `hub.db` of the stopped hub in `data_dir` with `key`, in place (a
+    /// new encrypted file renamed over the old one). Refused, with nothing changed, while the
+    /// database is open elsewhere (a serving hub) or if it is encrypted already. Backups made
+    /// before stay plaintext.
+    pub fn encrypt(data_dir: impl AsRef<Path>, key: &DbKey) -> Result<()> {
+        let dir = data_dir.as_ref();
+        let path = dir.join(DATABASE_FILE);
+        if !path.is_file() {
+            return Err(Error::NotInitialised(dir.display().to_string()));
+        }
+        crate::db::cipher::encrypt_in_place(&path, key)
+    }
+
+    /// Files and directories this open found readable by group or others and narrowed to the
+    /// owner only (a data directory made by an older hub).
+    pub fn tightened(&self) -> &[PathBuf] {
+        &self.inner.tightened
     }
 
     /// The data directory.

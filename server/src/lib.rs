@@ -3,8 +3,9 @@
 //! rule, stores brochure files, and reports visit counts with small cells suppressed.
 //!
 //! The hub reuses the core's model and document code (`outreach_core::doc`), never its device
-//! store. Its own storage is a data directory: `hub.db` (SQLite) and `blobs/`. It keeps nothing
-//! about devices or documents in memory between requests.
+//! store. Its own storage is a data directory: `hub.db` (SQLite, encrypted with SQLCipher when a
+//! [`DbKey`] is given), `blobs/` and `seal.key`, all readable by their owner only. It keeps
+//! nothing about devices or documents in memory between requests.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), outreach_hub::Error> {
@@ -29,6 +30,7 @@ pub mod demo;
 mod error;
 mod http;
 mod hub;
+mod owner_only;
 mod report;
 mod seal;
 mod sync;
@@ -37,7 +39,9 @@ pub use admin::{
     DeviceInfo, DocumentInfo, EnrollmentCode, Organisation, DEFAULT_CODE_VALIDITY, MAX_CODE_VALIDITY,
 };
 pub use config::HubConfig;
+pub use db::cipher::DbKey;
 pub use error::{status_of, ApiError, Error, Result};
 pub use http::{router, ServerHandle, ShutdownTrigger, TlsConfig};
-pub use hub::{Hub, Metrics, BLOBS_DIR, DATABASE_FILE};
+pub use hub::{Hub, HubKeys, Metrics, BLOBS_DIR, DATABASE_FILE};
 pub use report::{Count, ReportRow, VisitReport, SUPPRESSION_THRESHOLD};
+pub use seal::{SealKey, SealKeySource, SEAL_KEY_FILE};

@@ -351,7 +351,9 @@ mod tests {
     #[test]
     fn increments_are_appended_then_compacted_into_a_snapshot() {
         let mut conn = Connection::open_in_memory().unwrap();
-        let hub = super::super::schema::migrate(&mut conn).unwrap();
+        let keys = tempfile::tempdir().unwrap();
+        let seal_key = crate::seal::KeyPlace::resolve(&Default::default(), keys.path());
+        let (hub, _) = super::super::schema::migrate(&mut conn, &seal_key).unwrap();
         let device = DeviceId::random();
         let meta = DocMeta::DirectorySection {
             region: Region::Namur,

@@ -3,6 +3,8 @@
 //! the hub's stored data is unchanged.
 
 mod access;
+#[cfg(unix)]
+mod at_rest;
 mod bad_input;
 mod blobs;
 mod cli;

@@ -17,7 +17,7 @@ use outreach_core::sync::protocol::{
     decode, encode, from_wire, to_wire, DocPush, EnrollRequest, EnrollResponse, ErrorBody, Role, SyncRequest,
     SyncResponse, AUTOMERGE_FORMAT, CONTENT_TYPE, PROTOCOL_VERSION,
 };
-use outreach_hub::{Hub, HubConfig, Organisation, ServerHandle, TlsConfig};
+use outreach_hub::{DbKey, Hub, HubConfig, HubKeys, Organisation, ServerHandle, TlsConfig};
 use reqwest::StatusCode;
 
 /// A hub serving a temporary data directory on 127.0.0.1, with two organisations.
@@ -25,6 +25,8 @@ pub struct TestHub {
     _tmp: tempfile::TempDir,
     pub dir: PathBuf,
     pub config: HubConfig,
+    /// The keys the hub is opened with (restarts too).
+    pub keys: HubKeys,
     pub hub: Hub,
     server: Option<ServerHandle>,
     pub url: String,
@@ -46,15 +48,29 @@ impl TestHub {
     }
 
     pub async fn start_with(config: HubConfig) -> TestHub {
+        TestHub::start_with_keys(config, HubKeys::default()).await
+    }
+
+    /// A hub whose `hub.db` is encrypted with a random database key (`keys.db_key`).
+    pub async fn start_encrypted() -> TestHub {
+        let keys = HubKeys {
+            db_key: Some(DbKey::random()),
+            ..HubKeys::default()
+        };
+        TestHub::start_with_keys(HubConfig::default(), keys).await
+    }
+
+    pub async fn start_with_keys(config: HubConfig, keys: HubKeys) -> TestHub {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("hub");
-        let hub = Hub::open(&dir, config.clone()).unwrap();
+        let hub = Hub::open_with(&dir, config.clone(), keys.clone()).unwrap();
         let org_a = hub.create_organisation("Fedasil").unwrap();
         let org_b = hub.create_organisation("Caritas International").unwrap();
         let mut t = TestHub {
             _tmp: tmp,
             dir,
             config,
+            keys,
             hub,
             server: None,
             url: String::new(),
@@ -83,7 +99,7 @@ impl TestHub {
     /// Stops, opens a new `Hub` on the same data directory and serves it on a new port.
     pub async fn restart(&mut self) {
         self.stop().await;
-        self.hub = Hub::open(&self.dir, self.config.clone()).unwrap();
+        self.hub = Hub::open_with(&self.dir, self.config.clone(), self.keys.clone()).unwrap();
         self.serve().await;
     }
 
@@ -174,6 +190,7 @@ impl TestHub {
             docs: BTreeMap::new(),
             acked: HashMap::new(),
             whole: HashSet::new(),
+            seals: HashMap::new(),
         }
     }
 
@@ -279,6 +296,8 @@ pub struct TestDevice {
     pub acked: HashMap<DocId, Vec<ChangeHash>>,
     /// Documents the hub asked to be sent whole.
     pub whole: HashSet<DocId>,
+    /// The hub's last seal for each document: the heads it answered and its attestation.
+    pub seals: HashMap<DocId, (Vec<outreach_core::sync::protocol::Hash>, Vec<u8>)>,
 }
 
 pub fn date(s: &str) -> NaiveDate {
@@ -415,6 +434,10 @@ impl TestDevice {
             }
             self.acked.insert(pull.id, from_wire(&pull.heads));
             self.whole.remove(&pull.id);
+            if !pull.attestation.is_empty() {
+                self.seals
+                    .insert(pull.id, (pull.heads.clone(), pull.attestation.clone()));
+            }
         }
         for id in &resp.drop {
             self.docs.remove(id);
