@@ -1658,6 +1658,16 @@ pub struct SyncReport {
     pub documents_refused: u32,
     /// Documents removed because this device may no longer read them.
     pub documents_dropped: u32,
+    /// Documents sent whole because the hub lacked their history.
+    pub documents_resent: u32,
+    /// Documents whose changes the hub refused: they stay on this device, every other
+    /// document synced.
+    pub refused_by_hub: Vec<DocumentRefusal>,
+    /// Documents (ids) from a newer app than this one, left as they were until it is updated.
+    pub upgrade_needed: Vec<String>,
+    /// Documents whose history here had regressed (commits lost after they were sent) and that
+    /// were rebuilt on the hub's copy with this device's later work.
+    pub histories_recovered: u32,
     /// Brochure files published here and uploaded.
     pub files_uploaded: u32,
     /// Brochure files fetched.
@@ -1682,11 +1692,37 @@ impl From<oc::SyncReport> for SyncReport {
             changes_pulled: r.changes_pulled,
             documents_refused: r.documents_refused,
             documents_dropped: r.documents_dropped,
+            documents_resent: r.documents_resent,
+            refused_by_hub: r.refused_by_hub.into_iter().map(Into::into).collect(),
+            upgrade_needed: r.upgrade_needed.iter().map(ToString::to_string).collect(),
+            histories_recovered: r.histories_recovered,
             files_uploaded: r.files_uploaded,
             files: r.files.into(),
             months_removed: r.months_removed.into_iter().map(Into::into).collect(),
             complete: r.complete,
             duration: r.duration,
+        }
+    }
+}
+
+/// A document the hub refused to take from this device.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DocumentRefusal {
+    /// The document's id.
+    pub doc: String,
+    /// The hub's stable code: `unknown_field`, `personal_data`, `change_metadata`,
+    /// `upgrade_needed`, `forbidden`, `too_large`, `invalid_document`...
+    pub code: String,
+    /// The hub's reason, for people.
+    pub reason: String,
+}
+
+impl From<oc::DocumentRefusal> for DocumentRefusal {
+    fn from(r: oc::DocumentRefusal) -> Self {
+        DocumentRefusal {
+            doc: r.doc.to_string(),
+            code: r.code.as_str().to_string(),
+            reason: r.reason,
         }
     }
 }

@@ -134,7 +134,9 @@ fn write_sync_report(r: &SyncReport, out: Out<'_>) -> CliResult {
             "pulled",
             format!("{} documents, {} changes", r.documents_pulled, r.changes_pulled),
         ),
-        ("refused", r.documents_refused.to_string()),
+        ("not readable", r.documents_refused.to_string()),
+        ("refused by hub", r.refused_by_hub.len().to_string()),
+        ("recovered", r.histories_recovered.to_string()),
         ("dropped", r.documents_dropped.to_string()),
         ("resent whole", r.documents_resent.to_string()),
         ("files uploaded", r.files_uploaded.to_string()),
@@ -148,8 +150,27 @@ fn write_sync_report(r: &SyncReport, out: Out<'_>) -> CliResult {
     for (name, value) in lines {
         writeln!(out, "{name:<16}{value}")?;
     }
+    for refusal in &r.refused_by_hub {
+        writeln!(
+            out,
+            "{:<16}document {} ({}): {}; it stays on this device",
+            "refused",
+            refusal.doc,
+            refusal.code.as_str(),
+            refusal.reason
+        )?;
+    }
+    if !r.upgrade_needed.is_empty() {
+        writeln!(
+            out,
+            "{:<16}{} documents come from a newer app: update this one to read them",
+            "upgrade needed",
+            r.upgrade_needed.len()
+        )?;
+    }
     write_fetch_report(&r.files, out)
 }
+
 
 /// Prints what fetching brochure files did.
 pub fn write_fetch_report(f: &FetchReport, out: Out<'_>) -> CliResult {

@@ -91,21 +91,7 @@ pub enum Error {
 
 /// The wire name of a hub error code, for messages.
 pub(crate) fn error_code_name(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::BadRequest => "bad_request",
-        ErrorCode::TooLarge => "too_large",
-        ErrorCode::Unsupported => "unsupported",
-        ErrorCode::Unauthorized => "unauthorized",
-        ErrorCode::Revoked => "revoked",
-        ErrorCode::Forbidden => "forbidden",
-        ErrorCode::NotFound => "not_found",
-        ErrorCode::InvalidCode => "invalid_code",
-        ErrorCode::AlreadyEnrolled => "already_enrolled",
-        ErrorCode::InvalidDocument => "invalid_document",
-        ErrorCode::PersonalData => "personal_data",
-        ErrorCode::HashMismatch => "hash_mismatch",
-        ErrorCode::Internal => "internal",
-    }
+    code.as_str()
 }
 
 fn describe_spans(spans: &[PersonalDataSpan]) -> String {

@@ -16,6 +16,14 @@ pub struct HubConfig {
     /// Size of the document payloads in one sync answer beyond which the answer is cut and
     /// `more` is set. A single document larger than this is still sent, alone.
     pub max_response_bytes: usize,
+    /// Bytes the Automerge data of one sync request may occupy once its compressed columns are
+    /// inflated (compressed change chunks are refused outright): bounds the memory a request
+    /// costs whatever its bytes declare.
+    pub max_inflated_bytes: usize,
+    /// Most operations in one pushed change.
+    pub max_ops_per_change: usize,
+    /// Most operations in all the changes of one sync request.
+    pub max_ops_per_request: usize,
     /// How long a graceful shutdown waits for requests in flight before closing connections.
     pub shutdown_grace: Duration,
 }
@@ -27,6 +35,9 @@ impl Default for HubConfig {
             max_docs: 10_000,
             max_changes: 50_000,
             max_response_bytes: 8 * 1024 * 1024,
+            max_inflated_bytes: 16 * 1024 * 1024,
+            max_ops_per_change: 100_000,
+            max_ops_per_request: 1_000_000,
             shutdown_grace: Duration::from_secs(10),
         }
     }

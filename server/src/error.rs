@@ -192,9 +192,13 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Forbidden | ErrorCode::InvalidCode => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::AlreadyEnrolled => StatusCode::CONFLICT,
-        ErrorCode::InvalidDocument | ErrorCode::PersonalData | ErrorCode::HashMismatch => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        ErrorCode::InvalidDocument
+        | ErrorCode::PersonalData
+        | ErrorCode::HashMismatch
+        | ErrorCode::UnknownField
+        | ErrorCode::ChangeMetadata
+        | ErrorCode::UpgradeNeeded
+        | ErrorCode::HistoryRegressed => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -56,6 +56,7 @@ pub(crate) struct Counters {
     pub syncs: AtomicU64,
     pub documents_loaded: AtomicU64,
     pub documents_written: AtomicU64,
+    pub documents_refused: AtomicU64,
     pub write_conflicts: AtomicU64,
 }
 
@@ -75,6 +76,8 @@ pub struct Metrics {
     pub documents_loaded: u64,
     /// Documents created or changed.
     pub documents_written: u64,
+    /// Pushed documents refused (each with its code, in the answer).
+    pub documents_refused: u64,
     /// Syncs that found a document written by another request between validating and writing,
     /// and validated again under the write lock.
     pub write_conflicts: u64,
@@ -172,6 +175,7 @@ impl Hub {
             syncs: c.syncs.load(Ordering::Relaxed),
             documents_loaded: c.documents_loaded.load(Ordering::Relaxed),
             documents_written: c.documents_written.load(Ordering::Relaxed),
+            documents_refused: c.documents_refused.load(Ordering::Relaxed),
             write_conflicts: c.write_conflicts.load(Ordering::Relaxed),
         }
     }
@@ -183,6 +187,9 @@ fn check_config(config: &HubConfig) -> Result<()> {
         ("max_docs", config.max_docs),
         ("max_changes", config.max_changes),
         ("max_response_bytes", config.max_response_bytes),
+        ("max_inflated_bytes", config.max_inflated_bytes),
+        ("max_ops_per_change", config.max_ops_per_change),
+        ("max_ops_per_request", config.max_ops_per_request),
     ];
     for (name, value) in bounds {
         if value == 0 {

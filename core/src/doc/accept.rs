@@ -1,14 +1,25 @@
 //! The rules a hub applies to changes a device sends, shared with the device so both agree:
-//! every change must be the sending device's own (or the document's genesis), and after merging,
-//! every entity the changes touched must still hydrate into the model; a visit must keep its
-//! invariants and carry no personal data in its note.
+//! every change must be the sending device's own (in any of its epochs), the document's
+//! genesis, or one the hub vouches for; every operation must fit the document's layout (see
+//! `inspect.rs`); and after merging, every entity the changes touched must still hydrate into
+//! the model.
 
 use std::collections::{HashMap, HashSet};
 
-use automerge::{ActorId, Change, ChangeHash};
+use automerge::{ActorId, AutomergeError, Change, ChangeHash};
 
-use super::{DocError, DocKind, DocMeta, Document, GENESIS_ACTOR};
+use super::inspect::{Findings, Rules};
+use super::{DeviceActor, DocError, DocKind, DocMeta, Document, GENESIS_ACTOR};
 use crate::model::{BrochureId, DeviceId, PartnerId, VisitId};
+
+/// Automerge's refusal of changes, with the one that means a sender's history regressed told
+/// apart.
+pub(crate) fn apply_error(e: AutomergeError) -> DocError {
+    match e {
+        AutomergeError::DuplicateSeqNumber(..) => DocError::HistoryRegressed,
+        other => DocError::Automerge(other),
+    }
+}
 
 /// Checks that every change in `changes` was made by `device`, is the genesis change of the
 /// document described by `meta`, or is in `attested`: changes the hub vouches it accepted
@@ -19,12 +30,11 @@ pub fn check_authors(
     device: DeviceId,
     attested: &HashSet<ChangeHash>,
 ) -> Result<(), DocError> {
-    let own = ActorId::from(&device.as_bytes()[..]);
     let genesis = ActorId::from(&GENESIS_ACTOR[..]);
     let mut genesis_hash: Option<ChangeHash> = None;
     for change in changes {
         let actor = change.actor_id();
-        if actor == &own || attested.contains(&change.hash()) {
+        if DeviceActor::belongs_to(actor, device) || attested.contains(&change.hash()) {
             continue;
         }
         if actor == &genesis {
@@ -59,30 +69,44 @@ pub fn ancestors(changes: &[Change], heads: &[ChangeHash]) -> HashSet<ChangeHash
 
 impl Document {
     /// Merges changes received from `device`, which must all be its own, the genesis, or in
-    /// `attested` (see [`check_authors`]), and checks every entity they touched. On error the
-    /// document may hold part of the changes: callers discard this copy. Returns the heads before
-    /// the merge.
+    /// `attested` (see [`check_authors`]), after checking every operation against the layout
+    /// within `rules`, then checks every entity they touched. On error the document may hold
+    /// part of the changes: callers discard this copy. Returns the heads before the merge and
+    /// the contacts found in free text, which the caller accepts only if they are partners'.
     pub fn accept(
         &mut self,
         changes: Vec<Change>,
         device: DeviceId,
         attested: &HashSet<ChangeHash>,
-    ) -> Result<Vec<ChangeHash>, DocError> {
+        rules: &mut Rules,
+    ) -> Result<(Vec<ChangeHash>, Findings), DocError> {
         check_authors(&self.meta, &changes, device, attested)?;
+        // Changes that build on history this copy lacks cannot be checked (the maps they write
+        // into are unknown here): the sender sends the whole document instead.
+        let batch: HashSet<ChangeHash> = changes.iter().map(Change::hash).collect();
+        let missing = changes
+            .iter()
+            .flat_map(|c| c.deps())
+            .filter(|d| !batch.contains(d) && self.am.get_change_by_hash(d).is_none())
+            .count();
+        if missing > 0 {
+            return Err(DocError::MissingDependencies(missing));
+        }
+        let findings = self.inspect(&changes, attested, rules)?;
         let meta = self.meta;
         let before = self.heads();
-        self.am.apply_changes(changes)?;
+        self.am.apply_changes(changes).map_err(apply_error)?;
         let missing = self.am.get_missing_deps(&[]);
         if !missing.is_empty() {
             return Err(DocError::MissingDependencies(missing.len()));
         }
         self.check_meta(&meta)?;
         self.check_entities(&before)?;
-        Ok(before)
+        Ok((before, findings))
     }
 
-    /// Checks every entity changed since `before`: it hydrates into the model, and visits keep
-    /// their invariants and have no personal data in their note.
+    /// Checks every entity changed since `before`: it hydrates into the model and was not
+    /// deleted; visits keep their invariants.
     pub fn check_entities(&mut self, before: &[ChangeHash]) -> Result<(), DocError> {
         let keys = self.changed_entities(before);
         let bad_key = |k: &str| super::malformed(format!("{}.{k}", self.meta.kind().collection()), "an id");
@@ -107,12 +131,7 @@ impl Document {
             DocKind::VisitLog => {
                 for k in &keys {
                     let id: VisitId = k.parse().map_err(|_| bad_key(k))?;
-                    let visit = self.visit(id)?.ok_or(DocError::Deleted)?;
-                    if !crate::privacy::scan_note(&visit.details.note).is_empty() {
-                        return Err(DocError::PersonalData {
-                            path: format!("visits.{id}.note"),
-                        });
-                    }
+                    self.visit(id)?.ok_or(DocError::Deleted)?;
                 }
             }
         }
@@ -148,7 +167,7 @@ mod tests {
         let mut da = Document::create(meta, a).unwrap();
         let p = Partner::new(Region::Namur, "Maison de l'emploi", OrgKind::CityService);
         da.insert_partner(&p).unwrap();
-        da.commit("add", Utc::now());
+        da.commit(Utc::now());
         let changes = parse_changes(&da.changes_since(&[]).unwrap()).unwrap();
         assert_eq!(changes.len(), 2, "genesis and the device's change");
         let none = HashSet::new();
@@ -173,7 +192,7 @@ mod tests {
         ));
         // The hub's copy accepts A's changes from A.
         let mut hub = Document::create(meta, DeviceId::random()).unwrap();
-        hub.accept(changes, a, &none).unwrap();
+        hub.accept(changes, a, &none, &mut Rules::default()).unwrap();
         assert_eq!(hub.partner(p.id).unwrap().unwrap(), p);
     }
 
@@ -186,17 +205,18 @@ mod tests {
         let mut d = Document::create(meta, dev).unwrap();
         let p = Partner::new(Region::Namur, "Espace social", OrgKind::Ngo);
         d.insert_partner(&p).unwrap();
-        d.commit("add", Utc::now());
+        d.commit(Utc::now());
         let base = d.automerge_mut().save();
         let mut hub = Document::load(meta.id(), &base, DeviceId::random()).unwrap();
 
         let coll = d.collection().unwrap();
         d.automerge_mut().delete(&coll, p.id.to_string()).unwrap();
-        d.commit("delete", Utc::now());
+        d.commit(Utc::now());
         let heads = hub.heads();
         let deletion = parse_changes(&d.changes_since(&heads).unwrap()).unwrap();
         assert!(matches!(
-            hub.clone().accept(deletion, dev, &HashSet::new()),
+            hub.clone()
+                .accept(deletion, dev, &HashSet::new(), &mut Rules::default()),
             Err(DocError::Deleted)
         ));
 
@@ -205,10 +225,10 @@ mod tests {
             .unwrap();
         let (_, obj) = e.automerge().get(&coll, p.id.to_string()).unwrap().unwrap();
         e.automerge_mut().put(&obj, "kind", "astrology").unwrap();
-        e.commit("break", Utc::now());
+        e.commit(Utc::now());
         let bad = parse_changes(&e.changes_since(&heads).unwrap()).unwrap();
         assert!(matches!(
-            hub.accept(bad, dev, &HashSet::new()),
+            hub.accept(bad, dev, &HashSet::new(), &mut Rules::default()),
             Err(DocError::Malformed { .. })
         ));
     }
@@ -233,11 +253,32 @@ mod tests {
         );
         v.note = "Mail him at someone@example.org".into();
         d.put_visit(VisitId::random(), &v).unwrap();
-        d.commit("log visit", Utc::now());
-        let mut hub = Document::create(meta, DeviceId::random()).unwrap();
+        d.commit(Utc::now());
+        let changes = parse_changes(&d.changes_since(&[]).unwrap()).unwrap();
+        // An e-mail address is left to the caller, who knows the partners' public ones...
+        let (_, findings) = Document::create(meta, DeviceId::random())
+            .unwrap()
+            .accept(changes.clone(), dev, &HashSet::new(), &mut Rules::default())
+            .unwrap();
+        assert_eq!(findings.contacts.len(), 1);
+        assert_eq!(findings.contacts[0].kind, crate::privacy::PersonalDataKind::EmailAddress);
+        assert!(matches!(
+            findings.check_contacts(|_| false),
+            Err(DocError::PersonalData { .. })
+        ));
+        findings
+            .check_contacts(|c| c.tagged() == "e:someone@example.org")
+            .unwrap();
+        // ...an IBAN or a birth date is refused at once.
+        let mut d = Document::create(meta, dev).unwrap();
+        v.note = "IBAN BE71 0961 2345 6769".into();
+        d.put_visit(VisitId::random(), &v).unwrap();
+        d.commit(Utc::now());
         let changes = parse_changes(&d.changes_since(&[]).unwrap()).unwrap();
         assert!(matches!(
-            hub.accept(changes, dev, &HashSet::new()),
+            Document::create(meta, DeviceId::random())
+                .unwrap()
+                .accept(changes, dev, &HashSet::new(), &mut Rules::default()),
             Err(DocError::PersonalData { .. })
         ));
     }

@@ -231,12 +231,12 @@ mod tests {
         let mut da = Document::create(meta, a).unwrap();
         let p = Partner::new(Region::Liege, "Fedasil Liège", OrgKind::PublicAgency);
         da.insert_partner(&p).unwrap();
-        da.commit("add", at("2026-11-01T09:00:00Z"));
+        da.commit(at("2026-11-01T09:00:00Z"));
         let mut db = Document::load(da.id(), &da.automerge_mut().save(), b).unwrap();
 
         da.edit_partner(p.id, &[PartnerEdit::Email(Some("liege@example.org".into()))])
             .unwrap();
-        da.commit("edit", at("2026-11-02T10:00:00Z"));
+        da.commit(at("2026-11-02T10:00:00Z"));
         db.edit_partner(
             p.id,
             &[
@@ -245,7 +245,7 @@ mod tests {
             ],
         )
         .unwrap();
-        db.commit("edit", at("2026-11-02T11:00:00Z"));
+        db.commit(at("2026-11-02T11:00:00Z"));
         da.merge_bytes(&db.automerge_mut().save()).unwrap();
 
         let conflicts = da.partner_conflicts(p.id).unwrap();
@@ -263,7 +263,7 @@ mod tests {
 
         // Writing the field again, even with the value already shown, settles the conflict.
         da.edit_partner(p.id, &[PartnerEdit::Email(Some(shown))]).unwrap();
-        da.commit("resolve", at("2026-11-03T09:00:00Z"));
+        da.commit(at("2026-11-03T09:00:00Z"));
         assert!(da.partner_conflicts(p.id).unwrap().is_empty());
 
         let history = da.partner_field_history(p.id, "email").unwrap();

@@ -198,18 +198,18 @@ mod tests {
         };
         br.files.insert(Lang::code("fr").unwrap(), file('a'));
         da.put_brochure(&br).unwrap();
-        da.commit("add", Utc::now());
+        da.commit(Utc::now());
         assert_eq!(da.brochure(br.id).unwrap().unwrap(), br);
 
         let mut db = Document::load(da.id(), &da.automerge_mut().save(), b).unwrap();
         let mut br_a = br.clone();
         br_a.files.insert(Lang::code("fr").unwrap(), file('b'));
         da.put_brochure(&br_a).unwrap();
-        da.commit("file", Utc::now());
+        da.commit(Utc::now());
         let mut br_b = br.clone();
         br_b.files.insert(Lang::code("fr").unwrap(), file('c'));
         db.put_brochure(&br_b).unwrap();
-        db.commit("file", Utc::now());
+        db.commit(Utc::now());
         da.merge_bytes(&db.automerge_mut().save()).unwrap();
         let obj = da.brochure_object(br.id).unwrap().unwrap();
         let files = get_map(da.automerge(), &obj, "files", "").unwrap().unwrap();

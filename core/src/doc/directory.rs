@@ -492,7 +492,7 @@ mod tests {
         let mut d = section(DeviceId::random());
         let p = caw();
         d.insert_partner(&p).unwrap();
-        d.commit("add partner", Utc::now());
+        d.commit(Utc::now());
         assert_eq!(d.partner(p.id).unwrap().unwrap(), p);
         let bytes = d.automerge_mut().save();
         let loaded = Document::load(d.id(), &bytes, DeviceId::random()).unwrap();
@@ -505,7 +505,7 @@ mod tests {
         let mut da = section(a);
         let p = caw();
         da.insert_partner(&p).unwrap();
-        da.commit("add", Utc::now());
+        da.commit(Utc::now());
         let mut db = Document::load(da.id(), &da.automerge_mut().save(), b).unwrap();
         da.edit_partner(
             p.id,
@@ -515,7 +515,7 @@ mod tests {
             ],
         )
         .unwrap();
-        da.commit("edit", Utc::now());
+        da.commit(Utc::now());
         db.edit_partner(
             p.id,
             &[
@@ -524,7 +524,7 @@ mod tests {
             ],
         )
         .unwrap();
-        db.commit("edit", Utc::now());
+        db.commit(Utc::now());
         let bytes_b = db.automerge_mut().save();
         da.merge_bytes(&bytes_b).unwrap();
         let merged = da.partner(p.id).unwrap().unwrap();

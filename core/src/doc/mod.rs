@@ -4,11 +4,15 @@
 
 mod accept;
 mod access;
+mod actor;
 mod audit;
 mod catalog;
 mod directory;
+mod inspect;
+mod layout;
 #[cfg(test)]
 mod proptests;
+mod rebase;
 mod tree;
 mod visits;
 pub mod wire;
@@ -22,13 +26,21 @@ use chrono::{DateTime, Utc};
 use crate::model::{DeviceId, DocId, Month, Region};
 
 pub use accept::{ancestors, check_authors};
+pub use actor::DeviceActor;
 pub use audit::{Author, ConflictValue, FieldChange, FieldConflict};
 pub use directory::PartnerEdit;
+pub use inspect::{partner_contacts, tagged, Contact, Findings, Rules};
 
 pub(crate) use access::malformed;
 
 /// Version of the document layout this code writes. A document with a higher version comes from
-/// a newer app and is refused rather than misread.
+/// a newer app and is refused rather than misread ("upgrade needed"), that document alone.
+///
+/// The compatibility rule: within one version the layout is closed (see `layout.rs`: an unknown
+/// key is refused, since nothing can check what it holds). A newer app that adds fields raises
+/// the version of the documents it writes them to, by a put on the root `schema` key in a later
+/// change (the genesis always says 1, so that copies created apart still merge). An older hub or
+/// device leaves such a document alone, keeps what it had, and syncs every other document.
 pub const SCHEMA_VERSION: u64 = 1;
 
 /// Actor of the deterministic first change of every document. Every device creates the same
@@ -113,11 +125,37 @@ impl DocMeta {
 
     /// The document's id, derived from what it is (see [`DocId::named`]).
     pub fn id(&self) -> DocId {
+        DocId::named(&self.name())
+    }
+
+    /// The name the document's id is derived from: `directory_section/<region>`,
+    /// `brochure_catalog` or `visit_log/<owner>/<YYYY-MM>`.
+    pub fn name(&self) -> String {
         match self {
-            DocMeta::DirectorySection { region } => DocId::named(&format!("directory_section/{region}")),
-            DocMeta::BrochureCatalog => DocId::named("brochure_catalog"),
-            DocMeta::VisitLog { owner, month } => DocId::named(&format!("visit_log/{owner}/{month}")),
+            DocMeta::DirectorySection { region } => format!("directory_section/{region}"),
+            DocMeta::BrochureCatalog => "brochure_catalog".to_string(),
+            DocMeta::VisitLog { owner, month } => format!("visit_log/{owner}/{month}"),
         }
+    }
+
+    /// Reads a name written by [`DocMeta::name`].
+    pub fn from_name(name: &str) -> Option<DocMeta> {
+        let mut parts = name.split('/');
+        let meta = match (parts.next()?, parts.next(), parts.next()) {
+            ("directory_section", Some(region), None) => DocMeta::DirectorySection {
+                region: region.parse().ok()?,
+            },
+            ("brochure_catalog", None, None) => DocMeta::BrochureCatalog,
+            ("visit_log", Some(owner), Some(month)) => DocMeta::VisitLog {
+                owner: owner.parse().ok()?,
+                month: Month::parse(month)?,
+            },
+            _ => return None,
+        };
+        if parts.next().is_some() || meta.name() != name {
+            return None;
+        }
+        Some(meta)
     }
 
     /// The deterministic genesis document: the same bytes on every device.
@@ -178,6 +216,22 @@ impl DocMeta {
     }
 }
 
+impl serde::Serialize for DocMeta {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DocMeta {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        if name.len() > 200 {
+            return Err(serde::de::Error::custom("a document name is short"));
+        }
+        DocMeta::from_name(&name).ok_or_else(|| serde::de::Error::custom("not a document name"))
+    }
+}
+
 /// Why a document could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum DocError {
@@ -214,15 +268,34 @@ pub enum DocError {
     /// A change deletes a partner, brochure or visit: they are closed, retired or amended instead.
     #[error("a change deletes an entry; entries are closed or retired, never deleted")]
     Deleted,
-    /// A visit's note holds personal data.
+    /// A visit's note, or another field that must hold no personal data, holds some.
     #[error("{path} contains personal data")]
     PersonalData {
-        /// Path of the note.
+        /// Path of the field.
         path: String,
     },
+    /// A change writes a key the document's layout does not have (an extra root key, an
+    /// unknown field, a field unknown to a visit).
+    #[error("{path} is not a field of this document's layout")]
+    UnknownField {
+        /// Path of the key.
+        path: String,
+    },
+    /// A change carries what changes never carry: a message, extra bytes, an exact time in a
+    /// visit log.
+    #[error("a change carries {0}")]
+    ChangeMetadata(&'static str),
+    /// A bound on the size of changes is exceeded.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A change is numbered like one the other side already holds with other content: the
+    /// sender lost commits it had sent (a power cut, a restored backup).
+    #[error("the sender's history of this document regressed: it reuses a change number")]
+    HistoryRegressed,
 }
 
-/// A loaded document with its identity. The device id is the actor of every change made here.
+/// A loaded document with its identity. The device's actor is the author of every change made
+/// here.
 #[derive(Debug, Clone)]
 pub struct Document {
     id: DocId,
@@ -230,6 +303,8 @@ pub struct Document {
     am: AutoCommit,
     /// Heads already written to storage; what comes after them is unsaved.
     saved: Vec<ChangeHash>,
+    /// What each object is in the layout, once an inspection needed it.
+    registry: Option<inspect::Registry>,
 }
 
 /// Seconds since the Unix epoch for a change time.
@@ -238,21 +313,23 @@ fn unix_time(t: DateTime<Utc>) -> i64 {
 }
 
 impl Document {
-    /// A new document (its deterministic genesis), to be written by `device`.
-    pub fn create(meta: DocMeta, device: DeviceId) -> Result<Document, DocError> {
+    /// A new document (its deterministic genesis), to be written by `actor` (a device, in
+    /// its current epoch).
+    pub fn create(meta: DocMeta, actor: impl Into<DeviceActor>) -> Result<Document, DocError> {
         let mut am = meta.genesis()?;
-        am.set_actor(ActorId::from(&device.as_bytes()[..]));
+        am.set_actor(actor.into().actor_id());
         Ok(Document {
             id: meta.id(),
             meta,
             am,
             saved: Vec::new(),
+            registry: None,
         })
     }
 
     /// Reads document `id` from bytes received from elsewhere (a save, or its changes from the
     /// start): every chunk is checked, and the whole history must be there.
-    pub fn load(id: DocId, bytes: &[u8], device: DeviceId) -> Result<Document, DocError> {
+    pub fn load(id: DocId, bytes: &[u8], device: impl Into<DeviceActor>) -> Result<Document, DocError> {
         let changes = wire::parse_changes(bytes)?;
         let mut am = AutoCommit::new();
         am.apply_changes(changes)?;
@@ -265,7 +342,11 @@ impl Document {
 
     /// Reads document `id` from this device's storage (a snapshot and incremental chunks),
     /// failing rather than skipping anything that does not parse.
-    pub fn load_stored(id: DocId, bytes: &[u8], device: DeviceId) -> Result<Document, DocError> {
+    pub fn load_stored(
+        id: DocId,
+        bytes: &[u8],
+        device: impl Into<DeviceActor>,
+    ) -> Result<Document, DocError> {
         let am = AutoCommit::load_with_options(
             bytes,
             automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Error),
@@ -274,18 +355,29 @@ impl Document {
     }
 
     /// Wraps a loaded Automerge document, checking that it is the document `id`.
-    pub fn from_automerge(id: DocId, mut am: AutoCommit, device: DeviceId) -> Result<Document, DocError> {
+    pub fn from_automerge(
+        id: DocId,
+        mut am: AutoCommit,
+        device: impl Into<DeviceActor>,
+    ) -> Result<Document, DocError> {
         let meta = DocMeta::read(&am)?;
         if meta.id() != id {
             return Err(DocError::IdMismatch);
         }
-        am.set_actor(ActorId::from(&device.as_bytes()[..]));
+        am.set_actor(device.into().actor_id());
         Ok(Document {
             id,
             meta,
             am,
             saved: Vec::new(),
+            registry: None,
         })
+    }
+
+    /// Makes `actor` the author of this copy's later changes (a device that started a new
+    /// epoch).
+    pub fn set_actor(&mut self, actor: DeviceActor) {
+        self.am.set_actor(actor.actor_id());
     }
 
     /// The document's id.
@@ -313,16 +405,22 @@ impl Document {
         self.am.get_heads()
     }
 
-    /// Commits pending operations as one change by this device. Visit-log changes carry only
-    /// the day, not the time, so that the history does not record when a contact happened more
-    /// precisely than the visit itself does.
-    pub fn commit(&mut self, message: &str, now: DateTime<Utc>) -> Option<ChangeHash> {
+    /// Commits pending operations as one change by this device. Changes carry no message
+    /// (history is read from the operations; a message would travel with it to every reader),
+    /// and visit-log changes carry only the day, not the time, so that the history does not
+    /// record when a contact happened more precisely than the visit itself does.
+    pub fn commit(&mut self, now: DateTime<Utc>) -> Option<ChangeHash> {
         let time = match self.meta.kind() {
             DocKind::VisitLog => unix_time(now) - unix_time(now).rem_euclid(86_400),
             _ => unix_time(now),
         };
-        self.am
-            .commit_with(CommitOptions::default().with_message(message).with_time(time))
+        self.am.commit_with(CommitOptions::default().with_time(time))
+    }
+
+    /// The whole document as a device sends it to the hub: a save without compressed columns,
+    /// which the hub accepts without inflating anything.
+    pub fn save_for_push(&mut self) -> Vec<u8> {
+        self.am.save_nocompress()
     }
 
     /// The changes not yet written to storage, as change chunks (empty when all is saved).
@@ -346,7 +444,8 @@ impl Document {
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<Vec<ChangeHash>, DocError> {
         let before = self.am.get_heads();
         let changes = wire::parse_changes(bytes)?;
-        self.am.apply_changes(changes)?;
+        self.registry = None;
+        self.am.apply_changes(changes).map_err(accept::apply_error)?;
         let missing = self.am.get_missing_deps(&[]);
         if !missing.is_empty() {
             return Err(DocError::MissingDependencies(missing.len()));
@@ -425,6 +524,39 @@ mod tests {
     }
 
     #[test]
+    fn names_round_trip_and_give_the_ids() {
+        let metas = [
+            DocMeta::DirectorySection {
+                region: Region::Limburg,
+            },
+            DocMeta::BrochureCatalog,
+            DocMeta::VisitLog {
+                owner: DeviceId::random(),
+                month: Month::parse("2026-11").unwrap(),
+            },
+        ];
+        for meta in metas {
+            assert_eq!(DocMeta::from_name(&meta.name()), Some(meta));
+            let json = serde_json::to_string(&meta).unwrap();
+            assert_eq!(serde_json::from_str::<DocMeta>(&json).unwrap(), meta);
+        }
+        assert_eq!(
+            DocMeta::BrochureCatalog.id(),
+            DocId::named("brochure_catalog"),
+            "ids never change"
+        );
+        for bad in [
+            "",
+            "brochure_catalog/x",
+            "directory_section/atlantis",
+            "visit_log/x/2026-11",
+            "directory_section/limburg/extra",
+        ] {
+            assert_eq!(DocMeta::from_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn load_checks_the_id() {
         let dev = DeviceId::random();
         let meta = DocMeta::BrochureCatalog;
@@ -450,7 +582,7 @@ mod tests {
         let coll = d.collection().unwrap();
         d.automerge_mut().put(&coll, "x", 1).unwrap();
         let now: DateTime<Utc> = "2026-11-20T21:47:13Z".parse().unwrap();
-        let hash = d.commit("test", now).unwrap();
+        let hash = d.commit(now).unwrap();
         let meta = d.automerge_mut().get_change_meta_by_hash(&hash).unwrap();
         assert_eq!(
             meta.timestamp,
@@ -467,7 +599,7 @@ mod tests {
         let meta = DocMeta::BrochureCatalog;
         let mut d = Document::create(meta, dev).unwrap();
         d.automerge_mut().put(ROOT, "schema", SCHEMA_VERSION + 1).unwrap();
-        d.commit("bump", Utc::now());
+        d.commit(Utc::now());
         let bytes = d.automerge_mut().save();
         assert!(matches!(
             Document::load(meta.id(), &bytes, dev),

@@ -53,14 +53,16 @@ proptest! {
             p.id = id;
             origin.insert_partner(&p).unwrap_or_else(|e| panic!("{e}"));
         }
-        origin.commit("add", at(0));
+        origin.commit(at(0));
         let base = origin.automerge_mut().save();
-        let mut replicas: Vec<Document> = (0..3)
-            .map(|_| Document::load(meta.id(), &base, DeviceId::random()).unwrap_or_else(|e| panic!("{e}")))
+        let devices: Vec<DeviceId> = (0..3).map(|_| DeviceId::random()).collect();
+        let mut replicas: Vec<Document> = devices
+            .iter()
+            .map(|d| Document::load(meta.id(), &base, *d).unwrap_or_else(|e| panic!("{e}")))
             .collect();
         for (step, (who, which, e)) in edits.iter().enumerate() {
             replicas[*who].edit_partner(ids[*which], std::slice::from_ref(e)).unwrap_or_else(|e| panic!("{e}"));
-            replicas[*who].commit("edit", at(step + 1));
+            replicas[*who].commit(at(step + 1));
         }
         let changes: Vec<Vec<u8>> = replicas.iter_mut().map(|r| r.automerge_mut().save_after(&[])).collect();
         // Three fresh copies, each merging everyone's changes in its own order.
@@ -77,6 +79,18 @@ proptest! {
         let heads: Vec<_> = merged.iter_mut().map(|d| d.heads()).collect();
         prop_assert_eq!(&heads[0], &heads[1]);
         prop_assert_eq!(&heads[0], &heads[2]);
+        // A hub checking every operation takes each device's changes, in any order.
+        let mut hub = Document::load(meta.id(), &base, DeviceId::random()).unwrap_or_else(|e| panic!("{e}"));
+        for &i in &orders[0] {
+            let batch = super::wire::parse_changes(&changes[i]).unwrap_or_else(|e| panic!("{e}"));
+            let new: Vec<_> = batch
+                .into_iter()
+                .filter(|c| hub.automerge_mut().get_change_by_hash(&c.hash()).is_none())
+                .collect();
+            hub.accept(new, devices[i], &std::collections::HashSet::new(), &mut super::Rules::default())
+                .unwrap_or_else(|e| panic!("an honest change was refused: {e}"));
+        }
+        prop_assert_eq!(&hub.heads(), &heads[0]);
         for id in ids {
             let p: Vec<_> = merged.iter().map(|d| d.partner_and_conflict_flag(id).unwrap_or_else(|e| panic!("{e}"))).collect();
             prop_assert_eq!(&p[0], &p[1]);

@@ -124,13 +124,13 @@ mod tests {
         v.note = "Info session, 20:00-21:30.".into();
         let id = VisitId::random();
         d.put_visit(id, &v).unwrap();
-        d.commit("log visit", Utc::now());
+        d.commit(Utc::now());
         assert_eq!(d.visit(id).unwrap().unwrap().details, v);
 
         v.people_reached = 14;
         v.by_gender.clear();
         d.put_visit(id, &v).unwrap();
-        d.commit("amend visit", Utc::now());
+        d.commit(Utc::now());
         let loaded = Document::load(d.id(), &d.automerge_mut().save(), dev).unwrap();
         assert_eq!(
             loaded.visits().unwrap(),

@@ -2,6 +2,12 @@
 //! what it cannot parse and reports success; bytes from the network or a damaged disk must
 //! instead be refused as a whole, with a reason. Each chunk is framed, checksummed and parsed
 //! here before anything is applied.
+//!
+//! Bytes pushed by a device go through [`parse_pushed`], which is narrower: only the chunk kinds
+//! the project's own client sends (plain changes, bundles, and whole documents with no
+//! compressed column), and the DEFLATE-compressed columns of a bundle inflated here under a
+//! hard byte budget before Automerge sees them. Automerge inflates what it is given in full, so
+//! a few kilobytes that inflate to gigabytes would otherwise exhaust the hub before any check.
 
 use automerge::{Automerge, Bundle, Change, LoadOptions, OnPartialLoad};
 use sha2::{Digest, Sha256};
@@ -37,6 +43,16 @@ pub enum WireError {
     /// A chunk's content does not parse.
     #[error("malformed Automerge chunk at offset {0}")]
     Malformed(usize),
+    /// A compressed change chunk or a document with compressed columns, which devices do not
+    /// send.
+    #[error("compressed Automerge data at offset {0} is not accepted from a device")]
+    Compressed(usize),
+    /// The data inflates to more than the request allows.
+    #[error("the Automerge data inflates to more than the {limit} bytes allowed")]
+    InflatesTooMuch {
+        /// The budget that was exceeded.
+        limit: usize,
+    },
 }
 
 fn leb128(bytes: &[u8]) -> Option<(u64, usize)> {
@@ -105,6 +121,339 @@ pub fn parse_changes(bytes: &[u8]) -> Result<Vec<Change>, DocError> {
         offset += end;
     }
     Ok(changes)
+}
+
+/// Bytes that the Automerge data of one request may occupy once inflated: shared by every
+/// document of the request, so that the cost of a request is bounded by its body and this.
+#[derive(Debug, Clone)]
+pub struct InflateBudget {
+    limit: usize,
+    used: usize,
+}
+
+impl InflateBudget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: usize) -> InflateBudget {
+        InflateBudget { limit, used: 0 }
+    }
+
+    /// Bytes used so far.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+
+    /// Takes `n` bytes of the budget.
+    fn take(&mut self, n: usize) -> Result<(), WireError> {
+        match self.used.checked_add(n) {
+            Some(total) if total <= self.limit => {
+                self.used = total;
+                Ok(())
+            }
+            _ => Err(WireError::InflatesTooMuch { limit: self.limit }),
+        }
+    }
+
+    fn remaining(&self) -> usize {
+        self.limit.saturating_sub(self.used)
+    }
+}
+
+/// One framed chunk: its type, and where its data starts and ends in the input.
+struct Frame {
+    kind: u8,
+    /// Offset of the chunk's data (after the header) within the chunk.
+    data_start: usize,
+    /// Length of the whole chunk.
+    len: usize,
+}
+
+fn frame(rest: &[u8], offset: usize) -> Result<Frame, WireError> {
+    if rest.len() < 10 {
+        return Err(WireError::Truncated(offset));
+    }
+    if rest[..4] != MAGIC {
+        return Err(WireError::BadMagic(offset));
+    }
+    let kind = rest[8];
+    let (len, len_bytes) = leb128(&rest[9..]).ok_or(WireError::Truncated(offset))?;
+    let data_start = 9 + len_bytes;
+    let end = usize::try_from(len)
+        .ok()
+        .and_then(|l| data_start.checked_add(l))
+        .ok_or(WireError::Truncated(offset))?;
+    if end > rest.len() {
+        return Err(WireError::Truncated(offset));
+    }
+    Ok(Frame {
+        kind,
+        data_start,
+        len: end,
+    })
+}
+
+/// Parses the bytes of one pushed document: plain change chunks, bundles and whole documents
+/// without compressed columns, each checksummed; compressed change chunks are refused before
+/// any Automerge code runs, and the compressed columns of a bundle are inflated under `budget`
+/// (which also counts the bytes of uncompressed chunks).
+pub fn parse_pushed(bytes: &[u8], budget: &mut InflateBudget) -> Result<Vec<Change>, DocError> {
+    let mut changes = Vec::new();
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let rest = &bytes[offset..];
+        let f = frame(rest, offset)?;
+        let chunk = &rest[..f.len];
+        if f.kind == COMPRESSED_CHANGE {
+            return Err(WireError::Compressed(offset).into());
+        }
+        if !matches!(f.kind, DOCUMENT | CHANGE | BUNDLE) {
+            return Err(WireError::UnsupportedChunk { kind: f.kind, offset }.into());
+        }
+        if Sha256::digest(&chunk[8..])[..4] != chunk[4..8] {
+            return Err(WireError::BadChecksum(offset).into());
+        }
+        let data = &chunk[f.data_start..];
+        match f.kind {
+            DOCUMENT => {
+                if columns::document_is_compressed(data).map_err(|_| WireError::Malformed(offset))? {
+                    return Err(WireError::Compressed(offset).into());
+                }
+                budget.take(chunk.len())?;
+                let doc = Automerge::load_with_options(
+                    chunk,
+                    LoadOptions::new().on_partial_load(OnPartialLoad::Error),
+                )
+                .map_err(|_| WireError::Malformed(offset))?;
+                changes.extend(doc.get_changes(&[]));
+            }
+            CHANGE => {
+                budget.take(chunk.len())?;
+                let change = Change::try_from(chunk).map_err(|_| WireError::Malformed(offset))?;
+                if change.hash().0[..4] != chunk[4..8] {
+                    return Err(WireError::BadChecksum(offset).into());
+                }
+                changes.push(change);
+            }
+            _ => {
+                let inflated = columns::inflate_bundle(data, budget, offset)?;
+                let bundle = match &inflated {
+                    Some(whole) => Bundle::try_from(whole.as_slice()),
+                    None => {
+                        budget.take(chunk.len())?;
+                        Bundle::try_from(chunk)
+                    }
+                }
+                .map_err(|_| WireError::Malformed(offset))?;
+                changes.extend(bundle.to_changes().map_err(|_| WireError::Malformed(offset))?);
+            }
+        }
+        offset += f.len;
+    }
+    Ok(changes)
+}
+
+/// The column layout of document and bundle chunks, read without Automerge: enough to tell
+/// compressed columns and to inflate them under a budget.
+mod columns {
+    use std::io::Read;
+
+    use sha2::{Digest, Sha256};
+
+    use super::{leb128, InflateBudget, WireError, BUNDLE, MAGIC};
+
+    /// Bit of a column specification saying its data is DEFLATE-compressed.
+    const DEFLATE_BIT: u64 = 0b1000;
+
+    /// Most columns in one column set (Automerge writes about twenty).
+    const MAX_COLUMNS: u64 = 256;
+
+    /// Most actors or hashes in a prefix: far beyond any document's, small enough to bound the
+    /// work of skipping them.
+    const MAX_ITEMS: u64 = 1 << 20;
+
+    /// A cursor over a chunk's data.
+    struct Reader<'a> {
+        bytes: &'a [u8],
+        pos: usize,
+    }
+
+    #[derive(Debug)]
+    pub(super) struct Bad;
+
+    impl<'a> Reader<'a> {
+        fn uleb(&mut self) -> Result<u64, Bad> {
+            let (v, n) = leb128(self.bytes.get(self.pos..).ok_or(Bad)?).ok_or(Bad)?;
+            self.pos += n;
+            Ok(v)
+        }
+
+        fn take(&mut self, n: u64) -> Result<&'a [u8], Bad> {
+            let n = usize::try_from(n).map_err(|_| Bad)?;
+            let end = self.pos.checked_add(n).ok_or(Bad)?;
+            let out = self.bytes.get(self.pos..end).ok_or(Bad)?;
+            self.pos = end;
+            Ok(out)
+        }
+
+        /// Skips a count-prefixed list of items of `size` bytes each (`None`: each item is
+        /// itself length-prefixed).
+        fn skip_list(&mut self, size: Option<u64>) -> Result<(), Bad> {
+            let count = self.uleb()?;
+            if count > MAX_ITEMS {
+                return Err(Bad);
+            }
+            for _ in 0..count {
+                let n = match size {
+                    Some(n) => n,
+                    None => self.uleb()?,
+                };
+                self.take(n)?;
+            }
+            Ok(())
+        }
+
+        fn columns(&mut self) -> Result<Vec<(u64, u64)>, Bad> {
+            let count = self.uleb()?;
+            if count > MAX_COLUMNS {
+                return Err(Bad);
+            }
+            (0..count).map(|_| Ok((self.uleb()?, self.uleb()?))).collect()
+        }
+    }
+
+    fn total(columns: &[(u64, u64)]) -> Result<u64, Bad> {
+        columns
+            .iter()
+            .try_fold(0u64, |acc, (_, len)| acc.checked_add(*len).ok_or(Bad))
+    }
+
+    /// Whether a document chunk's data (after the header) has a compressed column.
+    pub(super) fn document_is_compressed(data: &[u8]) -> Result<bool, Bad> {
+        let mut r = Reader { bytes: data, pos: 0 };
+        r.skip_list(None)?; // actors
+        r.skip_list(Some(32))?; // heads
+        let changes = r.columns()?;
+        let ops = r.columns()?;
+        Ok(changes
+            .iter()
+            .chain(&ops)
+            .any(|(spec, _)| spec & DEFLATE_BIT != 0))
+    }
+
+    fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    /// Inflates one column under the budget.
+    fn inflate(data: &[u8], budget: &mut InflateBudget) -> Result<Vec<u8>, WireError> {
+        let room = budget.remaining();
+        let mut out = Vec::new();
+        let read = flate2::read::DeflateDecoder::new(data)
+            .take(room as u64 + 1)
+            .read_to_end(&mut out);
+        match read {
+            Ok(n) if n > room => Err(WireError::InflatesTooMuch { limit: budget.limit }),
+            Ok(n) => {
+                budget.take(n)?;
+                Ok(out)
+            }
+            Err(_) => Err(WireError::Malformed(0)),
+        }
+    }
+
+    /// Copies a column set with its compressed columns inflated.
+    fn inflate_set(
+        r: &mut Reader<'_>,
+        out: &mut Vec<u8>,
+        budget: &mut InflateBudget,
+        offset: usize,
+    ) -> Result<(), WireError> {
+        let bad = |_| WireError::Malformed(offset);
+        let columns = r.columns().map_err(bad)?;
+        let data = r.take(total(&columns).map_err(bad)?).map_err(bad)?;
+        let mut pieces = Vec::with_capacity(columns.len());
+        let mut at = 0usize;
+        for (spec, len) in &columns {
+            let len = usize::try_from(*len).map_err(|_| WireError::Malformed(offset))?;
+            let raw = &data[at..at + len];
+            at += len;
+            let piece = if spec & DEFLATE_BIT != 0 {
+                inflate(raw, budget).map_err(|e| match e {
+                    WireError::Malformed(_) => WireError::Malformed(offset),
+                    other => other,
+                })?
+            } else {
+                budget.take(raw.len())?;
+                raw.to_vec()
+            };
+            pieces.push((spec & !DEFLATE_BIT, piece));
+        }
+        write_uleb(out, pieces.len() as u64);
+        for (spec, piece) in &pieces {
+            write_uleb(out, *spec);
+            write_uleb(out, piece.len() as u64);
+        }
+        for (_, piece) in pieces {
+            out.extend_from_slice(&piece);
+        }
+        Ok(())
+    }
+
+    /// A bundle chunk rebuilt with its compressed columns inflated under the budget, or `None`
+    /// when it has no compressed column (then it is parsed as it is). A bundle's checksum only
+    /// frames it: the changes inside carry their own hashes, so the rebuilt chunk holds exactly
+    /// the same changes.
+    pub(super) fn inflate_bundle(
+        data: &[u8],
+        budget: &mut InflateBudget,
+        offset: usize,
+    ) -> Result<Option<Vec<u8>>, WireError> {
+        let bad = |_| WireError::Malformed(offset);
+        let mut r = Reader { bytes: data, pos: 0 };
+        r.skip_list(Some(32)).map_err(bad)?; // deps
+        r.skip_list(None).map_err(bad)?; // actors
+        let prefix_end = r.pos;
+        let changes = r.columns().map_err(bad)?;
+        r.take(total(&changes).map_err(bad)?).map_err(bad)?;
+        let ops = r.columns().map_err(bad)?;
+        r.take(total(&ops).map_err(bad)?).map_err(bad)?;
+        if r.pos != data.len() {
+            return Err(WireError::Malformed(offset));
+        }
+        if !changes
+            .iter()
+            .chain(&ops)
+            .any(|(spec, _)| spec & DEFLATE_BIT != 0)
+        {
+            return Ok(None);
+        }
+        let mut body = data[..prefix_end].to_vec();
+        let mut r = Reader {
+            bytes: data,
+            pos: prefix_end,
+        };
+        inflate_set(&mut r, &mut body, budget, offset)?;
+        inflate_set(&mut r, &mut body, budget, offset)?;
+        let mut header_tail = vec![BUNDLE];
+        write_uleb(&mut header_tail, body.len() as u64);
+        let mut hasher = Sha256::new();
+        hasher.update(&header_tail);
+        hasher.update(&body);
+        let checksum = hasher.finalize();
+        let mut chunk = Vec::with_capacity(8 + header_tail.len() + body.len());
+        chunk.extend_from_slice(&MAGIC);
+        chunk.extend_from_slice(&checksum[..4]);
+        chunk.extend_from_slice(&header_tail);
+        chunk.extend_from_slice(&body);
+        Ok(Some(chunk))
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     Brochure, DocId, Month, Partner, PartnerId, PartnerStatus, Region, Visit, VisitDetails, VisitId,
 };
-use crate::privacy::scan_note;
+use crate::privacy::{scan_note_allowing, PersonalDataKind};
 
 /// Where the store gets the time: the system clock, or a fixed instant for tests and demos.
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +70,7 @@ impl Store {
         let meta = DocMeta::DirectorySection {
             region: partner.region,
         };
-        self.commit_edit(meta, true, "add partner", |_, doc| {
+        self.commit_edit(meta, true, |_, doc| {
             doc.insert_partner(partner)?;
             Ok((partner.id, vec![partner.id.to_string()]))
         })
@@ -84,12 +84,7 @@ impl Store {
             return Ok(());
         }
         let region = self.partner_region(id)?;
-        let message = if edits.len() == 1 {
-            edits[0].describe()
-        } else {
-            "edit partner"
-        };
-        self.commit_edit(DocMeta::DirectorySection { region }, false, message, |_, doc| {
+        self.commit_edit(DocMeta::DirectorySection { region }, false, |_, doc| {
             doc.edit_partner(id, edits)?;
             let partner = doc.partner(id)?.ok_or(Error::NotFound { what: "partner" })?;
             partner.validate()?;
@@ -117,10 +112,10 @@ impl Store {
     fn with_partner_doc<T>(&self, id: PartnerId, f: impl FnOnce(&mut Document) -> Result<T>) -> Result<T> {
         let region = self.partner_region(id)?;
         let mut guard = lock(&self.writer);
-        let Writer { conn, docs } = guard.as_mut().ok_or(Error::Closed)?;
+        let Writer { conn, docs, actor } = guard.as_mut().ok_or(Error::Closed)?;
         let meta = DocMeta::DirectorySection { region };
         let cached = docs
-            .get(conn, meta.id(), self.device, None)?
+            .get(conn, meta.id(), *actor, None)?
             .ok_or(Error::NotFound { what: "partner" })?;
         f(&mut cached.doc)
     }
@@ -140,16 +135,22 @@ impl Store {
     pub fn put_brochure(&self, brochure: &Brochure) -> Result<()> {
         self.check_edits_directory()?;
         brochure.validate()?;
-        self.commit_edit(DocMeta::BrochureCatalog, true, "edit brochure", |_, doc| {
+        self.commit_edit(DocMeta::BrochureCatalog, true, |_, doc| {
             doc.put_brochure(brochure)?;
             Ok(((), vec![brochure.id.to_string()]))
         })
     }
 
-    /// Checks a visit's fields and note before it is stored.
+    /// Checks a visit's fields and note before it is stored. A phone number or e-mail address
+    /// in the note is allowed when it is a partner's public contact ("referred to Fedasil, 02
+    /// 213 44 00").
     fn check_visit(&self, details: &VisitDetails) -> Result<()> {
         details.validate(self.clock.today())?;
-        let spans = scan_note(&details.note);
+        let spans = self.read(|c| {
+            let public =
+                |kind: PersonalDataKind, key: &str| super::index::is_partner_contact(c, kind, key).unwrap_or(false);
+            Ok(scan_note_allowing(&details.note, &public))
+        })?;
         if !spans.is_empty() {
             return Err(Error::PersonalData(spans));
         }
@@ -165,7 +166,7 @@ impl Store {
             owner: self.device,
             month: details.month(),
         };
-        self.commit_edit(meta, true, "log visit", |conn, doc| {
+        self.commit_edit(meta, true, |conn, doc| {
             check_references(conn, details)?;
             doc.put_visit(id, details)?;
             Ok((id, vec![id.to_string()]))
@@ -191,7 +192,7 @@ impl Store {
             owner: self.device,
             month: details.month(),
         };
-        self.commit_edit(meta, false, "amend visit", |conn, doc| {
+        self.commit_edit(meta, false, |conn, doc| {
             check_references(conn, details)?;
             doc.put_visit(id, details)?;
             Ok(((), vec![id.to_string()]))
@@ -203,7 +204,7 @@ impl Store {
     /// does not fit the model are refused, and the store is left as it was.
     pub fn apply_remote(&self, doc_id: DocId, bytes: &[u8]) -> Result<StoreChanges> {
         self.write(|w, device| {
-            let Writer { conn, docs } = w;
+            let Writer { conn, docs, .. } = w;
             let before = match docs.get(conn, doc_id, device, None)? {
                 Some(cached) => {
                     let doc = &mut cached.doc;
@@ -284,9 +285,9 @@ impl Store {
         f: impl FnOnce(&mut Document) -> Result<T>,
     ) -> Result<T> {
         let mut guard = lock(&self.writer);
-        let Writer { conn, docs } = guard.as_mut().ok_or(Error::Closed)?;
+        let Writer { conn, docs, actor } = guard.as_mut().ok_or(Error::Closed)?;
         let cached = docs
-            .get(conn, doc_id, self.device, None)?
+            .get(conn, doc_id, *actor, None)?
             .ok_or(Error::NotFound { what: "document" })?;
         f(&mut cached.doc)
     }
@@ -307,14 +308,15 @@ impl Store {
     /// Reads visits, given as (visit id, document id), from their documents, in the order given.
     pub(crate) fn visits_from_documents(&self, rows: &[(String, String)]) -> Result<Vec<Visit>> {
         let mut guard = lock(&self.writer);
-        let Writer { conn, docs } = guard.as_mut().ok_or(Error::Closed)?;
+        let Writer { conn, docs, actor } = guard.as_mut().ok_or(Error::Closed)?;
+        let actor = *actor;
         let mut out = Vec::with_capacity(rows.len());
         for (id, doc_id) in rows {
             let bad = || Error::Corrupt("a visit row has an unreadable id");
             let id: VisitId = id.parse().map_err(|_| bad())?;
             let doc_id: DocId = doc_id.parse().map_err(|_| bad())?;
             let cached = docs
-                .get(conn, doc_id, self.device, None)?
+                .get(conn, doc_id, actor, None)?
                 .ok_or(Error::NotFound { what: "visit" })?;
             out.push(cached.doc.visit(id)?.ok_or(Error::NotFound { what: "visit" })?);
         }

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use automerge::ChangeHash;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use crate::doc::{DocKind, DocMeta, Document};
+use crate::doc::{DeviceActor, DocKind, DocMeta, Document};
 use crate::error::{Error, Result};
-use crate::model::{DeviceId, DocId};
+use crate::model::DocId;
 
 /// Compact when the increments exceed the snapshot and this many bytes...
 const COMPACT_MIN_BYTES: usize = 256 * 1024;
@@ -64,7 +64,7 @@ fn corrupt() -> Error {
 }
 
 /// Reads a document from its chunks; `None` if the store does not hold it.
-pub(crate) fn load(conn: &Connection, id: DocId, device: DeviceId) -> Result<Option<Cached>> {
+pub(crate) fn load(conn: &Connection, id: DocId, actor: DeviceActor) -> Result<Option<Cached>> {
     let row: Option<(i64, Option<i64>)> = conn
         .prepare_cached("SELECT pk, first_chunk FROM documents WHERE id = ?1")?
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -97,7 +97,7 @@ pub(crate) fn load(conn: &Connection, id: DocId, device: DeviceId) -> Result<Opt
         }
         stats.chain.push(pk);
     }
-    let mut doc = Document::load_stored(id, &bytes, device)?;
+    let mut doc = Document::load_stored(id, &bytes, actor)?;
     doc.mark_saved();
     Ok(Some(Cached { doc, stats }))
 }
@@ -265,13 +265,13 @@ impl DocCache {
         &'a mut self,
         conn: &Connection,
         id: DocId,
-        device: DeviceId,
+        actor: DeviceActor,
         create: Option<DocMeta>,
     ) -> Result<Option<&'a mut Cached>> {
         self.tick += 1;
         let tick = self.tick;
         if !self.docs.contains_key(&id) {
-            let cached = match load(conn, id, device)? {
+            let cached = match load(conn, id, actor)? {
                 Some(mut cached) => {
                     if cached.stats.incremental_count > COMPACT_ON_LOAD_CHUNKS {
                         // Loading many small chunks is slow; this load has paid for it once.
@@ -283,7 +283,7 @@ impl DocCache {
                 }
                 None => match create {
                     Some(meta) => Cached {
-                        doc: Document::create(meta, device)?,
+                        doc: Document::create(meta, actor)?,
                         stats: ChunkStats::default(),
                     },
                     None => return Ok(None),
@@ -322,6 +322,13 @@ impl DocCache {
         );
     }
 
+    /// Puts a document just written to storage in the cache.
+    pub fn insert_cached(&mut self, cached: Cached) {
+        self.tick += 1;
+        self.make_room();
+        self.docs.insert(cached.doc.id(), (self.tick, cached));
+    }
+
     /// Forgets a document whose in-memory state may differ from storage.
     pub fn evict(&mut self, id: DocId) {
         self.docs.remove(&id);
@@ -330,5 +337,12 @@ impl DocCache {
     /// Forgets every document.
     pub fn clear(&mut self) {
         self.docs.clear();
+    }
+
+    /// Makes `actor` the author of later changes to every loaded document.
+    pub fn set_actor(&mut self, actor: DeviceActor) {
+        for (_, cached) in self.docs.values_mut() {
+            cached.doc.set_actor(actor);
+        }
     }
 }

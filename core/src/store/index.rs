@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 use crate::model::{
     BrochureId, Lang, OrgKind, Partner, PartnerId, PartnerStatus, Region, Theme, Visit, VisitId,
 };
+use crate::doc::partner_contacts;
+use crate::privacy::PersonalDataKind;
 use crate::text::fold;
 
 use super::StoreChanges;
@@ -92,6 +94,13 @@ fn facets(p: &Partner) -> BTreeSet<String> {
         f.insert(format!("m:{}", fold(l.municipality.trim())));
     }
     f
+}
+
+/// Whether a contact found in free text is the public contact of a partner on this device.
+pub(crate) fn is_partner_contact(conn: &Connection, kind: PersonalDataKind, key: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM partner_contacts WHERE contact = ?1")?
+        .exists([crate::doc::tagged(kind, key)])?)
 }
 
 /// The searchable text: names in one column, everything else in another.
@@ -221,6 +230,15 @@ pub(crate) fn put_partner(conn: &Connection, doc: &Document, p: &Partner, confli
             }
         }
     }
+    if changed(&|o| partner_contacts(o) != partner_contacts(p)) {
+        conn.prepare_cached("DELETE FROM partner_contacts WHERE partner = ?1")?
+            .execute([pk])?;
+        let mut stmt =
+            conn.prepare_cached("INSERT INTO partner_contacts (contact, partner) VALUES (?1, ?2)")?;
+        for c in partner_contacts(p) {
+            stmt.execute(params![c, pk])?;
+        }
+    }
     let text = fts_text(p);
     if changed(&|o| fts_text(o) != text) {
         conn.prepare_cached("DELETE FROM partner_fts WHERE rowid = ?1")?
@@ -238,6 +256,7 @@ fn clear_partner_rows(conn: &Connection, pk: i64) -> Result<()> {
         "DELETE FROM locations WHERE partner = ?1",
         "DELETE FROM opening_hours WHERE partner = ?1",
         "DELETE FROM partner_fts WHERE rowid = ?1",
+        "DELETE FROM partner_contacts WHERE partner = ?1",
     ] {
         conn.prepare_cached(sql)?.execute([pk])?;
     }
@@ -363,7 +382,7 @@ pub(crate) fn all_keys(doc: &Document) -> Result<Vec<String>> {
 pub(crate) fn clear_all(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM partner_facets; DELETE FROM services; DELETE FROM locations; DELETE FROM opening_hours;
-         DELETE FROM partner_fts; DELETE FROM partner_details; DELETE FROM partners; DELETE FROM brochures; DELETE FROM visits;",
+         DELETE FROM partner_fts; DELETE FROM partner_contacts; DELETE FROM partner_details; DELETE FROM partners; DELETE FROM brochures; DELETE FROM visits;",
     )?;
     Ok(())
 }

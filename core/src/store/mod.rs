@@ -10,6 +10,7 @@ mod file_plan;
 mod index;
 mod open;
 mod query;
+mod recover;
 pub mod schema;
 pub(crate) mod sync_state;
 
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::doc::{DocMeta, Document};
+use crate::doc::{DeviceActor, DocMeta, Document};
 use crate::error::{Error, Result};
 use crate::model::{BrochureId, DeviceId, DocId, PartnerId, VisitId};
 
@@ -114,10 +115,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The writer connection and the documents it has loaded.
+/// The writer connection, the documents it has loaded, and the actor of this device's changes.
 pub(crate) struct Writer {
     conn: Connection,
     docs: DocCache,
+    actor: DeviceActor,
 }
 
 /// The device's store. Every method is safe to call from any thread.
@@ -208,6 +210,7 @@ impl Store {
             writer: Mutex::new(Some(Writer {
                 conn,
                 docs: DocCache::default(),
+                actor: DeviceActor::new(migrated.device, migrated.epoch),
             })),
             observers: Arc::new(Mutex::new(Vec::new())),
             next_observer: AtomicU64::new(1),
@@ -253,15 +256,16 @@ impl Store {
         f(conn)
     }
 
-    /// Runs `f` with the writer, then tells observers what changed.
+    /// Runs `f` with the writer and this device's actor, then tells observers what changed.
     pub(crate) fn write<T>(
         &self,
-        f: impl FnOnce(&mut Writer, DeviceId) -> Result<(T, StoreChanges)>,
+        f: impl FnOnce(&mut Writer, DeviceActor) -> Result<(T, StoreChanges)>,
     ) -> Result<T> {
         let (value, changes) = {
             let mut guard = lock(&self.writer);
             let writer = guard.as_mut().ok_or(Error::Closed)?;
-            f(writer, self.device)?
+            let actor = writer.actor;
+            f(writer, actor)?
         };
         if !changes.is_empty() {
             if let Some(c) = lock(&self.checkpointer).as_ref() {
@@ -355,7 +359,8 @@ impl Store {
     }
 
     /// Runs one document write: `edit` changes the document (and validates), the change is
-    /// committed as one Automerge change and persisted with its read-model rows in one SQLite
+    /// committed as one Automerge change, checked as the hub will check it (see
+    /// [`Document::inspect`]), and persisted with its read-model rows in one SQLite
     /// transaction. On any error nothing is stored and the in-memory document is discarded.
     ///
     /// `edit` also gets the writer connection, for checks against the read model: its page cache
@@ -364,13 +369,12 @@ impl Store {
         &self,
         meta: DocMeta,
         create: bool,
-        message: &str,
         edit: impl FnOnce(&Connection, &mut Document) -> Result<(T, Vec<String>)>,
     ) -> Result<T> {
         let now = self.clock.now();
         self.write(|w, device| {
             let id = meta.id();
-            let Writer { conn, docs } = w;
+            let Writer { conn, docs, .. } = w;
             let cached = docs
                 .get(conn, id, device, create.then_some(meta))?
                 .ok_or(Error::NotFound { what: "document" })?;
@@ -381,8 +385,16 @@ impl Store {
                     return Err(e);
                 }
             };
-            if cached.doc.commit(message, now).is_none() {
+            if cached.doc.commit(now).is_none() {
                 return Ok((value, StoreChanges::default()));
+            }
+            let checked = cached
+                .doc
+                .inspect_last_local(|c| index::is_partner_contact(conn, c.kind, &c.key).unwrap_or(false));
+            if let Err(e) = checked {
+                // The change exists only in memory: dropping the copy drops it.
+                docs.evict(id);
+                return Err(e.into());
             }
             match persist_and_index(conn, cached, &keys) {
                 Ok(changes) => {

@@ -9,23 +9,29 @@ use crate::error::{Error, Result};
 use crate::model::DeviceId;
 
 /// Newest schema version this code knows.
-pub const END_VERSION: u32 = 3;
+pub const END_VERSION: u32 = 4;
 
 /// Version of the read model's content (how documents are indexed). Bumping it makes every
 /// store rebuild its read model on open.
-pub const READ_MODEL_VERSION: u32 = 1;
+pub const READ_MODEL_VERSION: u32 = 2;
 
 /// The frozen SQL of each schema step, in order.
 pub const STEPS: &[&str] = &[
     include_str!("sql/v1.sql"),
     include_str!("sql/v2.sql"),
     include_str!("sql/v3.sql"),
+    include_str!("sql/v4.sql"),
 ];
+
+/// Meta key of the epoch of this device's actor.
+pub(crate) const ACTOR_EPOCH: &str = "actor_epoch";
 
 /// What [`migrate`] found and did.
 pub(crate) struct Migrated {
     /// This device's id.
     pub device: DeviceId,
+    /// The epoch of its actor (see `doc/actor.rs`).
+    pub epoch: u32,
     /// Whether the read model must be rebuilt (new read model version).
     pub rebuild: bool,
 }
@@ -53,13 +59,23 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<Migrated> {
             d
         }
     };
+    let epoch = match get_meta(&tx, ACTOR_EPOCH)? {
+        Some(e) => e
+            .parse()
+            .map_err(|_| Error::Corrupt("the actor epoch is unreadable"))?,
+        None => 0,
+    };
     let rm: Option<u32> = get_meta(&tx, "read_model_version")?.and_then(|v| v.parse().ok());
     let rebuild = rm != Some(READ_MODEL_VERSION);
     if rebuild {
         set_meta(&tx, "read_model_version", &READ_MODEL_VERSION.to_string())?;
     }
     tx.commit()?;
-    Ok(Migrated { device, rebuild })
+    Ok(Migrated {
+        device,
+        epoch,
+        rebuild,
+    })
 }
 
 /// Runs the steps after `version`.

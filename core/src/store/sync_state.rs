@@ -192,7 +192,7 @@ impl Store {
     fn remove_document_keeping(&self, doc_id: DocId, retired_heads: Option<&[ChangeHash]>) -> Result<bool> {
         let now = self.clock.now().to_rfc3339();
         self.write(|w, _| {
-            let Writer { conn, docs } = w;
+            let Writer { conn, docs, .. } = w;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let kind: Option<String> = tx
                 .query_row(

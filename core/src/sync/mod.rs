@@ -25,6 +25,6 @@ mod round;
 pub use cancel::CancelToken;
 pub use client::Enrollment;
 pub use options::{
-    FetchReport, SyncOptions, SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport,
+    DocumentRefusal, FetchReport, SyncOptions, SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport,
     DEFAULT_RETENTION_DAYS, DEFAULT_STORAGE_BUDGET_BYTES,
 };

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::model::{Lang, Month};
+use crate::model::{DocId, Lang, Month};
+use crate::sync::protocol::ErrorCode;
 
 /// Days a visit-log month stays on the device after it ended, once the hub holds all of it.
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
@@ -88,6 +89,14 @@ pub struct SyncReport {
     pub documents_dropped: u32,
     /// Documents sent whole because the hub lacked their history.
     pub documents_resent: u32,
+    /// Documents whose changes the hub refused, with its reasons: they stay on this device,
+    /// and every other document synced.
+    pub refused_by_hub: Vec<DocumentRefusal>,
+    /// Documents from a newer app than this one: left as they were, until the app is updated.
+    pub upgrade_needed: Vec<DocId>,
+    /// Documents whose history on this device had regressed (commits lost after they were
+    /// sent) and that were rebuilt on the hub's copy with this device's later work.
+    pub histories_recovered: u32,
     /// Brochure files published here and uploaded to the hub.
     pub files_uploaded: u32,
     /// Brochure files fetched after the documents (empty when not asked for).
@@ -99,6 +108,17 @@ pub struct SyncReport {
     pub complete: bool,
     /// Time the sync took.
     pub duration: Duration,
+}
+
+/// A document the hub refused to take from this device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocumentRefusal {
+    /// The document.
+    pub doc: DocId,
+    /// The hub's stable code.
+    pub code: ErrorCode,
+    /// The hub's reason, for people.
+    pub reason: String,
 }
 
 /// What fetching brochure files did.

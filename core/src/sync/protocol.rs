@@ -16,6 +16,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::doc::DocMeta;
 use crate::model::{DeviceId, DocId};
 
 /// Version of this protocol.
@@ -178,6 +179,48 @@ pub struct DocPush {
     /// The hub's seal over `attested_heads`.
     #[serde(with = "serde_bytes", default, skip_serializing_if = "Vec::is_empty")]
     pub attestation: Vec<u8>,
+    /// What the document is (its kind, region, owner or month), sent while the hub may not
+    /// hold it: the hub checks that it names `id` and decides from it whether the device may
+    /// write the document before it reads any of the changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<DocMeta>,
+}
+
+impl DocPush {
+    /// A push of `id` with these heads and changes, and nothing else.
+    pub fn new(id: DocId, heads: Vec<Hash>, changes: Vec<u8>) -> DocPush {
+        DocPush {
+            id,
+            heads,
+            changes,
+            attested_heads: Vec::new(),
+            attestation: Vec::new(),
+            meta: None,
+        }
+    }
+}
+
+/// A pushed document the hub did not take; every other document of the request was handled
+/// as usual. The device keeps its copy and reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocRefusal {
+    /// The document.
+    pub id: DocId,
+    /// Why, for programs: [`ErrorCode::UpgradeNeeded`] when the document comes from a newer
+    /// app than the hub, [`ErrorCode::HistoryRegressed`] when the device reused change numbers.
+    pub code: ErrorCode,
+    /// Why, for people; never personal data.
+    pub reason: String,
+    /// With [`ErrorCode::HistoryRegressed`]: the hub's whole document, on which the device
+    /// writes again what it did since the state both held.
+    #[serde(with = "serde_bytes", default, skip_serializing_if = "Vec::is_empty")]
+    pub document: Vec<u8>,
+    /// The heads of `document`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heads: Vec<Hash>,
+    /// The hub's seal over `heads`.
+    #[serde(with = "serde_bytes", default, skip_serializing_if = "Vec::is_empty")]
+    pub attestation: Vec<u8>,
 }
 
 /// The hub's answer to a sync.
@@ -196,6 +239,13 @@ pub struct SyncResponse {
     /// The answer was cut to bound its size: sync again for the rest.
     #[serde(default)]
     pub more: bool,
+    /// Pushed documents the hub refused, each with its reason; the others were handled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<DocRefusal>,
+    /// The device was retired: the hub holds everything it pushed in this answer's
+    /// acknowledgements, and the device deletes its store once it has recorded them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wipe: bool,
 }
 
 /// One document, as the hub answers.
@@ -247,6 +297,41 @@ pub enum ErrorCode {
     HashMismatch,
     /// The hub failed.
     Internal,
+    /// A change writes a key that the document's layout does not have.
+    UnknownField,
+    /// A change carries a message, extra bytes, or an exact time in a visit log.
+    ChangeMetadata,
+    /// The document comes from a newer app than this side knows: it is left alone, and every
+    /// other document syncs.
+    UpgradeNeeded,
+    /// The device reused change numbers the hub holds with other content (it lost commits it
+    /// had sent): it writes its changes again on the hub's copy, under a new actor epoch.
+    HistoryRegressed,
+}
+
+impl ErrorCode {
+    /// The stable code, as it travels (`unknown_field`, `upgrade_needed`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::Unsupported => "unsupported",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Revoked => "revoked",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::InvalidCode => "invalid_code",
+            ErrorCode::AlreadyEnrolled => "already_enrolled",
+            ErrorCode::InvalidDocument => "invalid_document",
+            ErrorCode::PersonalData => "personal_data",
+            ErrorCode::HashMismatch => "hash_mismatch",
+            ErrorCode::Internal => "internal",
+            ErrorCode::UnknownField => "unknown_field",
+            ErrorCode::ChangeMetadata => "change_metadata",
+            ErrorCode::UpgradeNeeded => "upgrade_needed",
+            ErrorCode::HistoryRegressed => "history_regressed",
+        }
+    }
 }
 
 /// The body of every error response.
@@ -360,13 +445,13 @@ mod tests {
         let req = SyncRequest {
             protocol: PROTOCOL_VERSION,
             format: AUTOMERGE_FORMAT.into(),
-            docs: vec![DocPush {
-                id: DocId::named("x"),
-                heads: vec![Hash([7; 32])],
-                changes: vec![1, 2, 3],
-                attested_heads: Vec::new(),
-                attestation: Vec::new(),
-            }],
+            docs: vec![
+                DocPush::new(DocId::named("x"), vec![Hash([7; 32])], vec![1, 2, 3]),
+                DocPush {
+                    meta: Some(DocMeta::BrochureCatalog),
+                    ..DocPush::new(DocMeta::BrochureCatalog.id(), Vec::new(), vec![4])
+                },
+            ],
         };
         assert_eq!(decode::<SyncRequest>(&encode(&req)).unwrap(), req);
         let err = ErrorBody {
@@ -376,6 +461,10 @@ mod tests {
             wipe: true,
         };
         assert_eq!(decode::<ErrorBody>(&encode(&err)).unwrap(), err);
+        for code in [ErrorCode::UnknownField, ErrorCode::UpgradeNeeded, ErrorCode::Revoked] {
+            let text = serde_json::to_string(&code).unwrap();
+            assert_eq!(text, format!("\"{}\"", code.as_str()));
+        }
         assert!(decode::<SyncRequest>(b"\xff\x00garbage").is_err());
     }
 

@@ -9,7 +9,10 @@ use automerge::ChangeHash;
 
 use super::http::HubClient;
 use super::options::{Reporter, SyncPhase, SyncReport};
-use super::protocol::{self, from_wire, to_wire, DocPush, Role, SyncRequest, SyncResponse, AUTOMERGE_FORMAT};
+use super::options::DocumentRefusal;
+use super::protocol::{
+    self, from_wire, to_wire, DocPush, ErrorCode, Role, SyncRequest, SyncResponse, AUTOMERGE_FORMAT,
+};
 use super::retention::same_heads;
 use crate::doc::DocMeta;
 use crate::error::{Error, Result};
@@ -39,6 +42,7 @@ struct Outgoing {
 
 /// One document's part of a request.
 struct Push {
+    meta: DocMeta,
     heads: Vec<ChangeHash>,
     changes: Vec<u8>,
     count: u64,
@@ -58,6 +62,9 @@ impl Store {
             client.cancel().check()?;
             reporter.set_round(round);
             let outgoing = self.build_request(&resend, REQUEST_CHANGES_BUDGET)?;
+            // Nothing leaves the device before its disk holds it: a change sent and then lost
+            // in a power cut would be numbered again, differently.
+            self.make_durable()?;
             let body = protocol::encode(&outgoing.request);
             let sent = body.len() as u64;
             let docs = outgoing.request.docs.len() as u64;
@@ -79,7 +86,7 @@ impl Store {
             let response: SyncResponse =
                 protocol::decode(&answer).map_err(|e| Error::Protocol(e.to_string()))?;
             client.cancel().check()?;
-            self.apply_response(&response, reporter, report)?;
+            let recovered = self.apply_response(&response, reporter, report)?;
             // Only documents held here, that this device may write, can be sent whole.
             resend = HashSet::new();
             for &id in &response.resend {
@@ -87,7 +94,7 @@ impl Store {
                     resend.insert(id);
                 }
             }
-            if !response.more && resend.is_empty() && !outgoing.deferred {
+            if !response.more && resend.is_empty() && !outgoing.deferred && recovered == 0 {
                 return Ok(true);
             }
         }
@@ -114,10 +121,12 @@ impl Store {
             let acked = self.acked_heads(id)?;
             let whole = resend.contains(&id);
             let push = self.with_document(id, |doc| {
-                if !may_write(doc.meta(), role, self.device_id()) {
+                let meta = *doc.meta();
+                if !may_write(&meta, role, self.device_id()) {
                     // Changes the hub would refuse (made before this device was enrolled as a
                     // field worker) stay here; the hub's answer still keeps the copy current.
                     return Ok(Push {
+                        meta,
                         heads: acked.clone(),
                         changes: Vec::new(),
                         count: 0,
@@ -127,13 +136,15 @@ impl Store {
                 if whole {
                     let count = doc.automerge_mut().get_changes_meta(&[]).len() as u64;
                     return Ok(Push {
+                        meta,
                         heads,
-                        changes: doc.automerge_mut().save(),
+                        changes: doc.save_for_push(),
                         count,
                     });
                 }
                 if same_heads(&heads, &acked) {
                     return Ok(Push {
+                        meta,
                         heads,
                         changes: Vec::new(),
                         count: 0,
@@ -144,6 +155,7 @@ impl Store {
                 let known: Vec<ChangeHash> = acked.iter().filter(|h| !missing.contains(h)).copied().collect();
                 let count = doc.automerge_mut().get_changes_meta(&known).len() as u64;
                 Ok(Push {
+                    meta,
                     heads,
                     changes: doc.changes_since(&known)?,
                     count,
@@ -153,13 +165,7 @@ impl Store {
                 // Told only what the hub acknowledged, the hub answers as if this device had
                 // nothing newer; the changes go in a later round.
                 out.deferred = true;
-                out.request.docs.push(DocPush {
-                    id,
-                    heads: to_wire(&acked),
-                    changes: Vec::new(),
-                    attested_heads: Vec::new(),
-                    attestation: Vec::new(),
-                });
+                out.request.docs.push(DocPush::new(id, to_wire(&acked), Vec::new()));
                 continue;
             }
             carried += push.changes.len();
@@ -174,36 +180,36 @@ impl Store {
                 (true, Some((heads, seal))) => (to_wire(&heads), seal),
                 _ => (Vec::new(), Vec::new()),
             };
+            // While the hub may not hold the document, the push says what it is, so that the hub
+            // can decide whether this device may write it before reading the changes.
+            let meta = (acked.is_empty() || whole).then_some(push.meta);
             out.request.docs.push(DocPush {
                 id,
                 heads: to_wire(&push.heads),
                 changes: push.changes,
                 attested_heads,
                 attestation,
+                meta,
             });
         }
         // Months removed after the retention period, named with the heads the hub holds, so
         // that it does not send them back.
         for (id, heads) in self.retired_documents()? {
-            out.request.docs.push(DocPush {
-                id,
-                heads: to_wire(&heads),
-                changes: Vec::new(),
-                attested_heads: Vec::new(),
-                attestation: Vec::new(),
-            });
+            out.request.docs.push(DocPush::new(id, to_wire(&heads), Vec::new()));
         }
         Ok(out)
     }
 
     /// Applies the hub's answer: every document's changes first, then the acknowledgements,
-    /// then the documents to drop.
+    /// then the documents to drop, then the refusals (a document whose history regressed is
+    /// rebuilt on the hub's copy). Returns how many documents were rebuilt, whose changes go in
+    /// the next round.
     fn apply_response(
         &self,
         response: &SyncResponse,
         reporter: &Reporter,
         report: &mut SyncReport,
-    ) -> Result<()> {
+    ) -> Result<u32> {
         let retired: HashSet<DocId> = self.retired_documents()?.into_iter().map(|(id, _)| id).collect();
         let total = response.docs.len() as u64;
         let mut applied: Vec<(DocId, Vec<ChangeHash>, &[u8])> = Vec::with_capacity(response.docs.len());
@@ -223,8 +229,11 @@ impl Store {
                     Ok(_) => {}
                     // Bytes this app cannot take (damaged, or from a newer app): the store is
                     // unchanged, nothing is acknowledged, and the next sync asks again.
-                    Err(Error::Document(_)) => {
+                    Err(Error::Document(e)) => {
                         report.documents_refused += 1;
+                        if matches!(e, crate::doc::DocError::TooNew { .. }) {
+                            report.upgrade_needed.push(pull.id);
+                        }
                         continue;
                     }
                     Err(e) => return Err(e),
@@ -273,7 +282,29 @@ impl Store {
                 report.documents_dropped += 1;
             }
         }
-        Ok(())
+        let mut recovered = 0;
+        for refusal in &response.refused {
+            if refusal.code == ErrorCode::HistoryRegressed && !refusal.document.is_empty() {
+                self.recover_regressed(
+                    refusal.id,
+                    &refusal.document,
+                    &from_wire(&refusal.heads),
+                    &refusal.attestation,
+                )?;
+                report.histories_recovered += 1;
+                recovered += 1;
+                continue;
+            }
+            if refusal.code == ErrorCode::UpgradeNeeded {
+                report.upgrade_needed.push(refusal.id);
+            }
+            report.refused_by_hub.push(DocumentRefusal {
+                doc: refusal.id,
+                code: refusal.code,
+                reason: refusal.reason.clone(),
+            });
+        }
+        Ok(recovered)
     }
 
     /// Whether this device holds `id` and may send its changes.

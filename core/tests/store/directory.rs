@@ -372,7 +372,7 @@ fn bad_remote_bytes_are_refused_and_leave_the_store_unchanged() {
         let (_, p) = am.get(&partners, id.to_string()).unwrap().unwrap();
         am.put(&p, "status", 42).unwrap();
     }
-    evil.commit("break", chrono::Utc::now());
+    evil.commit(chrono::Utc::now());
     let e = a
         .store
         .apply_remote(meta.id(), &evil.automerge_mut().save())

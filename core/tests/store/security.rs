@@ -174,7 +174,7 @@ fn make_v1_database(path: &Path, key: &StoreKey) -> outreach_core::model::Partne
     };
     let mut doc = outreach_core::doc::Document::create(meta, device).unwrap();
     doc.insert_partner(&partner).unwrap();
-    doc.commit("add partner", chrono::Utc::now());
+    doc.commit(chrono::Utc::now());
     let bytes = doc.automerge_mut().save();
 
     let c = rusqlite::Connection::open(path).unwrap();

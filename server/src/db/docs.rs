@@ -149,6 +149,18 @@ pub(crate) fn readable_rows(conn: &Connection, caller: &Caller) -> Result<Vec<Do
     Ok(out)
 }
 
+/// The rows of every document of one kind, in a stable order.
+pub(crate) fn rows_of_kind(conn: &Connection, kind: DocKind) -> Result<Vec<DocRow>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM documents WHERE kind = ?1 ORDER BY pk"))?;
+    let rows = stmt.query_map([kind.as_str()], raw_row)?;
+    let mut out = Vec::new();
+    for raw in rows {
+        out.push(parse_row(raw?)?);
+    }
+    Ok(out)
+}
+
 /// The rows of every visit log, with the name of the owner's organisation.
 pub(crate) fn visit_log_rows(conn: &Connection) -> Result<Vec<(DocRow, String)>> {
     let mut stmt = conn.prepare_cached(&format!(
@@ -373,7 +385,7 @@ mod tests {
             let stored = row(&conn, meta.id()).unwrap().unwrap();
             doc.insert_partner(&Partner::new(Region::Namur, format!("Partner {i}"), OrgKind::Ngo))
                 .unwrap();
-            doc.commit("add", chrono::Utc::now());
+            doc.commit(chrono::Utc::now());
             let increment = doc.unsaved_changes();
             doc.mark_saved();
             let chunk = Chunk::for_update(&stored, &mut doc, increment);

@@ -29,6 +29,13 @@ pub(crate) async fn enroll(State(hub): State<Hub>, req: Request) -> Result<Cbor<
             ),
         ));
     }
+    // The device id is the actor of all its changes: a random (version 4) UUID, never the nil
+    // id that stands for the documents' genesis.
+    if req.device_id.uuid().get_version() != Some(uuid::Version::Random) {
+        return Err(ApiError::bad_request(
+            "a device id must be a random (version 4) UUID",
+        ));
+    }
     let name = devices::clean_name("device name", &req.device_name)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let response = blocking(move || hub.inner.db.write(|tx| devices::enroll(tx, &req, &name, now()))).await?;

@@ -56,6 +56,11 @@ pub(crate) fn answer(
         match decision {
             Decision::Drop => out.drop.push(id),
             Decision::Resend => out.resend.push(id),
+            Decision::Refused(refusal) => {
+                // A copy sent with a refusal (for a device to rebuild on) counts like a payload.
+                budget.take(refusal.document.len());
+                out.refused.push(refusal);
+            }
             Decision::Answer { device_heads, known } => match known {
                 Known::Stored(row) if row.heads == device_heads => out.docs.push(DocPull {
                     id,

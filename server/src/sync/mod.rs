@@ -1,6 +1,6 @@
-//! `POST /v1/sync`, without HTTP: a request is validated as a whole (nothing is stored if any
-//! document is refused), its accepted documents are written in one transaction, then the answer
-//! is built from what is stored.
+//! `POST /v1/sync`, without HTTP: every pushed document is validated on its own (a refused one
+//! is reported and the others are handled), the accepted documents are written in one
+//! transaction, then the answer is built from what is stored.
 //!
 //! Documents are loaded from the database for each request, never cached. A writer that finds a
 //! document changed since it loaded it (another request, maybe another hub process, wrote it;
@@ -115,7 +115,7 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
     // Validation runs outside the write lock, so that syncs validate in parallel...
     let mut plan = hub
         .db
-        .read(|conn| plan::plan(&ctx(hub, conn, caller), &req.docs))?;
+        .read(|conn| plan::plan(&ctx(hub, conn, caller), &req.docs).map_err(|e| ApiError::internal(&e)))?;
     if !plan.writes.is_empty() {
         match hub.db.write(|conn| write_all(conn, &plan.writes, now())) {
             Ok(()) => {}
@@ -124,7 +124,7 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
                 // again under the write lock, where nothing can overtake it.
                 Counters::bump(&hub.counters.write_conflicts, 1);
                 plan = hub.db.write(|conn| {
-                    let plan = plan::plan(&ctx(hub, conn, caller), &req.docs)?;
+                    let plan = plan::plan(&ctx(hub, conn, caller), &req.docs).map_err(|e| ApiError::internal(&e))?;
                     write_all(conn, &plan.writes, now()).map_err(|e| match e {
                         WriteError::Conflict => ApiError::internal(&Error::Corrupt(
                             "a document changed under the write lock".into(),

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use outreach_core::doc::{DocMeta, Document, PartnerEdit};
 use outreach_core::model::{DocId, Month, PartnerStatus, Region, VisitId};
-use outreach_core::sync::protocol::{ErrorCode, Role, SyncResponse};
+use outreach_core::sync::protocol::{encode, ErrorCode, Role, SyncResponse};
 use reqwest::StatusCode;
 
 use crate::common::{date, visit, TestHub};
@@ -27,24 +27,18 @@ async fn a_field_worker_may_not_write_the_directory() {
         .doc(section)
         .edit_partner(partner, &[PartnerEdit::Status(PartnerStatus::Defunct)])
         .unwrap();
-    worker.doc(section).commit("close", Utc::now());
+    worker.doc(section).commit(Utc::now());
     let req = worker.request();
-    let (status, err) = worker.send(&hub, &req).await.unwrap_err();
-    assert_eq!(
-        (status, err.code, err.doc),
-        (StatusCode::FORBIDDEN, ErrorCode::Forbidden, Some(section))
-    );
+    let (status, code, _) = worker.refused_doc(&hub, encode(&req), section).await;
+    assert_eq!((status, code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
     assert_eq!(hub.snapshot(), before);
 
     // A new section.
     let mut other = hub.device(&hub.org_a, Role::Fieldworker).await;
     let (new_section, _) = other.add_partner(Region::Liege, "Invented partner");
     let req = other.request();
-    let (status, err) = other.send(&hub, &req).await.unwrap_err();
-    assert_eq!(
-        (status, err.code, err.doc),
-        (StatusCode::FORBIDDEN, ErrorCode::Forbidden, Some(new_section))
-    );
+    let (status, code, _) = other.refused_doc(&hub, encode(&req), new_section).await;
+    assert_eq!((status, code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
     assert_eq!(hub.snapshot(), before);
 
     // A visit log of another device.
@@ -59,12 +53,13 @@ async fn a_field_worker_may_not_write_the_directory() {
     coordinator_log
         .put_visit(VisitId::random(), &visit("2026-11-02", "", &[]))
         .unwrap();
-    coordinator_log.commit("forged", Utc::now());
+    coordinator_log.commit(Utc::now());
+    let log_id = coordinator_log.id();
     other.docs.clear();
-    other.docs.insert(coordinator_log.id(), coordinator_log);
+    other.docs.insert(log_id, coordinator_log);
     let req = other.request();
-    let (status, err) = other.send(&hub, &req).await.unwrap_err();
-    assert_eq!((status, err.code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
+    let (status, code, _) = other.refused_doc(&hub, encode(&req), log_id).await;
+    assert_eq!((status, code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
     assert_eq!(hub.snapshot(), before);
     hub.assert_still_serving().await;
 }
@@ -85,12 +80,9 @@ async fn changes_under_another_devices_actor_are_refused() {
     let mut req = bob.request();
     req.docs.retain(|d| d.id != section);
     req.docs.push(relayed);
-    let (status, err) = bob.send(&hub, &req).await.unwrap_err();
-    assert_eq!(
-        (status, err.code, err.doc),
-        (StatusCode::FORBIDDEN, ErrorCode::Forbidden, Some(section))
-    );
-    assert!(err.reason.contains("another device"), "{}", err.reason);
+    let (status, code, reason) = bob.refused_doc(&hub, encode(&req), section).await;
+    assert_eq!((status, code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
+    assert!(reason.contains("another device"), "{reason}");
     assert_eq!(hub.snapshot(), before);
 
     // A new visit log of Bob's written under Alice's actor.
@@ -105,11 +97,12 @@ async fn changes_under_another_devices_actor_are_refused() {
     forged
         .put_visit(VisitId::random(), &visit("2026-11-02", "", &[]))
         .unwrap();
-    forged.commit("log", Utc::now());
-    bob.docs.insert(forged.id(), forged);
+    forged.commit(Utc::now());
+    let forged_id = forged.id();
+    bob.docs.insert(forged_id, forged);
     let req = bob.request();
-    let (status, err) = bob.send(&hub, &req).await.unwrap_err();
-    assert_eq!((status, err.code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
+    let (status, code, _) = bob.refused_doc(&hub, encode(&req), forged_id).await;
+    assert_eq!((status, code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
     assert_eq!(hub.snapshot(), before);
 
     // Alice's own push goes through.
@@ -166,12 +159,9 @@ async fn coordinators_read_their_organisations_visit_logs_only() {
         .doc(log_a)
         .put_visit(VisitId::random(), &visit("2026-11-05", "", &[]))
         .unwrap();
-    coordinator_a.doc(log_a).commit("edit", Utc::now());
+    coordinator_a.doc(log_a).commit(Utc::now());
     let req = coordinator_a.request();
-    let (status, err) = coordinator_a.send(&hub, &req).await.unwrap_err();
-    assert_eq!(
-        (status, err.code, err.doc),
-        (StatusCode::FORBIDDEN, ErrorCode::Forbidden, Some(log_a))
-    );
+    let (status, code, _) = coordinator_a.refused_doc(&hub, encode(&req), log_a).await;
+    assert_eq!((status, code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
     assert_eq!(hub.snapshot(), before);
 }

@@ -209,8 +209,10 @@ async fn an_old_hubs_seal_key_moves_out_and_its_seals_still_verify() {
     // Without the seal the first device may not bring back the second one's change...
     let unsealed = first.request();
     let before = hub.snapshot();
-    let (status, err) = first.send(&hub, &unsealed).await.unwrap_err();
-    assert_eq!((status, err.code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
+    let (status, code, _) = first
+        .refused_doc(&hub, outreach_core::sync::protocol::encode(&unsealed), section)
+        .await;
+    assert_eq!((status, code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
     assert_eq!(hub.snapshot(), before);
     // ...with the seal made by the old hub, under the key that was in its database, it may.
     let mut sealed = first.request();

@@ -22,7 +22,8 @@ async fn setup(config: HubConfig) -> (TestHub, TestDevice, TestDevice, DocId, Do
     (hub, coordinator, worker, section, log)
 }
 
-/// Sends `body`, expects a refusal, and checks that nothing changed and the hub still serves.
+/// Sends `body`, expects a refusal of the whole request, and checks that nothing changed and
+/// the hub still serves.
 async fn refused(hub: &TestHub, device: &TestDevice, body: Vec<u8>) -> (StatusCode, ErrorBody) {
     let before = hub.snapshot();
     let (status, err) = device.send_bytes(hub, body).await.unwrap_err();
@@ -30,6 +31,22 @@ async fn refused(hub: &TestHub, device: &TestDevice, body: Vec<u8>) -> (StatusCo
     assert_eq!(hub.snapshot(), before, "a refused request stores nothing");
     hub.assert_still_serving().await;
     (status, err)
+}
+
+/// Sends `body`, expects document `doc` refused, and checks that nothing changed (the other
+/// documents of these requests hold no new changes) and the hub still serves.
+async fn refused_doc(
+    hub: &TestHub,
+    device: &TestDevice,
+    body: Vec<u8>,
+    doc: DocId,
+) -> (StatusCode, ErrorCode, String) {
+    let before = hub.snapshot();
+    let outcome = device.refused_doc(hub, body, doc).await;
+    assert!(outcome.0.is_client_error(), "{outcome:?}");
+    assert_eq!(hub.snapshot(), before, "a refused document stores nothing");
+    hub.assert_still_serving().await;
+    outcome
 }
 
 /// The device's request with one document's changes replaced.
@@ -56,14 +73,10 @@ async fn garbage_truncated_and_corrupted_changes_are_refused() {
     corrupted[middle] ^= 0x10;
     for bad in [random, truncated, corrupted] {
         let body = with_changes(&mut worker, log, bad);
-        let (status, err) = refused(&hub, &worker, body).await;
+        let (status, code, _) = refused_doc(&hub, &worker, body, log).await;
         assert_eq!(
-            (status, err.code, err.doc),
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::InvalidDocument,
-                Some(log)
-            )
+            (status, code),
+            (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidDocument)
         );
     }
 
@@ -71,14 +84,10 @@ async fn garbage_truncated_and_corrupted_changes_are_refused() {
     let mut other = hub.device(&hub.org_a, Role::Fieldworker).await;
     let new_log = other.log_visit("2026-12-01", "", &[]);
     let body = with_changes(&mut other, new_log, b"\x85\x6f\x4a\x83 but then garbage".to_vec());
-    let (status, err) = refused(&hub, &other, body).await;
+    let (status, code, _) = refused_doc(&hub, &other, body, new_log).await;
     assert_eq!(
-        (status, err.code, err.doc),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidDocument,
-            Some(new_log)
-        )
+        (status, code),
+        (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidDocument)
     );
 
     // The good changes still go through.
@@ -124,6 +133,7 @@ async fn bounds_on_body_documents_and_changes_are_enforced() {
 
     let big = with_changes(&mut worker, log, vec![0x85; 100 * 1024]);
     let (status, err) = refused(&hub, &worker, big).await;
+    assert_eq!(err.doc, None, "the body is refused before it is read");
     assert_eq!(
         (status, err.code),
         (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge)
@@ -147,10 +157,10 @@ async fn bounds_on_body_documents_and_changes_are_enforced() {
         worker.log_visit(&format!("2026-11-{day:02}"), "", &[]);
     }
     let req = worker.request();
-    let (status, err) = refused(&hub, &worker, encode(&req)).await;
+    let (status, code, _) = refused_doc(&hub, &worker, encode(&req), log).await;
     assert_eq!(
-        (status, err.code, err.doc),
-        (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge, Some(log))
+        (status, code),
+        (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge)
     );
 }
 
@@ -162,43 +172,33 @@ async fn a_change_that_breaks_the_model_is_refused() {
     let (_, partners) = am.get(ROOT, "partners").unwrap().unwrap();
     let (_, entry) = am.get(&partners, partner.to_string()).unwrap().unwrap();
     am.put(&entry, "status", 5).unwrap();
-    coordinator.doc(section).commit("break", Utc::now());
+    coordinator.doc(section).commit(Utc::now());
     let req = coordinator.request();
-    let (status, err) = refused(&hub, &coordinator, encode(&req)).await;
+    let (status, code, reason) = refused_doc(&hub, &coordinator, encode(&req), section).await;
     assert_eq!(
-        (status, err.code, err.doc),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidDocument,
-            Some(section)
-        )
+        (status, code),
+        (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidDocument)
     );
-    assert!(
-        err.reason.contains("status"),
-        "the reason names the field: {}",
-        err.reason
-    );
+    assert!(reason.contains("status"), "the reason names the field: {reason}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_visit_note_with_a_phone_number_is_refused_and_nothing_is_stored() {
     let (hub, _, mut worker, _, log) = setup(HubConfig::default()).await;
-    // A good new document in the same request is not stored either: the request is refused whole.
+    // A good new document in the same request is stored: only the bad one is refused.
     let other_month = worker.log_visit("2026-12-01", "Fine note", &[]);
     worker.log_visit("2026-11-05", "Bel hem terug op +32 470 12 34 56", &[]);
+    let stored_log = hub.hub.document_bytes(log).unwrap();
     let req: SyncRequest = worker.request();
-    let (status, err) = refused(&hub, &worker, encode(&req)).await;
-    assert_eq!(
-        (status, err.code, err.doc),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::PersonalData,
-            Some(log)
-        )
-    );
+    let resp = worker.send(&hub, &req).await.unwrap();
+    let refusal = crate::common::refusal_of(&resp, log).unwrap();
+    assert_eq!(refusal.code, ErrorCode::PersonalData);
     assert!(
-        !err.reason.contains("470"),
-        "the reason never repeats the personal data"
+        !refusal.reason.contains("470 12") && !refusal.reason.contains("+32"),
+        "the reason never repeats the personal data: {}",
+        refusal.reason
     );
-    assert!(hub.hub.document_bytes(other_month).unwrap().is_none());
+    assert_eq!(hub.hub.document_bytes(log).unwrap(), stored_log, "the refused log is unchanged");
+    assert!(hub.hub.document_bytes(other_month).unwrap().is_some());
+    assert!(resp.docs.iter().any(|d| d.id == other_month), "and acknowledged");
 }

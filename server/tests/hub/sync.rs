@@ -243,13 +243,11 @@ async fn unknown_device_heads_without_changes_do_not_break_the_hub() {
     coordinator.sync(&hub).await;
     let mut worker = hub.device(&hub.org_a, Role::Fieldworker).await;
     let mut req = worker.request();
-    req.docs.push(outreach_core::sync::protocol::DocPush {
-        id: section,
-        heads: to_wire(&[automerge::ChangeHash([7; 32])]),
-        changes: Vec::new(),
-        attested_heads: Vec::new(),
-        attestation: Vec::new(),
-    });
+    req.docs.push(outreach_core::sync::protocol::DocPush::new(
+        section,
+        to_wire(&[automerge::ChangeHash([7; 32])]),
+        Vec::new(),
+    ));
     let resp = worker.send(&hub, &req).await.unwrap();
     assert_eq!(resp.resend, vec![section]);
     hub.assert_still_serving().await;

@@ -14,7 +14,8 @@ use outreach_core::model::{
     VisitDetails, VisitId,
 };
 use outreach_core::sync::protocol::{
-    decode, encode, from_wire, to_wire, DocPush, EnrollRequest, EnrollResponse, ErrorBody, Role, SyncRequest,
+    decode, encode, from_wire, to_wire, DocPush, DocRefusal, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode, Role,
+    SyncRequest,
     SyncResponse, AUTOMERGE_FORMAT, CONTENT_TYPE, PROTOCOL_VERSION,
 };
 use outreach_hub::{DbKey, Hub, HubConfig, HubKeys, Organisation, ServerHandle, TlsConfig};
@@ -287,6 +288,11 @@ pub async fn answer<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// The hub's refusal of `doc` in an answer, if it refused it.
+pub fn refusal_of(resp: &SyncResponse, doc: DocId) -> Option<&DocRefusal> {
+    resp.refused.iter().find(|r| r.id == doc)
+}
+
 /// A device: documents built with core's `Document`, and the heads the hub acknowledged.
 pub struct TestDevice {
     pub id: DeviceId,
@@ -344,7 +350,7 @@ impl TestDevice {
         let doc = self.doc(id);
         doc.put_visit(VisitId::random(), &visit(day, note, themes))
             .unwrap();
-        doc.commit("log visit", Utc::now());
+        doc.commit(Utc::now());
         id
     }
 
@@ -365,7 +371,7 @@ impl TestDevice {
         let p = Partner::new(region, name, OrgKind::Ngo);
         let doc = self.doc(id);
         doc.insert_partner(&p).unwrap();
-        doc.commit("add partner", Utc::now());
+        doc.commit(Utc::now());
         (id, p.id)
     }
 
@@ -377,18 +383,17 @@ impl TestDevice {
         let doc = self.docs.get_mut(&id).unwrap();
         let heads = doc.heads();
         let changes = if whole {
-            doc.automerge_mut().save()
+            doc.save_for_push()
         } else if heads == acked {
             Vec::new()
         } else {
             doc.changes_since(&acked).unwrap()
         };
+        // While the hub may lack the document, the push says what it is.
+        let meta = (acked.is_empty() || whole).then(|| *doc.meta());
         DocPush {
-            id,
-            heads: to_wire(&heads),
-            changes,
-            attested_heads: Vec::new(),
-            attestation: Vec::new(),
+            meta,
+            ..DocPush::new(id, to_wire(&heads), changes)
         }
     }
 
@@ -416,6 +421,27 @@ impl TestDevice {
         body: Vec<u8>,
     ) -> Result<SyncResponse, (StatusCode, ErrorBody)> {
         answer(hub.post("/v1/sync", Some(&self.token), body).await).await
+    }
+
+    /// Sends `body` and expects document `doc` refused, alone in the answer (or with the whole
+    /// request, for what is refused before documents are read): the HTTP status that goes with
+    /// the code, the code and the reason.
+    pub async fn refused_doc(&self, hub: &TestHub, body: Vec<u8>, doc: DocId) -> (StatusCode, ErrorCode, String) {
+        match self.send_bytes(hub, body).await {
+            Ok(resp) => {
+                let r = refusal_of(&resp, doc).unwrap_or_else(|| panic!("{doc} was not refused: {resp:?}"));
+                assert!(!r.reason.is_empty(), "every refusal says why");
+                assert!(
+                    resp.docs.iter().all(|d| d.id != doc),
+                    "a refused document is not acknowledged"
+                );
+                (outreach_hub::status_of(r.code), r.code, r.reason.clone())
+            }
+            Err((status, body)) => {
+                assert_eq!(body.doc, Some(doc), "{body:?}");
+                (status, body.code, body.reason)
+            }
+        }
     }
 
     /// Applies an answer as a device does.
