@@ -11,5 +11,6 @@ mod cli;
 mod common;
 mod concurrency;
 mod enroll;
+mod hardening;
 mod restart;
 mod sync;
