@@ -105,6 +105,9 @@ pub(crate) fn error_code_name(code: ErrorCode) -> &'static str {
         ErrorCode::PersonalData => "personal_data",
         ErrorCode::HashMismatch => "hash_mismatch",
         ErrorCode::Internal => "internal",
+        ErrorCode::Busy => "busy",
+        ErrorCode::RateLimited => "rate_limited",
+        ErrorCode::Timeout => "timeout",
     }
 }
 
@@ -140,6 +143,9 @@ mod tests {
             PersonalData,
             HashMismatch,
             Internal,
+            Busy,
+            RateLimited,
+            Timeout,
         ] {
             let wire = serde_json::to_string(&code).unwrap();
             assert_eq!(wire, format!("\"{}\"", error_code_name(code)));

@@ -247,6 +247,13 @@ pub enum ErrorCode {
     HashMismatch,
     /// The hub failed.
     Internal,
+    /// The hub is serving as many requests as it can, or could not answer in time: try again
+    /// after `Retry-After`.
+    Busy,
+    /// Too many attempts from this address (enrollment): try again after `Retry-After`.
+    RateLimited,
+    /// The request did not arrive in time (its body was too slow).
+    Timeout,
 }
 
 /// The body of every error response.
