@@ -9,5 +9,6 @@ mod cli;
 mod common;
 mod concurrency;
 mod enroll;
+mod hygiene;
 mod restart;
 mod sync;
