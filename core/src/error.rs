@@ -126,6 +126,9 @@ mod tests {
             PersonalData,
             HashMismatch,
             Internal,
+            Busy,
+            RateLimited,
+            Timeout,
         ] {
             let wire = serde_json::to_string(&code).unwrap();
             assert_eq!(wire, format!("\"{}\"", error_code_name(code)));

@@ -142,7 +142,7 @@ enum Command {
         data: DataArg,
     },
     /// Serve the hub until SIGINT or SIGTERM
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Copy hub.db to FILE while the hub serves (neither blobs/ nor the seal key: see the README)
     Backup {
         #[command(flatten)]
@@ -206,7 +206,7 @@ struct ServeArgs {
     /// TLS private key (PEM)
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// Largest enroll or sync request body, in bytes [default: 16 MiB]
+    /// Largest sync request body, in bytes [default: 16 MiB]
     #[arg(long, value_name = "N")]
     max_body_bytes: Option<usize>,
     /// Most documents in one sync request [default: 1000]
@@ -218,6 +218,75 @@ struct ServeArgs {
     /// Size of document payloads in a sync answer before it is cut [default: 8 MiB]
     #[arg(long, value_name = "N")]
     max_response_bytes: Option<usize>,
+    #[command(flatten)]
+    connections: ConnectionArgs,
+}
+
+/// The connection and request limits of `serve` (see the "Limits" section of the README).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Connections and requests")]
+struct ConnectionArgs {
+    /// Longest TLS handshake [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    tls_handshake_timeout: Option<Duration>,
+    /// Longest wait for a request's headers: on a new connection, or once they began [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    header_timeout: Option<Duration>,
+    /// Longest a connection stays open between requests [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    idle_timeout: Option<Duration>,
+    /// Time a request body is given, plus 1s per --min-transfer-rate bytes [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    body_timeout: Option<Duration>,
+    /// Time a request is given to be answered, plus 1s per --min-transfer-rate bytes [default: 120s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    request_timeout: Option<Duration>,
+    /// Slowest transfer, in bytes per second, that earns a request more time [default: 16384]
+    #[arg(long, value_name = "N")]
+    min_transfer_rate: Option<u64>,
+    /// Most connections open at once; beyond it the hub stops accepting [default: 512]
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// Most requests served at once; beyond it 503 with Retry-After [default: 256]
+    #[arg(long, value_name = "N")]
+    max_in_flight: Option<usize>,
+    /// Most requests at once on one HTTP/2 connection [default: 32]
+    #[arg(long, value_name = "N")]
+    max_http2_streams: Option<u32>,
+    /// Largest enroll request body, in bytes [default: 4096]
+    #[arg(long, value_name = "N")]
+    max_enroll_body_bytes: Option<usize>,
+    /// Refused enrollment attempts allowed per client address and minute [default: 10]
+    #[arg(long, value_name = "N")]
+    enroll_attempts_per_minute: Option<u32>,
+    /// Client addresses the enrollment rate limit remembers [default: 4096]
+    #[arg(long, value_name = "N")]
+    enroll_limiter_addresses: Option<usize>,
+}
+
+impl ConnectionArgs {
+    /// `config` with the limits given on the command line.
+    fn apply(&self, config: HubConfig) -> HubConfig {
+        HubConfig {
+            tls_handshake_timeout: self.tls_handshake_timeout.unwrap_or(config.tls_handshake_timeout),
+            header_timeout: self.header_timeout.unwrap_or(config.header_timeout),
+            idle_timeout: self.idle_timeout.unwrap_or(config.idle_timeout),
+            body_timeout: self.body_timeout.unwrap_or(config.body_timeout),
+            request_timeout: self.request_timeout.unwrap_or(config.request_timeout),
+            min_transfer_rate: self.min_transfer_rate.unwrap_or(config.min_transfer_rate),
+            max_connections: self.max_connections.unwrap_or(config.max_connections),
+            max_in_flight: self.max_in_flight.unwrap_or(config.max_in_flight),
+            max_http2_streams: self.max_http2_streams.unwrap_or(config.max_http2_streams),
+            max_enroll_body_bytes: self.max_enroll_body_bytes.unwrap_or(config.max_enroll_body_bytes),
+            enroll_attempts_per_minute: self
+                .enroll_attempts_per_minute
+                .unwrap_or(config.enroll_attempts_per_minute),
+            enroll_limiter_addresses: self
+                .enroll_limiter_addresses
+                .unwrap_or(config.enroll_limiter_addresses),
+            ..config
+        }
+    }
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -301,7 +370,7 @@ pub(crate) fn run(cli: Cli) -> CliResult {
             print!("{}", open(&data)?.visit_report()?);
             Ok(())
         }
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Backup { data, to } => backup(&data, &to),
         Command::Encrypt { data } => encrypt(&data),
         Command::Demo => match runtime()?.block_on(outreach_hub::demo::run()) {
@@ -459,13 +528,13 @@ fn init_logging() {
 
 fn serve(args: ServeArgs) -> CliResult {
     let defaults = HubConfig::default();
-    let config = HubConfig {
+    let config = args.connections.apply(HubConfig {
         max_body_bytes: args.max_body_bytes.unwrap_or(defaults.max_body_bytes),
         max_docs: args.max_docs.unwrap_or(defaults.max_docs),
         max_changes: args.max_changes.unwrap_or(defaults.max_changes),
         max_response_bytes: args.max_response_bytes.unwrap_or(defaults.max_response_bytes),
         ..defaults
-    };
+    });
     let hub = args.data.open(config, false)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsConfig::from_pem_files(cert, key)?),
@@ -564,5 +633,38 @@ mod tests {
         assert!(
             matches!(cli.command, Command::Enroll { role: Role::Coordinator, expires, .. } if expires == outreach_hub::DEFAULT_CODE_VALIDITY)
         );
+    }
+
+    #[test]
+    fn connection_limits_come_from_the_command_line() {
+        let cli = Cli::try_parse_from([
+            "outreach-hub",
+            "serve",
+            "--data",
+            "d",
+            "--header-timeout",
+            "5s",
+            "--idle-timeout",
+            "2m",
+            "--max-connections",
+            "64",
+            "--max-enroll-body-bytes",
+            "2048",
+            "--enroll-attempts-per-minute",
+            "3",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        let config = args.connections.apply(HubConfig::default());
+        assert_eq!(config.header_timeout, Duration::from_secs(5));
+        assert_eq!(config.idle_timeout, Duration::from_secs(120));
+        assert_eq!(config.max_connections, 64);
+        assert_eq!(config.max_enroll_body_bytes, 2048);
+        assert_eq!(config.enroll_attempts_per_minute, 3);
+        let defaults = HubConfig::default();
+        assert_eq!(config.request_timeout, defaults.request_timeout);
+        assert_eq!(config.max_in_flight, defaults.max_in_flight);
     }
 }

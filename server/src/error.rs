@@ -200,5 +200,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::UpgradeNeeded
         | ErrorCode::HistoryRegressed => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Timeout => StatusCode::REQUEST_TIMEOUT,
     }
 }

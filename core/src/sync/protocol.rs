@@ -307,6 +307,13 @@ pub enum ErrorCode {
     /// The device reused change numbers the hub holds with other content (it lost commits it
     /// had sent): it writes its changes again on the hub's copy, under a new actor epoch.
     HistoryRegressed,
+    /// The hub is serving as many requests as it can, or could not answer in time: try again
+    /// after `Retry-After`.
+    Busy,
+    /// Too many attempts from this address (enrollment): try again after `Retry-After`.
+    RateLimited,
+    /// The request did not arrive in time (its body was too slow).
+    Timeout,
 }
 
 impl ErrorCode {
@@ -330,6 +337,9 @@ impl ErrorCode {
             ErrorCode::ChangeMetadata => "change_metadata",
             ErrorCode::UpgradeNeeded => "upgrade_needed",
             ErrorCode::HistoryRegressed => "history_regressed",
+            ErrorCode::Busy => "busy",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Timeout => "timeout",
         }
     }
 }

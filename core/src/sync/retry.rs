@@ -9,7 +9,7 @@ use crate::sync::protocol::{self, ErrorBody, ErrorCode};
 /// How an attempt failed.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// Worth retrying (connection failed or timed out, 5xx, 429); `error` is what the caller
+    /// Worth retrying (connection failed or timed out, 5xx, 429, 408); `error` is what the caller
     /// gets once the attempts run out, `retry_after` the hub's wish, if it said.
     Transient {
         /// The error if no attempt is left.
@@ -63,7 +63,8 @@ pub(crate) fn classify_status(status: u16, body: &[u8], retry_after: Option<&str
             None => Error::Protocol(format!("HTTP status {status}")),
         },
     };
-    if status == 429 || (500..600).contains(&status) {
+    // 408: the hub gave up waiting for the request (a slow link); HTTP lets it be repeated.
+    if status == 408 || status == 429 || (500..600).contains(&status) {
         Failure::Transient {
             error,
             retry_after: retry_after.and_then(parse_retry_after),
@@ -80,8 +81,10 @@ fn code_of_status(status: u16) -> Option<ErrorCode> {
         400 | 422 => ErrorCode::BadRequest,
         403 => ErrorCode::Forbidden,
         404 => ErrorCode::NotFound,
+        408 => ErrorCode::Timeout,
         413 => ErrorCode::TooLarge,
         415 => ErrorCode::Unsupported,
+        429 => ErrorCode::RateLimited,
         _ => return None,
     })
 }
@@ -161,14 +164,14 @@ mod tests {
     }
 
     #[test]
-    fn only_5xx_and_429_are_transient() {
-        for status in [500, 502, 503, 504, 429] {
+    fn only_5xx_429_and_408_are_transient() {
+        for status in [500, 502, 503, 504, 429, 408] {
             assert!(
                 matches!(classify_status(status, b"", None), Failure::Transient { .. }),
                 "{status}"
             );
         }
-        for status in [400, 403, 404, 408, 409, 410, 413, 422] {
+        for status in [400, 403, 404, 409, 410, 413, 422] {
             assert!(
                 matches!(classify_status(status, b"", None), Failure::Fatal(_)),
                 "{status}"
@@ -192,6 +195,36 @@ mod tests {
         assert!(matches!(
             classify_status(302, b"", None),
             Failure::Fatal(Error::Protocol(_))
+        ));
+        // The hub's own limits, with its body or without (a proxy's page).
+        assert!(matches!(
+            classify_status(429, &body(ErrorCode::RateLimited, false), Some("30")),
+            Failure::Transient {
+                error: Error::Hub {
+                    code: ErrorCode::RateLimited,
+                    ..
+                },
+                retry_after: Some(_),
+            }
+        ));
+        for (status, code) in [(408, ErrorCode::Timeout), (429, ErrorCode::RateLimited)] {
+            assert!(
+                matches!(
+                    classify_status(status, b"", None),
+                    Failure::Transient { error: Error::Hub { code: c, .. }, .. } if c == code
+                ),
+                "{status}"
+            );
+        }
+        assert!(matches!(
+            classify_status(503, &body(ErrorCode::Busy, false), Some("2")),
+            Failure::Transient {
+                error: Error::Hub {
+                    code: ErrorCode::Busy,
+                    ..
+                },
+                ..
+            }
         ));
     }
 

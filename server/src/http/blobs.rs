@@ -18,7 +18,7 @@ use outreach_core::sync::protocol::ErrorCode;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use super::respond::{authenticate, content_length, drain};
+use super::respond::{authenticate, body_error, content_length, drain};
 use crate::auth::Caller;
 use crate::blobs::BlobName;
 use crate::error::{ApiError, Error};
@@ -191,7 +191,7 @@ pub(crate) async fn put_blob(
     let mut partial = blobs.create_partial().await.map_err(io_error)?;
     let mut body = body;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| ApiError::bad_request("the body could not be read"))?;
+        let frame = frame.map_err(body_error)?;
         if let Ok(data) = frame.into_data() {
             if partial.len() + data.len() as u64 > MAX_FILE_BYTES {
                 return Err(too_large());

@@ -1,11 +1,13 @@
 //! One structured log line per request: method, route (the pattern, not the path), status,
-//! duration, the device when known, and body sizes. Never a body, a note, a token or a code.
+//! duration, the client's address, the device when known, and body sizes. Never a body, a
+//! note, a token or a code.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::body::HttpBody;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -33,6 +35,10 @@ pub(crate) async fn log_request(mut req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "(unmatched)".to_string(), |p| p.as_str().to_string());
     let request_bytes = content_length(req.headers());
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "-".to_string(), |c| c.0.ip().to_string());
     let slot = LogSlot::default();
     req.extensions_mut().insert(slot.clone());
 
@@ -47,6 +53,7 @@ pub(crate) async fn log_request(mut req: Request, next: Next) -> Response {
         route = %route,
         status,
         duration_ms,
+        peer = %peer,
         device = device.as_deref().unwrap_or("-"),
         request_bytes,
         response_bytes,

@@ -1,20 +1,26 @@
-//! The HTTP face of the hub (axum on tokio; TLS optional), with the endpoints of
-//! `outreach_core::sync::protocol`.
+//! The HTTP face of the hub (axum on tokio, served by its own accept loop over hyper; TLS
+//! optional), with the endpoints of `outreach_core::sync::protocol`, under the connection and
+//! request limits of [`HubConfig`](crate::HubConfig).
 
 mod blobs;
+mod conn;
+mod limits;
 mod log;
+mod rate;
 mod respond;
 mod routes;
+mod serve;
 mod tls;
 
 use std::any::Any;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
-use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use axum::{Extension, Router};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -22,8 +28,11 @@ pub use self::tls::TlsConfig;
 use crate::error::{ApiError, Error, Result};
 use crate::hub::Hub;
 
-/// The router of every endpoint, for serving or for in-process tests.
+/// The router of every endpoint, for serving or for in-process tests. Only [`Hub::serve`] adds
+/// the connection and request limits and the client's address; in process, enrollment attempts
+/// all count against one unknown address.
 pub fn router(hub: Hub) -> Router {
+    let limiter = Arc::new(rate::EnrollLimiter::new(hub.config()));
     Router::new()
         .route("/v1/enroll", post(routes::enroll))
         .route("/v1/sync", post(routes::sync))
@@ -31,9 +40,10 @@ pub fn router(hub: Hub) -> Router {
         .route("/v1/health", get(routes::health))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        // Bodies are bounded by the handlers themselves: by `max_body_bytes`, or by the largest
-        // brochure file for uploads.
+        // Bodies are bounded by the handlers themselves: by `max_enroll_body_bytes`,
+        // `max_body_bytes`, or by the largest brochure file for uploads.
         .layer(DefaultBodyLimit::disable())
+        .layer(Extension(limiter))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(log::log_request))
         .with_state(hub)
@@ -50,23 +60,21 @@ fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
 pub struct ServerHandle {
     addr: SocketAddr,
     tls: bool,
-    handle: axum_server::Handle<SocketAddr>,
+    shutdown: Arc<watch::Sender<bool>>,
     task: JoinHandle<std::io::Result<()>>,
-    grace: std::time::Duration,
 }
 
 /// Starts a graceful shutdown of a server from elsewhere (a signal handler).
 #[derive(Debug, Clone)]
 pub struct ShutdownTrigger {
-    handle: axum_server::Handle<SocketAddr>,
-    grace: std::time::Duration,
+    shutdown: Arc<watch::Sender<bool>>,
 }
 
 impl ShutdownTrigger {
     /// Stops accepting connections and lets requests in flight finish, for at most the hub's
     /// `shutdown_grace`.
     pub fn trigger(&self) {
-        self.handle.graceful_shutdown(Some(self.grace));
+        self.shutdown.send_replace(true);
     }
 }
 
@@ -85,8 +93,7 @@ impl ServerHandle {
     /// A way to start the shutdown from another task.
     pub fn shutdown_trigger(&self) -> ShutdownTrigger {
         ShutdownTrigger {
-            handle: self.handle.clone(),
-            grace: self.grace,
+            shutdown: Arc::clone(&self.shutdown),
         }
     }
 
@@ -110,29 +117,24 @@ impl ServerHandle {
 
 impl Hub {
     /// Serves the hub on `listener`, over TLS if `tls` is given, on the current tokio runtime
-    /// (multi-threaded: documents are validated on its blocking pool). Returns once the server
-    /// is accepting connections.
+    /// (multi-threaded: documents are validated on its blocking pool), under the connection
+    /// and request limits of its [`HubConfig`](crate::HubConfig). Returns once the server is
+    /// accepting connections.
     pub fn serve(&self, listener: tokio::net::TcpListener, tls: Option<TlsConfig>) -> Result<ServerHandle> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::Server("serve must be called from within a tokio runtime".into()))?;
+        self.config().check_connections()?;
         let addr = listener.local_addr()?;
-        let app = router(self.clone()).into_make_service();
-        let handle = axum_server::Handle::new();
-        let server = axum_server::Server::<SocketAddr>::from_listener(listener).handle(handle.clone());
         let with_tls = tls.is_some();
-        let task = match tls {
-            None => runtime.spawn(server.serve(app)),
-            Some(tls) => {
-                let acceptor = RustlsAcceptor::new(RustlsConfig::from_config(tls.config));
-                runtime.spawn(server.acceptor(acceptor).serve(app))
-            }
-        };
+        let acceptor = tls.map(|tls| tokio_rustls::TlsAcceptor::from(tls.config));
+        let (shutdown, signal) = watch::channel(false);
+        let server = serve::Server::new(listener, router(self.clone()), self.config(), acceptor, signal);
+        let task = runtime.spawn(server.run());
         Ok(ServerHandle {
             addr,
             tls: with_tls,
-            handle,
+            shutdown: Arc::new(shutdown),
             task,
-            grace: self.config().shutdown_grace,
         })
     }
 }

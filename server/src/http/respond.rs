@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
-use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +14,7 @@ use outreach_core::sync::protocol::{self, ErrorCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::limits::BodyTooSlow;
 use super::log::LogSlot;
 use crate::auth::Caller;
 use crate::db::{devices, now};
@@ -86,15 +87,60 @@ pub(crate) async fn drain(body: Body, max: u64) {
     let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }
 
-/// Reads a whole body of at most `limit` bytes. A longer body is refused, after draining at most
-/// `limit` more bytes of it.
-pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// Adds `Retry-After`, in whole seconds (at least one), to an answer.
+pub(crate) fn with_retry_after(mut response: Response, wait: Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    response
+}
+
+/// The refusal for a body that could not be read: `408` when it did not arrive in time.
+pub(crate) fn body_error(e: axum::Error) -> ApiError {
+    let inner = e.into_inner();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
+    while let Some(e) = cause {
+        if e.is::<BodyTooSlow>() {
+            return ApiError::new(ErrorCode::Timeout, BodyTooSlow.to_string());
+        }
+        cause = e.source();
+    }
+    ApiError::bad_request("the body could not be read")
+}
+
+/// What to do with the rest of a body found too large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnTooLarge {
+    /// Read and discard a bounded amount more, so that the client reads the answer (a device
+    /// that must learn its refusal).
+    Drain,
+    /// Answer at once without reading more; the connection is then closed (an unauthenticated
+    /// caller is owed nothing more).
+    Refuse,
+}
+
+/// Reads a whole body of at most `limit` bytes. A longer body is refused: with
+/// [`OnTooLarge::Drain`] after draining at most `limit` more bytes of it (none when its
+/// `Content-Length` is over twice the limit), with [`OnTooLarge::Refuse`] without reading
+/// another byte (none at all when its `Content-Length` is over the limit).
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    on_too_large: OnTooLarge,
+) -> Result<Vec<u8>, ApiError> {
     let too_large = || ApiError::too_large(format!("the body is larger than {limit} bytes"));
     let limit_u64 = limit as u64;
+    let drain_more = |body: Body| async move {
+        if on_too_large == OnTooLarge::Drain {
+            drain(body, limit_u64).await;
+        }
+    };
     match content_length(headers) {
         Some(n) if n > limit_u64.saturating_mul(2) => return Err(too_large()),
         Some(n) if n > limit_u64 => {
-            drain(body, limit_u64).await;
+            drain_more(body).await;
             return Err(too_large());
         }
         _ => {}
@@ -102,10 +148,10 @@ pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> 
     let mut body = body;
     let mut out = Vec::with_capacity(content_length(headers).map_or(0, |n| n as usize));
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| ApiError::bad_request("the body could not be read"))?;
+        let frame = frame.map_err(body_error)?;
         if let Some(data) = frame.data_ref() {
             if out.len() + data.len() > limit {
-                drain(body, limit_u64).await;
+                drain_more(body).await;
                 return Err(too_large());
             }
             out.extend_from_slice(data);

@@ -1,21 +1,67 @@
 //! `POST /v1/enroll`, `POST /v1/sync`, `GET /v1/health`, and the answers to anything else.
 
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use outreach_core::sync::protocol::{
     EnrollRequest, EnrollResponse, ErrorCode, SyncRequest, SyncResponse, PROTOCOL_VERSION,
 };
 
 use super::log::LogSlot;
-use super::respond::{authenticate, blocking, decode, drain, read_body, Cbor};
+use super::rate::{AddressKey, EnrollLimiter};
+use super::respond::{
+    authenticate, blocking, content_length, decode, drain, read_body, with_retry_after, Cbor, OnTooLarge,
+};
 use crate::db::{devices, now};
 use crate::error::ApiError;
 use crate::hub::Hub;
 
-/// `POST /v1/enroll`.
-pub(crate) async fn enroll(State(hub): State<Hub>, req: Request) -> Result<Cbor<EnrollResponse>, ApiError> {
+/// `POST /v1/enroll`. Open to anyone, so it costs little before a code is checked: attempts
+/// are limited per client address, and the small body is refused unread when it is too long.
+pub(crate) async fn enroll(
+    State(hub): State<Hub>,
+    Extension(limiter): Extension<Arc<EnrollLimiter>>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
-    let bytes = read_body(&parts.headers, body, hub.config().max_body_bytes).await?;
+    let limit = hub.config().max_enroll_body_bytes;
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let key = AddressKey::of(peer);
+    if let Err(wait) = limiter.try_acquire(key, Instant::now()) {
+        // A body of the allowed size is read and dropped, so that a device behind a shared
+        // address reads why it is refused.
+        if content_length(&parts.headers).is_none_or(|n| n <= limit as u64) {
+            drain(body, limit as u64).await;
+        }
+        let refusal = ApiError::new(
+            ErrorCode::RateLimited,
+            "too many enrollment attempts from this address; try again later",
+        );
+        return Ok(with_retry_after(refusal.into_response(), wait));
+    }
+    let response = enroll_device(&hub, &parts, body, limit).await?;
+    // An attempt that enrolled a device does not count against its address.
+    limiter.refund(key, Instant::now());
+    Ok(Cbor(response).into_response())
+}
+
+async fn enroll_device(
+    hub: &Hub,
+    parts: &Parts,
+    body: Body,
+    limit: usize,
+) -> Result<EnrollResponse, ApiError> {
+    let bytes = read_body(&parts.headers, body, limit, OnTooLarge::Refuse).await?;
     let req: EnrollRequest = decode(&bytes)?;
     if let Some(slot) = parts.extensions.get::<LogSlot>() {
         slot.set(req.device_id);
@@ -38,8 +84,8 @@ pub(crate) async fn enroll(State(hub): State<Hub>, req: Request) -> Result<Cbor<
     }
     let name = devices::clean_name("device name", &req.device_name)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let response = blocking(move || hub.inner.db.write(|tx| devices::enroll(tx, &req, &name, now()))).await?;
-    Ok(Cbor(response))
+    let hub = hub.clone();
+    blocking(move || hub.inner.db.write(|tx| devices::enroll(tx, &req, &name, now()))).await
 }
 
 /// `POST /v1/sync`.
@@ -53,7 +99,7 @@ pub(crate) async fn sync(State(hub): State<Hub>, req: Request) -> Result<Cbor<Sy
             return Err(e);
         }
     };
-    let bytes = read_body(&parts.headers, body, limit).await?;
+    let bytes = read_body(&parts.headers, body, limit, OnTooLarge::Drain).await?;
     let req: SyncRequest = decode(&bytes)?;
     drop(bytes);
     let response = blocking(move || crate::sync::sync(&hub.inner, &caller, &req)).await?;

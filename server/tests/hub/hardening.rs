@@ -255,7 +255,7 @@ async fn a_partners_public_number_may_be_named_in_a_note() {
     let hub = TestHub::start().await;
     let mut coordinator = hub.device(&hub.org_a, Role::Coordinator).await;
     let section = coordinator.section(Region::Brussels);
-    let mut fedasil = Partner::new(Region::Brussels, "Fedasil", OrgKind::PublicService);
+    let mut fedasil = Partner::new(Region::Brussels, "Fedasil", OrgKind::PublicAgency);
     fedasil.phones.push(Phone {
         number: "+32 2 213 44 00".into(),
         label: None,

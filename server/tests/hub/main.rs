@@ -12,5 +12,6 @@ mod common;
 mod concurrency;
 mod enroll;
 mod hardening;
+mod hygiene;
 mod restart;
 mod sync;
