@@ -65,8 +65,9 @@ pub enum OutreachError {
         /// Details.
         reason: String,
     },
-    /// The organisation revoked this device; its store has been deleted as the hub ordered.
-    /// The app should forget the store and its key, and return to enrollment.
+    /// The organisation revoked this device (lost), or retired it (handed in, once the hub held
+    /// everything it had); its store has been deleted as the hub ordered. The reason says
+    /// which. The app should forget the store and its key, and return to enrollment.
     #[error("{reason}")]
     RevokedAndWiped {
         /// Details.
@@ -127,7 +128,10 @@ impl From<CoreError> for OutreachError {
                 },
                 _ => OutreachError::Network { reason },
             },
-            CoreError::RevokedAndWiped => OutreachError::RevokedAndWiped { reason },
+            // Retired or revoked, the store is gone: the app forgets it and its key.
+            CoreError::RevokedAndWiped | CoreError::RetiredAndWiped => {
+                OutreachError::RevokedAndWiped { reason }
+            }
             CoreError::Cancelled => OutreachError::Cancelled { reason },
         }
     }

@@ -355,6 +355,9 @@ mirror_enum! {
         Connecting,
         /// Sending files or changes.
         Uploading,
+        /// Waiting for the hub's answer to start (told every few seconds; `bytes` holds the
+        /// milliseconds waited).
+        Waiting,
         /// Receiving the hub's answer.
         Downloading,
         /// Merging what was received into the store.

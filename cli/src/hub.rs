@@ -113,7 +113,19 @@ pub fn sync(args: SyncArgs, store: &Store, out: Out<'_>) -> CliResult {
         ..args.net.options()?
     };
     let progress = args.verbose.then(net::progress_on_stderr);
-    let report = net::run(|cancel| async move { store.sync(&options, progress, &cancel).await })?;
+    let report = net::run(|cancel| async move { store.sync(&options, progress, &cancel).await }).map_err(
+        |e| match e {
+            // What was logged here is safe: say so, since the sync did not finish.
+            CliError::Core(
+                e @ (outreach_core::Error::Network(_)
+                | outreach_core::Error::Cancelled
+                | outreach_core::Error::Hub { .. }),
+            ) => CliError::msg(format!(
+                "{e}; everything logged stays on this device and goes at the next sync"
+            )),
+            other => other,
+        },
+    )?;
     if args.json {
         return output::json(out, serde_json::to_string_pretty(&report));
     }
@@ -170,7 +182,6 @@ fn write_sync_report(r: &SyncReport, out: Out<'_>) -> CliResult {
     }
     write_fetch_report(&r.files, out)
 }
-
 
 /// Prints what fetching brochure files did.
 pub fn write_fetch_report(f: &FetchReport, out: Out<'_>) -> CliResult {

@@ -22,8 +22,12 @@ pub struct NetArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=20))]
     attempts: u32,
     /// Longest wait for the hub, in seconds: for an answer to start, and between two pieces
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
+    /// Longest wait for each answer to start, retries included, in seconds (a hub that never
+    /// answers ends the sync after this; the data stays on this device)
+    #[arg(long, value_name = "SECONDS", default_value_t = 45, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    deadline: u64,
 }
 
 impl NetArgs {
@@ -40,6 +44,7 @@ impl NetArgs {
             extra_ca_pem,
             max_attempts: self.attempts,
             request_timeout: Duration::from_secs(self.timeout),
+            deadline: Duration::from_secs(self.deadline),
             ..SyncOptions::default()
         })
     }
@@ -81,6 +86,7 @@ pub fn progress_on_stderr() -> Arc<dyn SyncProgress> {
             let name = match u.phase {
                 SyncPhase::Connecting => "connecting",
                 SyncPhase::Uploading => "uploading",
+                SyncPhase::Waiting => "waiting for the hub",
                 SyncPhase::Downloading => "downloading",
                 SyncPhase::Applying => "applying",
                 SyncPhase::BrochureFiles => "brochure files",

@@ -81,6 +81,10 @@ pub enum Error {
     /// The hub revoked this device, and its store was deleted as the hub ordered.
     #[error("this device was revoked by its organisation; its store has been deleted")]
     RevokedAndWiped,
+    /// The hub retired this device (handed in by a worker who leaves): everything it held is on
+    /// the hub, and its store was deleted as the hub ordered.
+    #[error("this device was retired by its organisation: everything it held is on the hub, and its store has been deleted")]
+    RetiredAndWiped,
     /// The caller cancelled the operation; the store is consistent and a later sync resumes.
     #[error("cancelled")]
     Cancelled,

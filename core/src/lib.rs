@@ -18,6 +18,6 @@ pub use store::{
     LocalBrochureFile, Store, StoreChanges, StoreKey, StoreObserver, StoreOptions, Subscription,
 };
 pub use sync::{
-    CancelToken, DocumentRefusal, Enrollment, FetchReport, SyncOptions, SyncPhase, SyncProgress, SyncProgressUpdate,
-    SyncReport,
+    CancelToken, DocumentRefusal, Enrollment, FetchReport, SyncOptions, SyncPhase, SyncProgress,
+    SyncProgressUpdate, SyncReport,
 };

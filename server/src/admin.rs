@@ -35,6 +35,10 @@ pub struct Organisation {
 pub struct EnrollmentCode {
     /// The code, `K7QM-2XHD-9FPA-W3RT`.
     pub code: String,
+    /// Its id, for commands that list or cancel codes (the start of its hash, not the code).
+    pub id: String,
+    /// The device it is meant for, if given.
+    pub label: Option<String>,
     /// The organisation the device will join.
     pub org: Organisation,
     /// The role the device will have.
@@ -58,10 +62,33 @@ pub struct DeviceInfo {
     pub name: String,
     /// When it was enrolled.
     pub enrolled_at: DateTime<Utc>,
-    /// When it was revoked, if it was.
+    /// When it was revoked (lost or stolen: it is refused), if it was.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it was retired (handed in: it may still push, then deletes its store), if it was.
+    pub retired_at: Option<DateTime<Utc>>,
     /// When it last made a request (to the minute).
     pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// An enrollment code as the hub remembers it: never the code itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeInfo {
+    /// Its id (the start of its hash).
+    pub id: String,
+    /// The organisation it enrolls into.
+    pub org_name: String,
+    /// The role it gives.
+    pub role: Role,
+    /// The device it is meant for, if given.
+    pub label: Option<String>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When it was used, if it was.
+    pub used_at: Option<DateTime<Utc>>,
+    /// When it was cancelled, if it was.
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 /// A stored document, without its content.
@@ -86,6 +113,9 @@ pub struct DocumentInfo {
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
 }
+
+/// Meta key of the hub's public address.
+const HUB_URL: &str = "hub_url";
 
 fn expiry(now: i64, valid_for: Duration) -> Result<i64> {
     if valid_for > MAX_CODE_VALIDITY {
@@ -113,9 +143,11 @@ impl Hub {
             let now = now();
             let org = devices::insert_org(tx, org_name, now)?;
             let expires_at = expiry(now, DEFAULT_CODE_VALIDITY)?;
-            let code = devices::insert_code(tx, &org.id, Role::Admin, now, expires_at)?;
+            let (code, id) = devices::insert_code(tx, &org.id, Role::Admin, now, expires_at, None)?;
             Ok(EnrollmentCode {
                 code,
+                id,
+                label: None,
                 org,
                 role: Role::Admin,
                 expires_at: time_of(expires_at),
@@ -141,13 +173,27 @@ impl Hub {
         role: Role,
         valid_for: Duration,
     ) -> Result<EnrollmentCode> {
+        self.create_labelled_code(org, role, valid_for, None)
+    }
+
+    /// [`create_enrollment_code`](Hub::create_enrollment_code), with a label naming the device
+    /// the code is meant for (so that it can be found and cancelled by it).
+    pub fn create_labelled_code(
+        &self,
+        org: &str,
+        role: Role,
+        valid_for: Duration,
+        label: Option<&str>,
+    ) -> Result<EnrollmentCode> {
         self.inner.db.write(|tx| {
             let org = devices::find_org(tx, org)?;
             let now = now();
             let expires_at = expiry(now, valid_for)?;
-            let code = devices::insert_code(tx, &org.id, role, now, expires_at)?;
+            let (code, id) = devices::insert_code(tx, &org.id, role, now, expires_at, label)?;
             Ok(EnrollmentCode {
                 code,
+                id,
+                label: label.map(|l| l.trim().to_string()),
                 org,
                 role,
                 expires_at: time_of(expires_at),
@@ -155,13 +201,51 @@ impl Hub {
         })
     }
 
+    /// Every enrollment code, newest first (ids and labels, never the codes).
+    pub fn enrollment_codes(&self) -> Result<Vec<CodeInfo>> {
+        self.inner.db.read(|tx| devices::list_codes(tx))
+    }
+
+    /// Cancels an open code named by its id or label; returns its id.
+    pub fn cancel_code(&self, id_or_label: &str) -> Result<String> {
+        self.inner
+            .db
+            .write(|tx| devices::cancel_code(tx, id_or_label, now()))
+    }
+
+    /// The device named by its id or its name.
+    pub fn find_device(&self, id_or_name: &str) -> Result<DeviceInfo> {
+        self.inner.db.read(|tx| devices::find_device(tx, id_or_name))
+    }
+
+    /// Retires a device handed in by a worker who leaves: at its next sync the hub takes what
+    /// it holds and orders it to delete its store, which it does once the hub acknowledged all
+    /// of its work. It receives nothing new meanwhile; after 30 days it is refused like a lost
+    /// one.
+    pub fn retire_device(&self, id: DeviceId) -> Result<()> {
+        self.inner.db.write(|tx| devices::retire(tx, id, now()))
+    }
+
+    /// The hub's public address as devices reach it, if one was set ([`Hub::set_hub_url`]).
+    pub fn hub_url(&self) -> Result<Option<String>> {
+        self.inner.db.read(|tx| crate::db::schema::get_meta(tx, HUB_URL))
+    }
+
+    /// Remembers the hub's public address, for the links of enrollment codes.
+    pub fn set_hub_url(&self, url: &str) -> Result<()> {
+        self.inner
+            .db
+            .write(|tx| crate::db::schema::set_meta(tx, HUB_URL, url.trim().trim_end_matches('/')))
+    }
+
     /// Every enrolled device, revoked ones included, by organisation and name.
     pub fn devices(&self) -> Result<Vec<DeviceInfo>> {
         self.inner.db.read(|tx| devices::list_devices(tx))
     }
 
-    /// Revokes a device: its next request is refused with an order to wipe its data. Revoking a
-    /// revoked device changes nothing.
+    /// Revokes a lost or stolen device: its next request is refused with an order to wipe its
+    /// data, and nothing it holds is taken (the phone may be in other hands). Revoking a revoked
+    /// device changes nothing.
     pub fn revoke_device(&self, id: DeviceId) -> Result<()> {
         self.inner.db.write(|tx| devices::revoke(tx, id, now()))
     }

@@ -21,6 +21,9 @@ pub(crate) struct Caller {
     pub org: String,
     /// Its role.
     pub role: Role,
+    /// Retired: it hands in what it holds, receives nothing new, and is told to delete its
+    /// store.
+    pub retired: bool,
 }
 
 /// A new device token: 256 random bits as 64 lower-case hex characters.

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use outreach_core::model::DeviceId;
 use outreach_core::sync::protocol::{EnrollLink, Role};
 use outreach_hub::{DbKey, EnrollmentCode, Hub, HubConfig, HubKeys, SealKey, SealKeySource, TlsConfig};
 
@@ -93,9 +92,10 @@ impl DataArg {
 /// Where devices reach the hub.
 #[derive(Debug, Args)]
 struct HubUrlArg {
-    /// The hub's base URL as devices reach it, for the enrollment link
-    #[arg(long, value_name = "URL", env = "OUTREACH_HUB_URL", default_value = DEFAULT_HUB_URL)]
-    hub_url: String,
+    /// The hub's base URL as devices reach it, for enrollment links [default: the one given to
+    /// `init`, else http://127.0.0.1:8787]; `init` remembers it
+    #[arg(long, value_name = "URL", env = "OUTREACH_HUB_URL")]
+    hub_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,8 +128,16 @@ enum Command {
         /// How long the code is valid: 30m, 24h, 7d...
         #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
         expires: Duration,
+        /// The device the code is meant for ("Phone 12"), to find or cancel it by
+        #[arg(long, value_name = "NAME")]
+        label: Option<String>,
         #[command(flatten)]
         url: HubUrlArg,
+    },
+    /// Enrollment codes: list them, cancel one
+    Codes {
+        #[command(subcommand)]
+        command: CodesCommand,
     },
     /// Enrolled devices
     Devices {
@@ -183,13 +191,40 @@ enum DevicesCommand {
         #[command(flatten)]
         data: DataArg,
     },
-    /// Revoke a device: its next request is answered with an order to wipe its data
+    /// Revoke a lost or stolen device: it is refused and told to wipe its data, and nothing it
+    /// holds is taken (the phone may be in other hands). A phone handed in: `devices retire`.
     Revoke {
         #[command(flatten)]
         data: DataArg,
-        /// The device's id
-        #[arg(value_parser = parse_device)]
-        id: DeviceId,
+        /// The device: its id or its name
+        device: String,
+        /// Confirms that the device is lost or stolen (its unsynced visits are given up)
+        #[arg(long)]
+        lost: bool,
+    },
+    /// Retire a device handed in by a worker who leaves: at its next sync the hub takes what it
+    /// holds, then the device deletes its store
+    Retire {
+        #[command(flatten)]
+        data: DataArg,
+        /// The device: its id or its name
+        device: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CodesCommand {
+    /// List the enrollment codes (their ids and labels; the codes themselves are not kept)
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Cancel an open code, named by its id or its label
+    Cancel {
+        #[command(flatten)]
+        data: DataArg,
+        /// The code's id (from `codes list`) or label
+        code: String,
     },
 }
 
@@ -209,7 +244,7 @@ struct ServeArgs {
     /// Largest sync request body, in bytes [default: 16 MiB]
     #[arg(long, value_name = "N")]
     max_body_bytes: Option<usize>,
-    /// Most documents in one sync request [default: 1000]
+    /// Most documents in one sync request [default: 10000]
     #[arg(long, value_name = "N")]
     max_docs: Option<usize>,
     /// Most changes for one document in one sync request [default: 50000]
@@ -218,6 +253,15 @@ struct ServeArgs {
     /// Size of document payloads in a sync answer before it is cut [default: 8 MiB]
     #[arg(long, value_name = "N")]
     max_response_bytes: Option<usize>,
+    /// Bytes the Automerge data of one sync request may inflate to [default: 16 MiB]
+    #[arg(long, value_name = "N")]
+    max_inflated_bytes: Option<usize>,
+    /// Most operations in one pushed change [default: 100000]
+    #[arg(long, value_name = "N")]
+    max_ops_per_change: Option<usize>,
+    /// Most operations in all the changes of one sync request [default: 1000000]
+    #[arg(long, value_name = "N")]
+    max_ops_per_request: Option<usize>,
     #[command(flatten)]
     connections: ConnectionArgs,
 }
@@ -294,10 +338,6 @@ fn parse_role(s: &str) -> Result<Role, String> {
         .map_err(|_| format!("unknown role {s:?} (fieldworker, coordinator or admin)"))
 }
 
-fn parse_device(s: &str) -> Result<DeviceId, String> {
-    s.parse().map_err(|_| format!("{s:?} is not a device id"))
-}
-
 /// Parses `90s`, `30m`, `24h` or `7d`.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -334,7 +374,9 @@ fn open(data: &DataArg) -> CliResult<Hub> {
 /// Runs a command.
 pub(crate) fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::Init { data, org, url } => init(&data, &org, &url.hub_url),
+        Command::Init { data, org, url } => {
+            init(&data, &org, url.hub_url.as_deref().unwrap_or(DEFAULT_HUB_URL))
+        }
         Command::Orgs {
             command: OrgsCommand::Add { data, name },
         } => {
@@ -350,20 +392,59 @@ pub(crate) fn run(cli: Cli) -> CliResult {
             org,
             role,
             expires,
+            label,
             url,
         } => {
-            let url = hub_url(&url.hub_url)?;
-            let code = open(&data)?.create_enrollment_code(&org, role, expires)?;
+            let hub = open(&data)?;
+            let url = match url.hub_url {
+                Some(u) => hub_url(&u)?,
+                None => hub.hub_url()?.unwrap_or_else(|| DEFAULT_HUB_URL.to_string()),
+            };
+            let code = hub.create_labelled_code(&org, role, expires, label.as_deref())?;
             print_code(&code, &url)
+        }
+        Command::Codes {
+            command: CodesCommand::List { data },
+        } => list_codes(&open(&data)?),
+        Command::Codes {
+            command: CodesCommand::Cancel { data, code },
+        } => {
+            let id = open(&data)?.cancel_code(&code)?;
+            println!("cancelled enrollment code {id}");
+            Ok(())
         }
         Command::Devices {
             command: DevicesCommand::List { data },
         } => list_devices(&open(&data)?),
         Command::Devices {
-            command: DevicesCommand::Revoke { data, id },
+            command: DevicesCommand::Revoke { data, device, lost },
         } => {
-            open(&data)?.revoke_device(id)?;
-            println!("revoked device {id}: its next request is answered with an order to wipe its data");
+            if !lost {
+                return Err(
+                    "say --lost to revoke a lost or stolen device (its unsynced visits are given up); \
+                     for a phone handed in, use `devices retire`, which keeps its visits"
+                        .into(),
+                );
+            }
+            let hub = open(&data)?;
+            let d = hub.find_device(&device)?;
+            hub.revoke_device(d.id)?;
+            println!(
+                "revoked {} ({}): it is refused from now on and told to wipe its data",
+                d.name, d.id
+            );
+            Ok(())
+        }
+        Command::Devices {
+            command: DevicesCommand::Retire { data, device },
+        } => {
+            let hub = open(&data)?;
+            let d = hub.find_device(&device)?;
+            hub.retire_device(d.id)?;
+            println!(
+                "retired {} ({}): at its next sync the hub takes what it holds, then it deletes its store",
+                d.name, d.id
+            );
             Ok(())
         }
         Command::Report { data } => {
@@ -390,6 +471,7 @@ fn init(data: &DataArg, org: &str, url: &str) -> CliResult {
     let url = hub_url(url)?;
     let hub = data.open(HubConfig::default(), true)?;
     let code = hub.initialise(org)?;
+    hub.set_hub_url(&url)?;
     println!(
         "created a hub in {} with organisation {}{}",
         data.data.display(),
@@ -484,6 +566,40 @@ fn list_orgs(hub: &Hub) -> CliResult {
     Ok(())
 }
 
+fn list_codes(hub: &Hub) -> CliResult {
+    let codes = hub.enrollment_codes()?;
+    if codes.is_empty() {
+        println!("no enrollment codes");
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    println!(
+        "{:<10}  {:<20}  {:<11}  {:<16}  {:<9}  label",
+        "id", "organisation", "role", "expires", "state"
+    );
+    for c in codes {
+        let state = if c.cancelled_at.is_some() {
+            "cancelled"
+        } else if c.used_at.is_some() {
+            "used"
+        } else if c.expires_at <= now {
+            "expired"
+        } else {
+            "open"
+        };
+        println!(
+            "{:<10}  {:<20}  {:<11}  {:<16}  {:<9}  {}",
+            c.id,
+            c.org_name,
+            c.role,
+            c.expires_at.format("%Y-%m-%d %H:%M"),
+            state,
+            c.label.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
+}
+
 fn list_devices(hub: &Hub) -> CliResult {
     let devices = hub.devices()?;
     if devices.is_empty() {
@@ -494,18 +610,23 @@ fn list_devices(hub: &Hub) -> CliResult {
         t.map_or_else(|| "-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
     };
     println!(
-        "{:<36}  {:<20}  {:<11}  {:<16}  {:<16}  {:<16}  name",
-        "id", "organisation", "role", "enrolled", "last seen", "revoked"
+        "{:<36}  {:<20}  {:<11}  {:<16}  {:<16}  {:<24}  name",
+        "id", "organisation", "role", "enrolled", "last seen", "state"
     );
     for d in devices {
+        let state = match (d.revoked_at, d.retired_at) {
+            (Some(t), _) => format!("revoked {}", time(Some(t))),
+            (None, Some(t)) => format!("retired {}", time(Some(t))),
+            (None, None) => "active".to_string(),
+        };
         println!(
-            "{:<36}  {:<20}  {:<11}  {:<16}  {:<16}  {:<16}  {}",
+            "{:<36}  {:<20}  {:<11}  {:<16}  {:<16}  {:<24}  {}",
             d.id,
             d.org_name,
             d.role,
             time(Some(d.enrolled_at)),
             time(d.last_seen),
-            time(d.revoked_at),
+            state,
             d.name
         );
     }
@@ -533,6 +654,9 @@ fn serve(args: ServeArgs) -> CliResult {
         max_docs: args.max_docs.unwrap_or(defaults.max_docs),
         max_changes: args.max_changes.unwrap_or(defaults.max_changes),
         max_response_bytes: args.max_response_bytes.unwrap_or(defaults.max_response_bytes),
+        max_inflated_bytes: args.max_inflated_bytes.unwrap_or(defaults.max_inflated_bytes),
+        max_ops_per_change: args.max_ops_per_change.unwrap_or(defaults.max_ops_per_change),
+        max_ops_per_request: args.max_ops_per_request.unwrap_or(defaults.max_ops_per_request),
         ..defaults
     });
     let hub = args.data.open(config, false)?;

@@ -36,7 +36,8 @@ mod seal;
 mod sync;
 
 pub use admin::{
-    DeviceInfo, DocumentInfo, EnrollmentCode, Organisation, DEFAULT_CODE_VALIDITY, MAX_CODE_VALIDITY,
+    CodeInfo, DeviceInfo, DocumentInfo, EnrollmentCode, Organisation, DEFAULT_CODE_VALIDITY,
+    MAX_CODE_VALIDITY,
 };
 pub use config::HubConfig;
 pub use db::cipher::DbKey;

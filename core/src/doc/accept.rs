@@ -261,7 +261,10 @@ mod tests {
             .accept(changes.clone(), dev, &HashSet::new(), &mut Rules::default())
             .unwrap();
         assert_eq!(findings.contacts.len(), 1);
-        assert_eq!(findings.contacts[0].kind, crate::privacy::PersonalDataKind::EmailAddress);
+        assert_eq!(
+            findings.contacts[0].kind,
+            crate::privacy::PersonalDataKind::EmailAddress
+        );
         assert!(matches!(
             findings.check_contacts(|_| false),
             Err(DocError::PersonalData { .. })
@@ -276,9 +279,12 @@ mod tests {
         d.commit(Utc::now());
         let changes = parse_changes(&d.changes_since(&[]).unwrap()).unwrap();
         assert!(matches!(
-            Document::create(meta, DeviceId::random())
-                .unwrap()
-                .accept(changes, dev, &HashSet::new(), &mut Rules::default()),
+            Document::create(meta, DeviceId::random()).unwrap().accept(
+                changes,
+                dev,
+                &HashSet::new(),
+                &mut Rules::default()
+            ),
             Err(DocError::PersonalData { .. })
         ));
     }

@@ -529,7 +529,11 @@ mod tests {
         d.commit(Utc::now());
         let mut hub = Document::create(meta, DeviceId::random()).unwrap();
         let findings = inspect_new(&mut hub, &mut d, &[]).unwrap();
-        assert_eq!(findings.contacts.len(), 1, "the partner's own number in the notes");
+        assert_eq!(
+            findings.contacts.len(),
+            1,
+            "the partner's own number in the notes"
+        );
         assert!(partner_contacts(&p).contains(&findings.contacts[0].tagged()));
 
         let mut catalog = Document::create(DocMeta::BrochureCatalog, dev).unwrap();
@@ -547,10 +551,14 @@ mod tests {
         catalog.put_brochure(&b).unwrap();
         catalog.commit(Utc::now());
         let mut hub = Document::create(DocMeta::BrochureCatalog, DeviceId::random()).unwrap();
-        assert!(inspect_new(&mut hub, &mut catalog, &[]).unwrap().contacts.is_empty());
+        assert!(inspect_new(&mut hub, &mut catalog, &[])
+            .unwrap()
+            .contacts
+            .is_empty());
 
         let mut l = log(dev);
-        l.put_visit(VisitId::random(), &visit("Info session at 20:00, 12 people")).unwrap();
+        l.put_visit(VisitId::random(), &visit("Info session at 20:00, 12 people"))
+            .unwrap();
         l.commit(Utc::now());
         let mut hub = log(dev);
         assert!(inspect_new(&mut hub, &mut l, &[]).unwrap().contacts.is_empty());
@@ -578,10 +586,15 @@ mod tests {
         let base = d.heads();
         let mut hub = Document::load(meta.id(), &d.automerge_mut().save(), DeviceId::random()).unwrap();
         let obj = d.partner_object(p.id).unwrap().unwrap();
-        d.automerge_mut().put(&obj, "iban", "BE71 0961 2345 6769").unwrap();
+        d.automerge_mut()
+            .put(&obj, "iban", "BE71 0961 2345 6769")
+            .unwrap();
         d.commit(Utc::now());
         let e = inspect_new(&mut hub, &mut d, &base).unwrap_err();
-        assert!(matches!(&e, DocError::UnknownField { path } if path.ends_with(".iban")), "{e}");
+        assert!(
+            matches!(&e, DocError::UnknownField { path } if path.ends_with(".iban")),
+            "{e}"
+        );
         assert!(!e.to_string().contains("0961"), "never the value");
     }
 
@@ -607,7 +620,9 @@ mod tests {
         let mut json = serde_json::to_value(visit("")).unwrap();
         json["name"] = "Jan".into();
         let coll = l.collection().unwrap();
-        l.automerge_mut().put(&coll, id.to_string(), json.to_string()).unwrap();
+        l.automerge_mut()
+            .put(&coll, id.to_string(), json.to_string())
+            .unwrap();
         l.commit(Utc::now());
         l.put_visit(id, &visit("")).unwrap();
         l.commit(Utc::now());
@@ -674,7 +689,8 @@ mod tests {
                 am.put_object(&obj, "notes", ObjType::Text).unwrap();
             }),
             Box::new(|am| {
-                am.put(&obj, "verified_on", automerge::ScalarValue::counter(3)).unwrap();
+                am.put(&obj, "verified_on", automerge::ScalarValue::counter(3))
+                    .unwrap();
             }),
             Box::new(|am| {
                 am.delete(&coll, p.id.to_string()).unwrap();
@@ -688,7 +704,10 @@ mod tests {
             case(copy.automerge_mut());
             copy.commit(Utc::now());
             let mut hub = Document::load(meta.id(), &saved, DeviceId::random()).unwrap();
-            assert!(inspect_new(&mut hub, &mut copy, &base).is_err(), "case {i} passed");
+            assert!(
+                inspect_new(&mut hub, &mut copy, &base).is_err(),
+                "case {i} passed"
+            );
         }
     }
 
@@ -711,6 +730,10 @@ mod tests {
             inspect_new(&mut hub, &mut l, &[]),
             Err(DocError::Malformed { .. })
         ));
-        assert_eq!(hub.automerge().keys(ROOT).count(), 5, "the hub's copy is unchanged");
+        assert_eq!(
+            hub.automerge().keys(ROOT).count(),
+            5,
+            "the hub's copy is unchanged"
+        );
     }
 }

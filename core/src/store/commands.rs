@@ -147,8 +147,9 @@ impl Store {
     fn check_visit(&self, details: &VisitDetails) -> Result<()> {
         details.validate(self.clock.today())?;
         let spans = self.read(|c| {
-            let public =
-                |kind: PersonalDataKind, key: &str| super::index::is_partner_contact(c, kind, key).unwrap_or(false);
+            let public = |kind: PersonalDataKind, key: &str| {
+                super::index::is_partner_contact(c, kind, key).unwrap_or(false)
+            };
             Ok(scan_note_allowing(&details.note, &public))
         })?;
         if !spans.is_empty() {

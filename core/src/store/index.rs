@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use crate::doc::partner_contacts;
 use crate::doc::{DocKind, Document};
 use crate::error::{Error, Result};
 use crate::model::{
     BrochureId, Lang, OrgKind, Partner, PartnerId, PartnerStatus, Region, Theme, Visit, VisitId,
 };
-use crate::doc::partner_contacts;
 use crate::privacy::PersonalDataKind;
 use crate::text::fold;
 

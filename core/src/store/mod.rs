@@ -30,6 +30,8 @@ pub use commands::Clock;
 pub use index::PartnerSummary;
 pub use open::{StoreKey, CIPHER_SETTINGS};
 pub use query::{BrochureView, MonthlyCount, PartnerQuery, VisitQuery};
+#[doc(hidden)]
+pub use sync_state::testing;
 
 use docs::DocCache;
 use open::Cipher;

@@ -51,7 +51,11 @@ impl Store {
     ) -> Result<()> {
         let now = self.clock.now();
         self.write(|w, actor| {
-            let Writer { conn, docs, actor: current } = w;
+            let Writer {
+                conn,
+                docs,
+                actor: current,
+            } = w;
             let acked = docs::acked_heads(conn, id)?;
             let mut hub = Document::load(id, hub_bytes, actor)?;
             // The new epoch is above every epoch of this device that either copy has seen: a

@@ -139,6 +139,7 @@ impl Store {
                 protocol::encode(&request),
                 MAX_ENROLL_ANSWER,
                 &mut |_, _| {},
+                &|_| {},
             )
             .await?;
         let response: EnrollResponse = protocol::decode(&answer).map_err(protocol_error)?;

@@ -25,6 +25,14 @@ const MIN_UPLOAD_RATE: u64 = 16 * 1024;
 /// Largest error body read from the hub.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// How often a request waiting for the hub's answer says so.
+const WAIT_TICK: Duration = Duration::from_secs(2);
+
+/// The error of a hub that did not answer within the deadline.
+fn silent(deadline: Duration) -> Error {
+    Error::Network(format!("the hub did not answer within {} s", deadline.as_secs()))
+}
+
 /// The base URL of a hub: `https://`, or plain `http://` on a loopback address only (tests and
 /// a hub on the same machine), since the device token must never cross a network in clear.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +148,7 @@ pub(crate) struct HubClient<'a> {
     token: Option<Token>,
     backoff: Backoff,
     request_timeout: Duration,
+    deadline: Duration,
     cancel: CancelToken,
 }
 
@@ -177,6 +186,7 @@ impl<'a> HubClient<'a> {
                 max: options.retry_max_delay,
             },
             request_timeout: options.request_timeout,
+            deadline: options.deadline,
             cancel: cancel.clone(),
         })
     }
@@ -196,15 +206,22 @@ impl<'a> HubClient<'a> {
         }
     }
 
-    /// POSTs a CBOR body and returns the CBOR answer of a success, retrying transient failures.
-    /// `on_bytes` is told the bytes received so far and the expected total (0 if unknown).
+    /// POSTs a CBOR body and returns the CBOR answer of a success, retrying transient failures
+    /// until the answer starts or the deadline passes (the options' `deadline`, plus the time
+    /// the body takes to upload at a slow mobile rate): a hub that takes the connection and
+    /// never answers ends the request in bounded time. `on_bytes` is told the bytes received so
+    /// far and the expected total (0 if unknown); `waiting` how long the answer has been
+    /// awaited, every few seconds while it is.
     pub async fn post_cbor(
         &self,
         path: &str,
         body: Vec<u8>,
         limit: usize,
         on_bytes: &mut (dyn FnMut(u64, u64) + Send),
+        waiting: &(dyn Fn(Duration) + Send + Sync),
     ) -> Result<Vec<u8>> {
+        let started = tokio::time::Instant::now();
+        let deadline = started + self.deadline + Duration::from_secs(body.len() as u64 / MIN_UPLOAD_RATE);
         let body = bytes::Bytes::from(body);
         let mut retry = 0;
         loop {
@@ -213,12 +230,38 @@ impl<'a> HubClient<'a> {
                 .header(CONTENT_TYPE, CBOR)
                 .body(body.clone());
             let attempt = async {
-                let mut resp = self.send(req, body.len() as u64).await?;
+                let mut resp = self
+                    .send_waiting(req, body.len() as u64, deadline, started, waiting)
+                    .await?;
                 self.read_body(&mut resp, limit, on_bytes).await
             };
             match self.attempt(attempt).await {
                 Ok(v) => return Ok(v),
-                Err(f) => self.after_failure(f, &mut retry).await?,
+                Err(f) => self.after_failure_before(f, &mut retry, Some(deadline)).await?,
+            }
+        }
+    }
+
+    /// [`send`](HubClient::send), waiting at most until `deadline` for the answer to start and
+    /// telling `waiting` how long it has waited since `started`.
+    async fn send_waiting(
+        &self,
+        req: RequestBuilder,
+        upload_len: u64,
+        deadline: tokio::time::Instant,
+        started: tokio::time::Instant,
+        waiting: &(dyn Fn(Duration) + Send + Sync),
+    ) -> Result<Response, Failure> {
+        let send = self.send(req, upload_len);
+        tokio::pin!(send);
+        let mut tick = tokio::time::interval_at(started + WAIT_TICK, WAIT_TICK);
+        loop {
+            tokio::select! {
+                result = &mut send => return result,
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(Failure::Fatal(silent(self.deadline)));
+                }
+                now = tick.tick() => waiting(now.duration_since(started)),
             }
         }
     }
@@ -239,6 +282,17 @@ impl<'a> HubClient<'a> {
     /// Decides what follows a failed attempt: `Ok` after waiting when another attempt is due,
     /// else the error to return. A revocation wipes the store first.
     pub async fn after_failure(&self, failure: Failure, retry: &mut u32) -> Result<()> {
+        self.after_failure_before(failure, retry, None).await
+    }
+
+    /// [`after_failure`](HubClient::after_failure), with no attempt due once `deadline` would
+    /// pass before it starts.
+    async fn after_failure_before(
+        &self,
+        failure: Failure,
+        retry: &mut u32,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<()> {
         match failure {
             Failure::Fatal(e) => Err(e),
             Failure::Revoked => Err(self.wipe_after_revocation()),
@@ -247,6 +301,12 @@ impl<'a> HubClient<'a> {
                     return Err(error);
                 }
                 let wait = self.backoff.random_delay(*retry, retry_after);
+                if deadline.is_some_and(|d| tokio::time::Instant::now() + wait >= d) {
+                    return Err(match error {
+                        Error::Network(_) => silent(self.deadline),
+                        other => other,
+                    });
+                }
                 *retry += 1;
                 self.cancel
                     .race(async {

@@ -36,6 +36,11 @@ pub struct SyncOptions {
     pub request_timeout: Duration,
     /// Longest wait for a connection to the hub (TCP and TLS).
     pub connect_timeout: Duration,
+    /// Longest wait for each round's answer to start, retries included (plus the time the
+    /// request takes to upload at a slow mobile rate): a hub that takes the connection and
+    /// never answers ends the sync with [`Error::Network`](crate::Error::Network) after this.
+    /// An answer that is arriving is bound by `request_timeout` between its pieces instead.
+    pub deadline: Duration,
     /// Attempts of each request on transient failures (connection failed or timed out, the hub
     /// answered 5xx or 429); at least 1. Other refusals are never retried.
     pub max_attempts: u32,
@@ -55,8 +60,9 @@ impl Default for SyncOptions {
             retention_days: DEFAULT_RETENTION_DAYS,
             storage_budget_bytes: DEFAULT_STORAGE_BUDGET_BYTES,
             fetch_files: true,
-            request_timeout: Duration::from_secs(60),
-            connect_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(45),
             max_attempts: 4,
             retry_base_delay: Duration::from_millis(500),
             retry_max_delay: Duration::from_secs(20),
@@ -150,6 +156,9 @@ pub enum SyncPhase {
     Connecting,
     /// Sending files or changes.
     Uploading,
+    /// Waiting for the hub's answer to start (told every few seconds, with the bytes field
+    /// holding the milliseconds waited).
+    Waiting,
     /// Receiving the hub's answer.
     Downloading,
     /// Merging what was received into the store.

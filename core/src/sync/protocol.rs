@@ -471,7 +471,11 @@ mod tests {
             wipe: true,
         };
         assert_eq!(decode::<ErrorBody>(&encode(&err)).unwrap(), err);
-        for code in [ErrorCode::UnknownField, ErrorCode::UpgradeNeeded, ErrorCode::Revoked] {
+        for code in [
+            ErrorCode::UnknownField,
+            ErrorCode::UpgradeNeeded,
+            ErrorCode::Revoked,
+        ] {
             let text = serde_json::to_string(&code).unwrap();
             assert_eq!(text, format!("\"{}\"", code.as_str()));
         }

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use automerge::ChangeHash;
 
 use super::http::HubClient;
-use super::options::{Reporter, SyncPhase, SyncReport};
 use super::options::DocumentRefusal;
+use super::options::{Reporter, SyncPhase, SyncReport};
 use super::protocol::{
     self, from_wire, to_wire, DocPush, ErrorCode, Role, SyncRequest, SyncResponse, AUTOMERGE_FORMAT,
 };
@@ -73,8 +73,11 @@ impl Store {
                 let reporter = &*reporter;
                 let mut on_bytes =
                     |got: u64, total: u64| reporter.tell(SyncPhase::Downloading, 0, 0, got, total);
+                let waiting = |waited: std::time::Duration| {
+                    reporter.tell(SyncPhase::Waiting, 0, 0, waited.as_millis() as u64, 0)
+                };
                 client
-                    .post_cbor("/v1/sync", body, MAX_ANSWER, &mut on_bytes)
+                    .post_cbor("/v1/sync", body, MAX_ANSWER, &mut on_bytes, &waiting)
                     .await?
             };
             report.round_trips += 1;
@@ -87,6 +90,19 @@ impl Store {
                 protocol::decode(&answer).map_err(|e| Error::Protocol(e.to_string()))?;
             client.cancel().check()?;
             let recovered = self.apply_response(&response, reporter, report)?;
+            if response.wipe {
+                // Retired: the store goes once the hub holds all of this device's work, and
+                // never while the hub refuses some of it.
+                if !report.refused_by_hub.is_empty() {
+                    return Ok(true);
+                }
+                if !self.holds_unacknowledged_work()? {
+                    return Err(match self.wipe() {
+                        Ok(()) | Err(Error::Closed) => Error::RetiredAndWiped,
+                        Err(e) => e,
+                    });
+                }
+            }
             // Only documents held here, that this device may write, can be sent whole.
             resend = HashSet::new();
             for &id in &response.resend {
@@ -165,7 +181,9 @@ impl Store {
                 // Told only what the hub acknowledged, the hub answers as if this device had
                 // nothing newer; the changes go in a later round.
                 out.deferred = true;
-                out.request.docs.push(DocPush::new(id, to_wire(&acked), Vec::new()));
+                out.request
+                    .docs
+                    .push(DocPush::new(id, to_wire(&acked), Vec::new()));
                 continue;
             }
             carried += push.changes.len();
@@ -195,7 +213,9 @@ impl Store {
         // Months removed after the retention period, named with the heads the hub holds, so
         // that it does not send them back.
         for (id, heads) in self.retired_documents()? {
-            out.request.docs.push(DocPush::new(id, to_wire(&heads), Vec::new()));
+            out.request
+                .docs
+                .push(DocPush::new(id, to_wire(&heads), Vec::new()));
         }
         Ok(out)
     }
@@ -305,6 +325,20 @@ impl Store {
             });
         }
         Ok(recovered)
+    }
+
+    /// Whether some document this device may write holds changes the hub has not acknowledged.
+    fn holds_unacknowledged_work(&self) -> Result<bool> {
+        let role = self.role()?;
+        for (id, _) in self.documents()? {
+            let meta = self.with_document(id, |d| Ok(*d.meta()))?;
+            if may_write(&meta, role, self.device_id())
+                && !same_heads(&self.document_heads(id)?, &self.acked_heads(id)?)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Whether this device holds `id` and may send its changes.

@@ -5,7 +5,7 @@ use outreach_core::sync::protocol::{EnrollRequest, EnrollResponse, ErrorCode, Ro
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::time_of;
-use crate::admin::{DeviceInfo, Organisation};
+use crate::admin::{CodeInfo, DeviceInfo, Organisation};
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, Error, Result};
 
@@ -87,22 +87,99 @@ pub(crate) fn find_org(conn: &Connection, name_or_id: &str) -> Result<Organisati
         .ok_or_else(|| Error::UnknownOrganisation(key.to_string()))
 }
 
-/// Stores a new one-time code for `org` and `role`, valid until `expires_at`; returns the code.
+/// Stores a new one-time code for `org` and `role`, valid until `expires_at`, with an optional
+/// label (the device it is meant for); returns the code and its id.
 pub(crate) fn insert_code(
     conn: &Connection,
     org: &str,
     role: Role,
     now: i64,
     expires_at: i64,
-) -> Result<String> {
+    label: Option<&str>,
+) -> Result<(String, String)> {
+    let label = label.map(|l| clean_name("code label", l)).transpose()?;
     let code = auth::new_code();
     let hash = auth::code_hash(&code).ok_or_else(|| Error::Corrupt("a new code does not parse".into()))?;
     conn.execute(
-        "INSERT INTO enrollment_codes (code_hash, org_id, role, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![&hash[..], org, role.as_str(), now, expires_at],
+        "INSERT INTO enrollment_codes (code_hash, org_id, role, created_at, expires_at, label)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![&hash[..], org, role.as_str(), now, expires_at, label],
     )?;
-    Ok(code)
+    Ok((code, code_id(&hash)))
+}
+
+/// The id of a code, shown and typed in commands: the start of its hash, never the code.
+fn code_id(hash: &[u8]) -> String {
+    hex::encode(&hash[..CODE_ID_BYTES.min(hash.len())])
+}
+
+/// Bytes of a code's hash that make its id.
+const CODE_ID_BYTES: usize = 5;
+
+/// Every enrollment code, newest first.
+pub(crate) fn list_codes(conn: &Connection) -> Result<Vec<CodeInfo>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.code_hash, o.name, c.role, c.label, c.created_at, c.expires_at, c.used_at, c.cancelled_at
+         FROM enrollment_codes c JOIN organisations o ON o.id = c.org_id
+         ORDER BY c.created_at DESC, c.code_hash",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, Option<i64>>(6)?,
+            r.get::<_, Option<i64>>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (hash, org_name, role, label, created, expires, used, cancelled) = row?;
+        out.push(CodeInfo {
+            id: code_id(&hash),
+            org_name,
+            role: parse_role(&role)?,
+            label,
+            created_at: time_of(created),
+            expires_at: time_of(expires),
+            used_at: used.map(time_of),
+            cancelled_at: cancelled.map(time_of),
+        });
+    }
+    Ok(out)
+}
+
+/// Cancels an open code named by its id or its label; returns its id. A used, expired or
+/// cancelled code, an unknown name and a label on several open codes are errors.
+pub(crate) fn cancel_code(conn: &Connection, id_or_label: &str, now: i64) -> Result<String> {
+    let key = id_or_label.trim();
+    let open: Vec<CodeInfo> = list_codes(conn)?
+        .into_iter()
+        .filter(|c| c.used_at.is_none() && c.cancelled_at.is_none() && c.expires_at > time_of(now))
+        .filter(|c| {
+            c.id == key.to_ascii_lowercase()
+                || c.label.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(key))
+        })
+        .collect();
+    let code = match open.as_slice() {
+        [one] => one,
+        [] => return Err(Error::invalid("code", format!("no open enrollment code {key:?}"))),
+        many => {
+            let ids: Vec<&str> = many.iter().map(|c| c.id.as_str()).collect();
+            return Err(Error::invalid(
+                "code",
+                format!("{key:?} names several open codes: {}", ids.join(", ")),
+            ));
+        }
+    };
+    conn.execute(
+        "UPDATE enrollment_codes SET cancelled_at = ?1 WHERE hex(substr(code_hash, 1, ?2)) = upper(?3)",
+        params![now, CODE_ID_BYTES as i64, code.id],
+    )?;
+    Ok(code.id.clone())
 }
 
 fn refuse_code(reason: &str) -> ApiError {
@@ -118,18 +195,22 @@ pub(crate) fn enroll(
     now: i64,
 ) -> Result<EnrollResponse, ApiError> {
     let hash = auth::code_hash(&req.code).ok_or_else(|| refuse_code("this is not an enrollment code"))?;
-    /// Organisation, role, expiry, and when and by whom the code was used.
-    type CodeRow = (String, String, i64, Option<i64>, Option<String>);
+    /// Organisation, role, expiry, when and by whom the code was used, when it was cancelled.
+    type CodeRow = (String, String, i64, Option<i64>, Option<String>, Option<i64>);
     let code: Option<CodeRow> = conn
         .prepare_cached(
-            "SELECT org_id, role, expires_at, used_at, used_by FROM enrollment_codes WHERE code_hash = ?1",
+            "SELECT org_id, role, expires_at, used_at, used_by, cancelled_at FROM enrollment_codes
+             WHERE code_hash = ?1",
         )?
         .query_row([&hash[..]], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
         })
         .optional()?;
-    let (org_id, role, expires_at, used_at, used_by) =
+    let (org_id, role, expires_at, used_at, used_by, cancelled_at) =
         code.ok_or_else(|| refuse_code("unknown enrollment code"))?;
+    if cancelled_at.is_some() {
+        return Err(refuse_code("this enrollment code was cancelled"));
+    }
     if let Some(used_at) = used_at {
         if used_by.as_deref() == Some(req.device_id.to_string().as_str())
             && now - used_at < ENROLL_RETRY_SECONDS
@@ -222,21 +303,32 @@ fn reissue(
     }
 }
 
+/// How long a retired device may still hand in what it holds; after that it is refused like a
+/// lost one (a phone handed in is synced within days, not months).
+pub(crate) const RETIRE_GRACE_SECONDS: i64 = 30 * 86_400;
+
 /// The device a token belongs to, with the time it was last seen; refuses unknown tokens and
-/// revoked devices (the latter with a wipe order).
-pub(crate) fn authenticate(conn: &Connection, token: &str) -> Result<(Caller, Option<i64>), ApiError> {
+/// revoked devices (the latter with a wipe order). A retired device is let in, marked so.
+pub(crate) fn authenticate(
+    conn: &Connection,
+    token: &str,
+    now: i64,
+) -> Result<(Caller, Option<i64>), ApiError> {
     let unknown = || ApiError::new(ErrorCode::Unauthorized, "unknown device token");
     let hash = auth::token_hash(token).ok_or_else(unknown)?;
-    /// Who the token is, when it was last seen, and whether it was revoked.
-    type TokenRow = ((String, String, String), Option<i64>, Option<i64>);
+    /// Who the token is, when it was last seen, and whether it was revoked or retired.
+    type TokenRow = ((String, String, String), Option<i64>, Option<i64>, Option<i64>);
     let row: Option<TokenRow> = conn
-        .prepare_cached("SELECT id, org_id, role, revoked_at, last_seen FROM devices WHERE token_hash = ?1")?
+        .prepare_cached(
+            "SELECT id, org_id, role, revoked_at, last_seen, retired_at FROM devices WHERE token_hash = ?1",
+        )?
         .query_row([&hash[..]], |r| {
-            Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?, r.get(4)?))
+            Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?, r.get(4)?, r.get(5)?))
         })
         .optional()?;
-    let ((device, org, role), revoked_at, last_seen) = row.ok_or_else(unknown)?;
-    if revoked_at.is_some() {
+    let ((device, org, role), revoked_at, last_seen, retired_at) = row.ok_or_else(unknown)?;
+    let expired = retired_at.is_some_and(|t| now - t > RETIRE_GRACE_SECONDS);
+    if revoked_at.is_some() || expired {
         return Err(ApiError::new(
             ErrorCode::Revoked,
             "this device was revoked by its organisation: delete its data",
@@ -246,6 +338,7 @@ pub(crate) fn authenticate(conn: &Connection, token: &str) -> Result<(Caller, Op
         device: parse_device(&device)?,
         org,
         role: parse_role(&role)?,
+        retired: retired_at.is_some(),
     };
     Ok((caller, last_seen))
 }
@@ -260,25 +353,29 @@ pub(crate) fn touch(conn: &Connection, device: DeviceId, now: i64) -> Result<()>
 /// Every device, by organisation and name.
 pub(crate) fn list_devices(conn: &Connection) -> Result<Vec<DeviceInfo>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT d.id, d.org_id, o.name, d.role, d.name, d.enrolled_at, d.revoked_at, d.last_seen
+        "SELECT d.id, d.org_id, o.name, d.role, d.name, d.enrolled_at, d.revoked_at, d.last_seen,
+             d.retired_at
          FROM devices d JOIN organisations o ON o.id = d.org_id
          ORDER BY o.name, d.name, d.id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
+            (
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ),
             r.get::<_, i64>(5)?,
             r.get::<_, Option<i64>>(6)?,
             r.get::<_, Option<i64>>(7)?,
+            r.get::<_, Option<i64>>(8)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, org_id, org_name, role, name, enrolled_at, revoked_at, last_seen) = row?;
+        let ((id, org_id, org_name, role, name), enrolled_at, revoked_at, last_seen, retired_at) = row?;
         out.push(DeviceInfo {
             id: parse_device(&id)?,
             org_id,
@@ -287,10 +384,76 @@ pub(crate) fn list_devices(conn: &Connection) -> Result<Vec<DeviceInfo>> {
             name,
             enrolled_at: time_of(enrolled_at),
             revoked_at: revoked_at.map(time_of),
+            retired_at: retired_at.map(time_of),
             last_seen: last_seen.map(time_of),
         });
     }
     Ok(out)
+}
+
+/// The device named by its id or its name (ignoring case). A name several devices share is an
+/// error listing them, so that the right one can be named by id.
+pub(crate) fn find_device(conn: &Connection, id_or_name: &str) -> Result<DeviceInfo> {
+    let key = id_or_name.trim();
+    let all = list_devices(conn)?;
+    if let Ok(id) = key.parse::<DeviceId>() {
+        return all
+            .into_iter()
+            .find(|d| d.id == id)
+            .ok_or(Error::UnknownDevice(id));
+    }
+    let mut named: Vec<DeviceInfo> = all
+        .into_iter()
+        .filter(|d| d.name.to_lowercase() == key.to_lowercase())
+        .collect();
+    match named.len() {
+        1 => Ok(named.remove(0)),
+        0 => Err(Error::invalid(
+            "device",
+            format!("no enrolled device named {key:?}"),
+        )),
+        _ => {
+            let ids: Vec<String> = named
+                .iter()
+                .map(|d| format!("{} ({})", d.id, d.org_name))
+                .collect();
+            Err(Error::invalid(
+                "device",
+                format!(
+                    "{key:?} names several devices: {}; name one by its id",
+                    ids.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+/// Retires a device: it may still push what it holds, and every answer orders it to delete its
+/// store. A revoked device cannot be retired; retiring twice changes nothing.
+pub(crate) fn retire(conn: &Connection, device: DeviceId, now: i64) -> Result<()> {
+    let id = device.to_string();
+    let state: Option<(Option<i64>, Option<i64>)> = conn
+        .query_row(
+            "SELECT revoked_at, retired_at FROM devices WHERE id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match state {
+        None => Err(Error::UnknownDevice(device)),
+        Some((Some(_), _)) => Err(Error::invalid(
+            "device",
+            "it was revoked as lost: it hands in nothing",
+        )),
+        Some((None, Some(_))) => Ok(()),
+        Some((None, None)) => {
+            conn.execute(
+                "UPDATE devices SET retired_at = ?1 WHERE id = ?2",
+                params![now, id],
+            )?;
+            Ok(())
+        }
+    }
 }
 
 /// Revokes a device: its next request is answered with a wipe order. Revoking a revoked device

@@ -151,8 +151,9 @@ pub(crate) fn readable_rows(conn: &Connection, caller: &Caller) -> Result<Vec<Do
 
 /// The rows of every document of one kind, in a stable order.
 pub(crate) fn rows_of_kind(conn: &Connection, kind: DocKind) -> Result<Vec<DocRow>> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM documents WHERE kind = ?1 ORDER BY pk"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM documents WHERE kind = ?1 ORDER BY pk"
+    ))?;
     let rows = stmt.query_map([kind.as_str()], raw_row)?;
     let mut out = Vec::new();
     for raw in rows {

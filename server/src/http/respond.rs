@@ -193,8 +193,8 @@ fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
 impl Hub {
     /// The enrolled, unrevoked device a token belongs to; records that it was seen.
     pub(crate) fn authenticate(&self, token: &str) -> Result<Caller, ApiError> {
-        let (caller, last_seen) = self.inner.db.read(|tx| devices::authenticate(tx, token))?;
         let now = now();
+        let (caller, last_seen) = self.inner.db.read(|tx| devices::authenticate(tx, token, now))?;
         if last_seen.is_none_or(|t| now - t >= LAST_SEEN_GRANULARITY) {
             self.inner
                 .db

@@ -62,6 +62,7 @@ mod tests {
             device: DeviceId::random(),
             org: org.into(),
             role,
+            retired: false,
         }
     }
 

@@ -52,6 +52,9 @@ pub(crate) fn answer(
         max: ctx.config.max_response_bytes,
         full: false,
     };
+    if ctx.caller.retired {
+        return retired_answer(ctx, decisions);
+    }
     for (id, decision) in decisions {
         match decision {
             Decision::Drop => out.drop.push(id),
@@ -96,6 +99,57 @@ pub(crate) fn answer(
             changes: bytes,
             attestation: ctx.sealer.seal(row.id, &row.heads),
         });
+    }
+    Ok(out)
+}
+
+/// The answer to a retired device: refusals, and for each document whose every head the hub
+/// holds, those very heads as acknowledged (so that the device knows the hub holds all of its
+/// work); nothing new, and the order to delete its store once the hub holds all of its work.
+fn retired_answer(ctx: &Ctx<'_>, decisions: Vec<(DocId, Decision)>) -> Result<SyncResponse, ApiError> {
+    let mut out = SyncResponse {
+        wipe: true,
+        ..SyncResponse::default()
+    };
+    for (id, decision) in decisions {
+        let (device_heads, holds) = match decision {
+            Decision::Answer {
+                device_heads,
+                known: Known::Stored(row),
+            } => {
+                let holds = row.heads == device_heads || {
+                    let mut doc = docs::load(ctx.conn, &row, ctx.hub)?;
+                    let am = doc.automerge_mut();
+                    device_heads.iter().all(|h| am.get_change_by_hash(h).is_some())
+                };
+                (device_heads, holds)
+            }
+            Decision::Answer {
+                device_heads,
+                known: Known::Loaded(mut doc),
+            } => {
+                let am = doc.automerge_mut();
+                let holds = device_heads.iter().all(|h| am.get_change_by_hash(h).is_some());
+                (device_heads, holds)
+            }
+            Decision::Refused(r) => {
+                out.refused.push(r);
+                continue;
+            }
+            Decision::Resend => {
+                out.resend.push(id);
+                continue;
+            }
+            Decision::Drop => continue,
+        };
+        if holds {
+            out.docs.push(DocPull {
+                id,
+                attestation: ctx.sealer.seal(id, &device_heads),
+                heads: to_wire(&device_heads),
+                changes: Vec::new(),
+            });
+        }
     }
     Ok(out)
 }

@@ -124,7 +124,8 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
                 // again under the write lock, where nothing can overtake it.
                 Counters::bump(&hub.counters.write_conflicts, 1);
                 plan = hub.db.write(|conn| {
-                    let plan = plan::plan(&ctx(hub, conn, caller), &req.docs).map_err(|e| ApiError::internal(&e))?;
+                    let plan =
+                        plan::plan(&ctx(hub, conn, caller), &req.docs).map_err(|e| ApiError::internal(&e))?;
                     write_all(conn, &plan.writes, now()).map_err(|e| match e {
                         WriteError::Conflict => ApiError::internal(&Error::Corrupt(
                             "a document changed under the write lock".into(),

@@ -312,7 +312,11 @@ fn plan_existing(
         Ok(()) => {}
         Err(DocError::MissingDependencies(_)) => return Ok((Decision::Resend, None)),
         Err(e @ DocError::HistoryRegressed) => {
-            return Err(Failure::Refused(with_hub_copy(ctx, &row, refusal_of(push.id, &e))?));
+            return Err(Failure::Refused(with_hub_copy(
+                ctx,
+                &row,
+                refusal_of(push.id, &e),
+            )?));
         }
         Err(e) => return Err(refused(push.id, &e)),
     }

@@ -198,7 +198,11 @@ async fn a_visit_note_with_a_phone_number_is_refused_and_nothing_is_stored() {
         "the reason never repeats the personal data: {}",
         refusal.reason
     );
-    assert_eq!(hub.hub.document_bytes(log).unwrap(), stored_log, "the refused log is unchanged");
+    assert_eq!(
+        hub.hub.document_bytes(log).unwrap(),
+        stored_log,
+        "the refused log is unchanged"
+    );
     assert!(hub.hub.document_bytes(other_month).unwrap().is_some());
     assert!(resp.docs.iter().any(|d| d.id == other_month), "and acknowledged");
 }

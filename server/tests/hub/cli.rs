@@ -67,7 +67,10 @@ fn set_up_commands() {
     ]);
     assert!(ok);
     printed_code(&out);
-    assert!(out.contains("outreach://enroll?hub=http%3A%2F%2F127.0.0.1%3A8787&code="));
+    assert!(
+        out.contains("outreach://enroll?hub=https%3A%2F%2Fhub.example.org&code="),
+        "the hub remembers the address given to init: {out}"
+    );
 
     let (ok, _, err) = run(&["enroll", "--data", data, "--org", "Nobody", "--role", "admin"]);
     assert!(!ok);
@@ -84,8 +87,9 @@ fn set_up_commands() {
         "--data",
         data,
         "6f9619ff-8b86-d011-b42d-00cf4fc964ff",
+        "--lost",
     ]);
-    assert!(!ok && err.contains("no enrolled device"));
+    assert!(!ok && err.contains("no enrolled device"), "{err}");
     let (ok, out, _) = run(&["report", "--data", data]);
     assert!(ok && out.contains("no visits"));
 
@@ -141,4 +145,82 @@ fn serve_prints_its_address_and_stops_on_sigterm() {
     let mut log = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
     assert!(log.contains("/v1/health") && log.contains("status=200"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn devices_and_codes_are_named_by_name_and_retired_or_revoked_as_lost() {
+    let hub = crate::common::TestHub::start().await;
+    let data = hub.dir.to_str().unwrap().to_string();
+    let first = hub
+        .device(&hub.org_a, outreach_core::sync::protocol::Role::Fieldworker)
+        .await;
+    let cli = |args: Vec<String>| {
+        let mut all = args;
+        all.push("--data".into());
+        all.push(data.clone());
+        tokio::task::spawn_blocking(move || run(&all.iter().map(String::as_str).collect::<Vec<_>>()))
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+
+    // Revoking needs to be told the phone is lost: a phone handed in is retired instead.
+    let (ok, _, err) = cli(s(&["devices", "revoke", "Test phone"])).await.unwrap();
+    assert!(!ok && err.contains("--lost") && err.contains("retire"), "{err}");
+    let (ok, out, err) = cli(s(&["devices", "retire", "test PHONE"])).await.unwrap();
+    assert!(ok, "{err}");
+    assert!(out.contains(&first.id.to_string()), "{out}");
+    let (_, out, _) = cli(s(&["devices", "list"])).await.unwrap();
+    assert!(out.contains("retired"), "{out}");
+
+    // Two devices of one name: named by id instead.
+    let second = hub
+        .device(&hub.org_b, outreach_core::sync::protocol::Role::Fieldworker)
+        .await;
+    let (ok, _, err) = cli(s(&["devices", "revoke", "Test phone", "--lost"]))
+        .await
+        .unwrap();
+    assert!(
+        !ok && err.contains("several") && err.contains(&second.id.to_string()),
+        "{err}"
+    );
+    let (ok, _, err) = cli(s(&["devices", "revoke", &second.id.to_string(), "--lost"]))
+        .await
+        .unwrap();
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(s(&["devices", "retire", &second.id.to_string()]))
+        .await
+        .unwrap();
+    assert!(!ok && err.contains("lost"), "a lost device is not retired: {err}");
+
+    // Codes by label: listed without the code itself, cancelled, then refused.
+    let (ok, out, _) = cli(s(&[
+        "enroll",
+        "--org",
+        "Fedasil",
+        "--role",
+        "fieldworker",
+        "--label",
+        "Phone 12",
+    ]))
+    .await
+    .unwrap();
+    assert!(ok);
+    let code = printed_code(&out);
+    let (_, out, _) = cli(s(&["codes", "list"])).await.unwrap();
+    assert!(
+        out.contains("Phone 12") && out.contains("open") && !out.contains(&code),
+        "{out}"
+    );
+    let (ok, out, err) = cli(s(&["codes", "cancel", "phone 12"])).await.unwrap();
+    assert!(ok && out.contains("cancelled"), "{err}");
+    let (_, out, _) = cli(s(&["codes", "list"])).await.unwrap();
+    assert!(out.contains("cancelled"), "{out}");
+    let (status, err) = hub
+        .try_enroll(&code, outreach_core::model::DeviceId::random())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code,
+        outreach_core::sync::protocol::ErrorCode::InvalidCode,
+        "{status}"
+    );
 }

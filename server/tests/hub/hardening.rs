@@ -48,7 +48,11 @@ async fn tampered_visit_logs_are_refused_with_typed_codes() {
     };
 
     // A root key the layout does not have, holding a name.
-    worker.doc(log).automerge_mut().put(ROOT, "name", "Jan Peeters").unwrap();
+    worker
+        .doc(log)
+        .automerge_mut()
+        .put(ROOT, "name", "Jan Peeters")
+        .unwrap();
     worker.doc(log).commit(Utc::now());
     refused_with(&hub, &mut worker, log, ErrorCode::UnknownField).await;
 
@@ -131,7 +135,9 @@ async fn a_coordinators_extra_keys_in_a_directory_section_are_refused() {
     let d = Document::load(section, &clean, coordinator.id).unwrap();
     coordinator.docs.insert(section, d);
     let doc = coordinator.doc(section);
-    doc.automerge_mut().put(ROOT, "iban", "BE71 0961 2345 6769").unwrap();
+    doc.automerge_mut()
+        .put(ROOT, "iban", "BE71 0961 2345 6769")
+        .unwrap();
     doc.commit(Utc::now());
     refused_with(&hub, &mut coordinator, section, ErrorCode::UnknownField).await;
 
@@ -158,7 +164,10 @@ async fn device_ids_must_be_random_and_never_the_genesis_actor() {
     for id in [nil, time_based] {
         let code = hub.code(&hub.org_a, Role::Coordinator);
         let (status, err) = hub.try_enroll(&code, id).await.unwrap_err();
-        assert_eq!((status, err.code), (StatusCode::BAD_REQUEST, ErrorCode::BadRequest));
+        assert_eq!(
+            (status, err.code),
+            (StatusCode::BAD_REQUEST, ErrorCode::BadRequest)
+        );
         // The code was not used up by the refusal.
         hub.try_enroll(&code, DeviceId::random()).await.unwrap();
     }
@@ -213,10 +222,16 @@ async fn a_field_worker_is_refused_a_directory_section_before_its_changes_are_re
 async fn one_refused_document_among_five_does_not_stop_the_others() {
     let hub = TestHub::start().await;
     let mut worker = hub.device(&hub.org_a, Role::Fieldworker).await;
-    let logs: Vec<DocId> = ["2026-07-02", "2026-08-02", "2026-09-02", "2026-10-02", "2026-11-02"]
-        .iter()
-        .map(|day| worker.log_visit(day, "Info", &[]))
-        .collect();
+    let logs: Vec<DocId> = [
+        "2026-07-02",
+        "2026-08-02",
+        "2026-09-02",
+        "2026-10-02",
+        "2026-11-02",
+    ]
+    .iter()
+    .map(|day| worker.log_visit(day, "Info", &[]))
+    .collect();
     // The third month carries a phone number in a note.
     worker.log_visit("2026-09-03", "Tel 0470 12 34 56", &[]);
     let req = worker.request();
@@ -227,7 +242,10 @@ async fn one_refused_document_among_five_does_not_stop_the_others() {
     assert!(stored(&hub, logs[2]).is_none());
     for (i, log) in logs.iter().enumerate() {
         if i != 2 {
-            assert!(worker.in_step_with(&hub, *log), "month {i} stored and acknowledged");
+            assert!(
+                worker.in_step_with(&hub, *log),
+                "month {i} stored and acknowledged"
+            );
             assert!(resp.docs.iter().any(|d| d.id == *log));
         }
     }
@@ -293,7 +311,13 @@ impl HubProcess {
             .initialise("Fedasil")
             .unwrap();
         let mut child = Command::new(BIN)
-            .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--data",
+                data.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -465,8 +489,11 @@ async fn decompression_bombs_are_refused_without_the_memory_they_claim() {
     };
     let mut log = Document::create(meta, device).unwrap();
     for day in 2..12 {
-        log.put_visit(VisitId::random(), &visit(&format!("2026-11-{day:02}"), "Info", &[]))
-            .unwrap();
+        log.put_visit(
+            VisitId::random(),
+            &visit(&format!("2026-11-{day:02}"), "Info", &[]),
+        )
+        .unwrap();
         log.commit(Utc::now());
     }
     let bundle = log.changes_since(&[]).unwrap();
@@ -490,9 +517,14 @@ async fn decompression_bombs_are_refused_without_the_memory_they_claim() {
 
     // A compressed change chunk whose DEFLATE data inflates to 1 GiB: refused unread.
     let compressed = frame(2, &deflated_zeros(GIB));
-    let resp: outreach_core::sync::protocol::SyncResponse = answer(send(compressed).await.unwrap()).await.unwrap();
+    let resp: outreach_core::sync::protocol::SyncResponse =
+        answer(send(compressed).await.unwrap()).await.unwrap();
     let r = refusal_of(&resp, meta.id()).unwrap();
-    assert_eq!(outreach_hub::status_of(r.code), StatusCode::UNPROCESSABLE_ENTITY, "{r:?}");
+    assert_eq!(
+        outreach_hub::status_of(r.code),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{r:?}"
+    );
 
     // A bundle whose compressed column inflates to 1 GiB: inflated only up to the budget.
     let bomb = bundle_bomb(&bundle, GIB);
@@ -506,7 +538,8 @@ async fn decompression_bombs_are_refused_without_the_memory_they_claim() {
     assert!(growth < 64 << 20, "the hub's peak memory grew by {growth} bytes");
 
     // The hub still serves, and takes the honest bundle.
-    let resp: outreach_core::sync::protocol::SyncResponse = answer(send(bundle).await.unwrap()).await.unwrap();
+    let resp: outreach_core::sync::protocol::SyncResponse =
+        answer(send(bundle).await.unwrap()).await.unwrap();
     assert!(resp.refused.is_empty(), "{:?}", resp.refused);
     assert_eq!(resp.docs.len(), 1);
 }

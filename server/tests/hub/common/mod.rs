@@ -14,9 +14,8 @@ use outreach_core::model::{
     VisitDetails, VisitId,
 };
 use outreach_core::sync::protocol::{
-    decode, encode, from_wire, to_wire, DocPush, DocRefusal, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode, Role,
-    SyncRequest,
-    SyncResponse, AUTOMERGE_FORMAT, CONTENT_TYPE, PROTOCOL_VERSION,
+    decode, encode, from_wire, to_wire, DocPush, DocRefusal, EnrollRequest, EnrollResponse, ErrorBody,
+    ErrorCode, Role, SyncRequest, SyncResponse, AUTOMERGE_FORMAT, CONTENT_TYPE, PROTOCOL_VERSION,
 };
 use outreach_hub::{DbKey, Hub, HubConfig, HubKeys, Organisation, ServerHandle, TlsConfig};
 use reqwest::StatusCode;
@@ -426,7 +425,12 @@ impl TestDevice {
     /// Sends `body` and expects document `doc` refused, alone in the answer (or with the whole
     /// request, for what is refused before documents are read): the HTTP status that goes with
     /// the code, the code and the reason.
-    pub async fn refused_doc(&self, hub: &TestHub, body: Vec<u8>, doc: DocId) -> (StatusCode, ErrorCode, String) {
+    pub async fn refused_doc(
+        &self,
+        hub: &TestHub,
+        body: Vec<u8>,
+        doc: DocId,
+    ) -> (StatusCode, ErrorCode, String) {
         match self.send_bytes(hub, body).await {
             Ok(resp) => {
                 let r = refusal_of(&resp, doc).unwrap_or_else(|| panic!("{doc} was not refused: {resp:?}"));
