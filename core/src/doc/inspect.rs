@@ -675,7 +675,8 @@ mod tests {
         let obj = d.partner_object(p.id).unwrap().unwrap();
         let coll = d.collection().unwrap();
 
-        let cases: Vec<Box<dyn Fn(&mut automerge::AutoCommit)>> = vec![
+        type Tamper<'a> = Box<dyn Fn(&mut automerge::AutoCommit) + 'a>;
+        let cases: Vec<Tamper<'_>> = vec![
             Box::new(|am| {
                 am.put(&obj, "status", 7).unwrap();
             }),

@@ -96,7 +96,6 @@ impl Store {
             docs.insert_cached(replaced);
             Ok(((), changes))
         })
-        .map(|()| ())
     }
 }
 

@@ -142,6 +142,13 @@ fn make_old(dir: &Path) -> String {
     let conn = rusqlite::Connection::open(dir.join(DATABASE_FILE)).unwrap();
     conn.execute("INSERT INTO meta (key, value) VALUES ('seal_key', ?1)", [&key])
         .unwrap();
+    // What later versions added goes too, so that the file is version 1 through and through.
+    conn.execute_batch(
+        "ALTER TABLE devices DROP COLUMN retired_at;
+         ALTER TABLE enrollment_codes DROP COLUMN label;
+         ALTER TABLE enrollment_codes DROP COLUMN cancelled_at;",
+    )
+    .unwrap();
     conn.pragma_update(None, "user_version", 1).unwrap();
     key
 }
