@@ -133,31 +133,46 @@ impl Registry {
     /// Records the maps a change created where the layout has maps; other operations are
     /// ignored (the change was checked when it was accepted, or is the genesis).
     fn observe(&mut self, change: &automerge::ExpandedChange, kind: DocKind) {
-        let start = change.start_op.get();
-        for (i, op) in change.operations.iter().enumerate() {
-            let (OpType::Make(ObjType::Map), Key::Map(key)) = (&op.action, &op.key) else {
-                continue;
-            };
-            let Some((parent, parent_path)) = self.get(&op.obj, kind) else {
-                continue;
-            };
-            if let Some(Field {
+        let mut added = Overlay::new();
+        observe_into(self, &mut added, change, kind);
+        self.objects.extend(added);
+    }
+}
+
+/// Adds to `overlay` the maps `change` creates where the layout has maps, with their paths;
+/// parents are looked up in `overlay`, then in `base`.
+fn observe_into(base: &Registry, overlay: &mut Overlay, change: &automerge::ExpandedChange, kind: DocKind) {
+    let start = change.start_op.get();
+    for (i, op) in change.operations.iter().enumerate() {
+        let (OpType::Make(ObjType::Map), Key::Map(key)) = (&op.action, &op.key) else {
+            continue;
+        };
+        let Some((parent, parent_path)) = lookup(base, overlay, &op.obj, kind) else {
+            continue;
+        };
+        let node = match parent.field(key) {
+            Some(Field {
                 slot: Slot::Map(node),
                 ..
-            }) = parent.field(key)
-            {
-                let path = join(parent_path, key);
-                self.objects
-                    .insert((start + i as u64, change.actor_id.clone()), (node, path));
-            } else if parent == Node::Root(kind) && key.as_str() == kind.collection() {
-                let path = key.to_string();
-                self.objects.insert(
-                    (start + i as u64, change.actor_id.clone()),
-                    (Node::collection(kind), path),
-                );
-            }
+            }) => node,
+            _ if parent == Node::Root(kind) && key.as_str() == kind.collection() => Node::collection(kind),
+            _ => continue,
+        };
+        overlay.insert(
+            (start + i as u64, change.actor_id.clone()),
+            (node, join(&parent_path, key)),
+        );
+    }
+}
+
+/// What an object is, from the registry or the maps of the batch so far.
+fn lookup(base: &Registry, overlay: &Overlay, obj: &ObjectId, kind: DocKind) -> Option<(Node, String)> {
+    if let ObjectId::Id(id) = obj {
+        if let Some((n, p)) = overlay.get(&(id.counter(), id.actor().clone())) {
+            return Some((*n, p.clone()));
         }
     }
+    base.get(obj, kind).map(|(n, p)| (n, p.to_string()))
 }
 
 fn join(parent: &str, key: &str) -> String {
@@ -248,32 +263,18 @@ impl Document {
         rules: &mut Rules,
     ) -> Result<Findings, DocError> {
         let meta = self.meta;
-        let kind = meta.kind();
         let genesis = meta.genesis_hash()?;
-        let mut findings = Findings::default();
-        // Work on a copy of the registry: a refused batch leaves it as it was.
-        let mut registry = self.registry()?.clone();
-        for i in causal_order(changes) {
-            let change = &changes[i];
-            let expanded = decode(change)?;
-            if change.hash() == genesis || trusted.contains(&change.hash()) {
-                registry.observe(&expanded, kind);
-                continue;
-            }
-            check_change(change, kind, rules)?;
-            let start = expanded.start_op.get();
-            for (n, op) in expanded.operations.iter().enumerate() {
-                check_op(
-                    &meta,
-                    &mut registry,
-                    op,
-                    (start + n as u64, &expanded.actor_id),
-                    &mut findings,
-                )?;
-            }
-        }
+        // The maps the batch creates go in an overlay, added to the registry only once the
+        // whole batch passed: a refused batch leaves it as it was.
+        self.registry()?;
+        let mut registry = self.registry.take().unwrap_or_default();
+        let checked = inspect_batch(&meta, &registry, changes, trusted, rules, genesis);
+        let checked = checked.map(|(findings, overlay)| {
+            registry.objects.extend(overlay);
+            findings
+        });
         self.registry = Some(registry);
-        Ok(findings)
+        checked
     }
 
     /// Checks the change this device just committed, as the hub will: an honest device never
@@ -289,6 +290,44 @@ impl Document {
         let findings = self.inspect(&[change], &HashSet::new(), &mut rules)?;
         findings.check_contacts(is_public)
     }
+}
+
+/// The maps a batch creates, by the id of the operation that made each.
+type Overlay = HashMap<(u64, ActorId), (Node, String)>;
+
+/// Checks a batch against the layout, with the maps it creates in an overlay of `registry`.
+fn inspect_batch(
+    meta: &DocMeta,
+    registry: &Registry,
+    changes: &[Change],
+    trusted: &HashSet<ChangeHash>,
+    rules: &mut Rules,
+    genesis: ChangeHash,
+) -> Result<(Findings, Overlay), DocError> {
+    let kind = meta.kind();
+    let mut findings = Findings::default();
+    let mut overlay = Overlay::new();
+    for i in causal_order(changes) {
+        let change = &changes[i];
+        let expanded = decode(change)?;
+        if change.hash() == genesis || trusted.contains(&change.hash()) {
+            observe_into(registry, &mut overlay, &expanded, kind);
+            continue;
+        }
+        check_change(change, kind, rules)?;
+        let start = expanded.start_op.get();
+        for (n, op) in expanded.operations.iter().enumerate() {
+            check_op(
+                meta,
+                registry,
+                &mut overlay,
+                op,
+                (start + n as u64, &expanded.actor_id),
+                &mut findings,
+            )?;
+        }
+    }
+    Ok((findings, overlay))
 }
 
 /// The rules on a change as a whole.
@@ -328,15 +367,14 @@ fn check_change(change: &Change, kind: DocKind, rules: &mut Rules) -> Result<(),
 /// The rules on one operation.
 fn check_op(
     meta: &DocMeta,
-    registry: &mut Registry,
+    registry: &Registry,
+    overlay: &mut Overlay,
     op: &automerge::legacy::Op,
     id: (u64, &ActorId),
     findings: &mut Findings,
 ) -> Result<(), DocError> {
     let kind = meta.kind();
-    let (node, parent_path) = registry
-        .get(&op.obj, kind)
-        .map(|(n, p)| (n, p.to_string()))
+    let (node, parent_path) = lookup(registry, overlay, &op.obj, kind)
         .ok_or_else(|| super::malformed("", "an object of the document's layout"))?;
     let Key::Map(key) = &op.key else {
         return Err(super::malformed(
@@ -360,7 +398,7 @@ fn check_op(
         | (OpType::Delete, Slot::Value(Value::VisitJson)) => Err(DocError::Deleted),
         (OpType::Delete, _) => Err(super::malformed(path, "a field that is kept, not removed")),
         (OpType::Make(ObjType::Map), Slot::Map(child)) => {
-            registry.objects.insert((id.0, id.1.clone()), (child, path));
+            overlay.insert((id.0, id.1.clone()), (child, path));
             Ok(())
         }
         (OpType::Put(v), Slot::Value(rule)) => {

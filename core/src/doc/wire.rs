@@ -530,4 +530,84 @@ mod tests {
             }
         }
     }
+
+    fn big_doc() -> AutoCommit {
+        let mut d = AutoCommit::new();
+        for i in 0..200 {
+            d.put(
+                ROOT,
+                format!("key {i}"),
+                format!("a value long enough to be compressed {i}"),
+            )
+            .unwrap();
+            d.commit();
+        }
+        d
+    }
+
+    #[test]
+    fn pushed_bytes_take_only_the_clients_chunk_kinds() {
+        let mut d = big_doc();
+        let changes = d.save_after(&[]);
+        let hashes: Vec<_> = d.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        let bundle = d.bundle(hashes).unwrap().bytes().to_vec();
+        let mut budget = InflateBudget::new(1 << 24);
+        // Plain changes and a bundle whose columns Automerge compressed: the same changes.
+        let plain = parse_pushed(&changes, &mut budget).unwrap();
+        let mut budget = InflateBudget::new(1 << 24);
+        let from_bundle = parse_pushed(&bundle, &mut budget).unwrap();
+        let mut a: Vec<_> = plain.iter().map(|c| c.hash()).collect();
+        let mut b: Vec<_> = from_bundle.iter().map(|c| c.hash()).collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        assert!(
+            budget.used() > bundle.len(),
+            "the bundle's columns were inflated here"
+        );
+        // A whole document without compression, yes; with compressed columns, no.
+        let mut budget = InflateBudget::new(1 << 24);
+        assert_eq!(
+            parse_pushed(&d.save_nocompress(), &mut budget).unwrap().len(),
+            200
+        );
+        assert!(matches!(
+            parse_pushed(&d.save(), &mut InflateBudget::new(1 << 24)),
+            Err(DocError::Wire(WireError::Compressed(0)))
+        ));
+        // A compressed change chunk, never.
+        let mut compressed = d.get_last_local_change().unwrap();
+        let raw = compressed.bytes().to_vec();
+        if raw[8] == COMPRESSED_CHANGE {
+            assert!(matches!(
+                parse_pushed(&raw, &mut InflateBudget::new(1 << 24)),
+                Err(DocError::Wire(WireError::Compressed(0)))
+            ));
+        }
+        let mut fake = raw.clone();
+        fake[8] = COMPRESSED_CHANGE;
+        assert!(matches!(
+            parse_pushed(&fake, &mut InflateBudget::new(1 << 24)),
+            Err(DocError::Wire(WireError::Compressed(0)))
+        ));
+    }
+
+    #[test]
+    fn inflating_stops_at_the_budget() {
+        let mut d = big_doc();
+        let hashes: Vec<_> = d.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        let bundle = d.bundle(hashes).unwrap().bytes().to_vec();
+        let mut small = InflateBudget::new(bundle.len());
+        assert!(matches!(
+            parse_pushed(&bundle, &mut small),
+            Err(DocError::Wire(WireError::InflatesTooMuch { .. }))
+        ));
+        // The budget is shared: two documents of one request count together.
+        let mut shared = InflateBudget::new(1 << 24);
+        parse_pushed(&bundle, &mut shared).unwrap();
+        let used = shared.used();
+        let mut tight = InflateBudget::new(used + used / 2);
+        parse_pushed(&bundle, &mut tight).unwrap();
+        assert!(parse_pushed(&bundle, &mut tight).is_err());
+    }
 }

@@ -2800,6 +2800,87 @@ public func FfiConverterTypeDayHours_lower(_ value: DayHours) -> RustBuffer {
 
 
 /**
+ * A document the hub refused to take from this device.
+ */
+public struct DocumentRefusal: Equatable, Hashable {
+    /**
+     * The document's id.
+     */
+    public let doc: String
+    /**
+     * The hub's stable code: `unknown_field`, `personal_data`, `change_metadata`,
+     * `upgrade_needed`, `forbidden`, `too_large`, `invalid_document`...
+     */
+    public let code: String
+    /**
+     * The hub's reason, for people.
+     */
+    public let reason: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The document's id.
+         */doc: String, 
+        /**
+         * The hub's stable code: `unknown_field`, `personal_data`, `change_metadata`,
+         * `upgrade_needed`, `forbidden`, `too_large`, `invalid_document`...
+         */code: String, 
+        /**
+         * The hub's reason, for people.
+         */reason: String) {
+        self.doc = doc
+        self.code = code
+        self.reason = reason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DocumentRefusal: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDocumentRefusal: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DocumentRefusal {
+        return
+            try DocumentRefusal(
+                doc: FfiConverterString.read(from: &buf), 
+                code: FfiConverterString.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DocumentRefusal, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.doc, into: &buf)
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDocumentRefusal_lift(_ buf: RustBuffer) throws -> DocumentRefusal {
+    return try FfiConverterTypeDocumentRefusal.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDocumentRefusal_lower(_ value: DocumentRefusal) -> RustBuffer {
+    return FfiConverterTypeDocumentRefusal.lower(value)
+}
+
+
+/**
  * This device's enrollment with a hub.
  */
 public struct Enrollment: Equatable, Hashable {
@@ -5117,6 +5198,24 @@ public struct SyncReport: Equatable, Hashable {
      */
     public let documentsDropped: UInt32
     /**
+     * Documents sent whole because the hub lacked their history.
+     */
+    public let documentsResent: UInt32
+    /**
+     * Documents whose changes the hub refused: they stay on this device, every other
+     * document synced.
+     */
+    public let refusedByHub: [DocumentRefusal]
+    /**
+     * Documents (ids) from a newer app than this one, left as they were until it is updated.
+     */
+    public let upgradeNeeded: [String]
+    /**
+     * Documents whose history here had regressed (commits lost after they were sent) and that
+     * were rebuilt on the hub's copy with this device's later work.
+     */
+    public let historiesRecovered: UInt32
+    /**
      * Brochure files published here and uploaded.
      */
     public let filesUploaded: UInt32
@@ -5168,6 +5267,20 @@ public struct SyncReport: Equatable, Hashable {
          * Documents removed because this device may no longer read them.
          */documentsDropped: UInt32, 
         /**
+         * Documents sent whole because the hub lacked their history.
+         */documentsResent: UInt32, 
+        /**
+         * Documents whose changes the hub refused: they stay on this device, every other
+         * document synced.
+         */refusedByHub: [DocumentRefusal], 
+        /**
+         * Documents (ids) from a newer app than this one, left as they were until it is updated.
+         */upgradeNeeded: [String], 
+        /**
+         * Documents whose history here had regressed (commits lost after they were sent) and that
+         * were rebuilt on the hub's copy with this device's later work.
+         */historiesRecovered: UInt32, 
+        /**
          * Brochure files published here and uploaded.
          */filesUploaded: UInt32, 
         /**
@@ -5191,6 +5304,10 @@ public struct SyncReport: Equatable, Hashable {
         self.changesPulled = changesPulled
         self.documentsRefused = documentsRefused
         self.documentsDropped = documentsDropped
+        self.documentsResent = documentsResent
+        self.refusedByHub = refusedByHub
+        self.upgradeNeeded = upgradeNeeded
+        self.historiesRecovered = historiesRecovered
         self.filesUploaded = filesUploaded
         self.files = files
         self.monthsRemoved = monthsRemoved
@@ -5223,6 +5340,10 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 changesPulled: FfiConverterUInt64.read(from: &buf), 
                 documentsRefused: FfiConverterUInt32.read(from: &buf), 
                 documentsDropped: FfiConverterUInt32.read(from: &buf), 
+                documentsResent: FfiConverterUInt32.read(from: &buf), 
+                refusedByHub: FfiConverterSequenceTypeDocumentRefusal.read(from: &buf), 
+                upgradeNeeded: FfiConverterSequenceString.read(from: &buf), 
+                historiesRecovered: FfiConverterUInt32.read(from: &buf), 
                 filesUploaded: FfiConverterUInt32.read(from: &buf), 
                 files: FfiConverterTypeFetchReport.read(from: &buf), 
                 monthsRemoved: FfiConverterSequenceTypeMonth.read(from: &buf), 
@@ -5241,6 +5362,10 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.changesPulled, into: &buf)
         FfiConverterUInt32.write(value.documentsRefused, into: &buf)
         FfiConverterUInt32.write(value.documentsDropped, into: &buf)
+        FfiConverterUInt32.write(value.documentsResent, into: &buf)
+        FfiConverterSequenceTypeDocumentRefusal.write(value.refusedByHub, into: &buf)
+        FfiConverterSequenceString.write(value.upgradeNeeded, into: &buf)
+        FfiConverterUInt32.write(value.historiesRecovered, into: &buf)
         FfiConverterUInt32.write(value.filesUploaded, into: &buf)
         FfiConverterTypeFetchReport.write(value.files, into: &buf)
         FfiConverterSequenceTypeMonth.write(value.monthsRemoved, into: &buf)
@@ -6359,8 +6484,9 @@ enum OutreachError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
          */reason: String
     )
     /**
-     * The organisation revoked this device; its store has been deleted as the hub ordered.
-     * The app should forget the store and its key, and return to enrollment.
+     * The organisation revoked this device (lost), or retired it (handed in, once the hub held
+     * everything it had); its store has been deleted as the hub ordered. The reason says
+     * which. The app should forget the store and its key, and return to enrollment.
      */
     case RevokedAndWiped(
         /**
@@ -7609,6 +7735,11 @@ public enum SyncPhase: Equatable, Hashable {
      */
     case uploading
     /**
+     * Waiting for the hub's answer to start (told every few seconds; `bytes` holds the
+     * milliseconds waited).
+     */
+    case waiting
+    /**
      * Receiving the hub's answer.
      */
     case downloading
@@ -7649,13 +7780,15 @@ public struct FfiConverterTypeSyncPhase: FfiConverterRustBuffer {
         
         case 2: return .uploading
         
-        case 3: return .downloading
+        case 3: return .waiting
         
-        case 4: return .applying
+        case 4: return .downloading
         
-        case 5: return .brochureFiles
+        case 5: return .applying
         
-        case 6: return .done
+        case 6: return .brochureFiles
+        
+        case 7: return .done
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -7673,20 +7806,24 @@ public struct FfiConverterTypeSyncPhase: FfiConverterRustBuffer {
             writeInt(&buf, Int32(2))
         
         
-        case .downloading:
+        case .waiting:
             writeInt(&buf, Int32(3))
         
         
-        case .applying:
+        case .downloading:
             writeInt(&buf, Int32(4))
         
         
-        case .brochureFiles:
+        case .applying:
             writeInt(&buf, Int32(5))
         
         
-        case .done:
+        case .brochureFiles:
             writeInt(&buf, Int32(6))
+        
+        
+        case .done:
+            writeInt(&buf, Int32(7))
         
         }
     }
@@ -8510,6 +8647,31 @@ fileprivate struct FfiConverterSequenceTypeDayHours: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeDayHours.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeDocumentRefusal: FfiConverterRustBuffer {
+    typealias SwiftType = [DocumentRefusal]
+
+    public static func write(_ value: [DocumentRefusal], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDocumentRefusal.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DocumentRefusal] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DocumentRefusal]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDocumentRefusal.read(from: &buf))
         }
         return seq
     }
