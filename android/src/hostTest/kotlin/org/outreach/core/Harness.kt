@@ -170,7 +170,7 @@ object HubCli {
     }
 
     fun revoke(deviceId: String, data: String = Env.hubData) {
-        run("devices", "revoke", "--data", data, deviceId)
+        run("devices", "revoke", "--data", data, deviceId, "--lost")
     }
 
     fun devices(data: String = Env.hubData): String = run("devices", "list", "--data", data)
