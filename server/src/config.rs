@@ -27,6 +27,11 @@ pub struct HubConfig {
     pub max_ops_per_change: usize,
     /// Most operations in all the changes of one sync request.
     pub max_ops_per_request: usize,
+    /// Where pushed Automerge bytes are decoded and validated: in validator processes of
+    /// their own by default (see `validate/`).
+    pub isolation: crate::validate::Isolation,
+    /// Bounds on each validator process.
+    pub validator: crate::validate::ValidatorLimits,
     /// How long a graceful shutdown waits for requests in flight before closing connections.
     pub shutdown_grace: Duration,
 
@@ -81,6 +86,8 @@ impl Default for HubConfig {
             max_inflated_bytes: 16 * 1024 * 1024,
             max_ops_per_change: 100_000,
             max_ops_per_request: 1_000_000,
+            isolation: crate::validate::Isolation::default(),
+            validator: crate::validate::ValidatorLimits::default(),
             shutdown_grace: Duration::from_secs(10),
 
             // Connections and requests.

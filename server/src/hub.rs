@@ -48,6 +48,8 @@ pub(crate) struct Inner {
     pub config: HubConfig,
     pub counters: Counters,
     pub tightened: Vec<PathBuf>,
+    /// Validates pushed documents where the CRDT library's failures cannot reach this process.
+    pub validator: crate::validate::Validator,
 }
 
 /// Running totals of this hub instance, for benchmarks and tests.
@@ -57,6 +59,7 @@ pub(crate) struct Counters {
     pub documents_loaded: AtomicU64,
     pub documents_written: AtomicU64,
     pub documents_refused: AtomicU64,
+    pub documents_validated: AtomicU64,
     pub write_conflicts: AtomicU64,
 }
 
@@ -78,6 +81,8 @@ pub struct Metrics {
     pub documents_written: u64,
     /// Pushed documents refused (each with its code, in the answer).
     pub documents_refused: u64,
+    /// Pushed documents handed to a validator.
+    pub documents_validated: u64,
     /// Syncs that found a document written by another request between validating and writing,
     /// and validated again under the write lock.
     pub write_conflicts: u64,
@@ -109,6 +114,7 @@ impl Hub {
                 dir,
                 db,
                 blobs,
+                validator: crate::validate::Validator::new(&config.isolation, config.validator),
                 config,
                 counters: Counters::default(),
                 tightened: tightened.0,
@@ -176,6 +182,7 @@ impl Hub {
             documents_loaded: c.documents_loaded.load(Ordering::Relaxed),
             documents_written: c.documents_written.load(Ordering::Relaxed),
             documents_refused: c.documents_refused.load(Ordering::Relaxed),
+            documents_validated: c.documents_validated.load(Ordering::Relaxed),
             write_conflicts: c.write_conflicts.load(Ordering::Relaxed),
         }
     }

@@ -28,12 +28,15 @@ mod config;
 mod db;
 pub mod demo;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod hub;
 mod owner_only;
 mod report;
 mod seal;
 mod sync;
+mod validate;
 
 pub use admin::{
     CodeInfo, DeviceInfo, DocumentInfo, EnrollmentCode, Organisation, DEFAULT_CODE_VALIDITY,
@@ -46,3 +49,4 @@ pub use http::{router, ServerHandle, ShutdownTrigger, TlsConfig};
 pub use hub::{Hub, HubKeys, Metrics, BLOBS_DIR, DATABASE_FILE};
 pub use report::{Count, ReportRow, VisitReport, SUPPRESSION_THRESHOLD};
 pub use seal::{SealKey, SealKeySource, SEAL_KEY_FILE};
+pub use validate::{validator_main, Isolation, ValidatorLimits, VALIDATOR_ARG};

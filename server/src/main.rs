@@ -7,6 +7,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // The hub starts its validator processes from this program (see `validate/`).
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == outreach_hub::VALIDATOR_ARG)
+    {
+        return outreach_hub::validator_main();
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

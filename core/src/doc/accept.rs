@@ -94,15 +94,17 @@ impl Document {
         }
         let findings = self.inspect(&changes, attested, rules)?;
         let meta = self.meta;
-        let before = self.heads();
-        self.am.apply_changes(changes).map_err(apply_error)?;
-        let missing = self.am.get_missing_deps(&[]);
-        if !missing.is_empty() {
-            return Err(DocError::MissingDependencies(missing.len()));
-        }
-        self.check_meta(&meta)?;
-        self.check_entities(&before)?;
-        Ok((before, findings))
+        super::guarded(|| {
+            let before = self.heads();
+            self.am.apply_changes(changes).map_err(apply_error)?;
+            let missing = self.am.get_missing_deps(&[]);
+            if !missing.is_empty() {
+                return Err(DocError::MissingDependencies(missing.len()));
+            }
+            self.check_meta(&meta)?;
+            self.check_entities(&before)?;
+            Ok((before, findings))
+        })
     }
 
     /// Checks every entity changed since `before`: it hydrates into the model and was not

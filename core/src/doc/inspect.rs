@@ -54,7 +54,7 @@ impl Default for Rules {
 /// A phone number or e-mail address found in free text: refused unless it is the public contact
 /// of a partner of the directory. The key ([`privacy::contact_key`]) is personal data unless it
 /// is a partner's: it is never logged or shown.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Contact {
     /// Phone number or e-mail address.
     pub kind: PersonalDataKind,

@@ -292,6 +292,15 @@ pub enum DocError {
     /// sender lost commits it had sent (a power cut, a restored backup).
     #[error("the sender's history of this document regressed: it reuses a change number")]
     HistoryRegressed,
+    /// The CRDT library panicked on these bytes (fuzzing found such inputs): they are refused.
+    #[error("the CRDT library failed on these bytes")]
+    LibraryFailed,
+}
+
+/// Runs Automerge on bytes from elsewhere: a panic in the library is a refusal of the bytes, not
+/// a crash of the caller (whose copy of the document is then discarded, as after any error).
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, DocError>) -> Result<T, DocError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(Err(DocError::LibraryFailed))
 }
 
 /// A loaded document with its identity. The device's actor is the author of every change made
@@ -330,14 +339,17 @@ impl Document {
     /// Reads document `id` from bytes received from elsewhere (a save, or its changes from the
     /// start): every chunk is checked, and the whole history must be there.
     pub fn load(id: DocId, bytes: &[u8], device: impl Into<DeviceActor>) -> Result<Document, DocError> {
-        let changes = wire::parse_changes(bytes)?;
-        let mut am = AutoCommit::new();
-        am.apply_changes(changes)?;
-        let missing = am.get_missing_deps(&[]);
-        if !missing.is_empty() {
-            return Err(DocError::MissingDependencies(missing.len()));
-        }
-        Self::from_automerge(id, am, device)
+        let device = device.into();
+        guarded(|| {
+            let changes = wire::parse_changes(bytes)?;
+            let mut am = AutoCommit::new();
+            am.apply_changes(changes)?;
+            let missing = am.get_missing_deps(&[]);
+            if !missing.is_empty() {
+                return Err(DocError::MissingDependencies(missing.len()));
+            }
+            Self::from_automerge(id, am, device)
+        })
     }
 
     /// Reads document `id` from this device's storage (a snapshot and incremental chunks),
@@ -442,15 +454,17 @@ impl Document {
     /// On error part of the bytes may have been applied: callers that must not keep a partial
     /// merge throw this copy away and reload the document from storage.
     pub fn merge_bytes(&mut self, bytes: &[u8]) -> Result<Vec<ChangeHash>, DocError> {
-        let before = self.am.get_heads();
-        let changes = wire::parse_changes(bytes)?;
         self.registry = None;
-        self.am.apply_changes(changes).map_err(accept::apply_error)?;
-        let missing = self.am.get_missing_deps(&[]);
-        if !missing.is_empty() {
-            return Err(DocError::MissingDependencies(missing.len()));
-        }
-        Ok(before)
+        guarded(|| {
+            let before = self.am.get_heads();
+            let changes = wire::parse_changes(bytes)?;
+            self.am.apply_changes(changes).map_err(accept::apply_error)?;
+            let missing = self.am.get_missing_deps(&[]);
+            if !missing.is_empty() {
+                return Err(DocError::MissingDependencies(missing.len()));
+            }
+            Ok(before)
+        })
     }
 
     /// Fails unless the document still says it is `expected` (a merge must not change what a

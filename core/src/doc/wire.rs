@@ -67,8 +67,12 @@ fn leb128(bytes: &[u8]) -> Option<(u64, usize)> {
 }
 
 /// Parses concatenated chunks (documents and changes) into changes, refusing the whole input on
-/// the first problem. Empty input is no changes.
+/// the first problem (a panic of the library included). Empty input is no changes.
 pub fn parse_changes(bytes: &[u8]) -> Result<Vec<Change>, DocError> {
+    super::guarded(|| parse_changes_unguarded(bytes))
+}
+
+fn parse_changes_unguarded(bytes: &[u8]) -> Result<Vec<Change>, DocError> {
     let mut changes = Vec::new();
     let mut offset = 0;
     while offset < bytes.len() {
@@ -196,6 +200,10 @@ fn frame(rest: &[u8], offset: usize) -> Result<Frame, WireError> {
 /// any Automerge code runs, and the compressed columns of a bundle are inflated under `budget`
 /// (which also counts the bytes of uncompressed chunks).
 pub fn parse_pushed(bytes: &[u8], budget: &mut InflateBudget) -> Result<Vec<Change>, DocError> {
+    super::guarded(|| parse_pushed_unguarded(bytes, budget))
+}
+
+fn parse_pushed_unguarded(bytes: &[u8], budget: &mut InflateBudget) -> Result<Vec<Change>, DocError> {
     let mut changes = Vec::new();
     let mut offset = 0;
     while offset < bytes.len() {

@@ -204,7 +204,29 @@ impl Store {
     /// read model. Bytes that do not parse, belong to another document, or leave an entity that
     /// does not fit the model are refused, and the store is left as it was.
     pub fn apply_remote(&self, doc_id: DocId, bytes: &[u8]) -> Result<StoreChanges> {
+        // What a hub forwards was validated there; a panic in the CRDT library on it anyway is
+        // a refusal of the bytes, and the document is read again from storage.
         self.write(|w, device| {
+            let evict = |w: &mut Writer| w.docs.evict(doc_id);
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Self::apply_remote_in(w, device, doc_id, bytes)
+            })) {
+                Ok(result) => result,
+                Err(_) => {
+                    evict(w);
+                    Err(Error::Document(crate::doc::DocError::LibraryFailed))
+                }
+            }
+        })
+    }
+
+    fn apply_remote_in(
+        w: &mut Writer,
+        device: crate::doc::DeviceActor,
+        doc_id: DocId,
+        bytes: &[u8],
+    ) -> Result<(StoreChanges, StoreChanges)> {
+        {
             let Writer { conn, docs, .. } = w;
             let before = match docs.get(conn, doc_id, device, None)? {
                 Some(cached) => {
@@ -244,7 +266,7 @@ impl Store {
                     Err(e)
                 }
             }
-        })
+        }
     }
 
     /// Bytes of a whole document (a compact save), for sending it elsewhere.

@@ -180,13 +180,30 @@ pub(crate) fn persist(tx: &Transaction<'_>, cached: &mut Cached) -> Result<()> {
     Ok(())
 }
 
-/// Replaces every chunk of the document with one snapshot.
+/// Replaces every chunk of the document with one snapshot, if the snapshot loads back to the
+/// same heads (a save that Automerge cannot load back would lose the document; the chunks,
+/// which replay its changes, are then kept).
 pub(crate) fn compact(tx: &Transaction<'_>, cached: &mut Cached) -> Result<()> {
     let Cached { doc, stats } = cached;
     let Some(doc_pk) = stats.doc_pk else {
         return Err(Error::NotFound { what: "document" });
     };
     let snapshot = doc.automerge_mut().save();
+    let mut heads = doc.heads();
+    heads.sort();
+    let reloaded = Document::load_stored(
+        doc.id(),
+        &snapshot,
+        DeviceActor::from(crate::model::DeviceId::random()),
+    )
+    .map(|mut d| {
+        let mut h = d.heads();
+        h.sort();
+        h
+    });
+    if reloaded.ok() != Some(heads) {
+        return Ok(());
+    }
     let mut delete = tx.prepare_cached("DELETE FROM chunks WHERE pk = ?1")?;
     for pk in &stats.chain {
         delete.execute([pk])?;

@@ -208,18 +208,31 @@ pub(crate) enum Chunk {
     Increment(Vec<u8>),
 }
 
-impl Chunk {
-    /// How to store `doc`'s new changes `increment`, given its row: appended, or the whole
-    /// document as a new snapshot when the increments would outweigh the current one.
-    pub(crate) fn for_update(row: &DocRow, doc: &mut Document, increment: Vec<u8>) -> Chunk {
-        let incremental = row.incremental_bytes + increment.len() as i64;
-        if (incremental > row.snapshot_bytes && incremental > COMPACT_MIN_BYTES)
-            || row.incremental_count + 1 > COMPACT_MAX_CHUNKS
-        {
-            Chunk::Snapshot(doc.automerge_mut().save())
-        } else {
-            Chunk::Increment(increment)
+/// How a document's bytes are laid out, to decide whether new changes are appended or the
+/// whole document is stored as a new snapshot (when the increments would outweigh the current
+/// one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Compaction {
+    snapshot_bytes: i64,
+    incremental_bytes: i64,
+    incremental_count: i64,
+}
+
+impl Compaction {
+    /// The layout of a stored document.
+    pub(crate) fn of(row: &DocRow) -> Compaction {
+        Compaction {
+            snapshot_bytes: row.snapshot_bytes,
+            incremental_bytes: row.incremental_bytes,
+            incremental_count: row.incremental_count,
         }
+    }
+
+    /// Whether an increment of `len` bytes should rather be stored as a new snapshot.
+    pub(crate) fn due(&self, len: usize) -> bool {
+        let incremental = self.incremental_bytes.saturating_add(len as i64);
+        (incremental > self.snapshot_bytes && incremental > COMPACT_MIN_BYTES)
+            || self.incremental_count + 1 > COMPACT_MAX_CHUNKS
     }
 }
 
@@ -389,7 +402,11 @@ mod tests {
             doc.commit(chrono::Utc::now());
             let increment = doc.unsaved_changes();
             doc.mark_saved();
-            let chunk = Chunk::for_update(&stored, &mut doc, increment);
+            let chunk = if Compaction::of(&stored).due(increment.len()) {
+                Chunk::Snapshot(doc.automerge_mut().save())
+            } else {
+                Chunk::Increment(increment)
+            };
             compactions += usize::from(matches!(chunk, Chunk::Snapshot(_)));
             assert!(update(&conn, &stored, &sorted(doc.heads()), &chunk, 2).unwrap());
             assert!(

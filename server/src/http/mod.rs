@@ -124,6 +124,8 @@ impl Hub {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::Server("serve must be called from within a tokio runtime".into()))?;
         self.config().check_connections()?;
+        // A hub that could not isolate what it validates does not start.
+        self.inner.validator.program()?;
         let addr = listener.local_addr()?;
         let with_tls = tls.is_some();
         let acceptor = tls.map(|tls| tokio_rustls::TlsAcceptor::from(tls.config));

@@ -77,7 +77,17 @@ pub(crate) fn answer(
                     Counters::bump(&ctx.counters.documents_loaded, 1);
                     answer_loaded(ctx, id, doc, &device_heads, &mut budget, &mut out)?;
                 }
-                Known::Loaded(doc) => answer_loaded(ctx, id, *doc, &device_heads, &mut budget, &mut out)?,
+                Known::Validated { heads, .. } if heads == device_heads => out.docs.push(DocPull {
+                    id,
+                    heads: to_wire(&heads),
+                    changes: Vec::new(),
+                    attestation: ctx.sealer.seal(id, &heads),
+                }),
+                Known::Validated { .. } if budget.full => out.more = true,
+                Known::Validated { bytes, .. } => {
+                    let doc = load_validated(id, &bytes, ctx)?;
+                    answer_loaded(ctx, id, doc, &device_heads, &mut budget, &mut out)?;
+                }
             },
         }
     }
@@ -126,10 +136,13 @@ fn retired_answer(ctx: &Ctx<'_>, decisions: Vec<(DocId, Decision)>) -> Result<Sy
             }
             Decision::Answer {
                 device_heads,
-                known: Known::Loaded(mut doc),
+                known: Known::Validated { bytes, heads },
             } => {
-                let am = doc.automerge_mut();
-                let holds = device_heads.iter().all(|h| am.get_change_by_hash(h).is_some());
+                let holds = heads == device_heads || {
+                    let mut doc = load_validated(id, &bytes, ctx)?;
+                    let am = doc.automerge_mut();
+                    device_heads.iter().all(|h| am.get_change_by_hash(h).is_some())
+                };
                 (device_heads, holds)
             }
             Decision::Refused(r) => {
@@ -152,6 +165,15 @@ fn retired_answer(ctx: &Ctx<'_>, decisions: Vec<(DocId, Decision)>) -> Result<Sy
         }
     }
     Ok(out)
+}
+
+/// Loads bytes a validator produced and loaded back.
+fn load_validated(id: DocId, bytes: &[u8], ctx: &Ctx<'_>) -> Result<Document, ApiError> {
+    Counters::bump(&ctx.counters.documents_loaded, 1);
+    let mut doc = Document::load_stored(id, bytes, ctx.hub)
+        .map_err(|e| Error::Corrupt(format!("document {id}, as validated, does not load: {e}")))?;
+    doc.mark_saved();
+    Ok(doc)
 }
 
 /// Answers a pushed document from the hub's loaded copy.

@@ -26,6 +26,21 @@ use crate::error::{ApiError, Error};
 use crate::hub::{Counters, Inner};
 use crate::seal::Sealer;
 
+/// The stable code for why a document's changes are refused.
+pub(crate) fn code_of(e: &outreach_core::doc::DocError) -> ErrorCode {
+    use outreach_core::doc::{wire::WireError, DocError};
+    match e {
+        DocError::ForeignActor => ErrorCode::Forbidden,
+        DocError::PersonalData { .. } => ErrorCode::PersonalData,
+        DocError::TooNew { .. } => ErrorCode::UpgradeNeeded,
+        DocError::UnknownField { .. } => ErrorCode::UnknownField,
+        DocError::ChangeMetadata(_) => ErrorCode::ChangeMetadata,
+        DocError::HistoryRegressed => ErrorCode::HistoryRegressed,
+        DocError::TooLarge(_) | DocError::Wire(WireError::InflatesTooMuch { .. }) => ErrorCode::TooLarge,
+        _ => ErrorCode::InvalidDocument,
+    }
+}
+
 /// What the phases of a sync share.
 pub(crate) struct Ctx<'a> {
     pub conn: &'a Connection,
@@ -36,6 +51,8 @@ pub(crate) struct Ctx<'a> {
     pub counters: &'a Counters,
     /// Seals the heads answered, checks seals shown back.
     pub sealer: &'a Sealer,
+    /// Validates pushed documents (in processes of their own).
+    pub validator: &'a crate::validate::Validator,
 }
 
 /// Why the write phase did not commit.
@@ -154,5 +171,6 @@ fn ctx<'a>(hub: &'a Inner, conn: &'a Connection, caller: &'a Caller) -> Ctx<'a> 
         config: &hub.config,
         counters: &hub.counters,
         sealer: hub.db.sealer(),
+        validator: &hub.validator,
     }
 }

@@ -5,22 +5,23 @@
 //!
 //! The work done for a document is bounded before it starts. Whether the device may write the
 //! document is decided from its id alone: the stored row's kind and owner, or for a document
-//! new to the hub the description the push gives of it (which must derive to the same id);
-//! only then are its changes parsed, within the request's inflate and operation budgets (see
-//! `outreach_core::doc::wire::parse_pushed` and `Document::inspect`).
+//! new to the hub the description the push gives of it (which must derive to the same id).
+//! Only then are its bytes handed to a validator process (see `validate/`), within what is left
+//! of the request's inflate and operation budgets; this process never parses them.
 
 use std::collections::HashSet;
 
-use automerge::{Change, ChangeHash};
-use outreach_core::doc::{wire, Contact, DocError, DocKind, DocMeta, Document, Rules};
+use automerge::ChangeHash;
+use outreach_core::doc::{Contact, DocKind, DocMeta, Document};
 use outreach_core::model::DocId;
 use outreach_core::sync::protocol::{from_wire, to_wire, DocPush, DocRefusal, ErrorCode};
 
 use super::access;
 use super::Ctx;
-use crate::db::docs::{self, Chunk, DocRow};
+use crate::db::docs::{self, Chunk, Compaction, DocRow};
 use crate::error::Error;
 use crate::hub::Counters;
+use crate::validate::{Accepted, Job, Spent, Verdict};
 
 /// What the answer says about a pushed document.
 #[derive(Debug)]
@@ -45,8 +46,14 @@ pub(crate) enum Decision {
 pub(crate) enum Known {
     /// Stored and not loaded: the answer loads it only if the device lacks changes.
     Stored(DocRow),
-    /// Loaded (and changed, if the device sent new changes).
-    Loaded(Box<Document>),
+    /// As it will be stored once the writes are made, with its heads: bytes a validator
+    /// produced and loaded back, loaded here only if the device lacks changes.
+    Validated {
+        /// The stored form (chunks, or a snapshot).
+        bytes: Vec<u8>,
+        /// Its heads, sorted.
+        heads: Vec<ChangeHash>,
+    },
 }
 
 /// A write to make once every document is validated.
@@ -102,46 +109,25 @@ pub(crate) fn refusal(doc: DocId, code: ErrorCode, reason: impl Into<String>) ->
     }
 }
 
-/// The stable code for why a document's changes are refused.
-pub(crate) fn code_of(e: &DocError) -> ErrorCode {
-    match e {
-        DocError::ForeignActor => ErrorCode::Forbidden,
-        DocError::PersonalData { .. } => ErrorCode::PersonalData,
-        DocError::TooNew { .. } => ErrorCode::UpgradeNeeded,
-        DocError::UnknownField { .. } => ErrorCode::UnknownField,
-        DocError::ChangeMetadata(_) => ErrorCode::ChangeMetadata,
-        DocError::HistoryRegressed => ErrorCode::HistoryRegressed,
-        DocError::TooLarge(_) | DocError::Wire(wire::WireError::InflatesTooMuch { .. }) => {
-            ErrorCode::TooLarge
-        }
-        _ => ErrorCode::InvalidDocument,
-    }
-}
-
-fn refused(doc: DocId, e: &DocError) -> Failure {
-    Failure::Refused(refusal_of(doc, e))
-}
-
-/// The refusal of `doc` for `e`.
-fn refusal_of(doc: DocId, e: &DocError) -> DocRefusal {
-    refusal(doc, code_of(e), e.to_string())
-}
-
-/// What the documents of one request may cost together.
+/// What the documents of one request may still cost together.
 struct Budget {
-    inflate: wire::InflateBudget,
-    rules: Rules,
+    inflate_left: usize,
+    ops_left: usize,
+}
+
+impl Budget {
+    fn spend(&mut self, spent: Spent) {
+        self.inflate_left = self.inflate_left.saturating_sub(spent.inflated);
+        self.ops_left = self.ops_left.saturating_sub(spent.ops);
+    }
 }
 
 /// Validates every pushed document.
 pub(crate) fn plan(ctx: &Ctx<'_>, pushes: &[DocPush]) -> Result<Plan, Error> {
     let mut plan = Plan::default();
     let mut budget = Budget {
-        inflate: wire::InflateBudget::new(ctx.config.max_inflated_bytes),
-        rules: Rules {
-            max_ops_per_change: ctx.config.max_ops_per_change,
-            ops_left: ctx.config.max_ops_per_request,
-        },
+        inflate_left: ctx.config.max_inflated_bytes,
+        ops_left: ctx.config.max_ops_per_request,
     };
     for push in pushes {
         match plan_one(ctx, push, &mut budget) {
@@ -178,42 +164,15 @@ fn plan_one(
     }
 }
 
-/// Parses pushed changes strictly, within the request's budget and the bound on changes per
-/// document.
-fn parse(ctx: &Ctx<'_>, push: &DocPush, budget: &mut Budget) -> Result<Vec<Change>, Failure> {
-    let changes = wire::parse_pushed(&push.changes, &mut budget.inflate).map_err(|e| refused(push.id, &e))?;
-    if changes.len() > ctx.config.max_changes {
-        return Err(Failure::Refused(refusal(
-            push.id,
-            ErrorCode::TooLarge,
-            format!(
-                "{} changes for one document, more than the {} allowed in one sync",
-                changes.len(),
-                ctx.config.max_changes
-            ),
-        )));
-    }
-    Ok(changes)
-}
-
-/// The changes the hub's copy does not hold yet: resending a change is harmless.
-fn new_changes(doc: &mut Document, changes: Vec<Change>) -> Vec<Change> {
-    let am = doc.automerge_mut();
-    changes
-        .into_iter()
-        .filter(|c| am.get_change_by_hash(&c.hash()).is_none())
-        .collect()
-}
-
-/// The pushed changes the hub vouches for: those up to heads it sealed before, shown back with a
-/// whole document after the hub was restored from a backup. A seal that does not check out
-/// vouches for nothing.
-fn attested(ctx: &Ctx<'_>, push: &DocPush, changes: &[Change]) -> HashSet<ChangeHash> {
+/// The heads of a whole document sent again that the hub's seal vouches for: the changes up
+/// to them are taken back from any device (the hub accepted them before it was restored from a
+/// backup). A seal that does not check out vouches for nothing.
+fn attested(ctx: &Ctx<'_>, push: &DocPush) -> Vec<ChangeHash> {
     let heads = from_wire(&push.attested_heads);
     if push.attestation.is_empty() || !ctx.sealer.verify(push.id, &heads, &push.attestation) {
-        return HashSet::new();
+        return Vec::new();
     }
-    outreach_core::doc::ancestors(changes, &heads)
+    heads
 }
 
 fn forbidden_write(doc: DocId) -> Failure {
@@ -224,31 +183,61 @@ fn forbidden_write(doc: DocId) -> Failure {
     ))
 }
 
-/// Accepts new changes into the hub's copy, then checks the contacts found in free text
-/// against the public contacts of the directory. On refusal the copy must be discarded.
-fn accept(
+/// The job of validating `push` against `stored`.
+fn job(
     ctx: &Ctx<'_>,
-    doc: &mut Document,
-    new: Vec<Change>,
-    attested: &HashSet<ChangeHash>,
-    budget: &mut Budget,
-) -> Result<Result<(), DocError>, Error> {
-    let findings = match doc.accept(new, ctx.caller.device, attested, &mut budget.rules) {
-        Ok((_, findings)) => findings,
-        Err(e) => return Ok(Err(e)),
-    };
-    if findings.contacts.is_empty() {
-        return Ok(Ok(()));
+    push: &DocPush,
+    meta: Option<DocMeta>,
+    stored: Vec<u8>,
+    compaction: Compaction,
+    budget: &Budget,
+) -> Job {
+    Job {
+        doc: push.id,
+        meta,
+        stored,
+        compaction,
+        pushed: push.changes.clone(),
+        device: ctx.caller.device,
+        attested: to_wire(&attested(ctx, push)),
+        hub: ctx.hub,
+        max_changes: ctx.config.max_changes,
+        inflate_left: budget.inflate_left,
+        max_ops_per_change: ctx.config.max_ops_per_change,
+        ops_left: budget.ops_left,
     }
-    // The sections are read only when a push holds a phone number or an e-mail address.
-    let public = directory_contacts(ctx, doc)?;
-    Ok(findings.check_contacts(|c: &Contact| public.contains(&c.tagged())))
 }
 
-/// The public contacts of every partner of the directory (see `Contact::tagged`): a phone
-/// number or an e-mail address in free text is accepted only when it is one of them. The stored
-/// sections are read, and the section being written as it stands after the changes.
-fn directory_contacts(ctx: &Ctx<'_>, doc: &Document) -> Result<HashSet<String>, Error> {
+/// What a validator's acceptance leaves to the hub: the contacts found in free text must be
+/// partners' public contacts.
+fn check_contacts(
+    ctx: &Ctx<'_>,
+    push: &DocPush,
+    accepted: &Accepted,
+    stored_form: &[u8],
+) -> Result<(), Failure> {
+    if accepted.contacts.is_empty() {
+        return Ok(());
+    }
+    let public = directory_contacts(ctx, push.id, stored_form)?;
+    match accepted
+        .contacts
+        .iter()
+        .find(|c: &&Contact| !public.contains(&c.tagged()))
+    {
+        Some(c) => Err(Failure::Refused(refusal(
+            push.id,
+            ErrorCode::PersonalData,
+            format!("{} contains personal data", c.path),
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The public contacts of every partner of the directory (see `Contact::tagged`): the stored
+/// sections, and the section being written (`doc`, as validated) when it is one. Read only when
+/// a push holds a phone number or an e-mail address.
+fn directory_contacts(ctx: &Ctx<'_>, doc: DocId, validated: &[u8]) -> Result<HashSet<String>, Error> {
     let mut out = HashSet::new();
     let mut add = |d: &Document| -> Result<(), Error> {
         let partners = d
@@ -259,12 +248,14 @@ fn directory_contacts(ctx: &Ctx<'_>, doc: &Document) -> Result<HashSet<String>, 
         }
         Ok(())
     };
-    if doc.meta().kind() == DocKind::DirectorySection {
-        add(doc)?;
-    }
     for row in docs::rows_of_kind(ctx.conn, DocKind::DirectorySection)? {
-        if row.id != doc.id() {
+        if row.id != doc {
             add(&docs::load(ctx.conn, &row, ctx.hub)?)?;
+        }
+    }
+    if let Ok(d) = Document::load_stored(doc, validated, ctx.hub) {
+        if d.meta().kind() == DocKind::DirectorySection {
+            add(&d)?;
         }
     }
     Ok(out)
@@ -296,42 +287,57 @@ fn plan_existing(
         }
         return Err(forbidden_write(push.id));
     }
-    let changes = parse(ctx, push, budget)?;
-    let attested = attested(ctx, push, &changes);
-    let mut doc = docs::load(ctx.conn, &row, ctx.hub)?;
-    Counters::bump(&ctx.counters.documents_loaded, 1);
-    let new = new_changes(&mut doc, changes);
-    let answer = |doc: Document| Decision::Answer {
-        device_heads,
-        known: Known::Loaded(Box::new(doc)),
-    };
-    if new.is_empty() {
-        return Ok((answer(doc), None));
-    }
-    match accept(ctx, &mut doc, new, &attested, budget)? {
-        Ok(()) => {}
-        Err(DocError::MissingDependencies(_)) => return Ok((Decision::Resend, None)),
-        Err(e @ DocError::HistoryRegressed) => {
+    let stored = docs::bytes(ctx.conn, row.pk)?;
+    let job = job(ctx, push, None, stored, Compaction::of(&row), budget);
+    Counters::bump(&ctx.counters.documents_validated, 1);
+    let accepted = match ctx.validator.validate(&job)? {
+        Verdict::Accepted(a) => a,
+        Verdict::Unchanged(spent) => {
+            budget.spend(spent);
+            let decision = Decision::Answer {
+                device_heads,
+                known: Known::Stored(row),
+            };
+            return Ok((decision, None));
+        }
+        Verdict::MissingDependencies => return Ok((Decision::Resend, None)),
+        Verdict::Refused { code, reason } if code == ErrorCode::HistoryRegressed => {
             return Err(Failure::Refused(with_hub_copy(
                 ctx,
                 &row,
-                refusal_of(push.id, &e),
-            )?));
+                job.stored,
+                refusal(push.id, code, reason),
+            )));
         }
-        Err(e) => return Err(refused(push.id, &e)),
-    }
-    let increment = doc.unsaved_changes();
-    let heads = docs::sorted(doc.heads());
-    let chunk = Chunk::for_update(&row, &mut doc, increment);
-    Ok((answer(doc), Some(Write::Update { row, heads, chunk })))
+        Verdict::Refused { code, reason } => return Err(Failure::Refused(refusal(push.id, code, reason))),
+        Verdict::Corrupt(e) => return Err(Failure::Hub(Error::Corrupt(e))),
+    };
+    budget.spend(accepted.spent);
+    let heads = from_wire(&accepted.heads);
+    let (chunk, bytes) = match accepted.snapshot.clone() {
+        Some(s) => (Chunk::Snapshot(s.clone()), s),
+        None => {
+            let bytes = [job.stored.as_slice(), accepted.increment.as_slice()].concat();
+            (Chunk::Increment(accepted.increment.clone()), bytes)
+        }
+    };
+    check_contacts(ctx, push, &accepted, &bytes)?;
+    let decision = Decision::Answer {
+        device_heads,
+        known: Known::Validated {
+            bytes,
+            heads: heads.clone(),
+        },
+    };
+    Ok((decision, Some(Write::Update { row, heads, chunk })))
 }
 
 /// A regression refusal with the hub's whole copy, on which the device writes its work again.
-fn with_hub_copy(ctx: &Ctx<'_>, row: &DocRow, mut r: DocRefusal) -> Result<DocRefusal, Failure> {
-    r.document = docs::bytes(ctx.conn, row.pk)?;
+fn with_hub_copy(ctx: &Ctx<'_>, row: &DocRow, stored: Vec<u8>, mut r: DocRefusal) -> DocRefusal {
+    r.document = stored;
     r.heads = to_wire(&row.heads);
     r.attestation = ctx.sealer.seal(row.id, &row.heads);
-    Ok(r)
+    r
 }
 
 fn plan_new(
@@ -366,29 +372,35 @@ fn plan_new(
     if !access::of_new(ctx.caller, &meta).write {
         return Err(forbidden_write(push.id));
     }
-    let changes = parse(ctx, push, budget)?;
-    let attested = attested(ctx, push, &changes);
-    // Accepted onto the deterministic genesis, as any later changes would be.
-    let mut doc = Document::create(meta, ctx.hub).map_err(|e| Error::Corrupt(format!("genesis: {e}")))?;
-    let new = new_changes(&mut doc, changes);
-    match accept(ctx, &mut doc, new, &attested, budget)? {
-        Ok(()) => {}
+    let job = job(ctx, push, Some(meta), Vec::new(), Compaction::default(), budget);
+    Counters::bump(&ctx.counters.documents_validated, 1);
+    let accepted = match ctx.validator.validate(&job)? {
+        Verdict::Accepted(a) => a,
         // Only the changes since an acknowledgement the hub no longer remembers.
-        Err(DocError::MissingDependencies(_)) => return Ok((Decision::Resend, None)),
-        Err(e) => return Err(refused(push.id, &e)),
-    }
-    let heads = docs::sorted(doc.heads());
-    let snapshot = doc.automerge_mut().save();
+        Verdict::MissingDependencies | Verdict::Unchanged(_) => return Ok((Decision::Resend, None)),
+        Verdict::Refused { code, reason } => return Err(Failure::Refused(refusal(push.id, code, reason))),
+        Verdict::Corrupt(e) => return Err(Failure::Hub(Error::Corrupt(e))),
+    };
+    budget.spend(accepted.spent);
+    let snapshot = accepted
+        .snapshot
+        .clone()
+        .ok_or_else(|| Error::Corrupt("a validator gave a new document without its snapshot".into()))?;
+    check_contacts(ctx, push, &accepted, &snapshot)?;
+    let heads = from_wire(&accepted.heads);
     let owner_org = matches!(meta, DocMeta::VisitLog { .. }).then(|| ctx.caller.org.clone());
+    let decision = Decision::Answer {
+        device_heads,
+        known: Known::Validated {
+            bytes: snapshot.clone(),
+            heads: heads.clone(),
+        },
+    };
     let write = Write::Create {
         meta,
         owner_org,
         heads,
         snapshot,
-    };
-    let decision = Decision::Answer {
-        device_heads,
-        known: Known::Loaded(Box::new(doc)),
     };
     Ok((decision, Some(write)))
 }

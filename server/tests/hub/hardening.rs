@@ -3,22 +3,18 @@
 //! code, stored documents byte-identical), and outcomes per document (one refused document
 //! among five, a document from a newer app).
 
-use std::io::{BufRead, BufReader, Write as _};
-use std::process::{Child, Command, Stdio};
+use std::io::Write as _;
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ReadDoc, ROOT};
 use chrono::Utc;
 use outreach_core::doc::{DocMeta, Document, SCHEMA_VERSION};
 use outreach_core::model::{DeviceId, DocId, Month, OrgKind, Partner, Phone, Region, VisitId};
-use outreach_core::sync::protocol::{encode, EnrollRequest, ErrorCode, Role, SyncRequest, PROTOCOL_VERSION};
-use outreach_hub::{Hub, HubConfig};
+use outreach_core::sync::protocol::{encode, ErrorCode, Role, SyncRequest, PROTOCOL_VERSION};
 use reqwest::StatusCode;
-use sha2::{Digest, Sha256};
 
-use crate::common::{answer, refusal_of, visit, TestDevice, TestHub};
-
-const BIN: &str = env!("CARGO_BIN_EXE_outreach-hub");
+use crate::common::process::HubProcess;
+use crate::common::{answer, chunks, refusal_of, visit, TestDevice, TestHub};
 
 /// The stored bytes of `doc`, `None` if the hub does not hold it.
 fn stored(hub: &TestHub, doc: DocId) -> Option<Vec<u8>> {
@@ -295,127 +291,6 @@ async fn a_partners_public_number_may_be_named_in_a_note() {
     refused_with(&hub, &mut worker, log, ErrorCode::PersonalData).await;
 }
 
-/// A hub served by the `outreach-hub` binary, for figures about its own process.
-struct HubProcess {
-    child: Child,
-    url: String,
-    dir: tempfile::TempDir,
-}
-
-impl HubProcess {
-    fn start() -> HubProcess {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("hub");
-        Hub::open(&data, HubConfig::default())
-            .unwrap()
-            .initialise("Fedasil")
-            .unwrap();
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--data",
-                data.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line.trim().strip_prefix("listening on ").unwrap().to_string();
-        HubProcess {
-            child,
-            url: format!("http://{addr}"),
-            dir,
-        }
-    }
-
-    /// Peak resident memory of the hub's process, in bytes (`VmHWM`).
-    fn peak_rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-        let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-        kb * 1024
-    }
-
-    /// A token for a new field worker's device.
-    async fn enroll(&self, http: &reqwest::Client) -> (DeviceId, String) {
-        let hub = Hub::open_existing(self.dir.path().join("hub"), HubConfig::default()).unwrap();
-        let org = hub.organisations().unwrap().remove(0);
-        let code = hub
-            .create_enrollment_code(&org.id, Role::Fieldworker, std::time::Duration::from_secs(600))
-            .unwrap()
-            .code;
-        let device = DeviceId::random();
-        let req = EnrollRequest {
-            protocol: PROTOCOL_VERSION,
-            code,
-            device_id: device,
-            device_name: "Bomb".into(),
-        };
-        let resp = http
-            .post(format!("{}/v1/enroll", self.url))
-            .body(encode(&req))
-            .send()
-            .await
-            .unwrap();
-        let creds: outreach_core::sync::protocol::EnrollResponse = answer(resp).await.unwrap();
-        (device, creds.token)
-    }
-}
-
-impl Drop for HubProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An unsigned LEB128 number.
-fn uleb(bytes: &[u8], pos: &mut usize) -> u64 {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = bytes[*pos];
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            break;
-        }
-    }
-    v
-}
-
-fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-/// A chunk of `kind` around `body`, with its checksum.
-fn frame(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut tail = vec![kind];
-    write_uleb(&mut tail, body.len() as u64);
-    let mut h = Sha256::new();
-    h.update(&tail);
-    h.update(body);
-    let mut out = vec![0x85, 0x6f, 0x4a, 0x83];
-    out.extend_from_slice(&h.finalize()[..4]);
-    out.extend_from_slice(&tail);
-    out.extend_from_slice(body);
-    out
-}
-
 /// DEFLATE data of `n` zero bytes.
 fn deflated_zeros(n: usize) -> Vec<u8> {
     let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
@@ -429,52 +304,8 @@ fn deflated_zeros(n: usize) -> Vec<u8> {
 /// A valid bundle whose first op column is replaced by a compressed column inflating to
 /// `inflated` bytes, framed with a good checksum.
 fn bundle_bomb(bundle: &[u8], inflated: usize) -> Vec<u8> {
-    let mut pos = 9;
-    let len = uleb(bundle, &mut pos) as usize;
-    let data = &bundle[pos..pos + len];
-    let mut p = 0;
-    for _ in 0..uleb(data, &mut p) {
-        p += 32; // deps
-    }
-    for _ in 0..uleb(data, &mut p) {
-        let n = uleb(data, &mut p) as usize; // actors
-        p += n;
-    }
-    let mut body = data[..p].to_vec();
-    // The change columns as they are.
-    let start = p;
-    let count = uleb(data, &mut p);
-    let mut total = 0;
-    for _ in 0..count {
-        uleb(data, &mut p);
-        total += uleb(data, &mut p) as usize;
-    }
-    p += total;
-    body.extend_from_slice(&data[start..p]);
-    // The op columns, the first one a bomb.
-    let count = uleb(data, &mut p);
-    let mut cols = Vec::new();
-    for _ in 0..count {
-        cols.push((uleb(data, &mut p), uleb(data, &mut p) as usize));
-    }
     let bomb = deflated_zeros(inflated);
-    write_uleb(&mut body, count);
-    let mut payload = Vec::new();
-    for (i, (spec, len)) in cols.iter().enumerate() {
-        let col = &data[p..p + len];
-        p += len;
-        if i == 0 {
-            write_uleb(&mut body, spec | 0b1000);
-            write_uleb(&mut body, bomb.len() as u64);
-            payload.extend_from_slice(&bomb);
-        } else {
-            write_uleb(&mut body, *spec);
-            write_uleb(&mut body, *len as u64);
-            payload.extend_from_slice(col);
-        }
-    }
-    body.extend_from_slice(&payload);
-    frame(3, &body)
+    chunks::rewrite_op_column(bundle, |spec| Some(spec | chunks::DEFLATE), &bomb)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -516,7 +347,7 @@ async fn decompression_bombs_are_refused_without_the_memory_they_claim() {
     let peak_before = hub.peak_rss();
 
     // A compressed change chunk whose DEFLATE data inflates to 1 GiB: refused unread.
-    let compressed = frame(2, &deflated_zeros(GIB));
+    let compressed = chunks::frame(chunks::COMPRESSED_CHANGE, &deflated_zeros(GIB));
     let resp: outreach_core::sync::protocol::SyncResponse =
         answer(send(compressed).await.unwrap()).await.unwrap();
     let r = refusal_of(&resp, meta.id()).unwrap();

@@ -11,6 +11,7 @@ mod cli;
 mod common;
 mod concurrency;
 mod enroll;
+mod fuzz_regressions;
 mod hardening;
 mod hygiene;
 mod restart;

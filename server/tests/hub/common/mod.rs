@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod chunks;
+pub mod process;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 

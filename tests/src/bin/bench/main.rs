@@ -11,8 +11,12 @@ use std::path::Path;
 /// Result of a benchmark step.
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-fn main() {
+fn main() -> std::process::ExitCode {
     let which = std::env::args().nth(1).unwrap_or_default();
+    // Internal: a validator of the hub of `sync` (it starts them from this program).
+    if which == outreach_hub::VALIDATOR_ARG {
+        return outreach_hub::validator_main();
+    }
     let args: Vec<String> = std::env::args().skip(2).collect();
     let result = match which.as_str() {
         "local" => match args.as_slice() {
@@ -30,8 +34,11 @@ fn main() {
         "hub-serve" if args.len() == 1 => sync::serve_hub(Path::new(&args[0])),
         other => Err(format!("unknown benchmark {other:?}; try: local, sync").into()),
     };
-    if let Err(e) = result {
-        eprintln!("error: {e}");
-        std::process::exit(1);
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

@@ -83,7 +83,12 @@ impl Drop for HubProcess {
 pub fn serve_hub(dir: &Path) -> Res<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let hub = Hub::open(dir, HubConfig::default())?;
+        // Pushed documents are validated in processes of their own, started from this program.
+        let config = HubConfig {
+            isolation: outreach_hub::Isolation::Program(std::env::current_exe()?),
+            ..HubConfig::default()
+        };
+        let hub = Hub::open(dir, config)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let server = hub.serve(listener, None)?;
         println!("listening on {}", server.local_addr());

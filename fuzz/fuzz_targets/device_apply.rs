@@ -1,0 +1,84 @@
+//! A device applying bytes as if a hub had forwarded them (`Store::apply_remote`) to a visit
+//! log, a directory section or the catalog it holds: refused or merged, never a panic out of
+//! the store, and the store still answers afterwards. An abort is a finding of the library's:
+//! devices apply only what a hub validated and loaded back.
+
+#![no_main]
+
+use std::sync::OnceLock;
+
+use chrono::Utc;
+use libfuzzer_sys::{fuzz_mutator, fuzz_target};
+use outreach_core::doc::DocMeta;
+use outreach_core::model::{Activity, OrgKind, PartOfDay, Partner, Region, Setting, VisitDetails};
+use outreach_core::{Store, StoreKey, StoreOptions};
+
+struct Device {
+    _dir: tempfile::TempDir,
+    store: Store,
+    docs: Vec<DocMeta>,
+}
+
+fn device() -> &'static Device {
+    static DEVICE: OnceLock<Device> = OnceLock::new();
+    DEVICE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("a folder");
+        let store = Store::open(
+            dir.path().join("s.db"),
+            StoreKey::random().as_bytes(),
+            StoreOptions::default(),
+        )
+        .expect("a store");
+        store
+            .add_partner(&Partner::new(Region::Namur, "Espace social", OrgKind::Ngo))
+            .expect("a partner");
+        let day = Utc::now().date_naive();
+        store
+            .log_visit(&VisitDetails::new(
+                day,
+                PartOfDay::Morning,
+                1000,
+                "Brussel",
+                Setting::Street,
+                Activity::IndividualContact,
+                1,
+            ))
+            .expect("a visit");
+        let docs = vec![
+            DocMeta::DirectorySection {
+                region: Region::Namur,
+            },
+            DocMeta::VisitLog {
+                owner: store.device_id(),
+                month: outreach_core::model::Month::of(day),
+            },
+            DocMeta::BrochureCatalog,
+            DocMeta::DirectorySection {
+                region: Region::Liege,
+            },
+        ];
+        Device {
+            _dir: dir,
+            store,
+            docs,
+        }
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let [selector, bytes @ ..] = data else {
+        return;
+    };
+    let d = device();
+    let meta = d.docs[usize::from(*selector) % d.docs.len()];
+    let _ = d.store.apply_remote(meta.id(), bytes);
+    d.store.partner_count().expect("the store still answers");
+});
+
+fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, _seed: u32| {
+    let size = libfuzzer_sys::fuzzer_mutate(data, size, max_size);
+    if size > 1 {
+        outreach_fuzz::repair_checksums(&mut data[1..size]);
+    }
+    size
+});

@@ -1,0 +1,87 @@
+//! What the fuzz targets share: the mutator's repair of Automerge chunk checksums (without it
+//! almost every mutation is refused at the checksum and coverage stalls), and the hubs the push
+//! targets push to (see `outreach_hub::fuzzing` for the scenarios and the stored documents).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use outreach_hub::fuzzing::Fixture;
+use outreach_hub::Isolation;
+use sha2::{Digest, Sha256};
+
+pub use outreach_hub::fuzzing::{
+    at, month, push_and_check, stored_log_doc, stored_section_doc, visit, COORDINATOR, WORKER,
+};
+
+const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+
+fn leb128(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value: u64 = 0;
+    for (i, b) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+/// Recomputes the checksum of every complete chunk in `data` (the first four bytes of the
+/// SHA-256 of its type, length and content), as Automerge writes them; compressed change
+/// chunks, whose checksum is that of the content before compression, are left as they are.
+pub fn repair_checksums(data: &mut [u8]) {
+    let mut offset = 0;
+    while offset + 10 <= data.len() {
+        if data[offset..offset + 4] != MAGIC {
+            // Resynchronise on the next magic, if any.
+            match data[offset + 1..].windows(4).position(|w| w == MAGIC) {
+                Some(p) => {
+                    offset += 1 + p;
+                    continue;
+                }
+                None => return,
+            }
+        }
+        let Some((len, n)) = leb128(&data[offset + 9..]) else {
+            return;
+        };
+        let start = offset + 9 + n;
+        let Some(end) = usize::try_from(len).ok().and_then(|l| start.checked_add(l)) else {
+            return;
+        };
+        if end > data.len() {
+            return;
+        }
+        if data[offset + 8] != 2 {
+            let sum = Sha256::digest(&data[offset + 8..end]);
+            data[offset + 4..offset + 8].copy_from_slice(&sum[..4]);
+        }
+        offset = end;
+    }
+}
+
+/// The validator program of the hub under fuzzing: `OUTREACH_HUB_VALIDATOR`, else the
+/// workspace's release `outreach-hub`.
+fn validator_program() -> PathBuf {
+    std::env::var_os("OUTREACH_HUB_VALIDATOR").map_or_else(
+        || {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/release/outreach-hub"
+            ))
+        },
+        PathBuf::from,
+    )
+}
+
+/// The fixture, made once per process: validating in processes of their own (`isolated`), or
+/// in this one.
+pub fn fixture(isolated: bool) -> &'static Fixture {
+    static ISOLATED: OnceLock<Fixture> = OnceLock::new();
+    static IN_PROCESS: OnceLock<Fixture> = OnceLock::new();
+    if isolated {
+        ISOLATED.get_or_init(|| Fixture::new(Isolation::Program(validator_program())))
+    } else {
+        IN_PROCESS.get_or_init(|| Fixture::new(Isolation::InProcess))
+    }
+}
