@@ -1,6 +1,6 @@
 //! Writes the seed corpora of the fuzz targets, made by the project's own encoders: what honest
 //! devices push (new and stored documents, as bundles, plain changes and whole documents), a
-//! few tampered changes, and protocol bodies. `cargo run --release --bin seeds` in `fuzz/`.
+//! few tampered changes, and protocol bodies. `cargo run --release --example seeds` in `fuzz/`.
 
 use std::path::Path;
 
