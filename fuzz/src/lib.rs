@@ -85,3 +85,48 @@ pub fn fixture(isolated: bool) -> &'static Fixture {
         IN_PROCESS.get_or_init(|| Fixture::new(Isolation::InProcess))
     }
 }
+
+/// Whether Automerge, with no check of the project's own, applies `bytes` (as pushed) to
+/// `stored` and then cannot load back what it saves: `Some(why)` then, `None` when the bytes
+/// do not apply or the result loads back to the same heads ("poisoned" change sets; the hub
+/// refuses them at its round trip).
+pub fn poisoned(stored: &automerge::AutoCommit, bytes: &[u8]) -> Option<String> {
+    use outreach_core::doc::wire::{parse_pushed, InflateBudget};
+    let changes = parse_pushed(bytes, &mut InflateBudget::new(16 << 20)).ok()?;
+    if changes.is_empty() {
+        return None;
+    }
+    let mut doc = stored.clone();
+    doc.apply_changes(changes).ok()?;
+    if !doc.get_missing_deps(&[]).is_empty() {
+        return None;
+    }
+    let mut heads = doc.get_heads();
+    heads.sort();
+    match automerge::AutoCommit::load(&doc.save()) {
+        Err(e) => Some(format!("load: {e}")),
+        Ok(mut d) => {
+            let mut h = d.get_heads();
+            h.sort();
+            (h != heads).then(|| "mismatching heads".to_string())
+        }
+    }
+}
+
+/// The stored document a scenario pushes to, as Automerge holds it (`None` for a document new
+/// to the hub).
+pub fn stored_automerge(s: outreach_hub::fuzzing::Scenario) -> Option<&'static automerge::AutoCommit> {
+    use outreach_hub::fuzzing::Scenario;
+    static STORED: OnceLock<(automerge::AutoCommit, automerge::AutoCommit)> = OnceLock::new();
+    let (log, section) = STORED.get_or_init(|| {
+        (
+            stored_log_doc().automerge().clone(),
+            stored_section_doc().automerge().clone(),
+        )
+    });
+    match s {
+        Scenario::StoredLog => Some(log),
+        Scenario::StoredSection | Scenario::WorkerSection => Some(section),
+        _ => None,
+    }
+}

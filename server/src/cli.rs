@@ -262,6 +262,15 @@ struct ServeArgs {
     /// Most operations in all the changes of one sync request [default: 1000000]
     #[arg(long, value_name = "N")]
     max_ops_per_request: Option<usize>,
+    /// Validator processes at most, and so documents validated at once [default: one per core, at most 8]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    validators: Option<u16>,
+    /// Address space of each validator process, in MiB [default: 1024]
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(64..=65536))]
+    validator_memory_mib: Option<u64>,
+    /// CPU seconds one document's validation may use [default: 10]
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    validator_cpu_seconds: Option<u64>,
     #[command(flatten)]
     connections: ConnectionArgs,
 }
@@ -647,9 +656,10 @@ fn init_logging() {
         .try_init();
 }
 
-fn serve(args: ServeArgs) -> CliResult {
+/// The configuration `serve`'s flags give (defaults for those not given).
+fn config_of(args: &ServeArgs) -> HubConfig {
     let defaults = HubConfig::default();
-    let config = args.connections.apply(HubConfig {
+    args.connections.apply(HubConfig {
         max_body_bytes: args.max_body_bytes.unwrap_or(defaults.max_body_bytes),
         max_docs: args.max_docs.unwrap_or(defaults.max_docs),
         max_changes: args.max_changes.unwrap_or(defaults.max_changes),
@@ -657,8 +667,22 @@ fn serve(args: ServeArgs) -> CliResult {
         max_inflated_bytes: args.max_inflated_bytes.unwrap_or(defaults.max_inflated_bytes),
         max_ops_per_change: args.max_ops_per_change.unwrap_or(defaults.max_ops_per_change),
         max_ops_per_request: args.max_ops_per_request.unwrap_or(defaults.max_ops_per_request),
+        validator: outreach_hub::ValidatorLimits {
+            processes: args.validators.map_or(defaults.validator.processes, usize::from),
+            memory_bytes: args
+                .validator_memory_mib
+                .map_or(defaults.validator.memory_bytes, |m| m << 20),
+            cpu_seconds: args
+                .validator_cpu_seconds
+                .unwrap_or(defaults.validator.cpu_seconds),
+            ..defaults.validator
+        },
         ..defaults
-    });
+    })
+}
+
+fn serve(args: ServeArgs) -> CliResult {
+    let config = config_of(&args);
     let hub = args.data.open(config, false)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsConfig::from_pem_files(cert, key)?),
@@ -790,5 +814,32 @@ mod tests {
         let defaults = HubConfig::default();
         assert_eq!(config.request_timeout, defaults.request_timeout);
         assert_eq!(config.max_in_flight, defaults.max_in_flight);
+    }
+
+    #[test]
+    fn validator_limits_come_from_the_command_line() {
+        let parse = |extra: &[&str]| {
+            let cli = Cli::try_parse_from([&["outreach-hub", "serve", "--data", "d"], extra].concat());
+            cli.map(|cli| match cli.command {
+                Command::Serve(args) => config_of(&args),
+                _ => panic!("not serve"),
+            })
+        };
+        let config = parse(&[
+            "--validators",
+            "3",
+            "--validator-memory-mib",
+            "512",
+            "--validator-cpu-seconds",
+            "4",
+        ])
+        .unwrap();
+        assert_eq!(config.validator.processes, 3);
+        assert_eq!(config.validator.memory_bytes, 512 << 20);
+        assert_eq!(config.validator.cpu_seconds, 4);
+        assert_eq!(config.validator.deadline, HubConfig::default().validator.deadline);
+        assert_eq!(parse(&[]).unwrap().validator, HubConfig::default().validator);
+        assert!(parse(&["--validators", "0"]).is_err());
+        assert!(parse(&["--validator-memory-mib", "1"]).is_err());
     }
 }

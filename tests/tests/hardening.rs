@@ -284,3 +284,49 @@ async fn a_retired_device_hands_in_its_visits_and_a_lost_one_does_not() {
         "a lost phone hands in nothing"
     );
 }
+
+/// A change set that Automerge applies and then cannot load back (found by the `poison` fuzz
+/// target, `server/tests/fuzz_corpus/`), pulled as if a hub had forwarded it: the device
+/// refuses it, keeps its visits as they were, and opens again.
+#[test]
+fn a_device_refuses_pulled_changes_that_do_not_load_back() {
+    use outreach_hub::fuzzing;
+    let dir = tempfile::tempdir().expect("a folder");
+    let key = StoreKey::random();
+    let path = dir.path().join("outreach.db");
+    let store = Store::open(&path, key.as_bytes(), StoreOptions::default()).expect("a store");
+    let log = fuzzing::stored_log();
+    store
+        .apply_remote(
+            log.id(),
+            &fuzzing::stored_log_doc().changes_since(&[]).expect("changes"),
+        )
+        .expect("the hub's copy");
+    let held = |store: &Store| {
+        (
+            store.document_heads(log.id()).expect("heads"),
+            store.document_bytes(log.id()).expect("bytes"),
+        )
+    };
+    let before = held(&store);
+    assert_eq!(before.0.len(), 1, "the hub's copy, held");
+    let input = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../server/tests/fuzz_corpus/poisoned-visit-log-mismatching-heads.bin"),
+    )
+    .expect("the corpus input");
+    let poisoned = &input[2..];
+    // It is a poisoned set: Automerge alone takes it, and its save does not load back.
+    let mut am = fuzzing::stored_log_doc().automerge().clone();
+    am.apply_changes(outreach_core::doc::wire::parse_changes(poisoned).expect("it parses"))
+        .expect("Automerge applies it");
+    assert!(automerge::AutoCommit::load(&am.save()).is_err());
+    match store.apply_remote(log.id(), poisoned) {
+        Err(Error::Document(outreach_core::doc::DocError::NotReloadable)) => {}
+        other => panic!("not refused as not reloadable: {other:?}"),
+    }
+    assert_eq!(held(&store), before, "what the device held is unchanged");
+    drop(store);
+    let store = Store::open(&path, key.as_bytes(), StoreOptions::default()).expect("it reopens");
+    assert_eq!(held(&store), before);
+}

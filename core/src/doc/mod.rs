@@ -295,6 +295,10 @@ pub enum DocError {
     /// The CRDT library panicked on these bytes (fuzzing found such inputs): they are refused.
     #[error("the CRDT library failed on these bytes")]
     LibraryFailed,
+    /// Automerge took the changes, but the document they make does not save and load back to
+    /// the same heads (fuzzing found such change sets): they are refused, nothing is stored.
+    #[error("the document with these changes does not load back")]
+    NotReloadable,
 }
 
 /// Runs Automerge on bytes from elsewhere: a panic in the library is a refusal of the bytes, not

@@ -66,6 +66,10 @@ fn leb128(bytes: &[u8]) -> Option<(u64, usize)> {
     None
 }
 
+/// Most bytes one bundle from a hub or a disk may inflate to (a first sync's directory section
+/// inflates to a few megabytes).
+pub const FORWARDED_INFLATE_LIMIT: usize = 64 << 20;
+
 /// Parses concatenated chunks (documents and changes) into changes, refusing the whole input on
 /// the first problem (a panic of the library included). Empty input is no changes.
 pub fn parse_changes(bytes: &[u8]) -> Result<Vec<Change>, DocError> {
@@ -115,7 +119,14 @@ fn parse_changes_unguarded(bytes: &[u8]) -> Result<Vec<Change>, DocError> {
                 changes.push(change);
             }
             BUNDLE => {
-                let bundle = Bundle::try_from(chunk).map_err(|_| WireError::Malformed(offset))?;
+                // Framed and inflated as a pushed bundle is, within a bound of its own: a hub
+                // only forwards bundles it encoded itself, but a device does not take that on
+                // trust (fuzzing found bundles of a few hundred bytes that Automerge inflates
+                // without bound, or that it reads past their end).
+                let mut budget = InflateBudget::new(FORWARDED_INFLATE_LIMIT);
+                let inflated = columns::inflate_bundle(&chunk[9 + len_bytes..], &mut budget, offset)?;
+                let bundle = Bundle::try_from(inflated.as_deref().unwrap_or(chunk))
+                    .map_err(|_| WireError::Malformed(offset))?;
                 changes.extend(bundle.to_changes().map_err(|_| WireError::Malformed(offset))?);
             }
             other => {
@@ -245,10 +256,7 @@ fn parse_pushed_unguarded(bytes: &[u8], budget: &mut InflateBudget) -> Result<Ve
                 let inflated = columns::inflate_bundle(data, budget, offset)?;
                 let bundle = match &inflated {
                     Some(whole) => Bundle::try_from(whole.as_slice()),
-                    None => {
-                        budget.take(chunk.len())?;
-                        Bundle::try_from(chunk)
-                    }
+                    None => Bundle::try_from(chunk),
                 }
                 .map_err(|_| WireError::Malformed(offset))?;
                 changes.extend(bundle.to_changes().map_err(|_| WireError::Malformed(offset))?);
@@ -334,20 +342,28 @@ mod columns {
             .try_fold(0u64, |acc, (_, len)| acc.checked_add(*len).ok_or(Bad))
     }
 
-    /// Whether a document chunk's data (after the header) has a compressed column.
+    /// Whether a document chunk's data (after the header) has a compressed column; when it has
+    /// none, every column's declared rows are checked too.
     pub(super) fn document_is_compressed(data: &[u8]) -> Result<bool, Bad> {
         let mut r = Reader { bytes: data, pos: 0 };
         r.skip_list(None)?; // actors
         r.skip_list(Some(32))?; // heads
         let changes = r.columns()?;
         let ops = r.columns()?;
-        Ok(changes
+        if changes
             .iter()
             .chain(&ops)
-            .any(|(spec, _)| spec & DEFLATE_BIT != 0))
+            .any(|(spec, _)| spec & DEFLATE_BIT != 0)
+        {
+            return Ok(true);
+        }
+        for (spec, len) in changes.iter().chain(&ops) {
+            declared_rows(*spec, r.take(*len)?)?;
+        }
+        Ok(false)
     }
 
-    fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
+    pub(super) fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
         loop {
             let byte = (v & 0x7f) as u8;
             v >>= 7;
@@ -376,13 +392,97 @@ mod columns {
         }
     }
 
-    /// Copies a column set with its compressed columns inflated.
-    fn inflate_set(
-        r: &mut Reader<'_>,
-        out: &mut Vec<u8>,
+    /// Rows one column may declare: four times the operations a request may hold. Automerge
+    /// materialises a column's declared runs before any other check (fuzzing found a 400-byte
+    /// bundle declaring 2^32 values: an allocation of 32 GB, or a loop of minutes).
+    pub(super) const MAX_COLUMN_ROWS: u64 = 1 << 22;
+
+    /// Column types of Automerge's columnar format (the low three bits of a specification).
+    const BOOLEAN: u64 = 4;
+    const DELTA: u64 = 3;
+    const STRING: u64 = 5;
+    const RAW_VALUE: u64 = 7;
+
+    impl Reader<'_> {
+        fn sleb(&mut self) -> Result<i64, Bad> {
+            let mut value: i64 = 0;
+            let mut shift = 0;
+            loop {
+                let b = *self.bytes.get(self.pos).ok_or(Bad)?;
+                self.pos += 1;
+                if shift >= 64 {
+                    return Err(Bad);
+                }
+                value |= i64::from(b & 0x7f) << shift;
+                shift += 7;
+                if b & 0x80 == 0 {
+                    if shift < 64 && b & 0x40 != 0 {
+                        value |= -1i64 << shift;
+                    }
+                    return Ok(value);
+                }
+            }
+        }
+
+        /// Skips one value of a run-length encoded column of type `kind`.
+        fn value(&mut self, kind: u64) -> Result<(), Bad> {
+            match kind {
+                DELTA => self.sleb().map(drop),
+                STRING => {
+                    let n = self.uleb()?;
+                    self.take(n).map(drop)
+                }
+                _ => self.uleb().map(drop),
+            }
+        }
+    }
+
+    /// The rows a column's encoding declares (the sum of its run lengths), refused beyond
+    /// [`MAX_COLUMN_ROWS`] before counting further. Reading is bounded by the column's bytes:
+    /// every run and every value takes at least one.
+    pub(super) fn declared_rows(spec: u64, data: &[u8]) -> Result<u64, Bad> {
+        let kind = spec & 0b111;
+        let mut r = Reader { bytes: data, pos: 0 };
+        let mut rows = 0u64;
+        let mut add = |n: u64| {
+            rows = rows.checked_add(n).filter(|t| *t <= MAX_COLUMN_ROWS).ok_or(Bad)?;
+            Ok::<(), Bad>(())
+        };
+        match kind {
+            RAW_VALUE => {}
+            BOOLEAN => {
+                while r.pos < data.len() {
+                    add(r.uleb()?)?;
+                }
+            }
+            _ => {
+                while r.pos < data.len() {
+                    let count = r.sleb()?;
+                    if count > 0 {
+                        add(count.unsigned_abs())?;
+                        r.value(kind)?;
+                    } else if count < 0 {
+                        let n = count.unsigned_abs();
+                        add(n)?;
+                        for _ in 0..n {
+                            r.value(kind)?;
+                        }
+                    } else {
+                        add(r.uleb()?)?;
+                    }
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Reads a column set: every column inflated (under the budget) if compressed, and its
+    /// declared rows checked. Uncompressed columns count against the budget too.
+    fn column_set<'a>(
+        r: &mut Reader<'a>,
         budget: &mut InflateBudget,
         offset: usize,
-    ) -> Result<(), WireError> {
+    ) -> Result<Vec<(u64, std::borrow::Cow<'a, [u8]>)>, WireError> {
         let bad = |_| WireError::Malformed(offset);
         let columns = r.columns().map_err(bad)?;
         let data = r.take(total(&columns).map_err(bad)?).map_err(bad)?;
@@ -393,31 +493,36 @@ mod columns {
             let raw = &data[at..at + len];
             at += len;
             let piece = if spec & DEFLATE_BIT != 0 {
-                inflate(raw, budget).map_err(|e| match e {
+                std::borrow::Cow::Owned(inflate(raw, budget).map_err(|e| match e {
                     WireError::Malformed(_) => WireError::Malformed(offset),
                     other => other,
-                })?
+                })?)
             } else {
                 budget.take(raw.len())?;
-                raw.to_vec()
+                std::borrow::Cow::Borrowed(raw)
             };
-            pieces.push((spec & !DEFLATE_BIT, piece));
+            declared_rows(*spec, &piece).map_err(bad)?;
+            pieces.push((*spec, piece));
         }
+        Ok(pieces)
+    }
+
+    fn write_set(out: &mut Vec<u8>, pieces: &[(u64, std::borrow::Cow<'_, [u8]>)]) {
         write_uleb(out, pieces.len() as u64);
-        for (spec, piece) in &pieces {
-            write_uleb(out, *spec);
+        for (spec, piece) in pieces {
+            write_uleb(out, spec & !DEFLATE_BIT);
             write_uleb(out, piece.len() as u64);
         }
         for (_, piece) in pieces {
-            out.extend_from_slice(&piece);
+            out.extend_from_slice(piece);
         }
-        Ok(())
     }
 
-    /// A bundle chunk rebuilt with its compressed columns inflated under the budget, or `None`
-    /// when it has no compressed column (then it is parsed as it is). A bundle's checksum only
-    /// frames it: the changes inside carry their own hashes, so the rebuilt chunk holds exactly
-    /// the same changes.
+    /// A bundle chunk's layout checked (every column's declared rows bounded, nothing after
+    /// the columns), and the chunk rebuilt with its compressed columns inflated under the
+    /// budget, or `None` when it has no compressed column (then it is parsed as it is). A
+    /// bundle's checksum only frames it: the changes inside carry their own hashes, so the
+    /// rebuilt chunk holds exactly the same changes.
     pub(super) fn inflate_bundle(
         data: &[u8],
         budget: &mut InflateBudget,
@@ -428,27 +533,20 @@ mod columns {
         r.skip_list(Some(32)).map_err(bad)?; // deps
         r.skip_list(None).map_err(bad)?; // actors
         let prefix_end = r.pos;
-        let changes = r.columns().map_err(bad)?;
-        r.take(total(&changes).map_err(bad)?).map_err(bad)?;
-        let ops = r.columns().map_err(bad)?;
-        r.take(total(&ops).map_err(bad)?).map_err(bad)?;
+        let changes = column_set(&mut r, budget, offset)?;
+        let ops = column_set(&mut r, budget, offset)?;
         if r.pos != data.len() {
             return Err(WireError::Malformed(offset));
         }
-        if !changes
-            .iter()
-            .chain(&ops)
-            .any(|(spec, _)| spec & DEFLATE_BIT != 0)
-        {
+        let compressed = |set: &[(u64, std::borrow::Cow<'_, [u8]>)]| {
+            set.iter().any(|(_, p)| matches!(p, std::borrow::Cow::Owned(_)))
+        };
+        if !compressed(&changes) && !compressed(&ops) {
             return Ok(None);
         }
         let mut body = data[..prefix_end].to_vec();
-        let mut r = Reader {
-            bytes: data,
-            pos: prefix_end,
-        };
-        inflate_set(&mut r, &mut body, budget, offset)?;
-        inflate_set(&mut r, &mut body, budget, offset)?;
+        write_set(&mut body, &changes);
+        write_set(&mut body, &ops);
         let mut header_tail = vec![BUNDLE];
         write_uleb(&mut header_tail, body.len() as u64);
         let mut hasher = Sha256::new();
@@ -598,6 +696,39 @@ mod tests {
             parse_pushed(&fake, &mut InflateBudget::new(1 << 24)),
             Err(DocError::Wire(WireError::Compressed(0)))
         ));
+    }
+
+    #[test]
+    fn declared_rows_are_bounded_before_automerge_reads_them() {
+        use columns::{declared_rows, MAX_COLUMN_ROWS};
+        let uleb = |v: u64| {
+            let mut out = Vec::new();
+            columns::write_uleb(&mut out, v);
+            out
+        };
+        // Boolean columns are alternating counts; run-length columns are (count, value)
+        // runs, literals (-count, values) and null runs (0, count).
+        assert_eq!(declared_rows(4, &[3, 2, 1]).unwrap(), 6);
+        assert_eq!(declared_rows(2, &[3, 9, 0x7e, 1, 2, 0, 4]).unwrap(), 9);
+        assert_eq!(declared_rows(5, &[2, 2, b'o', b'k']).unwrap(), 2);
+        assert_eq!(declared_rows(7, &[0xff; 9]).unwrap(), 0);
+        assert!(declared_rows(4, &uleb(MAX_COLUMN_ROWS + 1)).is_err());
+        assert!(declared_rows(4, &[uleb(MAX_COLUMN_ROWS), vec![1]].concat()).is_err());
+        assert!(declared_rows(2, &[uleb(1 << 32), vec![1]].concat()).is_err());
+        assert!(declared_rows(2, &[0, 0x80, 0x80, 0x80, 0x80, 0x10]).is_err());
+        // A literal longer than the bytes that follow it.
+        assert!(declared_rows(2, &[0x7d, 1]).is_err());
+        // Found by fuzzing: 373 bytes that Automerge 0.12 took gigabytes and minutes over, read
+        // as from a hub and as from a device.
+        let found = include_bytes!("testdata/bundle-declaring-endless-runs.bin");
+        assert!(parse_changes(found).is_err());
+        assert!(parse_pushed(found, &mut InflateBudget::new(1 << 24)).is_err());
+        // Every honest column passes.
+        let mut d = big_doc();
+        let hashes: Vec<_> = d.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        let bundle = d.bundle(hashes).unwrap().bytes().to_vec();
+        assert_eq!(parse_changes(&bundle).unwrap().len(), 200);
+        assert_eq!(parse_changes(&d.save()).unwrap().len(), 200);
     }
 
     #[test]

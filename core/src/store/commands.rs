@@ -255,6 +255,12 @@ impl Store {
             if !before.is_empty() && cached.doc.heads() == before {
                 return Ok((StoreChanges::default(), StoreChanges::default()));
             }
+            // Stored (and so acknowledged at the next sync) only if the merged document saves
+            // and loads back: a hub validates the same, this guards against one that did not.
+            if let Err(e) = cached.doc.check_reloads() {
+                docs.evict(doc_id);
+                return Err(e.into());
+            }
             let keys = cached.doc.changed_entities(&before);
             match super::persist_and_index(conn, cached, &keys) {
                 Ok(changes) => {

@@ -81,7 +81,11 @@ impl Store {
             let mut replaced = docs::Cached { doc: rebuilt, stats };
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             set_meta(&tx, ACTOR_EPOCH, &next.epoch.to_string())?;
-            docs::compact(&tx, &mut replaced)?;
+            if !docs::compact(&tx, &mut replaced)? {
+                // The hub's copy with this device's work on it would not load back: nothing
+                // is replaced (the transaction rolls back), and the next sync tries again.
+                return Err(Error::Document(crate::doc::DocError::NotReloadable));
+            }
             let keys = index::all_keys(&replaced.doc)?;
             let changes = index::index_entities(&tx, &mut replaced.doc, &keys)?;
             docs::set_acked_heads(&tx, id, hub_heads)?;

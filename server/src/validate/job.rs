@@ -168,12 +168,8 @@ pub(crate) fn run(job: &Job) -> Verdict {
         Some(s) => s.clone(),
         None => [job.stored.as_slice(), increment.as_slice()].concat(),
     };
-    let reloaded = Document::load_stored(job.doc, &stored_form, job.hub).map(|mut d| docs::sorted(d.heads()));
-    if reloaded.as_ref().ok() != Some(&heads) {
-        return Verdict::Refused {
-            code: ErrorCode::InvalidDocument,
-            reason: "the document with these changes does not load back: refused".into(),
-        };
+    if !doc.loads_back(&stored_form) {
+        return refused(&DocError::NotReloadable);
     }
     Verdict::Accepted(Accepted {
         heads: to_wire(&heads),

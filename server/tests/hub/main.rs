@@ -14,5 +14,7 @@ mod enroll;
 mod fuzz_regressions;
 mod hardening;
 mod hygiene;
+#[cfg(unix)]
+mod isolation;
 mod restart;
 mod sync;
