@@ -476,13 +476,16 @@ mod columns {
         Ok(rows)
     }
 
+    /// A column set's columns: specification and data (inflated when it was compressed).
+    type ColumnSet<'a> = Vec<(u64, std::borrow::Cow<'a, [u8]>)>;
+
     /// Reads a column set: every column inflated (under the budget) if compressed, and its
     /// declared rows checked. Uncompressed columns count against the budget too.
     fn column_set<'a>(
         r: &mut Reader<'a>,
         budget: &mut InflateBudget,
         offset: usize,
-    ) -> Result<Vec<(u64, std::borrow::Cow<'a, [u8]>)>, WireError> {
+    ) -> Result<ColumnSet<'a>, WireError> {
         let bad = |_| WireError::Malformed(offset);
         let columns = r.columns().map_err(bad)?;
         let data = r.take(total(&columns).map_err(bad)?).map_err(bad)?;
@@ -507,7 +510,7 @@ mod columns {
         Ok(pieces)
     }
 
-    fn write_set(out: &mut Vec<u8>, pieces: &[(u64, std::borrow::Cow<'_, [u8]>)]) {
+    fn write_set(out: &mut Vec<u8>, pieces: &ColumnSet<'_>) {
         write_uleb(out, pieces.len() as u64);
         for (spec, piece) in pieces {
             write_uleb(out, spec & !DEFLATE_BIT);
@@ -538,9 +541,8 @@ mod columns {
         if r.pos != data.len() {
             return Err(WireError::Malformed(offset));
         }
-        let compressed = |set: &[(u64, std::borrow::Cow<'_, [u8]>)]| {
-            set.iter().any(|(_, p)| matches!(p, std::borrow::Cow::Owned(_)))
-        };
+        let compressed =
+            |set: &ColumnSet<'_>| set.iter().any(|(_, p)| matches!(p, std::borrow::Cow::Owned(_)));
         if !compressed(&changes) && !compressed(&ops) {
             return Ok(None);
         }

@@ -157,13 +157,11 @@ pub(crate) fn persist(tx: &Transaction<'_>, cached: &mut Cached) -> Result<()> {
         return Ok(());
     }
     let incremental = cached.stats.incremental_bytes + bytes.len();
-    if (incremental > cached.stats.snapshot_bytes && incremental > COMPACT_MIN_BYTES)
-        || cached.stats.incremental_count + 1 > COMPACT_MAX_CHUNKS
-    {
-        if compact(tx, cached)? {
-            return Ok(());
-        }
-        // A snapshot that does not load back is not written: the increment is, as any other.
+    // A snapshot that does not load back is not written: the increment is, as any other.
+    let due = (incremental > cached.stats.snapshot_bytes && incremental > COMPACT_MIN_BYTES)
+        || cached.stats.incremental_count + 1 > COMPACT_MAX_CHUNKS;
+    if due && compact(tx, cached)? {
+        return Ok(());
     }
     let stats = &mut cached.stats;
     tx.prepare_cached("INSERT INTO chunks (next, snapshot, bytes) VALUES (NULL, 0, ?1)")?
