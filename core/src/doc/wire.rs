@@ -104,6 +104,10 @@ fn parse_changes_unguarded(bytes: &[u8]) -> Result<Vec<Change>, DocError> {
         }
         match kind {
             DOCUMENT => {
+                // An uncompressed document's columns are checked as a pushed one's are (a
+                // compressed one, which only a hub's snapshot is, goes to Automerge as it is).
+                columns::document_is_compressed(&chunk[9 + len_bytes..])
+                    .map_err(|_| WireError::Malformed(offset))?;
                 let doc = Automerge::load_with_options(
                     chunk,
                     LoadOptions::new().on_partial_load(OnPartialLoad::Error),
@@ -723,6 +727,10 @@ mod tests {
         // Found by fuzzing: 373 bytes that Automerge 0.12 took gigabytes and minutes over, read
         // as from a hub and as from a device.
         let found = include_bytes!("testdata/bundle-declaring-endless-runs.bin");
+        assert!(parse_changes(found).is_err());
+        assert!(parse_pushed(found, &mut InflateBudget::new(1 << 24)).is_err());
+        // And a 374-byte uncompressed document: 2 GB and 12 s in a device's `apply_remote`.
+        let found = include_bytes!("testdata/document-declaring-endless-runs.bin");
         assert!(parse_changes(found).is_err());
         assert!(parse_pushed(found, &mut InflateBudget::new(1 << 24)).is_err());
         // Every honest column passes.
