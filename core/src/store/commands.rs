@@ -257,9 +257,12 @@ impl Store {
             }
             // Stored (and so acknowledged at the next sync) only if the merged document saves
             // and loads back: a hub validates the same, this guards against one that did not.
-            if let Err(e) = cached.doc.check_reloads() {
-                docs.evict(doc_id);
-                return Err(e.into());
+            // (A document new to this device is stored as a snapshot that `persist` checks.)
+            if !before.is_empty() {
+                if let Err(e) = cached.doc.check_reloads() {
+                    docs.evict(doc_id);
+                    return Err(e.into());
+                }
             }
             let keys = cached.doc.changed_entities(&before);
             match super::persist_and_index(conn, cached, &keys) {

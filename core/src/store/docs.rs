@@ -157,11 +157,18 @@ pub(crate) fn persist(tx: &Transaction<'_>, cached: &mut Cached) -> Result<()> {
         return Ok(());
     }
     let incremental = cached.stats.incremental_bytes + bytes.len();
-    // A snapshot that does not load back is not written: the increment is, as any other.
-    let due = (incremental > cached.stats.snapshot_bytes && incremental > COMPACT_MIN_BYTES)
+    // A new document is written as one snapshot that loads back, or not at all. For one
+    // already stored, a snapshot that does not load back is not written: the increment is, as
+    // any other.
+    let new = cached.stats.chain.is_empty();
+    let due = new
+        || (incremental > cached.stats.snapshot_bytes && incremental > COMPACT_MIN_BYTES)
         || cached.stats.incremental_count + 1 > COMPACT_MAX_CHUNKS;
     if due && compact(tx, cached)? {
         return Ok(());
+    }
+    if new {
+        return Err(Error::Document(crate::doc::DocError::NotReloadable));
     }
     let stats = &mut cached.stats;
     tx.prepare_cached("INSERT INTO chunks (next, snapshot, bytes) VALUES (NULL, 0, ?1)")?
