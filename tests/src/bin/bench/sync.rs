@@ -216,7 +216,13 @@ async fn run_async() -> Res<()> {
         return Err("the 100 visits were not all found again".into());
     }
     let visits_json = gzip(&serde_json::to_vec(&newest)?)?;
+    // Nothing new either way, then one visit up and nothing down.
     let steady = sync(&worker).await?;
+    worker.log_visit(&gen.visit(today, &ids, &[]))?;
+    let one_visit = sync(&worker).await?;
+    if one_visit.bytes_down == 0 || one_visit.bytes_up == 0 {
+        return Err("the one-visit sync did not run".into());
+    }
 
     let (p50, p99, errors, small_hub_rss) = two_hundred_devices(dir.path(), &mut gen).await?;
 
@@ -240,6 +246,8 @@ async fn run_async() -> Res<()> {
         f64::from(steady.round_trips),
         "round_trips",
     );
+    print_figure("nothing_new_sync_bytes", bytes(&steady) as f64, "bytes");
+    print_figure("one_visit_sync_bytes", bytes(&one_visit) as f64, "bytes");
     print_figure("hub_200_devices_p50_ms", p50, "ms");
     print_figure("hub_200_devices_p99_ms", p99, "ms");
     print_figure("hub_200_devices_errors", errors as f64, "errors");
