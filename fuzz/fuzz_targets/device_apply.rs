@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use chrono::Utc;
-use libfuzzer_sys::{fuzz_mutator, fuzz_target};
+use libfuzzer_sys::fuzz_target;
 use outreach_core::doc::DocMeta;
 use outreach_core::model::{Activity, OrgKind, PartOfDay, Partner, Region, Setting, VisitDetails};
 use outreach_core::{Store, StoreKey, StoreOptions};
@@ -83,10 +83,4 @@ fuzz_target!(
     }
 );
 
-fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, _seed: u32| {
-    let size = libfuzzer_sys::fuzzer_mutate(data, size, max_size);
-    if size > 1 {
-        outreach_fuzz::repair_checksums(&mut data[1..size]);
-    }
-    size
-});
+outreach_fuzz::checksum_repairing_mutator!(1);

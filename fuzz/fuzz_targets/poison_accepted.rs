@@ -5,7 +5,7 @@
 
 #![no_main]
 
-use libfuzzer_sys::{fuzz_mutator, fuzz_target};
+use libfuzzer_sys::fuzz_target;
 use outreach_hub::fuzzing::Scenario;
 
 fuzz_target!(
@@ -26,10 +26,4 @@ fuzz_target!(
     }
 );
 
-fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, _seed: u32| {
-    let size = libfuzzer_sys::fuzzer_mutate(data, size, max_size);
-    if size > 2 {
-        outreach_fuzz::repair_checksums(&mut data[2..size]);
-    }
-    size
-});
+outreach_fuzz::checksum_repairing_mutator!(2);

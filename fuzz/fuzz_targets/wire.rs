@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use libfuzzer_sys::{fuzz_mutator, fuzz_target};
+use libfuzzer_sys::fuzz_target;
 use outreach_core::doc::wire::{parse_changes, parse_pushed, InflateBudget};
 
 fuzz_target!(|data: &[u8]| {
@@ -12,8 +12,4 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse_changes(data);
 });
 
-fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, _seed: u32| {
-    let size = libfuzzer_sys::fuzzer_mutate(data, size, max_size);
-    outreach_fuzz::repair_checksums(&mut data[..size]);
-    size
-});
+outreach_fuzz::checksum_repairing_mutator!(0);

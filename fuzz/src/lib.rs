@@ -7,23 +7,26 @@ use std::sync::OnceLock;
 
 use outreach_hub::fuzzing::Fixture;
 use outreach_hub::Isolation;
+use outreach_core::doc::wire::{read_uleb, MAGIC};
 use sha2::{Digest, Sha256};
 
 pub use outreach_hub::fuzzing::{
     at, month, push_and_check, stored_log_doc, stored_section_doc, visit, COORDINATOR, WORKER,
 };
 
-const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-
-fn leb128(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut value: u64 = 0;
-    for (i, b) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
+/// Declares a target's mutator: libFuzzer's own mutation, then the checksums of the chunks after
+/// the input's first `skip` bytes (those choosing the scenario) repaired.
+#[macro_export]
+macro_rules! checksum_repairing_mutator {
+    ($skip:expr) => {
+        libfuzzer_sys::fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, _seed: u32| {
+            let size = libfuzzer_sys::fuzzer_mutate(data, size, max_size);
+            if size > $skip {
+                $crate::repair_checksums(&mut data[$skip..size]);
+            }
+            size
+        });
+    };
 }
 
 /// Recomputes the checksum of every complete chunk in `data` (the first four bytes of the
@@ -42,7 +45,7 @@ pub fn repair_checksums(data: &mut [u8]) {
                 None => return,
             }
         }
-        let Some((len, n)) = leb128(&data[offset + 9..]) else {
+        let Some((len, n)) = read_uleb(&data[offset + 9..]) else {
             return;
         };
         let start = offset + 9 + n;

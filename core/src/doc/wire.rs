@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 
 use super::DocError;
 
-const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+/// The first four bytes of every Automerge chunk.
+pub const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 const DOCUMENT: u8 = 0;
 const CHANGE: u8 = 1;
 const COMPRESSED_CHANGE: u8 = 2;
@@ -55,7 +56,9 @@ pub enum WireError {
     },
 }
 
-fn leb128(bytes: &[u8]) -> Option<(u64, usize)> {
+/// An unsigned LEB128 number at the start of `bytes` and the bytes it takes (at most ten);
+/// `None` when they end first.
+pub fn read_uleb(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut value: u64 = 0;
     for (i, b) in bytes.iter().enumerate().take(10) {
         value |= u64::from(b & 0x7f) << (7 * i);
@@ -64,6 +67,19 @@ fn leb128(bytes: &[u8]) -> Option<(u64, usize)> {
         }
     }
     None
+}
+
+/// Appends `v` as an unsigned LEB128 number.
+pub fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
 }
 
 /// Most bytes one bundle from a hub or a disk may inflate to (a first sync's directory section
@@ -88,7 +104,7 @@ fn parse_changes_unguarded(bytes: &[u8]) -> Result<Vec<Change>, DocError> {
             return Err(WireError::BadMagic(offset).into());
         }
         let kind = rest[8];
-        let (len, len_bytes) = leb128(&rest[9..]).ok_or(WireError::Truncated(offset))?;
+        let (len, len_bytes) = read_uleb(&rest[9..]).ok_or(WireError::Truncated(offset))?;
         let end = 9usize
             .checked_add(len_bytes)
             .and_then(|h| usize::try_from(len).ok().and_then(|l| h.checked_add(l)))
@@ -194,7 +210,7 @@ fn frame(rest: &[u8], offset: usize) -> Result<Frame, WireError> {
         return Err(WireError::BadMagic(offset));
     }
     let kind = rest[8];
-    let (len, len_bytes) = leb128(&rest[9..]).ok_or(WireError::Truncated(offset))?;
+    let (len, len_bytes) = read_uleb(&rest[9..]).ok_or(WireError::Truncated(offset))?;
     let data_start = 9 + len_bytes;
     let end = usize::try_from(len)
         .ok()
@@ -278,7 +294,7 @@ mod columns {
 
     use sha2::{Digest, Sha256};
 
-    use super::{leb128, InflateBudget, WireError, BUNDLE, MAGIC};
+    use super::{read_uleb, write_uleb, InflateBudget, WireError, BUNDLE, MAGIC};
 
     /// Bit of a column specification saying its data is DEFLATE-compressed.
     const DEFLATE_BIT: u64 = 0b1000;
@@ -301,7 +317,7 @@ mod columns {
 
     impl<'a> Reader<'a> {
         fn uleb(&mut self) -> Result<u64, Bad> {
-            let (v, n) = leb128(self.bytes.get(self.pos..).ok_or(Bad)?).ok_or(Bad)?;
+            let (v, n) = read_uleb(self.bytes.get(self.pos..).ok_or(Bad)?).ok_or(Bad)?;
             self.pos += n;
             Ok(v)
         }
@@ -365,18 +381,6 @@ mod columns {
             declared_rows(*spec, r.take(*len)?)?;
         }
         Ok(false)
-    }
-
-    pub(super) fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
     }
 
     /// Inflates one column under the budget.
@@ -709,7 +713,7 @@ mod tests {
         use columns::{declared_rows, MAX_COLUMN_ROWS};
         let uleb = |v: u64| {
             let mut out = Vec::new();
-            columns::write_uleb(&mut out, v);
+            write_uleb(&mut out, v);
             out
         };
         // Boolean columns are alternating counts; run-length columns are (count, value)

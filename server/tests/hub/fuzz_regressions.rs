@@ -11,7 +11,7 @@ use std::process::Command;
 
 use outreach_core::doc::{DocMeta, Document};
 use outreach_core::model::{DeviceId, DocId, VisitId};
-use outreach_core::sync::protocol::{EnrollRequest, EnrollResponse, Role, SyncResponse, PROTOCOL_VERSION};
+use outreach_core::sync::protocol::{Role, SyncResponse};
 use outreach_hub::fuzzing::{self, Scenario};
 use outreach_hub::{Hub, HubConfig};
 
@@ -32,37 +32,15 @@ impl Boundary {
     async fn start() -> Boundary {
         let process = HubProcess::start();
         let http = client();
-        let admin = Hub::open_existing(process.data_dir(), HubConfig::default()).unwrap();
-        let org = admin.organisations().unwrap().remove(0).id;
-        let mut tokens = Vec::new();
-        for (role, device) in [
-            (Role::Fieldworker, fuzzing::WORKER),
-            (Role::Coordinator, fuzzing::COORDINATOR),
-        ] {
-            let code = admin
-                .create_enrollment_code(&org, role, std::time::Duration::from_secs(600))
-                .unwrap()
-                .code;
-            let req = EnrollRequest {
-                protocol: PROTOCOL_VERSION,
-                code,
-                device_id: device,
-                device_name: "fuzz".into(),
-            };
-            let resp = http
-                .post(format!("{}/v1/enroll", process.url))
-                .body(outreach_core::sync::protocol::encode(&req))
-                .send()
-                .await
-                .unwrap();
-            let creds: EnrollResponse = answer(resp).await.unwrap();
-            tokens.push(creds.token);
-        }
+        let worker = process.enroll_as(&http, Role::Fieldworker, fuzzing::WORKER).await;
+        let coordinator = process
+            .enroll_as(&http, Role::Coordinator, fuzzing::COORDINATOR)
+            .await;
         let b = Boundary {
             process,
             http,
-            coordinator: tokens.pop().unwrap(),
-            worker: tokens.pop().unwrap(),
+            coordinator,
+            worker,
         };
         let log = fuzzing::stored_log_doc().changes_since(&[]).unwrap();
         assert!(b

@@ -1,6 +1,7 @@
 //! Automerge chunks taken apart and put back together, to craft what a tampered device or a
 //! fuzzer sends: the same framing and checksums as Automerge's, other content.
 
+use outreach_core::doc::wire::{read_uleb, write_uleb, MAGIC};
 use sha2::{Digest, Sha256};
 
 /// Chunk type of a compressed change.
@@ -14,29 +15,9 @@ pub const DEFLATE: u64 = 0b1000;
 
 /// An unsigned LEB128 number at `*pos`.
 pub fn uleb(bytes: &[u8], pos: &mut usize) -> u64 {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = bytes[*pos];
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            break;
-        }
-    }
+    let (v, n) = read_uleb(&bytes[*pos..]).expect("a LEB128 number");
+    *pos += n;
     v
-}
-
-/// Appends an unsigned LEB128 number.
-pub fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
 }
 
 /// Appends a signed LEB128 number.
@@ -59,7 +40,7 @@ pub fn frame(kind: u8, body: &[u8]) -> Vec<u8> {
     let mut h = Sha256::new();
     h.update(&tail);
     h.update(body);
-    let mut out = vec![0x85, 0x6f, 0x4a, 0x83];
+    let mut out = MAGIC.to_vec();
     out.extend_from_slice(&h.finalize()[..4]);
     out.extend_from_slice(&tail);
     out.extend_from_slice(body);

@@ -64,18 +64,23 @@ impl HubProcess {
 
     /// A token for a new field worker's device.
     pub async fn enroll(&self, http: &reqwest::Client) -> (DeviceId, String) {
+        let device = DeviceId::random();
+        (device, self.enroll_as(http, Role::Fieldworker, device).await)
+    }
+
+    /// Enrolls `device` in the hub's organisation with `role`; its token.
+    pub async fn enroll_as(&self, http: &reqwest::Client, role: Role, device: DeviceId) -> String {
         let hub = Hub::open_existing(self.dir.path().join("hub"), HubConfig::default()).unwrap();
         let org = hub.organisations().unwrap().remove(0);
         let code = hub
-            .create_enrollment_code(&org.id, Role::Fieldworker, std::time::Duration::from_secs(600))
+            .create_enrollment_code(&org.id, role, std::time::Duration::from_secs(600))
             .unwrap()
             .code;
-        let device = DeviceId::random();
         let req = EnrollRequest {
             protocol: PROTOCOL_VERSION,
             code,
             device_id: device,
-            device_name: "Bomb".into(),
+            device_name: "test".into(),
         };
         let resp = http
             .post(format!("{}/v1/enroll", self.url))
@@ -84,7 +89,7 @@ impl HubProcess {
             .await
             .unwrap();
         let creds: outreach_core::sync::protocol::EnrollResponse = answer(resp).await.unwrap();
-        (device, creds.token)
+        creds.token
     }
 }
 
