@@ -122,6 +122,7 @@ pub fn stored_section_doc() -> Document {
 pub fn push_body(meta: DocMeta, changes: Vec<u8>) -> Vec<u8> {
     encode(&SyncRequest {
         protocol: PROTOCOL_VERSION,
+        known: None,
         format: AUTOMERGE_FORMAT.into(),
         docs: vec![DocPush {
             meta: Some(meta),

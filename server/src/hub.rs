@@ -61,6 +61,7 @@ pub(crate) struct Counters {
     pub documents_refused: AtomicU64,
     pub documents_validated: AtomicU64,
     pub write_conflicts: AtomicU64,
+    pub states_unknown: AtomicU64,
 }
 
 impl Counters {
@@ -86,6 +87,9 @@ pub struct Metrics {
     /// Syncs that found a document written by another request between validating and writing,
     /// and validated again under the write lock.
     pub write_conflicts: u64,
+    /// Syncs whose device named a state this hub did not know (see `SyncRequest::known`): it
+    /// lists every document in its next round.
+    pub states_unknown: u64,
 }
 
 impl Hub {
@@ -184,6 +188,7 @@ impl Hub {
             documents_refused: c.documents_refused.load(Ordering::Relaxed),
             documents_validated: c.documents_validated.load(Ordering::Relaxed),
             write_conflicts: c.write_conflicts.load(Ordering::Relaxed),
+            states_unknown: c.states_unknown.load(Ordering::Relaxed),
         }
     }
 }

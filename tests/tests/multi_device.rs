@@ -248,3 +248,112 @@ async fn replicas_converge_through_the_hub_after_random_offline_work() {
         }
     }
 }
+
+/// What a round costs once devices and hub agree: a device that names the hub's state sends no
+/// document it did not change, and the hub answers only what changed since that state. A hub
+/// that does not know the state named asks for the whole list, and nothing is missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_names_the_hubs_state_instead_of_every_document() {
+    let hub = TestHub::start().await;
+    let org = hub.org("Fedasil");
+    let url = hub.url();
+    let coordinator = Device::enroll(
+        &url,
+        &hub.code(&org, Role::Coordinator),
+        "coordinator",
+        Role::Coordinator,
+    )
+    .await;
+    let worker = Device::enroll(
+        &url,
+        &hub.code(&org, Role::Fieldworker),
+        "worker",
+        Role::Fieldworker,
+    )
+    .await;
+    let mut gen = Gen::new(7);
+    let directory = gen.directory(30, 1, 1);
+    for p in &directory {
+        coordinator.store.add_partner(p).expect("a partner is added");
+    }
+    coordinator.sync_until_ok(1).await;
+    let first = worker.sync_until_ok(1).await;
+    let sections = shared_docs(&worker).len();
+    assert!(sections > 3, "the directory spans several documents: {sections}");
+    assert_eq!(worker.store.partner_count().expect("a count"), 30);
+
+    // Nothing new either way: one round trip, and neither side names a single document.
+    let idle = worker.sync_until_ok(1).await;
+    assert_eq!(idle.round_trips, 1);
+    assert_eq!((idle.documents_pushed, idle.documents_pulled), (0, 0));
+    let idle_bytes = idle.bytes_up + idle.bytes_down;
+    assert!(
+        idle_bytes < 200,
+        "a round with nothing new cost {idle_bytes} bytes (the first sync {})",
+        first.bytes_up + first.bytes_down
+    );
+
+    // A coordinator's edit reaches the worker in one round trip, as only that section.
+    let edited = directory[3].id;
+    coordinator
+        .store
+        .edit_partner(edited, &[PartnerEdit::Name("Maison d'accueil".into())])
+        .expect("an edit");
+    coordinator.sync_until_ok(1).await;
+    let pulled = worker.sync_until_ok(1).await;
+    assert_eq!(pulled.round_trips, 1);
+    assert_eq!((pulled.documents_pulled, pulled.changes_pulled), (1, 1));
+    assert_eq!(
+        worker.store.partner(edited).expect("the partner").name,
+        "Maison d'accueil"
+    );
+
+    // A visit goes up alone, and the next round is idle again.
+    let today = Local::now().date_naive();
+    let ids: Vec<PartnerId> = directory.iter().map(|p| p.id).collect();
+    let visit = worker
+        .store
+        .log_visit(&gen.visit(today, &ids, &[]))
+        .expect("a visit");
+    let pushed = worker.sync_until_ok(1).await;
+    assert_eq!((pushed.round_trips, pushed.documents_pushed), (1, 1));
+    assert!(hub.visit_ids().contains(&visit));
+    let idle = worker.sync_until_ok(1).await;
+    assert_eq!(
+        idle.bytes_up + idle.bytes_down,
+        idle_bytes,
+        "the same small round as before"
+    );
+    assert_eq!(hub.hub.metrics().states_unknown, 0);
+
+    // The hub forgets what it answered (as a hub restored from an older backup would), and the
+    // directory changes meanwhile: the worker's state is unknown, it lists every document in a
+    // second round trip, and gets the change.
+    let conn = rusqlite::Connection::open(hub.data_dir().join("hub.db")).expect("the hub's database");
+    conn.execute("DELETE FROM device_states", [])
+        .expect("the states go");
+    coordinator
+        .store
+        .edit_partner(
+            edited,
+            &[PartnerEdit::Name("Maison d'accueil Saint-Gilles".into())],
+        )
+        .expect("an edit");
+    coordinator.sync_until_ok(1).await;
+    let relisted = worker.sync_until_ok(1).await;
+    assert_eq!(hub.hub.metrics().states_unknown, 1);
+    assert_eq!(relisted.round_trips, 2);
+    assert_eq!(relisted.changes_pulled, 1);
+    assert_eq!(
+        worker.store.partner(edited).expect("the partner").name,
+        "Maison d'accueil Saint-Gilles"
+    );
+    for id in shared_docs(&coordinator) {
+        assert_eq!(worker.heads(id), coordinator.heads(id), "document {id}");
+    }
+    let idle = worker.sync_until_ok(1).await;
+    assert_eq!(
+        (idle.round_trips, idle.bytes_up + idle.bytes_down),
+        (1, idle_bytes)
+    );
+}

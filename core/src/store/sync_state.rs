@@ -11,7 +11,7 @@ use super::{docs, index, lock, Store, StoreChanges, Writer};
 use crate::error::{Error, Result};
 use crate::model::{BrochureId, DocId, PartnerId, VisitId};
 use crate::sync::http::{HubUrl, Token};
-use crate::sync::protocol::{EnrollResponse, Role};
+use crate::sync::protocol::{EnrollResponse, Role, StateDigest};
 use crate::sync::Enrollment;
 
 /// What the hub acknowledged of one document.
@@ -32,6 +32,28 @@ const HUB_ORG_NAME: &str = "hub_org_name";
 const HUB_ROLE: &str = "hub_role";
 const DEVICE_NAME: &str = "device_name";
 const ENROLLED_AT: &str = "hub_enrolled_at";
+/// The hub's state this device holds (see `SyncResponse::state`), as hex.
+const HUB_STATE: &str = "hub_state";
+
+/// The digest of the heads the hub acknowledged: of every document held, and of the months
+/// retired after the retention period (which the hub still holds).
+fn acked_state(conn: &Connection) -> Result<StateDigest> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.doc_id, a.heads FROM hub_acks a JOIN documents d ON d.id = a.doc_id
+         UNION ALL
+         SELECT r.doc_id, r.heads FROM retired_docs r WHERE r.doc_id NOT IN (SELECT id FROM documents)",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+    let mut docs = Vec::new();
+    for row in rows {
+        let (id, heads) = row?;
+        let id: DocId = id
+            .parse()
+            .map_err(|_| Error::Corrupt("an acknowledged document has an unreadable id"))?;
+        docs.push((id, docs::decode_heads(&heads)?));
+    }
+    Ok(StateDigest::of(docs.iter().map(|(id, h)| (*id, h.as_slice()))))
+}
 
 fn unreadable() -> Error {
     Error::Corrupt("the stored enrollment is unreadable")
@@ -123,6 +145,35 @@ impl Store {
     /// Heads the hub last sealed for a document, with the seal.
     pub(crate) fn attestation(&self, id: DocId) -> Result<Option<(Vec<ChangeHash>, Vec<u8>)>> {
         self.read(|c| docs::attestation(c, id))
+    }
+
+    /// The hub's state, as its last complete answer left it, if this device's acknowledged
+    /// heads are still exactly that state: the next request may then name it instead of
+    /// listing every document.
+    pub(crate) fn known_hub_state(&self) -> Result<Option<StateDigest>> {
+        self.read(|c| {
+            let Some(stored) = get_meta(c, HUB_STATE)? else {
+                return Ok(None);
+            };
+            let now = acked_state(c)?;
+            Ok((hex::encode(now.0) == stored).then_some(now))
+        })
+    }
+
+    /// Keeps the state a hub's answer left (`None` when the answer gave none), if this device's
+    /// acknowledged heads are exactly that state; forgets any state kept otherwise.
+    pub(crate) fn record_hub_state(&self, state: Option<StateDigest>) -> Result<()> {
+        let mut guard = lock(&self.writer);
+        let Writer { conn, .. } = guard.as_mut().ok_or(Error::Closed)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        match state {
+            Some(state) if acked_state(&tx)? == state => set_meta(&tx, HUB_STATE, &hex::encode(state.0))?,
+            _ => {
+                tx.execute("DELETE FROM meta WHERE key = ?1", [HUB_STATE])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Records the heads the hub acknowledged for several documents, in one transaction.

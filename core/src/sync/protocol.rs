@@ -154,8 +154,14 @@ pub struct SyncRequest {
     pub protocol: u32,
     /// [`AUTOMERGE_FORMAT`].
     pub format: String,
-    /// Every document the device holds.
+    /// The documents the device sends: every document it holds, or, with `known`, only those
+    /// it changed since and those the hub asked for whole.
     pub docs: Vec<DocPush>,
+    /// The [`StateDigest`] of the heads the hub acknowledged to this device, when they are
+    /// exactly the state of the hub's last complete answer: the device then leaves out every
+    /// document it did not change, and the hub answers only what changed since that state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<StateDigest>,
 }
 
 /// One document, as the device sends it.
@@ -246,6 +252,72 @@ pub struct SyncResponse {
     /// acknowledgements, and the device deletes its store once it has recorded them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub wipe: bool,
+    /// With a complete answer (nothing cut, resent or refused): the [`StateDigest`] of every
+    /// document the device may read, at the heads the hub holds once the device has applied
+    /// this answer. A device whose acknowledged heads then digest to it names it in its next
+    /// request's `known`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<StateDigest>,
+    /// The hub does not know the state the request's `known` named (it was restored from a
+    /// backup, or the device's last answer was overtaken): it answered only the documents sent,
+    /// and the device sends the heads of every document in the next round.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub list_all: bool,
+}
+
+/// A digest of a set of documents at given heads (16 bytes of SHA-256): what a device and the
+/// hub compare instead of every document's heads, when neither has anything new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StateDigest(pub [u8; 16]);
+
+impl StateDigest {
+    /// The digest of `docs`, each with its heads, in any order; documents without heads (not
+    /// held by the hub) are left out. Two sides holding the same documents at the same heads
+    /// get the same digest.
+    pub fn of<'a>(docs: impl IntoIterator<Item = (DocId, &'a [automerge::ChangeHash])>) -> StateDigest {
+        use sha2::{Digest, Sha256};
+        let mut entries: Vec<(DocId, Vec<automerge::ChangeHash>)> = docs
+            .into_iter()
+            .filter(|(_, heads)| !heads.is_empty())
+            .map(|(id, heads)| {
+                let mut heads = heads.to_vec();
+                heads.sort();
+                heads.dedup();
+                (id, heads)
+            })
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut hash = Sha256::new();
+        hash.update(b"outreach state v1");
+        for (id, heads) in &entries {
+            hash.update(id.as_bytes());
+            hash.update((heads.len() as u32).to_be_bytes());
+            for h in heads {
+                hash.update(h.0);
+            }
+        }
+        let full = hash.finalize();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&full[..16]);
+        StateDigest(out)
+    }
+}
+
+impl Serialize for StateDigest {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for StateDigest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes = serde_bytes::ByteBuf::deserialize(d)?;
+        let array: [u8; 16] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| serde::de::Error::custom("a state digest has 16 bytes"))?;
+        Ok(StateDigest(array))
+    }
 }
 
 /// One document, as the hub answers.
@@ -462,6 +534,7 @@ mod tests {
                     ..DocPush::new(DocMeta::BrochureCatalog.id(), Vec::new(), vec![4])
                 },
             ],
+            known: Some(StateDigest([3; 16])),
         };
         assert_eq!(decode::<SyncRequest>(&encode(&req)).unwrap(), req);
         let err = ErrorBody {
@@ -480,6 +553,35 @@ mod tests {
             assert_eq!(text, format!("\"{}\"", code.as_str()));
         }
         assert!(decode::<SyncRequest>(b"\xff\x00garbage").is_err());
+        let answer = SyncResponse {
+            state: Some(StateDigest([5; 16])),
+            list_all: true,
+            ..SyncResponse::default()
+        };
+        assert_eq!(decode::<SyncResponse>(&encode(&answer)).unwrap(), answer);
+    }
+
+    #[test]
+    fn a_state_digest_is_that_of_the_set_of_documents_at_their_heads() {
+        let (a, b) = (DocId::named("a"), DocId::named("b"));
+        let (h1, h2) = (automerge::ChangeHash([1; 32]), automerge::ChangeHash([2; 32]));
+        let one = StateDigest::of([(a, &[h1, h2][..]), (b, &[h2][..])]);
+        assert_eq!(
+            one,
+            StateDigest::of([(b, &[h2][..]), (a, &[h2, h1][..])]),
+            "order does not count"
+        );
+        assert_eq!(
+            one,
+            StateDigest::of([(a, &[h1, h2][..]), (b, &[h2][..]), (DocId::named("c"), &[][..])])
+        );
+        assert_ne!(one, StateDigest::of([(a, &[h1][..]), (b, &[h2][..])]));
+        assert_ne!(one, StateDigest::of([(a, &[h1, h2][..])]));
+        assert_ne!(
+            one,
+            StateDigest::of([(b, &[h1, h2][..]), (a, &[h2][..])]),
+            "heads belong to their document"
+        );
     }
 
     #[test]

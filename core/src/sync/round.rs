@@ -11,7 +11,8 @@ use super::http::HubClient;
 use super::options::DocumentRefusal;
 use super::options::{Reporter, SyncPhase, SyncReport};
 use super::protocol::{
-    self, from_wire, to_wire, DocPush, ErrorCode, Role, SyncRequest, SyncResponse, AUTOMERGE_FORMAT,
+    self, from_wire, to_wire, DocPush, ErrorCode, Role, StateDigest, SyncRequest, SyncResponse,
+    AUTOMERGE_FORMAT,
 };
 use super::retention::same_heads;
 use crate::doc::DocMeta;
@@ -58,10 +59,12 @@ impl Store {
         report: &mut SyncReport,
     ) -> Result<bool> {
         let mut resend: HashSet<DocId> = HashSet::new();
+        let mut list_all = false;
         for round in 1..=MAX_ROUNDS {
             client.cancel().check()?;
             reporter.set_round(round);
-            let outgoing = self.build_request(&resend, REQUEST_CHANGES_BUDGET)?;
+            let known = if list_all { None } else { self.known_hub_state()? };
+            let outgoing = self.build_request(known, &resend, REQUEST_CHANGES_BUDGET)?;
             // Nothing leaves the device before its disk holds it: a change sent and then lost
             // in a power cut would be numbered again, differently.
             self.make_durable()?;
@@ -90,6 +93,10 @@ impl Store {
                 protocol::decode(&answer).map_err(|e| Error::Protocol(e.to_string()))?;
             client.cancel().check()?;
             let recovered = self.apply_response(&response, reporter, report)?;
+            // The state this answer leaves is named in the next request only if this device's
+            // acknowledged heads are exactly that state.
+            self.record_hub_state(response.state)?;
+            list_all = response.list_all;
             if response.wipe {
                 // Retired: the store goes once the hub holds all of this device's work, and
                 // never while the hub refuses some of it.
@@ -110,7 +117,7 @@ impl Store {
                     resend.insert(id);
                 }
             }
-            if !response.more && resend.is_empty() && !outgoing.deferred && recovered == 0 {
+            if !response.more && !list_all && resend.is_empty() && !outgoing.deferred && recovered == 0 {
                 return Ok(true);
             }
         }
@@ -118,13 +125,21 @@ impl Store {
     }
 
     /// Builds a round's request: every document held, with its heads and what the hub lacks;
-    /// beyond the first document with changes, changes over `budget` bytes wait.
-    fn build_request(&self, resend: &HashSet<DocId>, budget: usize) -> Result<Outgoing> {
+    /// beyond the first document with changes, changes over `budget` bytes wait. With `known`
+    /// (the hub's state this device holds, see [`SyncRequest::known`]), only the documents this
+    /// device changed since and those the hub asked for whole.
+    fn build_request(
+        &self,
+        known: Option<StateDigest>,
+        resend: &HashSet<DocId>,
+        budget: usize,
+    ) -> Result<Outgoing> {
         let mut out = Outgoing {
             request: SyncRequest {
                 protocol: protocol::PROTOCOL_VERSION,
                 format: AUTOMERGE_FORMAT.to_string(),
                 docs: Vec::new(),
+                known,
             },
             documents_with_changes: 0,
             changes: 0,
@@ -177,10 +192,17 @@ impl Store {
                     count,
                 })
             })?;
+            if known.is_some() && push.changes.is_empty() {
+                // The hub's state names this document at its acknowledged heads.
+                continue;
+            }
             if !push.changes.is_empty() && carried > 0 && carried + push.changes.len() > budget {
                 // Told only what the hub acknowledged, the hub answers as if this device had
                 // nothing newer; the changes go in a later round.
                 out.deferred = true;
+                if known.is_some() {
+                    continue;
+                }
                 out.request
                     .docs
                     .push(DocPush::new(id, to_wire(&acked), Vec::new()));
@@ -211,8 +233,13 @@ impl Store {
             });
         }
         // Months removed after the retention period, named with the heads the hub holds, so
-        // that it does not send them back.
-        for (id, heads) in self.retired_documents()? {
+        // that it does not send them back (the hub's state names them too).
+        let retired = if known.is_some() {
+            Vec::new()
+        } else {
+            self.retired_documents()?
+        };
+        for (id, heads) in retired {
             out.request
                 .docs
                 .push(DocPush::new(id, to_wire(&heads), Vec::new()));
@@ -414,7 +441,7 @@ mod tests {
         store.add_partner(&p).unwrap();
         store.log_visit(&visit(&store)).unwrap();
 
-        let out = store.build_request(&HashSet::new(), usize::MAX).unwrap();
+        let out = store.build_request(None, &HashSet::new(), usize::MAX).unwrap();
         assert_eq!(out.request.protocol, protocol::PROTOCOL_VERSION);
         assert_eq!(out.request.format, AUTOMERGE_FORMAT);
         assert_eq!(out.request.docs.len(), 2);
@@ -436,17 +463,19 @@ mod tests {
                 .set_acked_heads(doc, &store.document_heads(doc).unwrap())
                 .unwrap();
         }
-        let out = store.build_request(&HashSet::new(), usize::MAX).unwrap();
+        let out = store.build_request(None, &HashSet::new(), usize::MAX).unwrap();
         assert!(out.request.docs.iter().all(|d| d.changes.is_empty()));
         assert_eq!((out.documents_with_changes, out.changes), (0, 0));
         store.mark_verified(p.id, store.today(), "phone call").unwrap();
-        let out = store.build_request(&HashSet::new(), usize::MAX).unwrap();
+        let out = store.build_request(None, &HashSet::new(), usize::MAX).unwrap();
         let push = out.request.docs.iter().find(|d| d.id == id).unwrap();
         assert_eq!(parse_changes(&push.changes).unwrap().len(), 1);
         assert_eq!((out.documents_with_changes, out.changes), (1, 1));
 
         // A document the hub asked for is sent whole.
-        let out = store.build_request(&HashSet::from([id]), usize::MAX).unwrap();
+        let out = store
+            .build_request(None, &HashSet::from([id]), usize::MAX)
+            .unwrap();
         let push = out.request.docs.iter().find(|d| d.id == id).unwrap();
         let whole = crate::doc::Document::load(id, &push.changes, store.device_id()).unwrap();
         assert_eq!(whole.partner(p.id).unwrap().unwrap().name, "CAW Limburg");
@@ -466,7 +495,7 @@ mod tests {
         store
             .add_partner(&Partner::new(Region::Namur, "Espace social", OrgKind::Ngo))
             .unwrap();
-        let out = store.build_request(&HashSet::new(), 1).unwrap();
+        let out = store.build_request(None, &HashSet::new(), 1).unwrap();
         assert!(out.deferred);
         assert_eq!(out.documents_with_changes, 1, "the first document always goes");
         let waiting: Vec<_> = out.request.docs.iter().filter(|d| d.changes.is_empty()).collect();
@@ -565,7 +594,7 @@ mod tests {
         store.set_acked_heads(log, &heads).unwrap();
         assert!(store.retire_document(log, &heads).unwrap());
 
-        let out = store.build_request(&HashSet::new(), usize::MAX).unwrap();
+        let out = store.build_request(None, &HashSet::new(), usize::MAX).unwrap();
         assert_eq!(out.request.docs.len(), 1);
         assert_eq!(from_wire(&out.request.docs[0].heads), heads);
         assert!(out.request.docs[0].changes.is_empty());

@@ -12,6 +12,7 @@ pub(crate) mod cipher;
 pub(crate) mod devices;
 pub(crate) mod docs;
 pub(crate) mod schema;
+pub(crate) mod states;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};

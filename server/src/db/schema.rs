@@ -12,13 +12,14 @@ use crate::error::{Error, Result};
 use crate::seal::{self, KeyPlace};
 
 /// Newest schema version this code knows.
-pub(crate) const END_VERSION: u32 = 3;
+pub(crate) const END_VERSION: u32 = 4;
 
 /// The frozen SQL of each schema step, in order.
 pub(crate) const STEPS: &[&str] = &[
     include_str!("sql/v1.sql"),
     include_str!("sql/v2.sql"),
     include_str!("sql/v3.sql"),
+    include_str!("sql/v4.sql"),
 ];
 
 /// What an upgrade did besides its SQL.

@@ -9,11 +9,12 @@ use std::collections::HashSet;
 use automerge::ChangeHash;
 use outreach_core::doc::Document;
 use outreach_core::model::DocId;
-use outreach_core::sync::protocol::{to_wire, DocPull, SyncResponse};
+use outreach_core::sync::protocol::{to_wire, DocPull, StateDigest, SyncResponse};
 
 use super::plan::{Decision, Known};
 use super::Ctx;
 use crate::db::docs;
+use crate::db::states::DeviceState;
 use crate::error::{ApiError, Error};
 use crate::hub::Counters;
 
@@ -40,12 +41,25 @@ impl Budget {
     }
 }
 
-/// Builds the answer.
+/// What the request told of the device's documents.
+pub(crate) struct Listed<'a> {
+    /// Every document the device holds, as far as the hub knows: those it sent and those the
+    /// state it named implies.
+    pub all: &'a HashSet<DocId>,
+    /// Those the state implies: answered only when the hub has something new for them.
+    pub implied: &'a HashSet<DocId>,
+    /// The device named a state the hub does not know: only the documents it sent are
+    /// answered, and it lists every document in its next round.
+    pub unknown: bool,
+}
+
+/// Builds the answer, and with a complete one the state it leaves the device in (see
+/// `SyncResponse::state`).
 pub(crate) fn answer(
     ctx: &Ctx<'_>,
     decisions: Vec<(DocId, Decision)>,
-    pushed: &HashSet<DocId>,
-) -> Result<SyncResponse, ApiError> {
+    listed: &Listed<'_>,
+) -> Result<(SyncResponse, Option<DeviceState>), ApiError> {
     let mut out = SyncResponse::default();
     let mut budget = Budget {
         used: 0,
@@ -53,7 +67,7 @@ pub(crate) fn answer(
         full: false,
     };
     if ctx.caller.retired {
-        return retired_answer(ctx, decisions);
+        return Ok((retired_answer(ctx, decisions)?, None));
     }
     for (id, decision) in decisions {
         match decision {
@@ -65,6 +79,8 @@ pub(crate) fn answer(
                 out.refused.push(refusal);
             }
             Decision::Answer { device_heads, known } => match known {
+                // Nothing new for a document the device did not send: not a byte about it.
+                Known::Stored(row) if row.heads == device_heads && listed.implied.contains(&id) => {}
                 Known::Stored(row) if row.heads == device_heads => out.docs.push(DocPull {
                     id,
                     heads: to_wire(&row.heads),
@@ -91,8 +107,13 @@ pub(crate) fn answer(
             },
         }
     }
-    for row in docs::readable_rows(ctx.conn, ctx.caller)? {
-        if pushed.contains(&row.id) {
+    if listed.unknown {
+        out.list_all = true;
+        return Ok((out, None));
+    }
+    let readable = docs::readable_rows(ctx.conn, ctx.caller)?;
+    for row in &readable {
+        if listed.all.contains(&row.id) {
             continue;
         }
         let size = usize::try_from(row.stored_bytes()).unwrap_or(usize::MAX);
@@ -110,7 +131,15 @@ pub(crate) fn answer(
             attestation: ctx.sealer.seal(row.id, &row.heads),
         });
     }
-    Ok(out)
+    // Once the device has applied a complete answer, it holds every readable document at the
+    // hub's heads; that state is named in its next request.
+    let complete = !out.more && out.resend.is_empty() && out.refused.is_empty();
+    if !complete {
+        return Ok((out, None));
+    }
+    let state: DeviceState = readable.into_iter().map(|row| (row.id, row.heads)).collect();
+    out.state = Some(StateDigest::of(state.iter().map(|(id, h)| (*id, h.as_slice()))));
+    Ok((out, Some(state)))
 }
 
 /// The answer to a retired device: refusals, and for each document whose every head the hub

@@ -12,15 +12,16 @@ mod plan;
 
 use std::collections::HashSet;
 
-use outreach_core::model::DeviceId;
+use outreach_core::model::{DeviceId, DocId};
 use outreach_core::sync::protocol::{
-    ErrorCode, SyncRequest, SyncResponse, AUTOMERGE_FORMAT, PROTOCOL_VERSION,
+    to_wire, DocPush, ErrorCode, StateDigest, SyncRequest, SyncResponse, AUTOMERGE_FORMAT, PROTOCOL_VERSION,
 };
 use rusqlite::Connection;
 
 use self::plan::Write;
 use crate::auth::Caller;
 use crate::config::HubConfig;
+use crate::db::states::{self, DeviceState};
 use crate::db::{docs, now};
 use crate::error::{ApiError, Error};
 use crate::hub::{Counters, Inner};
@@ -126,29 +127,87 @@ fn write_all(conn: &Connection, writes: &[Write], now: i64) -> Result<(), WriteE
     Ok(())
 }
 
+/// The documents and heads behind the state a device names: the state last answered to it,
+/// or the hub's present state if that is it. `None` when the hub knows neither.
+fn recall(conn: &Connection, caller: &Caller, digest: StateDigest) -> Result<Option<DeviceState>, Error> {
+    if let Some(state) = states::recall(conn, &caller.device.to_string(), digest)? {
+        return Ok(Some(state));
+    }
+    let (present, now) = present(conn, caller)?;
+    Ok((now == digest).then_some(present))
+}
+
+/// Every document `caller` may read at the heads the hub holds, and its digest.
+fn present(conn: &Connection, caller: &Caller) -> Result<(DeviceState, StateDigest), Error> {
+    let present: DeviceState = docs::readable_rows(conn, caller)?
+        .into_iter()
+        .map(|row| (row.id, row.heads))
+        .collect();
+    let digest = StateDigest::of(present.iter().map(|(id, h)| (*id, h.as_slice())));
+    Ok((present, digest))
+}
+
+/// Keeps the state of every document `caller` may read, as it stands in this transaction, as
+/// the state last answered to it; returns its digest. Kept with the writes of a sync, that
+/// state is the answer's in all but a race with another writer, and a state kept but not
+/// answered is harmless: a device names a state only when its own heads digest to it.
+fn remember_present(conn: &Connection, caller: &Caller) -> Result<StateDigest, Error> {
+    let (present, digest) = present(conn, caller)?;
+    states::remember(conn, &caller.device.to_string(), digest, &present, now())?;
+    Ok(digest)
+}
+
 /// Serves one sync request of `caller`.
 pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<SyncResponse, ApiError> {
-    let pushed = check_request(req, &hub.config)?;
+    let sent = check_request(req, &hub.config)?;
+    // The documents the device left out, at the heads of the state it names.
+    let (implied, unknown) = match req.known {
+        None => (Vec::new(), false),
+        Some(digest) => match hub.db.read(|conn| recall(conn, caller, digest))? {
+            Some(state) => {
+                let implied: Vec<DocPush> = state
+                    .into_iter()
+                    .filter(|(id, _)| !sent.contains(id))
+                    .map(|(id, heads)| DocPush::new(id, to_wire(&heads), Vec::new()))
+                    .collect();
+                (implied, false)
+            }
+            None => {
+                Counters::bump(&hub.counters.states_unknown, 1);
+                (Vec::new(), true)
+            }
+        },
+    };
+    let implied_ids: HashSet<DocId> = implied.iter().map(|p| p.id).collect();
+    let all: HashSet<DocId> = sent.union(&implied_ids).copied().collect();
+    let plan_all = |conn: &rusqlite::Transaction<'_>| {
+        plan::plan(&ctx(hub, conn, caller), &req.docs, &implied).map_err(|e| ApiError::internal(&e))
+    };
     // Validation runs outside the write lock, so that syncs validate in parallel...
-    let mut plan = hub
-        .db
-        .read(|conn| plan::plan(&ctx(hub, conn, caller), &req.docs).map_err(|e| ApiError::internal(&e)))?;
+    let mut plan = hub.db.read(plan_all)?;
+    // The state the device will hold is kept with the writes, in their transaction (see
+    // `remember_present`).
+    let mut remembered = None;
     if !plan.writes.is_empty() {
-        match hub.db.write(|conn| write_all(conn, &plan.writes, now())) {
-            Ok(()) => {}
+        let write = |conn: &rusqlite::Transaction<'_>| {
+            write_all(conn, &plan.writes, now())?;
+            Ok(remember_present(conn, caller)?)
+        };
+        match hub.db.write(write) {
+            Ok(digest) => remembered = Some(digest),
             Err(WriteError::Conflict) => {
                 // ...and when another request wrote one of these documents in between, it runs
                 // again under the write lock, where nothing can overtake it.
                 Counters::bump(&hub.counters.write_conflicts, 1);
                 plan = hub.db.write(|conn| {
-                    let plan =
-                        plan::plan(&ctx(hub, conn, caller), &req.docs).map_err(|e| ApiError::internal(&e))?;
+                    let plan = plan_all(conn)?;
                     write_all(conn, &plan.writes, now()).map_err(|e| match e {
                         WriteError::Conflict => ApiError::internal(&Error::Corrupt(
                             "a document changed under the write lock".into(),
                         )),
                         WriteError::Failed(e) => ApiError::internal(&e),
                     })?;
+                    remembered = Some(remember_present(conn, caller).map_err(|e| ApiError::internal(&e))?);
                     Ok::<_, ApiError>(plan)
                 })?;
             }
@@ -156,9 +215,22 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
         }
         Counters::bump(&hub.counters.documents_written, plan.writes.len() as u64);
     }
-    let response = hub
+    let listed = answer::Listed {
+        all: &all,
+        implied: &implied_ids,
+        unknown,
+    };
+    let (response, state) = hub
         .db
-        .read(|conn| answer::answer(&ctx(hub, conn, caller), plan.decisions, &pushed))?;
+        .read(|conn| answer::answer(&ctx(hub, conn, caller), plan.decisions, &listed))?;
+    if let (Some(digest), Some(state)) = (response.state, state) {
+        // Kept only when it changed: a device with nothing new costs the hub no write.
+        let device = caller.device.to_string();
+        if remembered != Some(digest) && !hub.db.read(|conn| states::is_current(conn, &device, digest))? {
+            hub.db
+                .write(|conn| states::remember(conn, &device, digest, &state, now()))?;
+        }
+    }
     Counters::bump(&hub.counters.syncs, 1);
     Ok(response)
 }

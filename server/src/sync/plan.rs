@@ -122,14 +122,15 @@ impl Budget {
     }
 }
 
-/// Validates every pushed document.
-pub(crate) fn plan(ctx: &Ctx<'_>, pushes: &[DocPush]) -> Result<Plan, Error> {
+/// Validates every pushed document: those sent, then those the device's named state implies
+/// (with their heads and no changes).
+pub(crate) fn plan(ctx: &Ctx<'_>, sent: &[DocPush], implied: &[DocPush]) -> Result<Plan, Error> {
     let mut plan = Plan::default();
     let mut budget = Budget {
         inflate_left: ctx.config.max_inflated_bytes,
         ops_left: ctx.config.max_ops_per_request,
     };
-    for push in pushes {
+    for push in sent.iter().chain(implied) {
         match plan_one(ctx, push, &mut budget) {
             Ok((decision, write)) => {
                 plan.decisions.push((push.id, decision));

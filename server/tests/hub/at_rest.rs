@@ -146,7 +146,8 @@ fn make_old(dir: &Path) -> String {
     conn.execute_batch(
         "ALTER TABLE devices DROP COLUMN retired_at;
          ALTER TABLE enrollment_codes DROP COLUMN label;
-         ALTER TABLE enrollment_codes DROP COLUMN cancelled_at;",
+         ALTER TABLE enrollment_codes DROP COLUMN cancelled_at;
+         DROP TABLE device_states;",
     )
     .unwrap();
     conn.pragma_update(None, "user_version", 1).unwrap();

@@ -219,6 +219,7 @@ async fn a_lost_answer_can_be_asked_again_by_the_same_device_until_it_first_sync
     assert_ne!(again.token, lost.token, "a new token");
     let sync = encode(&SyncRequest {
         protocol: PROTOCOL_VERSION,
+        known: None,
         format: AUTOMERGE_FORMAT.into(),
         docs: Vec::new(),
     });

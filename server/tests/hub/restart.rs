@@ -66,6 +66,7 @@ async fn a_restart_keeps_devices_documents_and_files() {
 fn empty_request() -> SyncRequest {
     SyncRequest {
         protocol: PROTOCOL_VERSION,
+        known: None,
         format: AUTOMERGE_FORMAT.into(),
         docs: Vec::new(),
     }

@@ -229,6 +229,7 @@ async fn another_protocol_or_format_is_unsupported() {
     assert!(hub.snapshot().docs.is_empty());
     let req = SyncRequest {
         protocol: PROTOCOL_VERSION,
+        known: None,
         format: AUTOMERGE_FORMAT.into(),
         docs: Vec::new(),
     };

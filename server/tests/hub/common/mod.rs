@@ -403,6 +403,7 @@ impl TestDevice {
         let ids: Vec<DocId> = self.docs.keys().copied().collect();
         SyncRequest {
             protocol: PROTOCOL_VERSION,
+            known: None,
             format: AUTOMERGE_FORMAT.into(),
             docs: ids.into_iter().map(|id| self.push(id)).collect(),
         }
