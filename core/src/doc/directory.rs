@@ -145,6 +145,36 @@ impl Document {
         Ok(Some((read_partner(&node, id, region)?, node.has_conflicts())))
     }
 
+    /// Reads several partners, as [`Document::partner_and_conflict_flag`] does each: many at
+    /// once in one pass over the whole section (a section new to this device), a few one by
+    /// one.
+    pub fn partners_and_conflict_flags(
+        &self,
+        ids: &[PartnerId],
+    ) -> Result<Vec<(PartnerId, Option<(Partner, bool)>)>, DocError> {
+        /// From this many partners, one pass over the section costs less than a seek each.
+        const ONE_PASS: usize = 16;
+        if ids.len() < ONE_PASS {
+            return ids
+                .iter()
+                .map(|&id| Ok((id, self.partner_and_conflict_flag(id)?)))
+                .collect();
+        }
+        let region = self.section_region()?;
+        let tree = self.am.hydrate(&self.collection()?, None)?;
+        let section = Node::new(&tree, "partners")?;
+        ids.iter()
+            .map(|&id| {
+                let key = id.to_string();
+                let read = match section.map(&key)? {
+                    Some(node) => Some((read_partner(&node, id, region)?, node.has_conflicts())),
+                    None => None,
+                };
+                Ok((id, read))
+            })
+            .collect()
+    }
+
     /// Every partner of the section.
     pub fn partners(&self) -> Result<Vec<Partner>, DocError> {
         self.partner_ids()?

@@ -356,6 +356,29 @@ impl Document {
         })
     }
 
+    /// Reads a whole document from a hub in one pass, when it is one whole document followed
+    /// by plain changes ([`wire::is_plain_document`]): `Ok(None)` otherwise, for
+    /// [`Document::load`]. Loaded so, the bytes are also a stored form that loads back to the
+    /// same document (the store keeps them as its snapshot).
+    pub fn load_plain(
+        id: DocId,
+        bytes: &[u8],
+        device: impl Into<DeviceActor>,
+    ) -> Result<Option<Document>, DocError> {
+        if !wire::is_plain_document(bytes) {
+            return Ok(None);
+        }
+        let device = device.into();
+        guarded(|| {
+            let mut doc = Self::load_stored(id, bytes, device)?;
+            let missing = doc.am.get_missing_deps(&[]);
+            if !missing.is_empty() {
+                return Err(DocError::MissingDependencies(missing.len()));
+            }
+            Ok(Some(doc))
+        })
+    }
+
     /// Reads document `id` from this device's storage (a snapshot and incremental chunks),
     /// failing rather than skipping anything that does not parse.
     pub fn load_stored(
@@ -500,6 +523,19 @@ impl Document {
             return Vec::new();
         }
         let collection = self.meta.kind().collection();
+        if before.is_empty() {
+            // Everything is new: the entities are the keys of the collection, no diff needed.
+            use automerge::ReadDoc;
+            let mut ids: Vec<String> = match self.am.get(automerge::ROOT, collection) {
+                Ok(Some((automerge::Value::Object(automerge::ObjType::Map), obj))) => {
+                    self.am.keys(&obj).collect()
+                }
+                _ => Vec::new(),
+            };
+            ids.sort();
+            self.am.reset_diff_cursor();
+            return ids;
+        }
         let patches = self.am.diff(before, &after);
         let mut ids: Vec<String> = patches
             .iter()

@@ -92,6 +92,30 @@ pub fn parse_changes(bytes: &[u8]) -> Result<Vec<Change>, DocError> {
     super::guarded(|| parse_changes_unguarded(bytes))
 }
 
+/// Whether `bytes` are one whole document followed by plain change chunks (what a hub stores
+/// and sends a device new to the document), every chunk framed and checksummed, the document's
+/// columns checked as [`parse_changes`] checks them: Automerge may then load them as they are,
+/// in one pass, rather than change by change. Bundles and compressed changes answer `false`.
+pub fn is_plain_document(bytes: &[u8]) -> bool {
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let Ok(f) = frame(&bytes[offset..], offset) else {
+            return false;
+        };
+        let chunk = &bytes[offset..offset + f.len];
+        let plain = match f.kind {
+            DOCUMENT => offset == 0 && columns::document_is_compressed(&chunk[f.data_start..]).is_ok(),
+            CHANGE => offset > 0,
+            _ => false,
+        };
+        if !plain || Sha256::digest(&chunk[8..])[..4] != chunk[4..8] {
+            return false;
+        }
+        offset += f.len;
+    }
+    offset > 0
+}
+
 fn parse_changes_unguarded(bytes: &[u8]) -> Result<Vec<Change>, DocError> {
     let mut changes = Vec::new();
     let mut offset = 0;

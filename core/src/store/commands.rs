@@ -228,6 +228,7 @@ impl Store {
     ) -> Result<(StoreChanges, StoreChanges)> {
         {
             let Writer { conn, docs, .. } = w;
+            let mut loaded_whole = false;
             let before = match docs.get(conn, doc_id, device, None)? {
                 Some(cached) => {
                     let doc = &mut cached.doc;
@@ -245,7 +246,16 @@ impl Store {
                     }
                 }
                 None => {
-                    docs.insert_new(Document::load(doc_id, bytes, device)?);
+                    // A whole document as a hub stores it loads in one pass, and is stored
+                    // as it came; anything else is read change by change.
+                    let doc = match Document::load_plain(doc_id, bytes, device)? {
+                        Some(doc) => {
+                            loaded_whole = true;
+                            doc
+                        }
+                        None => Document::load(doc_id, bytes, device)?,
+                    };
+                    docs.insert_new(doc);
                     Vec::new()
                 }
             };
@@ -265,7 +275,8 @@ impl Store {
                 }
             }
             let keys = cached.doc.changed_entities(&before);
-            match super::persist_and_index(conn, cached, &keys) {
+            let snapshot = loaded_whole.then_some(bytes);
+            match super::persist_and_index(conn, cached, &keys, snapshot) {
                 Ok(changes) => {
                     cached.doc.mark_saved();
                     Ok((changes.clone(), changes))

@@ -122,36 +122,7 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<(DocId, DocKind)>> {
 /// when due. The caller commits the transaction, then calls [`Document::mark_saved`]; if the
 /// transaction fails, the caller evicts the document, whose `stats` are then stale.
 pub(crate) fn persist(tx: &Transaction<'_>, cached: &mut Cached) -> Result<()> {
-    let doc_pk = match cached.stats.doc_pk {
-        Some(pk) => pk,
-        None => {
-            let doc = &cached.doc;
-            let (region, owner, month) = match doc.meta() {
-                DocMeta::DirectorySection { region } => (Some(region.to_string()), None, None),
-                DocMeta::BrochureCatalog => (None, None, None),
-                DocMeta::VisitLog { owner, month } => {
-                    (None, Some(owner.to_string()), Some(month.to_string()))
-                }
-            };
-            let pk: i64 = tx
-                .prepare_cached(
-                    "INSERT INTO documents (id, kind, region, owner, month) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT(id) DO UPDATE SET kind = excluded.kind RETURNING pk",
-                )?
-                .query_row(
-                    params![
-                        doc.id().to_string(),
-                        doc.meta().kind().as_str(),
-                        region,
-                        owner,
-                        month
-                    ],
-                    |r| r.get(0),
-                )?;
-            cached.stats.doc_pk = Some(pk);
-            pk
-        }
-    };
+    let doc_pk = persist_row(tx, cached)?;
     let bytes = cached.doc.unsaved_changes();
     if bytes.is_empty() {
         return Ok(());
@@ -188,6 +159,40 @@ pub(crate) fn persist(tx: &Transaction<'_>, cached: &mut Cached) -> Result<()> {
     Ok(())
 }
 
+/// The document's row, created if new; returns its key.
+fn persist_row(tx: &Transaction<'_>, cached: &mut Cached) -> Result<i64> {
+    Ok(match cached.stats.doc_pk {
+        Some(pk) => pk,
+        None => {
+            let doc = &cached.doc;
+            let (region, owner, month) = match doc.meta() {
+                DocMeta::DirectorySection { region } => (Some(region.to_string()), None, None),
+                DocMeta::BrochureCatalog => (None, None, None),
+                DocMeta::VisitLog { owner, month } => {
+                    (None, Some(owner.to_string()), Some(month.to_string()))
+                }
+            };
+            let pk: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO documents (id, kind, region, owner, month) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(id) DO UPDATE SET kind = excluded.kind RETURNING pk",
+                )?
+                .query_row(
+                    params![
+                        doc.id().to_string(),
+                        doc.meta().kind().as_str(),
+                        region,
+                        owner,
+                        month
+                    ],
+                    |r| r.get(0),
+                )?;
+            cached.stats.doc_pk = Some(pk);
+            pk
+        }
+    })
+}
+
 /// Replaces every chunk of the document with one snapshot, if the snapshot loads back to the
 /// same heads (a save that Automerge cannot load back would lose the document; the chunks,
 /// which replay its changes, are then kept, and `false` says so).
@@ -200,6 +205,26 @@ pub(crate) fn compact(tx: &Transaction<'_>, cached: &mut Cached) -> Result<bool>
     if !doc.loads_back(&snapshot) {
         return Ok(false);
     }
+    replace_chunks(tx, doc_pk, stats, &snapshot)?;
+    Ok(true)
+}
+
+/// Stores a document new to this device as `snapshot`, bytes it was loaded from as they are
+/// (see `Document::load_plain`), which therefore load back to it: no save, no second load.
+pub(crate) fn persist_loaded(tx: &Transaction<'_>, cached: &mut Cached, snapshot: &[u8]) -> Result<()> {
+    if !cached.stats.chain.is_empty() {
+        return Err(Error::Corrupt("a document loaded whole was already stored"));
+    }
+    persist_row(tx, cached)?;
+    let Cached { stats, .. } = cached;
+    let Some(doc_pk) = stats.doc_pk else {
+        return Err(Error::NotFound { what: "document" });
+    };
+    replace_chunks(tx, doc_pk, stats, snapshot)
+}
+
+/// Replaces every chunk of a document with one snapshot.
+fn replace_chunks(tx: &Transaction<'_>, doc_pk: i64, stats: &mut ChunkStats, snapshot: &[u8]) -> Result<()> {
     let mut delete = tx.prepare_cached("DELETE FROM chunks WHERE pk = ?1")?;
     for pk in &stats.chain {
         delete.execute([pk])?;
@@ -216,7 +241,7 @@ pub(crate) fn compact(tx: &Transaction<'_>, cached: &mut Cached) -> Result<bool>
         incremental_bytes: 0,
         incremental_count: 0,
     };
-    Ok(true)
+    Ok(())
 }
 
 /// Heads the hub last acknowledged for a document (empty if never).

@@ -317,11 +317,16 @@ pub(crate) fn index_entities(conn: &Connection, doc: &mut Document, keys: &[Stri
     let doc_id = doc.id().to_string();
     match doc.meta().kind() {
         DocKind::DirectorySection => {
-            for k in keys {
-                let id: PartnerId = k
-                    .parse()
-                    .map_err(|_| crate::doc::malformed(format!("partners.{k}"), "a partner id"))?;
-                match doc.partner_and_conflict_flag(id)? {
+            let ids = keys
+                .iter()
+                .map(|k| {
+                    k.parse()
+                        .map_err(|_| crate::doc::malformed(format!("partners.{k}"), "a partner id"))
+                })
+                .collect::<std::result::Result<Vec<PartnerId>, _>>()?;
+            let read = doc.partners_and_conflict_flags(&ids)?;
+            for (id, read) in read {
+                match read {
                     Some((p, conflicted)) => put_partner(conn, doc, &p, conflicted)?,
                     None => remove_partner(conn, id)?,
                 }

@@ -398,7 +398,7 @@ impl Store {
                 docs.evict(id);
                 return Err(e.into());
             }
-            match persist_and_index(conn, cached, &keys) {
+            match persist_and_index(conn, cached, &keys, None) {
                 Ok(changes) => {
                     cached.doc.mark_saved();
                     Ok((value, changes))
@@ -412,14 +412,19 @@ impl Store {
     }
 }
 
-/// Stores a document's new chunk and its read-model rows in one transaction.
+/// Stores a document's new chunk and its read-model rows in one transaction; a document new to
+/// this device and `loaded_from` bytes that load back to it as they are is stored as them.
 pub(crate) fn persist_and_index(
     conn: &mut Connection,
     cached: &mut docs::Cached,
     keys: &[String],
+    loaded_from: Option<&[u8]>,
 ) -> Result<StoreChanges> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    docs::persist(&tx, cached)?;
+    match loaded_from {
+        Some(snapshot) => docs::persist_loaded(&tx, cached, snapshot)?,
+        None => docs::persist(&tx, cached)?,
+    }
     let changes = index::index_entities(&tx, &mut cached.doc, keys)?;
     tx.commit()?;
     Ok(changes)
