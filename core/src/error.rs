@@ -2,6 +2,7 @@
 //! fields and kinds, never values: no note text, no key, no personal data.
 
 use crate::doc::DocError;
+use crate::migrate::MigrationError;
 use crate::model::ValidationError;
 use crate::privacy::PersonalDataSpan;
 use crate::sync::protocol::ErrorCode;
@@ -91,6 +92,16 @@ pub enum Error {
     /// The hub's answer does not follow the protocol (or is not from an Outreach hub).
     #[error("unexpected answer from the hub: {0}")]
     Protocol(String),
+}
+
+impl From<MigrationError> for Error {
+    /// A step's SQL failing is a storage error, as it was before the steps were shared.
+    fn from(e: MigrationError) -> Error {
+        match e {
+            MigrationError::SchemaTooNew { found, supported } => Error::SchemaTooNew { found, supported },
+            MigrationError::Step { source, .. } | MigrationError::Sql(source) => Error::Storage(source),
+        }
+    }
 }
 
 /// The wire name of a hub error code, for messages.

@@ -6,6 +6,7 @@
 
 pub mod doc;
 mod error;
+pub mod migrate;
 pub mod model;
 pub mod privacy;
 pub mod sample;

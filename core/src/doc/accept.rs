@@ -1,7 +1,7 @@
 //! The rules a hub applies to changes a device sends, shared with the device so both agree:
 //! every change must be the sending device's own (in any of its epochs), the document's
 //! genesis, or one the hub vouches for; every operation must fit the document's layout (see
-//! `inspect.rs`); and after merging, every entity the changes touched must still hydrate into
+//! `inspect/`); and after merging, every entity the changes touched must still hydrate into
 //! the model.
 
 use std::collections::{HashMap, HashSet};

@@ -164,9 +164,10 @@ fn plaintext_header_option_opens_again_and_shows_only_the_sqlite_header() {
     assert!(matches!(e, Error::WrongKey), "{e:?}");
 }
 
-/// Creates a database at schema version 1 (the frozen SQL), holding one directory section
-/// document written by the version-1 layout, as a device that never upgraded would have.
-fn make_v1_database(path: &Path, key: &StoreKey) -> outreach_core::model::Partner {
+/// Creates a database at schema `version` (the frozen SQL of steps 1 to `version`), holding one
+/// directory section document written by the version-1 layout and an old read model version, as
+/// a device that stopped upgrading at `version` would have.
+fn make_old_database(path: &Path, key: &StoreKey, version: u32) -> outreach_core::model::Partner {
     let partner = outreach_core::sample::conex_directory()[5].clone();
     let device = outreach_core::model::DeviceId::random();
     let meta = outreach_core::doc::DocMeta::DirectorySection {
@@ -184,8 +185,7 @@ fn make_v1_database(path: &Path, key: &StoreKey) -> outreach_core::model::Partne
         outreach_core::store::CIPHER_SETTINGS
     ))
     .unwrap();
-    c.execute_batch(schema::STEPS[0]).unwrap();
-    c.execute_batch("PRAGMA user_version = 1;").unwrap();
+    outreach_core::migrate::build_at_version(&c, schema::STEPS, version).unwrap();
     c.execute(
         "INSERT INTO meta (key, value) VALUES ('device_id', ?1)",
         [device.to_string()],
@@ -216,11 +216,17 @@ fn make_v1_database(path: &Path, key: &StoreKey) -> outreach_core::model::Partne
 }
 
 #[test]
-fn an_older_schema_is_upgraded_and_its_documents_indexed() {
+fn every_older_schema_is_upgraded_and_its_documents_indexed() {
+    for version in 1..=schema::END_VERSION {
+        an_older_schema_is_upgraded_and_its_documents_indexed(version);
+    }
+}
+
+fn an_older_schema_is_upgraded_and_its_documents_indexed(version: u32) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let key = StoreKey::random();
-    let partner = make_v1_database(&path, &key);
+    let partner = make_old_database(&path, &key, version);
 
     let store = open_at(&path, &key);
     let c = rusqlite::Connection::open(&path).unwrap();
@@ -230,8 +236,8 @@ fn an_older_schema_is_upgraded_and_its_documents_indexed() {
         outreach_core::store::CIPHER_SETTINGS
     ))
     .unwrap();
-    let version: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, schema::END_VERSION);
+    let upgraded: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(upgraded, schema::END_VERSION, "from {version}");
     let acks: i64 = c
         .query_row("SELECT count(*) FROM hub_acks", [], |r| r.get(0))
         .unwrap();

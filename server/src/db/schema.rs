@@ -1,20 +1,23 @@
-//! Schema migrations by `PRAGMA user_version`, in one IMMEDIATE transaction: a new database runs
-//! every step from version 1, an older one is upgraded step by step, a newer one is refused
-//! without being touched.
+//! The hub database's schema: its frozen steps, run by the helper it shares with the device
+//! store ([`outreach_core::migrate`]: `PRAGMA user_version`, one IMMEDIATE transaction, a newer
+//! database refused without being touched), and the hub's identity read or created in the same
+//! transaction.
 //!
 //! Version 2 moves the seal key out of the `meta` table into its key file. A step may thus do
-//! work outside SQL before its frozen SQL runs (see [`before_step`]).
+//! work outside SQL before its frozen SQL runs (see [`HubSchema::before_step`]).
 
+use outreach_core::migrate::{self, MigrationError, Migrations, Outcome};
 use outreach_core::model::DeviceId;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
 use crate::seal::{self, KeyPlace};
 
-/// Newest schema version this code knows.
-pub(crate) const END_VERSION: u32 = 4;
+/// Newest schema version this code knows (the migration takes it from [`STEPS`]).
+#[cfg(test)]
+pub(crate) const END_VERSION: u32 = migrate::end_version(STEPS);
 
-/// The frozen SQL of each schema step, in order.
+/// The frozen SQL of each schema step, in order: a new version is one more line here.
 pub(crate) const STEPS: &[&str] = &[
     include_str!("sql/v1.sql"),
     include_str!("sql/v2.sql"),
@@ -29,69 +32,70 @@ pub(crate) struct Upgrade {
     pub moved_seal_key: bool,
 }
 
-/// Brings the database to [`END_VERSION`] and returns the hub's own id (the actor it would use
+/// Brings the database to the last version of [`STEPS`] and returns the hub's own id (the actor it would use
 /// if it ever wrote a change; it never does), creating it for a new database. `seal_key` is
 /// where a seal key found in an older database goes.
 pub(crate) fn migrate(conn: &mut Connection, seal_key: &KeyPlace) -> Result<(DeviceId, Upgrade)> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version > END_VERSION {
-        return Err(Error::SchemaTooNew {
-            found: version,
-            supported: END_VERSION,
-        });
-    }
-    let upgrade = upgrade_from(&tx, version, seal_key)?;
-    let hub_id = match get_meta(&tx, "hub_id")? {
-        Some(id) => id
-            .parse()
-            .map_err(|_| Error::Corrupt("the hub id is unreadable".into()))?,
-        None => {
-            let id = DeviceId::random();
-            set_meta(&tx, "hub_id", &id.to_string())?;
-            set_meta(&tx, "created_at", &chrono::Utc::now().to_rfc3339())?;
-            id
-        }
+    let schema = HubSchema {
+        seal_key,
+        upgrade: Upgrade::default(),
     };
-    tx.commit()?;
-    Ok((hub_id, upgrade))
+    migrate::migrate(conn, schema)
 }
 
-/// Runs the steps after `version`.
-fn upgrade_from(tx: &Transaction<'_>, version: u32, seal_key: &KeyPlace) -> Result<Upgrade> {
-    let mut upgrade = Upgrade::default();
-    for (i, sql) in STEPS.iter().enumerate().skip(version as usize) {
-        let to = (i + 1) as u32;
-        before_step(tx, to, seal_key, &mut upgrade)?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", to)?;
-    }
-    Ok(upgrade)
+/// The hub's schema for [`migrate::migrate`], with where a seal key found in the database goes.
+struct HubSchema<'a> {
+    seal_key: &'a KeyPlace,
+    upgrade: Upgrade,
 }
 
-/// What runs before the SQL of the step to version `to`.
-fn before_step(tx: &Transaction<'_>, to: u32, seal_key: &KeyPlace, upgrade: &mut Upgrade) -> Result<()> {
-    if to == 2 {
-        upgrade.moved_seal_key = seal::take_key_out_of_database(tx, seal_key)?;
+impl Migrations for HubSchema<'_> {
+    const STEPS: &'static [&'static str] = STEPS;
+    type Error = Error;
+    type Output = (DeviceId, Upgrade);
+
+    /// Before version 2's SQL deletes the seal key from `meta`, the key goes to its key file.
+    fn before_step(&mut self, tx: &Transaction<'_>, to: u32) -> Result<()> {
+        if to == 2 {
+            self.upgrade.moved_seal_key = seal::take_key_out_of_database(tx, self.seal_key)?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn finish(self, tx: &Transaction<'_>, _: Outcome) -> Result<(DeviceId, Upgrade)> {
+        let hub_id = match get_meta(tx, "hub_id")? {
+            Some(id) => id
+                .parse()
+                .map_err(|_| Error::Corrupt("the hub id is unreadable".into()))?,
+            None => {
+                let id = DeviceId::random();
+                set_meta(tx, "hub_id", &id.to_string())?;
+                set_meta(tx, "created_at", &chrono::Utc::now().to_rfc3339())?;
+                id
+            }
+        };
+        Ok((hub_id, self.upgrade))
+    }
+}
+
+impl From<MigrationError> for Error {
+    /// A step's SQL failing is a database error, as it was before the steps were shared.
+    fn from(e: MigrationError) -> Error {
+        match e {
+            MigrationError::SchemaTooNew { found, supported } => Error::SchemaTooNew { found, supported },
+            MigrationError::Step { source, .. } | MigrationError::Sql(source) => Error::Database(source),
+        }
+    }
 }
 
 /// Reads a setting.
 pub(crate) fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
+    Ok(migrate::get_meta(conn, key)?)
 }
 
 /// Writes a setting.
 pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )?;
-    Ok(())
+    Ok(migrate::set_meta(conn, key, value)?)
 }
 
 #[cfg(test)]
@@ -118,8 +122,7 @@ mod tests {
     /// A version 1 database as the hub of that version left it: the seal key in `meta`.
     fn version_1(key_hex: &str) -> Connection {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(STEPS[0]).unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
+        migrate::build_at_version(&conn, STEPS, 1).unwrap();
         set_meta(&conn, "hub_id", &DeviceId::random().to_string()).unwrap();
         set_meta(&conn, "seal_key", key_hex).unwrap();
         conn
@@ -150,6 +153,136 @@ mod tests {
         let version: u32 = other.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, 1);
         assert!(get_meta(&other, "seal_key").unwrap().is_some());
+    }
+
+    /// Tables of version 1 with a representative row each; later versions only add columns.
+    const ROWS: &[(&str, &str)] = &[
+        (
+            "organisations",
+            "INSERT INTO organisations VALUES ('org-1', 'CAW Limburg', 1)",
+        ),
+        (
+            "devices",
+            "INSERT INTO devices (id, org_id, role, name, token_hash, enrolled_at) \
+             VALUES ('dev-1', 'org-1', 'fieldworker', 'phone', x'01', 2)",
+        ),
+        (
+            "enrollment_codes",
+            "INSERT INTO enrollment_codes (code_hash, org_id, role, created_at, expires_at) \
+             VALUES (x'02', 'org-1', 'coordinator', 3, 4)",
+        ),
+        (
+            "documents",
+            "INSERT INTO documents VALUES (1, 'doc-1', 'visit_log', NULL, 'dev-1', 'org-1', \
+             '2026-01', x'03', 1, 10, 0, 0, 5, 6)",
+        ),
+        ("chunks", "INSERT INTO chunks VALUES (1, 0, 1, x'85')"),
+    ];
+
+    fn count(conn: &Connection, table: &str) -> i64 {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn every_frozen_version_is_upgraded_and_keeps_its_rows() {
+        for version in 1..=END_VERSION {
+            let tmp = tempfile::tempdir().unwrap();
+            let mut conn = Connection::open_in_memory().unwrap();
+            migrate::build_at_version(&conn, STEPS, version).unwrap();
+            let hub_id = DeviceId::random();
+            set_meta(&conn, "hub_id", &hub_id.to_string()).unwrap();
+            let key_hex = "a1".repeat(32);
+            if version < 2 {
+                set_meta(&conn, "seal_key", &key_hex).unwrap();
+            }
+            for (_, sql) in ROWS {
+                conn.execute(sql, []).unwrap();
+            }
+
+            let (id, upgrade) = migrate(&mut conn, &place(tmp.path())).unwrap();
+            assert_eq!(
+                migrate::user_version(&conn).unwrap(),
+                END_VERSION,
+                "from {version}"
+            );
+            assert_eq!(id, hub_id, "from {version}");
+            assert_eq!(upgrade.moved_seal_key, version < 2, "from {version}");
+            assert_eq!(get_meta(&conn, "seal_key").unwrap(), None, "from {version}");
+            for (table, _) in ROWS {
+                assert_eq!(count(&conn, table), 1, "{table} from {version}");
+            }
+            // What version 3 added is usable on the old rows.
+            conn.execute("UPDATE devices SET retired_at = 7", []).unwrap();
+            conn.execute(
+                "UPDATE enrollment_codes SET label = 'tablet', cancelled_at = 8",
+                [],
+            )
+            .unwrap();
+            // And what version 4 added: a device's last answered state.
+            conn.execute(
+                "INSERT INTO device_states VALUES ('dev-1', x'04', x'', 9)",
+                [],
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_failing_step_leaves_the_older_database_as_it_was() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate::build_at_version(&conn, STEPS, 2).unwrap();
+        for (_, sql) in ROWS {
+            conn.execute(sql, []).unwrap();
+        }
+        // A column of version 3 already there: step 3 fails at its first statement.
+        conn.execute_batch("ALTER TABLE devices ADD COLUMN retired_at INTEGER;")
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn, &place(tmp.path())),
+            Err(Error::Database(_))
+        ));
+        assert_eq!(migrate::user_version(&conn).unwrap(), 2);
+        let columns: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('enrollment_codes') WHERE name = 'label'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(columns, 0);
+        assert_eq!(
+            get_meta(&conn, "hub_id").unwrap(),
+            None,
+            "no identity was created"
+        );
+        for (table, _) in ROWS {
+            assert_eq!(count(&conn, table), 1, "{table}");
+        }
+    }
+
+    #[test]
+    fn a_newer_database_file_is_refused_byte_for_byte_untouched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("hub.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            migrate::build_at_version(&conn, STEPS, END_VERSION).unwrap();
+            for (_, sql) in ROWS {
+                conn.execute(sql, []).unwrap();
+            }
+            conn.pragma_update(None, "user_version", END_VERSION + 1).unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let mut conn = Connection::open(&path).unwrap();
+        assert!(matches!(
+            migrate(&mut conn, &place(tmp.path())),
+            Err(Error::SchemaTooNew { found, supported: END_VERSION }) if found == END_VERSION + 1
+        ));
+        drop(conn);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert!(!tmp.path().join(crate::seal::SEAL_KEY_FILE).exists());
     }
 
     #[test]

@@ -1,0 +1,295 @@
+//! Tests of the inspection: what the writers write passes, and each rule refuses what it
+//! should.
+
+use std::collections::HashSet;
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ObjType, ReadDoc, ROOT};
+use chrono::Utc;
+
+use super::*;
+use crate::doc::wire::parse_changes;
+use crate::model::{
+    Activity, Brochure, BrochureFile, DeviceId, Lang, Location, Month, OrgKind, PartOfDay, Partner, Phone,
+    Region, Service, Setting, VisitDetails, VisitId,
+};
+
+fn visit(note: &str) -> VisitDetails {
+    let mut v = VisitDetails::new(
+        "2026-11-02".parse().unwrap(),
+        PartOfDay::Morning,
+        1000,
+        "Brussel",
+        Setting::Street,
+        Activity::IndividualContact,
+        2,
+    );
+    v.note = note.into();
+    v
+}
+
+fn log(dev: DeviceId) -> Document {
+    let meta = DocMeta::VisitLog {
+        owner: dev,
+        month: Month::parse("2026-11").unwrap(),
+    };
+    Document::create(meta, dev).unwrap()
+}
+
+fn full_partner() -> Partner {
+    let mut p = Partner::new(Region::Limburg, "CAW Limburg", OrgKind::WelfareCentre);
+    p.description.insert(Lang::code("nl").unwrap(), "Welzijn".into());
+    p.themes.insert(crate::model::Theme::Shelter);
+    p.languages.insert(Lang::code("ar").unwrap());
+    p.regions_served.insert(Region::Antwerp);
+    p.email = Some("info@caw.example.org".into());
+    p.website = Some("https://caw.example.org".into());
+    p.verified_on = Some("2026-11-01".parse().unwrap());
+    p.verified_by = Some("Coordination Limburg".into());
+    p.worker_notes = Some("Call 011 23 45 67 before you come".into());
+    p.phones.push(Phone {
+        number: "011 23 45 67".into(),
+        label: Some("desk".into()),
+    });
+    let mut s = Service::new("Opvang");
+    s.schedule = "mon-fri 09:00-12:00".parse().unwrap();
+    s.fees = Some("free".into());
+    p.services.insert(s.id, s);
+    let mut l = Location::new(3500, "Hasselt");
+    l.latitude = Some(50.93);
+    l.longitude = Some(5.34);
+    l.hours = "mon-sat 09:00-17:00".parse().unwrap();
+    p.locations.insert(l.id, l);
+    p
+}
+
+/// What a hub's copy says of `device`'s new changes in `doc` since `since`.
+fn inspect_new(hub: &mut Document, doc: &mut Document, since: &[ChangeHash]) -> Result<Findings, DocError> {
+    let changes = parse_changes(&doc.changes_since(since).unwrap()).unwrap();
+    let new: Vec<Change> = changes
+        .into_iter()
+        .filter(|c| hub.automerge_mut().get_change_by_hash(&c.hash()).is_none())
+        .collect();
+    hub.inspect(&new, &HashSet::new(), &mut Rules::default())
+}
+
+#[test]
+fn what_the_writers_write_fits_the_layout() {
+    let dev = DeviceId::random();
+    let meta = DocMeta::DirectorySection {
+        region: Region::Limburg,
+    };
+    let mut d = Document::create(meta, dev).unwrap();
+    let p = full_partner();
+    d.insert_partner(&p).unwrap();
+    d.commit(Utc::now());
+    let mut hub = Document::create(meta, DeviceId::random()).unwrap();
+    let findings = inspect_new(&mut hub, &mut d, &[]).unwrap();
+    assert_eq!(
+        findings.contacts.len(),
+        1,
+        "the partner's own number in the notes"
+    );
+    assert!(partner_contacts(&p).contains(&findings.contacts[0].tagged()));
+
+    let mut catalog = Document::create(DocMeta::BrochureCatalog, dev).unwrap();
+    let mut b = Brochure::new("2026-11-01".parse().unwrap());
+    b.title.insert(Lang::code("fr").unwrap(), "Retour".into());
+    b.files.insert(
+        Lang::code("fr").unwrap(),
+        BrochureFile {
+            sha256: "a".repeat(64),
+            size: 1000,
+            media_type: "application/pdf".into(),
+            file_name: "retour.pdf".into(),
+        },
+    );
+    catalog.put_brochure(&b).unwrap();
+    catalog.commit(Utc::now());
+    let mut hub = Document::create(DocMeta::BrochureCatalog, DeviceId::random()).unwrap();
+    assert!(inspect_new(&mut hub, &mut catalog, &[])
+        .unwrap()
+        .contacts
+        .is_empty());
+
+    let mut l = log(dev);
+    l.put_visit(VisitId::random(), &visit("Info session at 20:00, 12 people"))
+        .unwrap();
+    l.commit(Utc::now());
+    let mut hub = log(dev);
+    assert!(inspect_new(&mut hub, &mut l, &[]).unwrap().contacts.is_empty());
+}
+
+#[test]
+fn an_extra_root_key_or_an_unknown_field_is_refused() {
+    let dev = DeviceId::random();
+    let mut l = log(dev);
+    l.automerge_mut().put(ROOT, "name", "Jan Peeters").unwrap();
+    l.commit(Utc::now());
+    let mut hub = log(dev);
+    assert!(matches!(
+        inspect_new(&mut hub, &mut l, &[]),
+        Err(DocError::UnknownField { path }) if path == "name"
+    ));
+
+    let meta = DocMeta::DirectorySection {
+        region: Region::Namur,
+    };
+    let mut d = Document::create(meta, dev).unwrap();
+    let p = Partner::new(Region::Namur, "Espace social", OrgKind::Ngo);
+    d.insert_partner(&p).unwrap();
+    d.commit(Utc::now());
+    let base = d.heads();
+    let mut hub = Document::load(meta.id(), &d.automerge_mut().save(), DeviceId::random()).unwrap();
+    let obj = d.partner_object(p.id).unwrap().unwrap();
+    d.automerge_mut()
+        .put(&obj, "iban", "BE71 0961 2345 6769")
+        .unwrap();
+    d.commit(Utc::now());
+    let e = inspect_new(&mut hub, &mut d, &base).unwrap_err();
+    assert!(
+        matches!(&e, DocError::UnknownField { path } if path.ends_with(".iban")),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("0961"), "never the value");
+}
+
+#[test]
+fn a_value_overwritten_later_is_still_checked() {
+    let dev = DeviceId::random();
+    let mut l = log(dev);
+    let id = VisitId::random();
+    l.put_visit(id, &visit("His number is 0470 12 34 56")).unwrap();
+    l.commit(Utc::now());
+    l.put_visit(id, &visit("Info session")).unwrap();
+    l.commit(Utc::now());
+    assert_eq!(l.visit(id).unwrap().unwrap().details.note, "Info session");
+    let mut hub = log(dev);
+    let findings = inspect_new(&mut hub, &mut l, &[]).unwrap();
+    assert!(matches!(
+        findings.check_contacts(|_| false),
+        Err(DocError::PersonalData { path }) if path.ends_with(".note")
+    ));
+
+    // A visit with a field the model does not have, even if a later change fixes it.
+    let mut l = log(dev);
+    let mut json = serde_json::to_value(visit("")).unwrap();
+    json["name"] = "Jan".into();
+    let coll = l.collection().unwrap();
+    l.automerge_mut()
+        .put(&coll, id.to_string(), json.to_string())
+        .unwrap();
+    l.commit(Utc::now());
+    l.put_visit(id, &visit("")).unwrap();
+    l.commit(Utc::now());
+    let mut hub = log(dev);
+    assert!(matches!(
+        inspect_new(&mut hub, &mut l, &[]),
+        Err(DocError::UnknownField { .. })
+    ));
+}
+
+#[test]
+fn messages_extra_bytes_and_exact_visit_times_are_refused() {
+    let dev = DeviceId::random();
+    let mut l = log(dev);
+    l.put_visit(VisitId::random(), &visit("")).unwrap();
+    l.automerge_mut().commit_with(
+        CommitOptions::default()
+            .with_message("met Jan at 21:47")
+            .with_time(1_790_000_000 - 1_790_000_000 % 86_400),
+    );
+    let mut hub = log(dev);
+    assert!(matches!(
+        inspect_new(&mut hub, &mut l, &[]),
+        Err(DocError::ChangeMetadata(_))
+    ));
+
+    let mut l = log(dev);
+    l.put_visit(VisitId::random(), &visit("")).unwrap();
+    l.automerge_mut()
+        .commit_with(CommitOptions::default().with_time(1_790_000_123));
+    let mut hub = log(dev);
+    assert!(matches!(
+        inspect_new(&mut hub, &mut l, &[]),
+        Err(DocError::ChangeMetadata(_))
+    ));
+}
+
+#[test]
+fn wrong_types_deletions_lists_and_counters_are_refused() {
+    let dev = DeviceId::random();
+    let meta = DocMeta::DirectorySection {
+        region: Region::Namur,
+    };
+    let mut d = Document::create(meta, dev).unwrap();
+    let p = Partner::new(Region::Namur, "Espace social", OrgKind::Ngo);
+    d.insert_partner(&p).unwrap();
+    d.commit(Utc::now());
+    let base = d.heads();
+    let saved = d.automerge_mut().save();
+    let obj = d.partner_object(p.id).unwrap().unwrap();
+    let coll = d.collection().unwrap();
+
+    type Tamper<'a> = Box<dyn Fn(&mut automerge::AutoCommit) + 'a>;
+    let cases: Vec<Tamper<'_>> = vec![
+        Box::new(|am| {
+            am.put(&obj, "status", 7).unwrap();
+        }),
+        Box::new(|am| {
+            am.put(&obj, "status", "astrology").unwrap();
+        }),
+        Box::new(|am| {
+            am.put_object(&obj, "name", ObjType::List).unwrap();
+        }),
+        Box::new(|am| {
+            am.put_object(&obj, "notes", ObjType::Text).unwrap();
+        }),
+        Box::new(|am| {
+            am.put(&obj, "verified_on", automerge::ScalarValue::counter(3))
+                .unwrap();
+        }),
+        Box::new(|am| {
+            am.delete(&coll, p.id.to_string()).unwrap();
+        }),
+        Box::new(|am| {
+            am.delete(&obj, "themes").unwrap();
+        }),
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let mut copy = Document::load(meta.id(), &saved, dev).unwrap();
+        case(copy.automerge_mut());
+        copy.commit(Utc::now());
+        let mut hub = Document::load(meta.id(), &saved, DeviceId::random()).unwrap();
+        assert!(
+            inspect_new(&mut hub, &mut copy, &base).is_err(),
+            "case {i} passed"
+        );
+    }
+}
+
+#[test]
+fn a_raised_schema_version_is_an_upgrade_not_damage() {
+    let dev = DeviceId::random();
+    let mut l = log(dev);
+    l.automerge_mut().put(ROOT, "schema", SCHEMA_VERSION + 1).unwrap();
+    l.commit(Utc::now());
+    let mut hub = log(dev);
+    assert!(matches!(
+        inspect_new(&mut hub, &mut l, &[]),
+        Err(DocError::TooNew { .. })
+    ));
+    let mut l = log(dev);
+    l.automerge_mut().put(ROOT, "kind", "brochure_catalog").unwrap();
+    l.commit(Utc::now());
+    let mut hub = log(dev);
+    assert!(matches!(
+        inspect_new(&mut hub, &mut l, &[]),
+        Err(DocError::Malformed { .. })
+    ));
+    assert_eq!(
+        hub.automerge().keys(ROOT).count(),
+        5,
+        "the hub's copy is unchanged"
+    );
+}

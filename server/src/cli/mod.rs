@@ -1,0 +1,418 @@
+//! The commands of `outreach-hub`: set up a hub, manage organisations and devices, print the
+//! visit report, and serve.
+//!
+//! This file holds the command line and runs each command; what the administration commands
+//! print is in `manage.rs`, the serving in `serve.rs`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use outreach_core::sync::protocol::Role;
+use outreach_hub::{DbKey, Hub, HubConfig, HubKeys, SealKey, SealKeySource};
+
+mod manage;
+mod serve;
+
+use manage::{backup, encrypt, init, list_codes, list_devices, list_orgs, print_code};
+use serve::{runtime, serve, ServeArgs};
+
+/// Where a hub's devices reach it, for enrollment links, when no `--hub-url` is given.
+const DEFAULT_HUB_URL: &str = "http://127.0.0.1:8787";
+
+/// The environment variable that may hold the seal key itself (64 hex characters).
+const SEAL_KEY_VAR: &str = "OUTREACH_HUB_SEAL_KEY";
+
+/// What a command can fail with: one line for the person at the terminal.
+type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The Outreach sync hub: enrolls the phones of outreach workers, syncs their partner
+/// directory, brochures and anonymised visit logs, and reports visit counts.
+#[derive(Debug, Parser)]
+#[command(name = "outreach-hub", version)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The hub's data directory and the keys that protect it.
+#[derive(Debug, Args)]
+struct DataArg {
+    /// The hub's data directory (hub.db, blobs/ and seal.key)
+    #[arg(long, value_name = "DIR", env = "OUTREACH_HUB_DATA")]
+    data: PathBuf,
+    /// File holding hub.db's SQLCipher key, 64 hex characters (`openssl rand -hex 32`), mode 600
+    #[arg(long, value_name = "PATH", env = "OUTREACH_HUB_DB_KEY_FILE")]
+    db_key_file: Option<PathBuf>,
+    /// File holding the key of the hub's seals [default: DIR/seal.key, made on first use;
+    /// OUTREACH_HUB_SEAL_KEY may hold the key itself instead]
+    #[arg(long, value_name = "PATH", env = "OUTREACH_HUB_SEAL_KEY_FILE")]
+    seal_key_file: Option<PathBuf>,
+}
+
+impl DataArg {
+    /// The keys given by options and the environment.
+    fn keys(&self) -> CliResult<HubKeys> {
+        let db_key = match &self.db_key_file {
+            Some(path) => Some(DbKey::from_file(path)?),
+            None => None,
+        };
+        let seal_key = match (std::env::var_os(SEAL_KEY_VAR), &self.seal_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "give the seal key either in {SEAL_KEY_VAR} or with --seal-key-file, not both"
+                )
+                .into())
+            }
+            (Some(value), None) => {
+                let key = value.to_str().and_then(SealKey::from_hex).ok_or_else(|| {
+                    format!("{SEAL_KEY_VAR} must hold 64 hexadecimal characters (`openssl rand -hex 32`)")
+                })?;
+                SealKeySource::Key(key)
+            }
+            (None, Some(path)) => SealKeySource::File(path.clone()),
+            (None, None) => SealKeySource::DataDir,
+        };
+        Ok(HubKeys { db_key, seal_key })
+    }
+
+    /// Opens the hub: an initialised one unless `create`.
+    fn open(&self, config: HubConfig, create: bool) -> CliResult<Hub> {
+        let keys = self.keys()?;
+        let hub = if create {
+            Hub::open_with(&self.data, config, keys)?
+        } else {
+            Hub::open_existing_with(&self.data, config, keys)?
+        };
+        let narrowed = hub.tightened();
+        if !narrowed.is_empty() {
+            eprintln!(
+                "outreach-hub: {} files and directories in {} were open to group or others; now only their owner may read them",
+                narrowed.len(),
+                self.data.display()
+            );
+        }
+        Ok(hub)
+    }
+}
+
+/// Where devices reach the hub.
+#[derive(Debug, Args)]
+struct HubUrlArg {
+    /// The hub's base URL as devices reach it, for enrollment links [default: the one given to
+    /// `init`, else http://127.0.0.1:8787]; `init` remembers it
+    #[arg(long, value_name = "URL", env = "OUTREACH_HUB_URL")]
+    hub_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a hub: its data directory, its first organisation, and an admin enrollment code
+    Init {
+        #[command(flatten)]
+        data: DataArg,
+        /// Name of the first organisation
+        #[arg(long, value_name = "NAME")]
+        org: String,
+        #[command(flatten)]
+        url: HubUrlArg,
+    },
+    /// Organisations of the network
+    Orgs {
+        #[command(subcommand)]
+        command: OrgsCommand,
+    },
+    /// Create a one-time enrollment code (printed, as a link and as a QR code)
+    Enroll {
+        #[command(flatten)]
+        data: DataArg,
+        /// The organisation the device joins (name or id)
+        #[arg(long, value_name = "ORG")]
+        org: String,
+        /// The device's role: fieldworker, coordinator or admin
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// How long the code is valid: 30m, 24h, 7d...
+        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
+        expires: Duration,
+        /// The device the code is meant for ("Phone 12"), to find or cancel it by
+        #[arg(long, value_name = "NAME")]
+        label: Option<String>,
+        #[command(flatten)]
+        url: HubUrlArg,
+    },
+    /// Enrollment codes: list them, cancel one
+    Codes {
+        #[command(subcommand)]
+        command: CodesCommand,
+    },
+    /// Enrolled devices
+    Devices {
+        #[command(subcommand)]
+        command: DevicesCommand,
+    },
+    /// Visit counts per organisation, month and theme (counts under 5 shown as "<5")
+    Report {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Serve the hub until SIGINT or SIGTERM
+    Serve(Box<ServeArgs>),
+    /// Copy hub.db to FILE while the hub serves (neither blobs/ nor the seal key: see the README)
+    Backup {
+        #[command(flatten)]
+        data: DataArg,
+        /// Where to write the copy, mode 600 (a file there is replaced once the copy is complete)
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Encrypt the plaintext hub.db of a stopped hub with the key in --db-key-file
+    Encrypt {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Run the hub demo
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgsCommand {
+    /// Add an organisation
+    Add {
+        #[command(flatten)]
+        data: DataArg,
+        /// Its name
+        name: String,
+    },
+    /// List the organisations
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevicesCommand {
+    /// List the enrolled devices
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Revoke a lost or stolen device: it is refused and told to wipe its data, and nothing it
+    /// holds is taken (the phone may be in other hands). A phone handed in: `devices retire`.
+    Revoke {
+        #[command(flatten)]
+        data: DataArg,
+        /// The device: its id or its name
+        device: String,
+        /// Confirms that the device is lost or stolen (its unsynced visits are given up)
+        #[arg(long)]
+        lost: bool,
+    },
+    /// Retire a device handed in by a worker who leaves: at its next sync the hub takes what it
+    /// holds, then the device deletes its store
+    Retire {
+        #[command(flatten)]
+        data: DataArg,
+        /// The device: its id or its name
+        device: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CodesCommand {
+    /// List the enrollment codes (their ids and labels; the codes themselves are not kept)
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Cancel an open code, named by its id or its label
+    Cancel {
+        #[command(flatten)]
+        data: DataArg,
+        /// The code's id (from `codes list`) or label
+        code: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+        .map_err(|_| format!("unknown role {s:?} (fieldworker, coordinator or admin)"))
+}
+
+/// Parses `90s`, `30m`, `24h` or `7d`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let bad = || format!("{s:?} is not a duration like 30m, 24h or 7d");
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    if n == 0 {
+        return Err("the duration must be positive".into());
+    }
+    n.checked_mul(unit_secs).map(Duration::from_secs).ok_or_else(bad)
+}
+
+/// Checks a hub URL for enrollment links.
+fn hub_url(url: &str) -> CliResult<String> {
+    let url = url.trim().trim_end_matches('/');
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < "http://x".len() {
+        return Err(format!("the hub URL must start with https:// or http://, got {url:?}").into());
+    }
+    Ok(url.to_string())
+}
+
+fn open(data: &DataArg) -> CliResult<Hub> {
+    data.open(HubConfig::default(), false)
+}
+
+/// Runs a command.
+pub(crate) fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Init { data, org, url } => {
+            init(&data, &org, url.hub_url.as_deref().unwrap_or(DEFAULT_HUB_URL))
+        }
+        Command::Orgs {
+            command: OrgsCommand::Add { data, name },
+        } => {
+            let org = open(&data)?.create_organisation(&name)?;
+            println!("added organisation {} ({})", org.name, org.id);
+            Ok(())
+        }
+        Command::Orgs {
+            command: OrgsCommand::List { data },
+        } => list_orgs(&open(&data)?),
+        Command::Enroll {
+            data,
+            org,
+            role,
+            expires,
+            label,
+            url,
+        } => {
+            let hub = open(&data)?;
+            let url = match url.hub_url {
+                Some(u) => hub_url(&u)?,
+                None => hub.hub_url()?.unwrap_or_else(|| DEFAULT_HUB_URL.to_string()),
+            };
+            let code = hub.create_labelled_code(&org, role, expires, label.as_deref())?;
+            print_code(&code, &url)
+        }
+        Command::Codes {
+            command: CodesCommand::List { data },
+        } => list_codes(&open(&data)?),
+        Command::Codes {
+            command: CodesCommand::Cancel { data, code },
+        } => {
+            let id = open(&data)?.cancel_code(&code)?;
+            println!("cancelled enrollment code {id}");
+            Ok(())
+        }
+        Command::Devices {
+            command: DevicesCommand::List { data },
+        } => list_devices(&open(&data)?),
+        Command::Devices {
+            command: DevicesCommand::Revoke { data, device, lost },
+        } => {
+            if !lost {
+                return Err(
+                    "say --lost to revoke a lost or stolen device (its unsynced visits are given up); \
+                     for a phone handed in, use `devices retire`, which keeps its visits"
+                        .into(),
+                );
+            }
+            let hub = open(&data)?;
+            let d = hub.find_device(&device)?;
+            hub.revoke_device(d.id)?;
+            println!(
+                "revoked {} ({}): it is refused from now on and told to wipe its data",
+                d.name, d.id
+            );
+            Ok(())
+        }
+        Command::Devices {
+            command: DevicesCommand::Retire { data, device },
+        } => {
+            let hub = open(&data)?;
+            let d = hub.find_device(&device)?;
+            hub.retire_device(d.id)?;
+            println!(
+                "retired {} ({}): at its next sync the hub takes what it holds, then it deletes its store",
+                d.name, d.id
+            );
+            Ok(())
+        }
+        Command::Report { data } => {
+            print!("{}", open(&data)?.visit_report()?);
+            Ok(())
+        }
+        Command::Serve(args) => serve(*args),
+        Command::Backup { data, to } => backup(&data, &to),
+        Command::Encrypt { data } => encrypt(&data),
+        Command::Demo => match runtime()?.block_on(outreach_hub::demo::run()) {
+            // The reader of the demo's output went away (`| head`): nothing more to say.
+            Err(e)
+                if e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+            {
+                Ok(())
+            }
+            other => other,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("0h").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("12").is_err());
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn hub_urls() {
+        assert_eq!(
+            hub_url("https://hub.example.org/").unwrap(),
+            "https://hub.example.org"
+        );
+        assert!(hub_url("hub.example.org").is_err());
+        assert!(hub_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "outreach-hub",
+            "enroll",
+            "--data",
+            "d",
+            "--org",
+            "Fedasil",
+            "--role",
+            "coordinator",
+        ])
+        .unwrap();
+        assert!(
+            matches!(cli.command, Command::Enroll { role: Role::Coordinator, expires, .. } if expires == outreach_hub::DEFAULT_CODE_VALIDITY)
+        );
+    }
+}
