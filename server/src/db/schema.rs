@@ -220,11 +220,8 @@ mod tests {
             )
             .unwrap();
             // And what version 4 added: a device's last answered state.
-            conn.execute(
-                "INSERT INTO device_states VALUES ('dev-1', x'04', x'', 9)",
-                [],
-            )
-            .unwrap();
+            conn.execute("INSERT INTO device_states VALUES ('dev-1', x'04', x'', 9)", [])
+                .unwrap();
         }
     }
 
