@@ -483,6 +483,54 @@ mod tests {
     }
 
     #[test]
+    fn a_device_names_the_hubs_state_only_while_its_acknowledged_heads_are_that_state() {
+        let (_dir, store) = store();
+        let p = Partner::new(Region::Limburg, "CAW Limburg", OrgKind::WelfareCentre);
+        store.add_partner(&p).unwrap();
+        store
+            .add_partner(&Partner::new(Region::Namur, "Espace social", OrgKind::Ngo))
+            .unwrap();
+        let docs: Vec<(DocId, Vec<ChangeHash>)> = store
+            .documents()
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| (id, store.document_heads(id).unwrap()))
+            .collect();
+        let state = StateDigest::of(docs.iter().map(|(id, h)| (*id, h.as_slice())));
+        store.record_hub_state(Some(state)).unwrap();
+        assert_eq!(store.known_hub_state().unwrap(), None, "nothing acknowledged yet");
+        for (id, heads) in &docs {
+            store.set_acked_heads(*id, heads).unwrap();
+        }
+        store.record_hub_state(Some(StateDigest([0; 16]))).unwrap();
+        assert_eq!(store.known_hub_state().unwrap(), None, "not this device's state");
+        store.record_hub_state(Some(state)).unwrap();
+        assert_eq!(store.known_hub_state().unwrap(), Some(state));
+
+        // Naming the state, the request carries only what changed.
+        let out = store
+            .build_request(Some(state), &HashSet::new(), usize::MAX)
+            .unwrap();
+        assert!(out.request.docs.is_empty());
+        assert_eq!(out.request.known, Some(state));
+        store.mark_verified(p.id, store.today(), "phone call").unwrap();
+        let out = store
+            .build_request(Some(state), &HashSet::new(), usize::MAX)
+            .unwrap();
+        assert_eq!(out.request.docs.len(), 1);
+        assert_eq!(out.request.docs[0].id, section(Region::Limburg));
+        let whole = HashSet::from([section(Region::Namur)]);
+        let out = store.build_request(Some(state), &whole, usize::MAX).unwrap();
+        assert_eq!(out.request.docs.len(), 2, "and what the hub asked for whole");
+
+        // A document gone from the device changes its state: it lists everything again.
+        store.remove_document(section(Region::Namur)).unwrap();
+        assert_eq!(store.known_hub_state().unwrap(), None);
+        store.record_hub_state(None).unwrap();
+        assert_eq!(store.known_hub_state().unwrap(), None);
+    }
+
+    #[test]
     fn changes_over_the_budget_wait_for_the_next_round() {
         let (_dir, store) = store();
         store
