@@ -10,14 +10,17 @@ pub mod migrate;
 pub mod model;
 pub mod privacy;
 pub mod sample;
+#[cfg(feature = "device")]
 pub mod store;
 pub mod sync;
 pub mod text;
 
 pub use error::{Error, Result};
+#[cfg(feature = "device")]
 pub use store::{
     LocalBrochureFile, Store, StoreChanges, StoreKey, StoreObserver, StoreOptions, Subscription,
 };
+#[cfg(feature = "device")]
 pub use sync::{
     CancelToken, DocumentRefusal, Enrollment, FetchReport, SyncOptions, SyncPhase, SyncProgress,
     SyncProgressUpdate, SyncReport,

@@ -26,7 +26,6 @@ mod auth;
 mod blobs;
 mod config;
 mod db;
-pub mod demo;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -1,4 +1,5 @@
-//! Sync with a hub: the wire protocol shared with the hub, and the device's client.
+//! Sync with a hub: the wire protocol shared with the hub ([`protocol`], always built), and
+//! the device's client (with the `device` feature).
 //!
 //! - [`Store::enroll`](crate::Store::enroll) exchanges a one-time code for credentials, kept in
 //!   the encrypted store.
@@ -12,18 +13,29 @@
 //! verified before they are moved into place, and a partial download resumes. Network work is
 //! async on the caller's tokio runtime; the core starts none of its own.
 
+#[cfg(feature = "device")]
 mod blobs;
+#[cfg(feature = "device")]
 mod cancel;
+#[cfg(feature = "device")]
 mod client;
+#[cfg(feature = "device")]
 pub(crate) mod http;
+#[cfg(feature = "device")]
 mod options;
 pub mod protocol;
+#[cfg(feature = "device")]
 mod retention;
+#[cfg(feature = "device")]
 mod retry;
+#[cfg(feature = "device")]
 mod round;
 
+#[cfg(feature = "device")]
 pub use cancel::CancelToken;
+#[cfg(feature = "device")]
 pub use client::Enrollment;
+#[cfg(feature = "device")]
 pub use options::{
     DocumentRefusal, FetchReport, SyncOptions, SyncPhase, SyncProgress, SyncProgressUpdate, SyncReport,
     DEFAULT_RETENTION_DAYS, DEFAULT_STORAGE_BUDGET_BYTES,

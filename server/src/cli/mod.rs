@@ -15,7 +15,7 @@ mod manage;
 mod serve;
 
 use manage::{backup, encrypt, init, list_codes, list_devices, list_orgs, print_code};
-use serve::{runtime, serve, ServeArgs};
+use serve::{serve, ServeArgs};
 
 /// Where a hub's devices reach it, for enrollment links, when no `--hub-url` is given.
 const DEFAULT_HUB_URL: &str = "http://127.0.0.1:8787";
@@ -171,8 +171,6 @@ enum Command {
         #[command(flatten)]
         data: DataArg,
     },
-    /// Run the hub demo
-    Demo,
 }
 
 #[derive(Debug, Subcommand)]
@@ -356,16 +354,6 @@ pub(crate) fn run(cli: Cli) -> CliResult {
         Command::Serve(args) => serve(*args),
         Command::Backup { data, to } => backup(&data, &to),
         Command::Encrypt { data } => encrypt(&data),
-        Command::Demo => match runtime()?.block_on(outreach_hub::demo::run()) {
-            // The reader of the demo's output went away (`| head`): nothing more to say.
-            Err(e)
-                if e.downcast_ref::<std::io::Error>()
-                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-            {
-                Ok(())
-            }
-            other => other,
-        },
     }
 }
 

@@ -133,6 +133,7 @@ impl Document {
 
     /// Checks the change this device just committed, as the hub will: an honest device never
     /// has a change refused. Contacts found are checked with `is_public`.
+    #[cfg(feature = "device")]
     pub(crate) fn inspect_last_local(
         &mut self,
         is_public: impl Fn(&Contact) -> bool,

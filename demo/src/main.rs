@@ -1,4 +1,4 @@
-//! The hub demo, run by `outreach-hub demo`: a hub on a loopback port with a temporary data
+//! The demo, run by `cargo run --release -p outreach-demo`: a hub on a loopback port with a temporary data
 //! directory, two coordinators and two field workers enrolled through its HTTP API, offline work
 //! on every device (with a same-field conflict), syncs, convergence, a lost phone revoked and
 //! wiped, and the hub's visit counts. Sample data only: the CONEX partners' public,
@@ -16,7 +16,7 @@ use outreach_core::store::PartnerQuery;
 use outreach_core::sync::protocol::{EnrollLink, Role};
 use outreach_core::{CancelToken, Error, Store, StoreKey, StoreOptions, SyncOptions, SyncReport};
 
-use crate::{Hub, HubConfig};
+use outreach_hub::{Hub, HubConfig};
 
 type DemoResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -134,7 +134,31 @@ fn visits(
 }
 
 /// Runs the demo.
-pub async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// Runs the demo; a reader of its output that goes away (`| head`) ends it quietly.
+fn main() -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: no async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> DemoResult<()> {
     let dir = tempfile::tempdir()?;
     let hub = Hub::open(dir.path().join("hub"), HubConfig::default())?;
     let fedasil = hub.create_organisation("Fedasil")?.id;
