@@ -98,6 +98,9 @@ impl PartnerEdit {
     }
 }
 
+/// A partner as read, with whether any of its fields holds concurrent values.
+pub type ReadPartner = (Partner, bool);
+
 impl Document {
     fn section_region(&self) -> Result<Region, DocError> {
         match self.meta {
@@ -151,7 +154,7 @@ impl Document {
     pub fn partners_and_conflict_flags(
         &self,
         ids: &[PartnerId],
-    ) -> Result<Vec<(PartnerId, Option<(Partner, bool)>)>, DocError> {
+    ) -> Result<Vec<(PartnerId, Option<ReadPartner>)>, DocError> {
         /// From this many partners, one pass over the section costs less than a seek each.
         const ONE_PASS: usize = 16;
         if ids.len() < ONE_PASS {

@@ -286,7 +286,7 @@ impl StateDigest {
                 (id, heads)
             })
             .collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.sort_by_key(|e| e.0);
         let mut hash = Sha256::new();
         hash.update(b"outreach state v1");
         for (id, heads) in &entries {
