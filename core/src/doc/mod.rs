@@ -28,7 +28,7 @@ use crate::model::{DeviceId, DocId, Month, Region};
 pub use accept::{ancestors, check_authors};
 pub use actor::DeviceActor;
 pub use audit::{Author, ConflictValue, FieldChange, FieldConflict};
-pub use directory::PartnerEdit;
+pub use directory::{PartnerEdit, ReadPartner};
 pub use inspect::{partner_contacts, tagged, Contact, Findings, Rules};
 
 pub(crate) use access::malformed;

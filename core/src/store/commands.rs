@@ -220,7 +220,7 @@ impl Store {
         })
     }
 
-    fn apply_remote_in(
+    pub(super) fn apply_remote_in(
         w: &mut Writer,
         device: crate::doc::DeviceActor,
         doc_id: DocId,

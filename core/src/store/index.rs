@@ -7,10 +7,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::doc::partner_contacts;
-use crate::doc::{DocKind, Document};
+use crate::doc::{DocKind, Document, ReadPartner};
 use crate::error::{Error, Result};
 use crate::model::{
-    BrochureId, Lang, OrgKind, Partner, PartnerId, PartnerStatus, Region, Theme, Visit, VisitId,
+    Brochure, BrochureId, Lang, OrgKind, Partner, PartnerId, PartnerStatus, Region, Theme, Visit, VisitId,
 };
 use crate::privacy::PersonalDataKind;
 use crate::text::fold;
@@ -309,22 +309,49 @@ fn remove_visit(conn: &Connection, id: VisitId) -> Result<()> {
     Ok(())
 }
 
-/// Brings the rows of the given entities of `doc` in line with it; returns what changed.
-/// Fails, writing nothing it has not already written in the caller's transaction, when an
-/// entity does not hydrate into the model.
-pub(crate) fn index_entities(conn: &Connection, doc: &mut Document, keys: &[String]) -> Result<StoreChanges> {
-    let mut changes = StoreChanges::default();
-    let doc_id = doc.id().to_string();
-    match doc.meta().kind() {
+/// Entities of one document as read from it: the half of indexing that needs no database, and
+/// may run on another thread (see `Store::apply_prepared`). `None` for an entity the document
+/// no longer holds.
+pub(crate) enum Entities {
+    Partners(Vec<(PartnerId, Option<ReadPartner>)>),
+    Brochures(Vec<(BrochureId, Option<Brochure>)>),
+    Visits(Vec<(VisitId, Option<Visit>)>),
+}
+
+fn parse_keys<T: std::str::FromStr>(keys: &[String], collection: &str, what: &'static str) -> Result<Vec<T>> {
+    keys.iter()
+        .map(|k| {
+            k.parse()
+                .map_err(|_| crate::doc::malformed(format!("{collection}.{k}"), what).into())
+        })
+        .collect()
+}
+
+/// Reads the given entities of `doc`. Fails when one does not hydrate into the model.
+pub(crate) fn read_entities(doc: &Document, keys: &[String]) -> Result<Entities> {
+    Ok(match doc.meta().kind() {
         DocKind::DirectorySection => {
-            let ids = keys
-                .iter()
-                .map(|k| {
-                    k.parse()
-                        .map_err(|_| crate::doc::malformed(format!("partners.{k}"), "a partner id"))
-                })
-                .collect::<std::result::Result<Vec<PartnerId>, _>>()?;
-            let read = doc.partners_and_conflict_flags(&ids)?;
+            let ids: Vec<PartnerId> = parse_keys(keys, "partners", "a partner id")?;
+            Entities::Partners(doc.partners_and_conflict_flags(&ids)?)
+        }
+        DocKind::BrochureCatalog => {
+            let ids: Vec<BrochureId> = parse_keys(keys, "brochures", "a brochure id")?;
+            let read = ids.into_iter().map(|id| Ok((id, doc.brochure(id)?)));
+            Entities::Brochures(read.collect::<Result<_>>()?)
+        }
+        DocKind::VisitLog => {
+            let ids: Vec<VisitId> = parse_keys(keys, "visits", "a visit id")?;
+            let read = ids.into_iter().map(|id| Ok((id, doc.visit(id)?)));
+            Entities::Visits(read.collect::<Result<_>>()?)
+        }
+    })
+}
+
+/// Brings the rows of `entities`, read from `doc`, in line with them; returns what changed.
+pub(crate) fn write_entities(conn: &Connection, doc: &Document, entities: Entities) -> Result<StoreChanges> {
+    let mut changes = StoreChanges::default();
+    match entities {
+        Entities::Partners(read) => {
             for (id, read) in read {
                 match read {
                     Some((p, conflicted)) => put_partner(conn, doc, &p, conflicted)?,
@@ -333,12 +360,10 @@ pub(crate) fn index_entities(conn: &Connection, doc: &mut Document, keys: &[Stri
                 changes.partners.push(id);
             }
         }
-        DocKind::BrochureCatalog => {
-            for k in keys {
-                let id: BrochureId = k
-                    .parse()
-                    .map_err(|_| crate::doc::malformed(format!("brochures.{k}"), "a brochure id"))?;
-                match doc.brochure(id)? {
+        Entities::Brochures(read) => {
+            for (id, read) in read {
+                let key = id.to_string();
+                match read {
                     Some(b) => {
                         conn.prepare_cached(
                             "INSERT INTO brochures (id, retired, updated_on, data) VALUES (?1, ?2, ?3, ?4)
@@ -346,25 +371,23 @@ pub(crate) fn index_entities(conn: &Connection, doc: &mut Document, keys: &[Stri
                                updated_on = excluded.updated_on, data = excluded.data",
                         )?
                         .execute(params![
-                            k,
+                            key,
                             b.retired,
                             b.updated_on.to_string(),
                             json(&b)?
                         ])?;
                     }
                     None => {
-                        conn.execute("DELETE FROM brochures WHERE id = ?1", [k])?;
+                        conn.execute("DELETE FROM brochures WHERE id = ?1", [key])?;
                     }
                 }
                 changes.brochures.push(id);
             }
         }
-        DocKind::VisitLog => {
-            for k in keys {
-                let id: VisitId = k
-                    .parse()
-                    .map_err(|_| crate::doc::malformed(format!("visits.{k}"), "a visit id"))?;
-                match doc.visit(id)? {
+        Entities::Visits(read) => {
+            let doc_id = doc.id().to_string();
+            for (id, read) in read {
+                match read {
                     Some(v) => put_visit(conn, &doc_id, &v)?,
                     None => remove_visit(conn, id)?,
                 }
@@ -374,6 +397,14 @@ pub(crate) fn index_entities(conn: &Connection, doc: &mut Document, keys: &[Stri
     }
     changes.documents.push(doc.id());
     Ok(changes)
+}
+
+/// Brings the rows of the given entities of `doc` in line with it; returns what changed.
+/// Fails, writing nothing it has not already written in the caller's transaction, when an
+/// entity does not hydrate into the model.
+pub(crate) fn index_entities(conn: &Connection, doc: &mut Document, keys: &[String]) -> Result<StoreChanges> {
+    let entities = read_entities(doc, keys)?;
+    write_entities(conn, doc, entities)
 }
 
 /// Every entity key of a document.

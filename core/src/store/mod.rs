@@ -7,6 +7,7 @@ mod checkpoint;
 mod commands;
 mod docs;
 mod file_plan;
+pub(crate) mod incoming;
 mod index;
 mod open;
 mod query;

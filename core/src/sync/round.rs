@@ -18,6 +18,7 @@ use super::retention::same_heads;
 use crate::doc::DocMeta;
 use crate::error::{Error, Result};
 use crate::model::{DeviceId, DocId};
+use crate::store::incoming;
 use crate::store::sync_state::Ack;
 use crate::store::Store;
 
@@ -258,6 +259,48 @@ impl Store {
         report: &mut SyncReport,
     ) -> Result<u32> {
         let retired: HashSet<DocId> = self.retired_documents()?.into_iter().map(|(id, _)| id).collect();
+        let held: HashSet<DocId> = self.documents()?.into_iter().map(|(id, _)| id).collect();
+        // Documents new to this device are loaded and read on a helper thread, one ahead of
+        // the writer that stores them (a first sync's directory, mostly).
+        let new: Vec<usize> = (0..response.docs.len())
+            .filter(|&i| {
+                let pull = &response.docs[i];
+                !pull.changes.is_empty() && !held.contains(&pull.id) && !retired.contains(&pull.id)
+            })
+            .collect();
+        let actor = self.actor()?;
+        std::thread::scope(|scope| {
+            let (ahead, prepared) = std::sync::mpsc::sync_channel(1);
+            if new.len() > 1 {
+                let new = &new;
+                scope.spawn(move || {
+                    for &i in new {
+                        let pull = &response.docs[i];
+                        let read = incoming::prepare(pull.id, &pull.changes, actor);
+                        if ahead.send((i, read)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            } else {
+                drop(ahead);
+            }
+            self.apply_pulls(response, &retired, &held, &prepared, reporter, report)
+        })?;
+        self.apply_verdicts(response, &retired, report)
+    }
+
+    /// Applies the changes of every document of the answer, then records the acknowledgements.
+    /// A document new to this device comes from `prepared` when a helper thread read it ahead.
+    fn apply_pulls(
+        &self,
+        response: &SyncResponse,
+        retired: &HashSet<DocId>,
+        held: &HashSet<DocId>,
+        prepared: &std::sync::mpsc::Receiver<(usize, Result<Option<incoming::Prepared>>)>,
+        reporter: &Reporter,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         let total = response.docs.len() as u64;
         let mut applied: Vec<(DocId, Vec<ChangeHash>, &[u8])> = Vec::with_capacity(response.docs.len());
         for (i, pull) in response.docs.iter().enumerate() {
@@ -272,7 +315,18 @@ impl Store {
                     Err(Error::NotFound { .. }) => Vec::new(),
                     Err(e) => return Err(e),
                 };
-                match self.apply_remote(pull.id, &pull.changes) {
+                let ahead = if held.contains(&pull.id) {
+                    None
+                } else {
+                    // The helper sends in the answer's order; none when it did not run.
+                    prepared.recv().ok()
+                };
+                let result = match ahead {
+                    Some((j, Ok(Some(p)))) if j == i => self.apply_prepared(pull.id, &pull.changes, p),
+                    Some((j, Err(e))) if j == i => Err(e),
+                    _ => self.apply_remote(pull.id, &pull.changes),
+                };
+                match result {
                     Ok(_) => {}
                     // Bytes this app cannot take (damaged, or from a newer app): the store is
                     // unchanged, nothing is acknowledged, and the next sync asks again.
@@ -313,7 +367,18 @@ impl Store {
                 });
             }
         }
-        self.record_acked_heads(&acks)?;
+        self.record_acked_heads(&acks)
+    }
+
+    /// Applies what the answer says besides documents: the ones to drop, then the refusals (a
+    /// document whose history regressed is rebuilt on the hub's copy). Returns how many
+    /// documents were rebuilt.
+    fn apply_verdicts(
+        &self,
+        response: &SyncResponse,
+        retired: &HashSet<DocId>,
+        report: &mut SyncReport,
+    ) -> Result<u32> {
         for &id in response.drop.iter().chain(&response.resend) {
             if retired.contains(&id) {
                 // The hub no longer lets this device read it, or lost what it had of it.
