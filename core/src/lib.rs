@@ -12,6 +12,8 @@ pub mod sample;
 pub mod store;
 pub mod sync;
 pub mod text;
+#[cfg(feature = "uniffi")]
+mod uniffi_support;
 
 pub use error::{Error, Result};
 pub use store::{
@@ -21,3 +23,6 @@ pub use sync::{
     CancelToken, DocumentRefusal, Enrollment, FetchReport, SyncOptions, SyncPhase, SyncProgress,
     SyncProgressUpdate, SyncReport,
 };
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
