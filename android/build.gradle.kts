@@ -248,7 +248,7 @@ val generateUniffiKotlin = tasks.register<Exec>("generateUniffiKotlin") {
     )
 
     inputs.file(bindgenLibrary).withPropertyName("library").withPathSensitivity(PathSensitivity.NONE)
-    inputs.files(repoRoot.resolve("bindings/uniffi.toml"), repoRoot.resolve("Cargo.lock"))
+    inputs.files(repoRoot.resolve("bindings/uniffi.toml"), repoRoot.resolve("core/uniffi.toml"), repoRoot.resolve("Cargo.lock"))
         .withPropertyName("config").withPathSensitivity(PathSensitivity.RELATIVE)
     outputs.dir(generatedKotlinDir).withPropertyName("kotlin")
 

@@ -136,16 +136,21 @@ compile_jar() {
     mkdir -p "$generated"
     "$target/release/uniffi-bindgen" generate --library "$target/release/liboutreach_ffi.so" \
         --language kotlin --no-format --out-dir "$generated" >/dev/null
-    local bindings=$generated/org/outreach/core/outreach_ffi.kt
-    [ -f "$bindings" ] || {
-        echo "host-test: uniffi-bindgen wrote no $bindings" >&2
-        exit 1
-    }
+    # Two files: the bindings' API (org.outreach.core) and the core's records and enums
+    # (org.outreach.core.model, from core/uniffi.toml).
+    local bindings=("$generated/org/outreach/core/outreach_ffi.kt" "$generated/org/outreach/core/model/outreach_core.kt")
+    local file
+    for file in "${bindings[@]}"; do
+        [ -f "$file" ] || {
+            echo "host-test: uniffi-bindgen wrote no $file" >&2
+            exit 1
+        }
+    done
     # The tests, and the Kotlin layer the AAR ships beside the generated bindings.
     local test_sources=("$sources"/*.kt android/src/main/kotlin/org/outreach/core/*.kt)
     local stamp
     local kotlinc_flags=(-jvm-target 17 -include-runtime)
-    stamp=$( (echo "kotlinc $kotlin_version ${kotlinc_flags[*]}"; sha256sum "$bindings" "${test_sources[@]}" | awk '{ print $1 }') | sha256sum | awk '{ print $1 }')
+    stamp=$( (echo "kotlinc $kotlin_version ${kotlinc_flags[*]}"; sha256sum "${bindings[@]}" "${test_sources[@]}" | awk '{ print $1 }') | sha256sum | awk '{ print $1 }')
     jar=$build/host-tests.jar
     if [ -f "$jar" ] && [ "$(cat "$build/host-tests.stamp" 2>/dev/null)" = "$stamp" ]; then
         say "host-tests.jar is up to date"
@@ -156,7 +161,7 @@ compile_jar() {
     local started=$SECONDS
     "$kotlinc" "${kotlinc_flags[@]}" \
         -cp "$jna_jar:$coroutines_jar:$kotlin_test_jar" \
-        -d "$jar" "$bindings" "${test_sources[@]}"
+        -d "$jar" "${bindings[@]}" "${test_sources[@]}"
     echo "$stamp" >"$build/host-tests.stamp"
     say "compiled in $((SECONDS - started)) s"
 }

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds ios/OutreachFFI.xcframework, the Rust core (crate `outreach-ffi`) as static libraries for
 # iOS devices, the iOS simulator and macOS together with the C header and modulemap of its FFI, and
-# regenerates ios/Sources/OutreachCore/OutreachCore.swift: the two halves of the Swift package in
+# regenerates ios/Sources/OutreachCore/*.swift: the two halves of the Swift package in
 # ios/ (Package.swift).
 #
 # Needs macOS with Xcode (xcodebuild, lipo and the iOS SDKs; the Command Line Tools alone are not
 # enough), and exits with a message anywhere else. The project's CI, a Linux machine without Xcode,
 # never runs it: there, scripts/check-swift-bindings.sh regenerates the Swift bindings from the
-# desktop library and fails if they differ from the committed OutreachCore.swift.
+# desktop library and fails if they differ from the committed Swift sources.
 #
 # Usage: ios/build-xcframework.sh [--ios-only]
 #   --ios-only   leave out the macOS slice: two Rust targets fewer to build, but the package then
@@ -76,11 +76,14 @@ fi
 
 # ---- Settings -------------------------------------------------------------------------------------
 
-# The name of the C module of the FFI: [bindings.swift] ffi_module_name in bindings/uniffi.toml,
-# the binaryTarget of Package.swift, and what the generated Swift imports.
+# The name of the C module of the FFI: [bindings.swift] ffi_module_name in bindings/uniffi.toml
+# and core/uniffi.toml, the binaryTarget of Package.swift, and what the generated Swift imports.
 ffi_module=outreach_ffiFFI
-# The generated Swift file: [bindings.swift] module_name in bindings/uniffi.toml, plus ".swift".
-swift_source=OutreachCore.swift
+# Its headers, one per crate: [bindings.swift] ffi_module_filename, plus ".h".
+ffi_headers=(outreach_ffiFFI.h outreach_coreFFI.h)
+# The generated Swift files, one module: [bindings.swift] module_name of bindings/uniffi.toml (the
+# API) and of core/uniffi.toml (the core's records and enums), plus ".swift".
+swift_sources=(OutreachCore.swift OutreachCoreModel.swift)
 lib=liboutreach_ffi.a
 
 target_dir=${CARGO_TARGET_DIR:-target}
@@ -137,20 +140,28 @@ cargo run --release --locked -p outreach-ffi --bin uniffi-bindgen -- generate \
     --language swift \
     --out-dir "$generated" \
     --no-format
-for file in "$swift_source" "$ffi_module.h" "$ffi_module.modulemap"; do
+for file in "${swift_sources[@]}" "${ffi_headers[@]}"; do
     if [ ! -f "$generated/$file" ]; then
         written=$(find "$generated" -type f -exec basename {} \; | tr '\n' ' ')
         die "uniffi-bindgen wrote no $file (it wrote: ${written:-nothing}); were the [bindings.swift] settings of bindings/uniffi.toml applied?"
     fi
 done
 
-# The header and modulemap go in a directory named after the module, not at the top of Headers/:
+# The headers and modulemap go in a directory named after the module, not at the top of Headers/:
 # Xcode copies the headers of every xcframework of an app into one include/ directory, where two
 # top-level module.modulemap files would collide; clang finds <module>/module.modulemap by itself.
+# uniffi-bindgen writes one modulemap per crate, each naming its own header: the module gets one
+# naming both.
 headers="$build_dir/headers"
 mkdir -p "$headers/$ffi_module"
-cp "$generated/$ffi_module.h" "$headers/$ffi_module/"
-cp "$generated/$ffi_module.modulemap" "$headers/$ffi_module/module.modulemap"
+{
+    echo "module $ffi_module {"
+    for header in "${ffi_headers[@]}"; do
+        cp "$generated/$header" "$headers/$ffi_module/"
+        echo "    header \"$header\""
+    done
+    sed -n '/export \*/,$p' "$generated/$ffi_module.modulemap"
+} >"$headers/$ffi_module/module.modulemap"
 
 # ---- The xcframework ----------------------------------------------------------------------------
 
@@ -167,15 +178,17 @@ xcodebuild -create-xcframework "${slices[@]}" -output "$xcframework"
 
 # ---- The committed Swift source -----------------------------------------------------------------
 
-step "Sources/OutreachCore/$swift_source"
-committed="$ios_dir/Sources/OutreachCore/$swift_source"
-if [ -f "$committed" ] && cmp -s "$generated/$swift_source" "$committed"; then
-    echo "unchanged: the committed bindings match this build"
-else
-    mkdir -p "$(dirname "$committed")"
-    cp "$generated/$swift_source" "$committed"
-    echo "UPDATED: the committed bindings did not match the Rust API; review and commit ${committed#"$root/"}" >&2
-fi
+for swift_source in "${swift_sources[@]}"; do
+    step "Sources/OutreachCore/$swift_source"
+    committed="$ios_dir/Sources/OutreachCore/$swift_source"
+    if [ -f "$committed" ] && cmp -s "$generated/$swift_source" "$committed"; then
+        echo "unchanged: the committed bindings match this build"
+    else
+        mkdir -p "$(dirname "$committed")"
+        cp "$generated/$swift_source" "$committed"
+        echo "UPDATED: the committed bindings did not match the Rust API; review and commit ${committed#"$root/"}" >&2
+    fi
+done
 
 platforms="iOS devices, iOS simulator (arm64, x86_64)"
 if [ "$with_macos" = 1 ]; then

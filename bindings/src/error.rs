@@ -174,7 +174,6 @@ pub(crate) fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use outreach_core::model::{Problem, ValidationError};
 
     #[test]
     fn a_panic_becomes_internal_and_a_value_panic_the_fallback() {
@@ -187,59 +186,5 @@ mod tests {
         assert!(matches!(formatted, Err(OutreachError::Internal { reason }) if reason.contains("with 2")));
         assert_eq!(guard_value(7, || panic!("no")), 7);
         assert_eq!(guard(|| Ok(3)), Ok(3));
-    }
-
-    #[test]
-    fn core_errors_map_to_stable_variants_with_their_field() {
-        let invalid = CoreError::Invalid(ValidationError::new(
-            "people_reached",
-            Problem::OutOfRange { min: 1, max: 500 },
-        ));
-        assert_eq!(
-            OutreachError::from(invalid),
-            OutreachError::InvalidInput {
-                field: "people_reached".into(),
-                reason: "invalid input: people_reached must be between 1 and 500".into(),
-            }
-        );
-        assert!(matches!(
-            OutreachError::from(CoreError::KeyInvalid(31)),
-            OutreachError::InvalidInput { field, .. } if field == "key"
-        ));
-        assert!(matches!(
-            OutreachError::from(CoreError::WrongKey),
-            OutreachError::WrongKey { .. }
-        ));
-        assert!(matches!(
-            OutreachError::from(CoreError::NotEncrypted),
-            OutreachError::WrongKey { .. }
-        ));
-        assert!(matches!(
-            OutreachError::from(CoreError::Cancelled),
-            OutreachError::Cancelled { .. }
-        ));
-        assert!(matches!(
-            OutreachError::from(CoreError::RevokedAndWiped),
-            OutreachError::RevokedAndWiped { .. }
-        ));
-        assert!(matches!(
-            OutreachError::from(CoreError::NotEnrolled),
-            OutreachError::Unauthorized { .. }
-        ));
-        assert!(matches!(
-            OutreachError::from(CoreError::Hub {
-                code: ErrorCode::Revoked,
-                reason: "revoked".into()
-            }),
-            OutreachError::RevokedAndWiped { .. }
-        ));
-        assert!(matches!(
-            OutreachError::from(CoreError::Network("timed out".into())),
-            OutreachError::Network { .. }
-        ));
-        assert!(matches!(
-            OutreachError::from(CoreError::Closed),
-            OutreachError::Storage { .. }
-        ));
     }
 }

@@ -14,13 +14,19 @@ use outreach_core as oc;
 use outreach_core::model as m;
 
 use crate::error::{guard, panic_reason, OutreachError};
+use crate::log::TARGET;
 use crate::types::{
-    id, lang, langs, Brochure, BrochureView, Enrollment, FetchReport, FieldChange, FieldConflict, IsoDate,
-    LocalBrochureFile, MonthlyCount, Partner, PartnerEdit, PartnerQuery, PartnerStatus, PartnerSummary,
-    StoreChanges, StoreConfig, SyncProgress, SyncReport, Visit, VisitDetails, VisitQuery,
+    lang, langs, parse_id, Brochure, BrochureView, Enrollment, FetchReport, FieldChange, FieldConflict,
+    IsoDate, LocalBrochureFile, MonthlyCount, Partner, PartnerEdit, PartnerQuery, PartnerStatus,
+    PartnerSummary, StoreChanges, StoreConfig, SyncProgress, SyncReport, Visit, VisitDetails, VisitQuery,
 };
 
 type Res<T> = Result<T, OutreachError>;
+
+/// The core's values as the FFI's.
+fn list<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
+    items.into_iter().map(B::from).collect()
+}
 
 /// The runtime the network calls run on: two workers are plenty for one sync at a time.
 fn runtime() -> Res<&'static tokio::runtime::Runtime> {
@@ -118,7 +124,9 @@ impl oc::StoreObserver for ObserverBridge {
             return;
         }
         // An error thrown by the app is its own business; a panic is contained by the core.
-        let _ = self.0.on_change(changes.into());
+        if let Err(CallbackError::Failed { reason }) = self.0.on_change(changes.into()) {
+            tracing::warn!(target: TARGET, reason, "a store observer failed; ignored");
+        }
     }
 }
 
@@ -126,7 +134,9 @@ struct ProgressBridge(Arc<dyn SyncProgressListener>);
 
 impl oc::SyncProgress for ProgressBridge {
     fn on_progress(&self, update: &oc::SyncProgressUpdate) {
-        let _ = self.0.on_progress(update.into());
+        if let Err(CallbackError::Failed { reason }) = self.0.on_progress(*update) {
+            tracing::warn!(target: TARGET, reason, "a sync progress listener failed; ignored");
+        }
     }
 }
 
@@ -240,20 +250,12 @@ impl OutreachStore {
 
     /// Searches the directory: by distance when `near` is set, then relevance, then freshness.
     pub fn search_partners(&self, query: PartnerQuery) -> Res<Vec<PartnerSummary>> {
-        guard(|| {
-            let q = query.try_into()?;
-            Ok(self
-                .store
-                .search_partners(&q)?
-                .into_iter()
-                .map(Into::into)
-                .collect())
-        })
+        guard(|| Ok(list(self.store.search_partners(&query.try_into()?)?)))
     }
 
     /// A partner's full entry.
     pub fn partner(&self, partner_id: String) -> Res<Partner> {
-        guard(|| Ok(self.store.partner(id("partner_id", &partner_id)?)?.into()))
+        guard(|| Ok(self.store.partner(parse_id("partner_id", &partner_id)?)?.into()))
     }
 
     /// How many partners the directory holds on this device.
@@ -263,22 +265,16 @@ impl OutreachStore {
 
     /// Partners with fields holding concurrent values, for a coordinator to resolve.
     pub fn partners_with_conflicts(&self) -> Res<Vec<PartnerSummary>> {
-        guard(|| {
-            Ok(self
-                .store
-                .partners_with_conflicts()?
-                .into_iter()
-                .map(Into::into)
-                .collect())
-        })
+        guard(|| Ok(list(self.store.partners_with_conflicts()?)))
     }
 
     /// The fields of a partner holding concurrent values, each with its author and time.
     /// Writing the field again (any edit of it) resolves the conflict.
     pub fn partner_conflicts(&self, partner_id: String) -> Res<Vec<FieldConflict>> {
         guard(|| {
-            let found = self.store.partner_conflicts(id("partner_id", &partner_id)?)?;
-            Ok(found.into_iter().map(Into::into).collect())
+            Ok(self
+                .store
+                .partner_conflicts(parse_id("partner_id", &partner_id)?)?)
         })
     }
 
@@ -286,10 +282,9 @@ impl OutreachStore {
     /// when, oldest first.
     pub fn partner_history(&self, partner_id: String, field: String) -> Res<Vec<FieldChange>> {
         guard(|| {
-            let found = self
+            Ok(self
                 .store
-                .partner_history(id("partner_id", &partner_id)?, &field)?;
-            Ok(found.into_iter().map(Into::into).collect())
+                .partner_history(parse_id("partner_id", &partner_id)?, &field)?)
         })
     }
 
@@ -301,11 +296,11 @@ impl OutreachStore {
     /// Applies edits to a partner as one change (coordinators); the entry must stay valid.
     pub fn edit_partner(&self, partner_id: String, edits: Vec<PartnerEdit>) -> Res<()> {
         guard(|| {
-            let edits = edits
-                .into_iter()
-                .map(TryInto::try_into)
-                .collect::<Res<Vec<oc::doc::PartnerEdit>>>()?;
-            Ok(self.store.edit_partner(id("partner_id", &partner_id)?, &edits)?)
+            let edits: Vec<oc::doc::PartnerEdit> =
+                edits.into_iter().map(TryInto::try_into).collect::<Res<_>>()?;
+            Ok(self
+                .store
+                .edit_partner(parse_id("partner_id", &partner_id)?, &edits)?)
         })
     }
 
@@ -314,7 +309,7 @@ impl OutreachStore {
         guard(|| {
             Ok(self
                 .store
-                .set_partner_status(id("partner_id", &partner_id)?, status.into())?)
+                .set_partner_status(parse_id("partner_id", &partner_id)?, status)?)
         })
     }
 
@@ -323,7 +318,7 @@ impl OutreachStore {
         guard(|| {
             Ok(self
                 .store
-                .mark_verified(id("partner_id", &partner_id)?, on, &by)?)
+                .mark_verified(parse_id("partner_id", &partner_id)?, on, &by)?)
         })
     }
 
@@ -333,19 +328,20 @@ impl OutreachStore {
     /// An empty list uses the store's configured languages.
     pub fn brochures(&self, languages: Vec<String>) -> Res<Vec<BrochureView>> {
         guard(|| {
-            let languages = self.languages_or_default(&languages)?;
-            Ok(self
-                .store
-                .brochures(&languages)?
-                .into_iter()
-                .map(Into::into)
-                .collect())
+            Ok(list(
+                self.store.brochures(&self.languages_or_default(&languages)?)?,
+            ))
         })
     }
 
     /// A brochure's full record.
     pub fn brochure(&self, brochure_id: String) -> Res<Brochure> {
-        guard(|| Ok(self.store.brochure(id("brochure_id", &brochure_id)?)?.into()))
+        guard(|| {
+            Ok(self
+                .store
+                .brochure(parse_id("brochure_id", &brochure_id)?)?
+                .into())
+        })
     }
 
     /// Adds a brochure, or updates the fields of an existing one (coordinators).
@@ -365,7 +361,7 @@ impl OutreachStore {
     ) -> Res<()> {
         guard(|| {
             Ok(self.store.publish_brochure_file(
-                id("brochure_id", &brochure_id)?,
+                parse_id("brochure_id", &brochure_id)?,
                 lang("lang", &lang_code)?,
                 &bytes,
                 &media_type,
@@ -383,10 +379,9 @@ impl OutreachStore {
     ) -> Res<Option<LocalBrochureFile>> {
         guard(|| {
             let languages = self.languages_or_default(&languages)?;
-            let file = self
+            Ok(self
                 .store
-                .brochure_file(id("brochure_id", &brochure_id)?, &languages)?;
-            Ok(file.map(Into::into))
+                .brochure_file(parse_id("brochure_id", &brochure_id)?, &languages)?)
         })
     }
 
@@ -395,41 +390,32 @@ impl OutreachStore {
     /// Logs a visit. Returns its id. The note is checked for personal data: if it holds some,
     /// nothing is stored and `PersonalData` says where.
     pub fn log_visit(&self, details: VisitDetails) -> Res<String> {
-        guard(|| {
-            let details: m::VisitDetails = details.try_into()?;
-            Ok(self.store.log_visit(&details)?.to_string())
-        })
+        guard(|| Ok(self.store.log_visit(&details.try_into()?)?.to_string()))
     }
 
     /// Corrects a visit this device logged (same month); checked like `log_visit`.
     pub fn amend_visit(&self, visit_id: String, details: VisitDetails) -> Res<()> {
         guard(|| {
-            let details: m::VisitDetails = details.try_into()?;
-            Ok(self.store.amend_visit(id("visit_id", &visit_id)?, &details)?)
+            Ok(self
+                .store
+                .amend_visit(parse_id("visit_id", &visit_id)?, &details.try_into()?)?)
         })
     }
 
     /// A visit held on this device: its own, or on a coordinator's device one of the
     /// organisation's (synced for reports).
     pub fn visit(&self, visit_id: String) -> Res<Visit> {
-        guard(|| Ok(self.store.visit(id("visit_id", &visit_id)?)?.into()))
+        guard(|| Ok(self.store.visit(parse_id("visit_id", &visit_id)?)?.into()))
     }
 
     /// This device's visits, newest first.
     pub fn visits(&self, query: VisitQuery) -> Res<Vec<Visit>> {
-        guard(|| {
-            Ok(self
-                .store
-                .visits(&query.into())?
-                .into_iter()
-                .map(Into::into)
-                .collect())
-        })
+        guard(|| Ok(list(self.store.visits(&query)?)))
     }
 
     /// This device's visits and people reached per month, overall and per theme.
     pub fn visit_counts(&self) -> Res<Vec<MonthlyCount>> {
-        guard(|| Ok(self.store.visit_counts()?.into_iter().map(Into::into).collect()))
+        guard(|| Ok(self.store.visit_counts()?))
     }
 
     // ---- observing ----
@@ -447,7 +433,7 @@ impl OutreachStore {
 
     /// This device's enrollment, or `null` if it is not enrolled.
     pub fn enrollment(&self) -> Res<Option<Enrollment>> {
-        guard(|| Ok(self.store.enrollment()?.map(Into::into)))
+        guard(|| Ok(self.store.enrollment()?))
     }
 
     /// Enrolls this device with a hub, from an enrollment link (`outreach://enroll?...`, as
@@ -460,10 +446,9 @@ impl OutreachStore {
         cancel: Option<Arc<SyncCancellation>>,
     ) -> Res<Enrollment> {
         self.network(cancel, move |store, options, token| async move {
-            let enrollment = store
+            Ok(store
                 .enroll_cancellable(&link_or_hub_url, code.as_deref(), &device_name, &options, &token)
-                .await?;
-            Ok(enrollment.into())
+                .await?)
         })
         .await
     }
@@ -479,7 +464,22 @@ impl OutreachStore {
     ) -> Res<SyncReport> {
         self.network(cancel, move |store, options, token| async move {
             let progress = progress.map(|p| Arc::new(ProgressBridge(p)) as Arc<dyn oc::SyncProgress>);
-            Ok(store.sync(&options, progress, &token).await?.into())
+            tracing::info!(target: TARGET, "sync started");
+            let result = store.sync(&options, progress, &token).await;
+            match &result {
+                Ok(r) => tracing::info!(
+                    target: TARGET,
+                    round_trips = r.round_trips,
+                    documents_pushed = r.documents_pushed,
+                    documents_pulled = r.documents_pulled,
+                    documents_resent = r.documents_resent,
+                    complete = r.complete,
+                    "sync finished"
+                ),
+                // Core errors name a kind and a cause, never a value the user typed.
+                Err(e) => tracing::warn!(target: TARGET, error = %e, "sync failed"),
+            }
+            Ok(result?)
         })
         .await
     }
@@ -488,7 +488,7 @@ impl OutreachStore {
     /// budget (a sync does this too, unless `fetch_files` is off).
     pub async fn fetch_brochure_files(&self, cancel: Option<Arc<SyncCancellation>>) -> Res<FetchReport> {
         self.network(cancel, move |store, options, token| async move {
-            Ok(store.fetch_brochure_files(&options, &token).await?.into())
+            Ok(store.fetch_brochure_files(&options, &token).await?)
         })
         .await
     }

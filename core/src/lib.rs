@@ -14,6 +14,8 @@ pub mod sample;
 pub mod store;
 pub mod sync;
 pub mod text;
+#[cfg(feature = "uniffi")]
+mod uniffi_support;
 
 pub use error::{Error, Result};
 #[cfg(feature = "device")]
@@ -25,3 +27,6 @@ pub use sync::{
     CancelToken, DocumentRefusal, Enrollment, FetchReport, SyncOptions, SyncPhase, SyncProgress,
     SyncProgressUpdate, SyncReport,
 };
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();

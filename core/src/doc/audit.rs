@@ -16,6 +16,7 @@ pub type Author = DeviceId;
 
 /// One of the concurrent values of a conflicting field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ConflictValue {
     /// The value, rendered as text (maps as `{key: value, ...}`).
     pub value: String,
@@ -27,6 +28,7 @@ pub struct ConflictValue {
 
 /// A field that holds several concurrent values, winner first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FieldConflict {
     /// Path of the field inside the entity, e.g. `name` or `services.<id>.fees`.
     pub path: String,
@@ -36,6 +38,7 @@ pub struct FieldConflict {
 
 /// One write to a field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FieldChange {
     /// When the change was committed.
     pub time: DateTime<Utc>,

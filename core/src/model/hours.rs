@@ -12,6 +12,7 @@ use super::codes::Weekday;
 /// One opening range in minutes after midnight. `close` before `open` means the range runs
 /// overnight into the next day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimeRange {
     /// Opening minute, 0..1440.
     pub open: u16,

@@ -125,10 +125,12 @@ pub struct Location {
 
 /// A public organisational phone number.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Phone {
     /// The number as it should be dialled or shown.
     pub number: String,
     /// What the number is for ("general", "free number"...).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub label: Option<String>,
 }
 

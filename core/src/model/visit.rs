@@ -90,6 +90,7 @@ pub struct Visit {
 
 /// A calendar month, the unit of visit logs (`2026-11`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Month {
     /// Year.
     pub year: i32,

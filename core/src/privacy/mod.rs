@@ -69,6 +69,7 @@ use serde::{Deserialize, Serialize};
 
 /// Kind of personal data found in a note.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum PersonalDataKind {
     /// A Belgian or international phone number.

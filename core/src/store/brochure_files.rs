@@ -21,6 +21,7 @@ use crate::model::{Brochure, BrochureFile, BrochureId, Lang};
 
 /// A verified brochure file on this device, ready to show or share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LocalBrochureFile {
     /// Where the file is.
     pub path: PathBuf,

@@ -71,6 +71,7 @@ pub struct BrochureView {
 
 /// A device's visits and people reached in a month, for one theme or (`theme: None`) in all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MonthlyCount {
     /// The month.
     pub month: Month,
@@ -84,12 +85,16 @@ pub struct MonthlyCount {
 
 /// A filter on the device's own visits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct VisitQuery {
     /// First day included.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub from: Option<NaiveDate>,
     /// Last day included.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub to: Option<NaiveDate>,
     /// Most results (newest first); default all.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub limit: Option<u32>,
 }
 

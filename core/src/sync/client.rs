@@ -24,6 +24,7 @@ const MAX_NAME_CHARS: usize = 100;
 /// The hub a device is enrolled with, as the app shows it. The device token is not part of it:
 /// it never leaves the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Enrollment {
     /// The hub's base address.
     pub hub_url: String,

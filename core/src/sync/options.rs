@@ -73,6 +73,7 @@ impl Default for SyncOptions {
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
     /// Sync requests answered by the hub (one in the steady state).
     pub round_trips: u32,
@@ -118,6 +119,7 @@ pub struct SyncReport {
 
 /// A document the hub refused to take from this device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DocumentRefusal {
     /// The document.
     pub doc: DocId,
@@ -129,6 +131,7 @@ pub struct DocumentRefusal {
 
 /// What fetching brochure files did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FetchReport {
     /// Files downloaded and verified.
     pub fetched: u32,
@@ -150,6 +153,7 @@ pub struct FetchReport {
 
 /// The step a sync is at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncPhase {
     /// Reaching the hub.
@@ -171,6 +175,7 @@ pub enum SyncPhase {
 
 /// One progress update. Counts are for the current phase; `total` is 0 when unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record), uniffi(name = "SyncProgress"))]
 pub struct SyncProgressUpdate {
     /// The step.
     pub phase: SyncPhase,

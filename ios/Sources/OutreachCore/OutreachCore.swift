@@ -503,22 +503,6 @@ fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
-    typealias FfiType = Int32
-    typealias SwiftType = Int32
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int32 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: Int32, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
     typealias FfiType = UInt64
     typealias SwiftType = UInt64
@@ -636,76 +620,225 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
     }
 }
 
+
+
+
+/**
+ * Receives Outreach's log lines. Called on the thread that logs, possibly while a sync runs:
+ * keep it quick and do not call back into Outreach from it.
+ */
+public protocol LogSink: AnyObject, Sendable {
+    
+    /**
+     * One line: its level, where it comes from (`outreach::ffi`, `outreach_core::sync`...) and
+     * the message with its fields (`key=value`).
+     */
+    func log(level: LogLevel, target: String, message: String) 
+    
+}
+/**
+ * Receives Outreach's log lines. Called on the thread that logs, possibly while a sync runs:
+ * keep it quick and do not call back into Outreach from it.
+ */
+open class LogSinkImpl: LogSink, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_outreach_ffi_fn_clone_logsink(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_outreach_ffi_fn_free_logsink(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One line: its level, where it comes from (`outreach::ffi`, `outreach_core::sync`...) and
+     * the message with its fields (`key=value`).
+     */
+open func log(level: LogLevel, target: String, message: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_method_logsink_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogLevel_lower(level),
+        FfiConverterString.lower(target),
+        FfiConverterString.lower(message),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceLogSink {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceLogSink = UniffiVTableCallbackInterfaceLogSink(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeLogSink.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface LogSink: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeLogSink.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface LogSink: handle missing in uniffiClone")
+            }
+        },
+        log: { (
+            uniffiHandle: UInt64,
+            level: RustBuffer,
+            target: RustBuffer,
+            message: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeLogSink.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.log(
+                     level: try FfiConverterTypeLogLevel_lift(level),
+                     target: try FfiConverterString.lift(target),
+                     message: try FfiConverterString.lift(message)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLogSink> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLogSink>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitLogSink() {
+    uniffi_outreach_ffi_fn_init_callback_vtable_logsink(UniffiCallbackInterfaceLogSink.vtablePtr)
+}
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterTimestamp: FfiConverterRustBuffer {
-    typealias SwiftType = Date
+public struct FfiConverterTypeLogSink: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<LogSink>()
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Date {
-        let seconds: Int64 = try readInt(&buf)
-        let nanoseconds: UInt32 = try readInt(&buf)
-        // Build the Date from whole seconds first, then add the nanoseconds as a
-        // separate TimeInterval.  Date stores CFAbsoluteTime (seconds since 2001),
-        // so adding a small fraction to the ~7.8e8 base is twice as precise as
-        // adding it to the ~1.76e9 Unix-epoch value, because the smaller magnitude
-        // leaves more mantissa bits for the sub-second part.
-        if seconds >= 0 {
-            return Date(timeIntervalSince1970: Double(seconds))
-                .addingTimeInterval(Double(nanoseconds) / 1.0e9)
+    typealias FfiType = UInt64
+    typealias SwiftType = LogSink
+
+    public static func lift(_ handle: UInt64) throws -> LogSink {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LogSinkImpl(unsafeFromHandle: handle)
         } else {
-            return Date(timeIntervalSince1970: Double(seconds))
-                .addingTimeInterval(-Double(nanoseconds) / 1.0e9)
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
         }
     }
 
-    public static func write(_ value: Date, into buf: inout [UInt8]) {
-        var delta = value.timeIntervalSince1970
-        var sign: Int64 = 1
-        if delta < 0 {
-            // The nanoseconds portion of the epoch offset must always be
-            // positive, to simplify the calculation we will use the absolute
-            // value of the offset.
-            sign = -1
-            delta = -delta
-        }
-        if delta.rounded(.down) > Double(Int64.max) {
-            fatalError("Timestamp overflow, exceeds max bounds supported by Uniffi")
-        }
-        let seconds = Int64(delta)
-        let nanoseconds = UInt32((delta - Double(seconds)) * 1.0e9)
-        writeInt(&buf, sign * seconds)
-        writeInt(&buf, nanoseconds)
+    public static func lower(_ value: LogSink) -> UInt64 {
+         if let rustImpl = value as? LogSinkImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
     }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogSink {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LogSink, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSink_lift(_ handle: UInt64) throws -> LogSink {
+    return try FfiConverterTypeLogSink.lift(handle)
 }
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterDuration: FfiConverterRustBuffer {
-    typealias SwiftType = TimeInterval
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimeInterval {
-        let seconds: UInt64 = try readInt(&buf)
-        let nanoseconds: UInt32 = try readInt(&buf)
-        return Double(seconds) + (Double(nanoseconds) / 1.0e9)
-    }
-
-    public static func write(_ value: TimeInterval, into buf: inout [UInt8]) {
-        if value.rounded(.down) > Double(Int64.max) {
-            fatalError("Duration overflow, exceeds max bounds supported by Uniffi")
-        }
-
-        if value < 0 {
-            fatalError("Invalid duration, must be non-negative")
-        }
-
-        let seconds = UInt64(value)
-        let nanoseconds = UInt32((value - Double(seconds)) * 1.0e9)
-        writeInt(&buf, seconds)
-        writeInt(&buf, nanoseconds)
-    }
+public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
+    return FfiConverterTypeLogSink.lower(value)
 }
+
+
 
 
 
@@ -2127,7 +2260,7 @@ public func FfiConverterTypeSyncProgressListener_lower(_ value: SyncProgressList
 
 
 /**
- * A count for one age band.
+ * People of one age band reached by a visit.
  */
 public struct AgeCount: Equatable, Hashable {
     /**
@@ -2652,86 +2785,8 @@ public func FfiConverterTypeBrochureView_lower(_ value: BrochureView) -> RustBuf
 
 
 /**
- * One of several values written concurrently to a field.
- */
-public struct ConflictValue: Equatable, Hashable {
-    /**
-     * The value, as text.
-     */
-    public let value: String
-    /**
-     * The device that wrote it.
-     */
-    public let author: String
-    /**
-     * When that device committed it.
-     */
-    public let time: Date
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The value, as text.
-         */value: String, 
-        /**
-         * The device that wrote it.
-         */author: String, 
-        /**
-         * When that device committed it.
-         */time: Date) {
-        self.value = value
-        self.author = author
-        self.time = time
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension ConflictValue: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeConflictValue: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConflictValue {
-        return
-            try ConflictValue(
-                value: FfiConverterString.read(from: &buf), 
-                author: FfiConverterString.read(from: &buf), 
-                time: FfiConverterTimestamp.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: ConflictValue, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.value, into: &buf)
-        FfiConverterString.write(value.author, into: &buf)
-        FfiConverterTimestamp.write(value.time, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeConflictValue_lift(_ buf: RustBuffer) throws -> ConflictValue {
-    return try FfiConverterTypeConflictValue.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeConflictValue_lower(_ value: ConflictValue) -> RustBuffer {
-    return FfiConverterTypeConflictValue.lower(value)
-}
-
-
-/**
- * The hours of one weekday: one or more ranges (a lunch break makes two).
+ * The hours of one weekday: one or more ranges (a lunch break makes two). A range that closes
+ * before it opens runs past midnight (a night shelter: 21:00 to 08:00).
  */
 public struct DayHours: Equatable, Hashable {
     /**
@@ -2739,7 +2794,7 @@ public struct DayHours: Equatable, Hashable {
      */
     public let day: Weekday
     /**
-     * Its ranges, in order.
+     * Its ranges, in order, in minutes after midnight.
      */
     public let ranges: [TimeRange]
 
@@ -2750,7 +2805,7 @@ public struct DayHours: Equatable, Hashable {
          * The day.
          */day: Weekday, 
         /**
-         * Its ranges, in order.
+         * Its ranges, in order, in minutes after midnight.
          */ranges: [TimeRange]) {
         self.day = day
         self.ranges = ranges
@@ -2800,475 +2855,7 @@ public func FfiConverterTypeDayHours_lower(_ value: DayHours) -> RustBuffer {
 
 
 /**
- * A document the hub refused to take from this device.
- */
-public struct DocumentRefusal: Equatable, Hashable {
-    /**
-     * The document's id.
-     */
-    public let doc: String
-    /**
-     * The hub's stable code: `unknown_field`, `personal_data`, `change_metadata`,
-     * `upgrade_needed`, `forbidden`, `too_large`, `invalid_document`...
-     */
-    public let code: String
-    /**
-     * The hub's reason, for people.
-     */
-    public let reason: String
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The document's id.
-         */doc: String, 
-        /**
-         * The hub's stable code: `unknown_field`, `personal_data`, `change_metadata`,
-         * `upgrade_needed`, `forbidden`, `too_large`, `invalid_document`...
-         */code: String, 
-        /**
-         * The hub's reason, for people.
-         */reason: String) {
-        self.doc = doc
-        self.code = code
-        self.reason = reason
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension DocumentRefusal: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeDocumentRefusal: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DocumentRefusal {
-        return
-            try DocumentRefusal(
-                doc: FfiConverterString.read(from: &buf), 
-                code: FfiConverterString.read(from: &buf), 
-                reason: FfiConverterString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: DocumentRefusal, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.doc, into: &buf)
-        FfiConverterString.write(value.code, into: &buf)
-        FfiConverterString.write(value.reason, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeDocumentRefusal_lift(_ buf: RustBuffer) throws -> DocumentRefusal {
-    return try FfiConverterTypeDocumentRefusal.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeDocumentRefusal_lower(_ value: DocumentRefusal) -> RustBuffer {
-    return FfiConverterTypeDocumentRefusal.lower(value)
-}
-
-
-/**
- * This device's enrollment with a hub.
- */
-public struct Enrollment: Equatable, Hashable {
-    /**
-     * The hub's base address.
-     */
-    public let hubUrl: String
-    /**
-     * The organisation's id.
-     */
-    public let orgId: String
-    /**
-     * The organisation's name.
-     */
-    public let orgName: String
-    /**
-     * The device's role.
-     */
-    public let role: Role
-    /**
-     * The name the device was enrolled under.
-     */
-    public let deviceName: String
-    /**
-     * When it was enrolled.
-     */
-    public let enrolledAt: Date
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The hub's base address.
-         */hubUrl: String, 
-        /**
-         * The organisation's id.
-         */orgId: String, 
-        /**
-         * The organisation's name.
-         */orgName: String, 
-        /**
-         * The device's role.
-         */role: Role, 
-        /**
-         * The name the device was enrolled under.
-         */deviceName: String, 
-        /**
-         * When it was enrolled.
-         */enrolledAt: Date) {
-        self.hubUrl = hubUrl
-        self.orgId = orgId
-        self.orgName = orgName
-        self.role = role
-        self.deviceName = deviceName
-        self.enrolledAt = enrolledAt
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Enrollment: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeEnrollment: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Enrollment {
-        return
-            try Enrollment(
-                hubUrl: FfiConverterString.read(from: &buf), 
-                orgId: FfiConverterString.read(from: &buf), 
-                orgName: FfiConverterString.read(from: &buf), 
-                role: FfiConverterTypeRole.read(from: &buf), 
-                deviceName: FfiConverterString.read(from: &buf), 
-                enrolledAt: FfiConverterTimestamp.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Enrollment, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.hubUrl, into: &buf)
-        FfiConverterString.write(value.orgId, into: &buf)
-        FfiConverterString.write(value.orgName, into: &buf)
-        FfiConverterTypeRole.write(value.role, into: &buf)
-        FfiConverterString.write(value.deviceName, into: &buf)
-        FfiConverterTimestamp.write(value.enrolledAt, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeEnrollment_lift(_ buf: RustBuffer) throws -> Enrollment {
-    return try FfiConverterTypeEnrollment.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeEnrollment_lower(_ value: Enrollment) -> RustBuffer {
-    return FfiConverterTypeEnrollment.lower(value)
-}
-
-
-/**
- * What fetching brochure files did.
- */
-public struct FetchReport: Equatable, Hashable {
-    /**
-     * Files downloaded and verified.
-     */
-    public let fetched: UInt32
-    /**
-     * Bytes downloaded.
-     */
-    public let bytes: UInt64
-    /**
-     * Files that could not be fetched.
-     */
-    public let failed: UInt32
-    /**
-     * Of those, files whose content did not match their hash (discarded, never shown).
-     */
-    public let hashMismatches: UInt32
-    /**
-     * Files left out because they did not fit the storage budget.
-     */
-    public let skipped: UInt32
-    /**
-     * Files removed because no brochure in force uses them, or they no longer fit.
-     */
-    public let removed: UInt32
-    /**
-     * Files left for a later fetch because the connection failed.
-     */
-    public let pending: UInt32
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Files downloaded and verified.
-         */fetched: UInt32, 
-        /**
-         * Bytes downloaded.
-         */bytes: UInt64, 
-        /**
-         * Files that could not be fetched.
-         */failed: UInt32, 
-        /**
-         * Of those, files whose content did not match their hash (discarded, never shown).
-         */hashMismatches: UInt32, 
-        /**
-         * Files left out because they did not fit the storage budget.
-         */skipped: UInt32, 
-        /**
-         * Files removed because no brochure in force uses them, or they no longer fit.
-         */removed: UInt32, 
-        /**
-         * Files left for a later fetch because the connection failed.
-         */pending: UInt32) {
-        self.fetched = fetched
-        self.bytes = bytes
-        self.failed = failed
-        self.hashMismatches = hashMismatches
-        self.skipped = skipped
-        self.removed = removed
-        self.pending = pending
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension FetchReport: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeFetchReport: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FetchReport {
-        return
-            try FetchReport(
-                fetched: FfiConverterUInt32.read(from: &buf), 
-                bytes: FfiConverterUInt64.read(from: &buf), 
-                failed: FfiConverterUInt32.read(from: &buf), 
-                hashMismatches: FfiConverterUInt32.read(from: &buf), 
-                skipped: FfiConverterUInt32.read(from: &buf), 
-                removed: FfiConverterUInt32.read(from: &buf), 
-                pending: FfiConverterUInt32.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: FetchReport, into buf: inout [UInt8]) {
-        FfiConverterUInt32.write(value.fetched, into: &buf)
-        FfiConverterUInt64.write(value.bytes, into: &buf)
-        FfiConverterUInt32.write(value.failed, into: &buf)
-        FfiConverterUInt32.write(value.hashMismatches, into: &buf)
-        FfiConverterUInt32.write(value.skipped, into: &buf)
-        FfiConverterUInt32.write(value.removed, into: &buf)
-        FfiConverterUInt32.write(value.pending, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFetchReport_lift(_ buf: RustBuffer) throws -> FetchReport {
-    return try FfiConverterTypeFetchReport.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFetchReport_lower(_ value: FetchReport) -> RustBuffer {
-    return FfiConverterTypeFetchReport.lower(value)
-}
-
-
-/**
- * One write to a field: who set what, when.
- */
-public struct FieldChange: Equatable, Hashable {
-    /**
-     * When the change was committed.
-     */
-    public let time: Date
-    /**
-     * The device that made it.
-     */
-    public let author: String
-    /**
-     * The key written (the field, or a member of a set or map field).
-     */
-    public let key: String
-    /**
-     * The value written; `null` when the key was removed.
-     */
-    public let value: String?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * When the change was committed.
-         */time: Date, 
-        /**
-         * The device that made it.
-         */author: String, 
-        /**
-         * The key written (the field, or a member of a set or map field).
-         */key: String, 
-        /**
-         * The value written; `null` when the key was removed.
-         */value: String?) {
-        self.time = time
-        self.author = author
-        self.key = key
-        self.value = value
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension FieldChange: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeFieldChange: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FieldChange {
-        return
-            try FieldChange(
-                time: FfiConverterTimestamp.read(from: &buf), 
-                author: FfiConverterString.read(from: &buf), 
-                key: FfiConverterString.read(from: &buf), 
-                value: FfiConverterOptionString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: FieldChange, into buf: inout [UInt8]) {
-        FfiConverterTimestamp.write(value.time, into: &buf)
-        FfiConverterString.write(value.author, into: &buf)
-        FfiConverterString.write(value.key, into: &buf)
-        FfiConverterOptionString.write(value.value, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFieldChange_lift(_ buf: RustBuffer) throws -> FieldChange {
-    return try FfiConverterTypeFieldChange.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFieldChange_lower(_ value: FieldChange) -> RustBuffer {
-    return FfiConverterTypeFieldChange.lower(value)
-}
-
-
-/**
- * A field holding concurrent values, the one shown by default first, until a coordinator
- * writes the field again.
- */
-public struct FieldConflict: Equatable, Hashable {
-    /**
-     * Path of the field, e.g. `name` or `services.<id>.fees`.
-     */
-    public let path: String
-    /**
-     * The values.
-     */
-    public let values: [ConflictValue]
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Path of the field, e.g. `name` or `services.<id>.fees`.
-         */path: String, 
-        /**
-         * The values.
-         */values: [ConflictValue]) {
-        self.path = path
-        self.values = values
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension FieldConflict: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeFieldConflict: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FieldConflict {
-        return
-            try FieldConflict(
-                path: FfiConverterString.read(from: &buf), 
-                values: FfiConverterSequenceTypeConflictValue.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: FieldConflict, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.path, into: &buf)
-        FfiConverterSequenceTypeConflictValue.write(value.values, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFieldConflict_lift(_ buf: RustBuffer) throws -> FieldConflict {
-    return try FfiConverterTypeFieldConflict.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFieldConflict_lower(_ value: FieldConflict) -> RustBuffer {
-    return FfiConverterTypeFieldConflict.lower(value)
-}
-
-
-/**
- * A count for one value of a breakdown.
+ * People of one gender reached by a visit.
  */
 public struct GenderCount: Equatable, Hashable {
     /**
@@ -3402,115 +2989,6 @@ public func FfiConverterTypeGeoPoint_lift(_ buf: RustBuffer) throws -> GeoPoint 
 #endif
 public func FfiConverterTypeGeoPoint_lower(_ value: GeoPoint) -> RustBuffer {
     return FfiConverterTypeGeoPoint.lower(value)
-}
-
-
-/**
- * A brochure file that is on the device and matches its hash: ready to open or share.
- */
-public struct LocalBrochureFile: Equatable, Hashable {
-    /**
-     * Absolute path of the file.
-     */
-    public let path: String
-    /**
-     * Its language code.
-     */
-    public let lang: String
-    /**
-     * Its media type.
-     */
-    public let mediaType: String
-    /**
-     * The name to show and to share it under.
-     */
-    public let fileName: String
-    /**
-     * Size in bytes.
-     */
-    public let size: UInt64
-    /**
-     * Lower-case hex SHA-256.
-     */
-    public let sha256: String
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Absolute path of the file.
-         */path: String, 
-        /**
-         * Its language code.
-         */lang: String, 
-        /**
-         * Its media type.
-         */mediaType: String, 
-        /**
-         * The name to show and to share it under.
-         */fileName: String, 
-        /**
-         * Size in bytes.
-         */size: UInt64, 
-        /**
-         * Lower-case hex SHA-256.
-         */sha256: String) {
-        self.path = path
-        self.lang = lang
-        self.mediaType = mediaType
-        self.fileName = fileName
-        self.size = size
-        self.sha256 = sha256
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension LocalBrochureFile: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeLocalBrochureFile: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LocalBrochureFile {
-        return
-            try LocalBrochureFile(
-                path: FfiConverterString.read(from: &buf), 
-                lang: FfiConverterString.read(from: &buf), 
-                mediaType: FfiConverterString.read(from: &buf), 
-                fileName: FfiConverterString.read(from: &buf), 
-                size: FfiConverterUInt64.read(from: &buf), 
-                sha256: FfiConverterString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: LocalBrochureFile, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.path, into: &buf)
-        FfiConverterString.write(value.lang, into: &buf)
-        FfiConverterString.write(value.mediaType, into: &buf)
-        FfiConverterString.write(value.fileName, into: &buf)
-        FfiConverterUInt64.write(value.size, into: &buf)
-        FfiConverterString.write(value.sha256, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeLocalBrochureFile_lift(_ buf: RustBuffer) throws -> LocalBrochureFile {
-    return try FfiConverterTypeLocalBrochureFile.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeLocalBrochureFile_lower(_ value: LocalBrochureFile) -> RustBuffer {
-    return FfiConverterTypeLocalBrochureFile.lower(value)
 }
 
 
@@ -3664,165 +3142,7 @@ public func FfiConverterTypeLocation_lower(_ value: Location) -> RustBuffer {
 
 
 /**
- * A calendar month.
- */
-public struct Month: Equatable, Hashable {
-    /**
-     * Year.
-     */
-    public let year: Int32
-    /**
-     * Month, 1..=12.
-     */
-    public let month: UInt32
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Year.
-         */year: Int32, 
-        /**
-         * Month, 1..=12.
-         */month: UInt32) {
-        self.year = year
-        self.month = month
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Month: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeMonth: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Month {
-        return
-            try Month(
-                year: FfiConverterInt32.read(from: &buf), 
-                month: FfiConverterUInt32.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Month, into buf: inout [UInt8]) {
-        FfiConverterInt32.write(value.year, into: &buf)
-        FfiConverterUInt32.write(value.month, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeMonth_lift(_ buf: RustBuffer) throws -> Month {
-    return try FfiConverterTypeMonth.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeMonth_lower(_ value: Month) -> RustBuffer {
-    return FfiConverterTypeMonth.lower(value)
-}
-
-
-/**
- * This device's visits and people reached in a month, overall (`theme == null`) or for a theme.
- */
-public struct MonthlyCount: Equatable, Hashable {
-    /**
-     * The month.
-     */
-    public let month: Month
-    /**
-     * The theme, or `null` for every visit of the month.
-     */
-    public let theme: Theme?
-    /**
-     * Visits.
-     */
-    public let visits: UInt32
-    /**
-     * People reached.
-     */
-    public let people: UInt32
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The month.
-         */month: Month, 
-        /**
-         * The theme, or `null` for every visit of the month.
-         */theme: Theme?, 
-        /**
-         * Visits.
-         */visits: UInt32, 
-        /**
-         * People reached.
-         */people: UInt32) {
-        self.month = month
-        self.theme = theme
-        self.visits = visits
-        self.people = people
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension MonthlyCount: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeMonthlyCount: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MonthlyCount {
-        return
-            try MonthlyCount(
-                month: FfiConverterTypeMonth.read(from: &buf), 
-                theme: FfiConverterOptionTypeTheme.read(from: &buf), 
-                visits: FfiConverterUInt32.read(from: &buf), 
-                people: FfiConverterUInt32.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: MonthlyCount, into buf: inout [UInt8]) {
-        FfiConverterTypeMonth.write(value.month, into: &buf)
-        FfiConverterOptionTypeTheme.write(value.theme, into: &buf)
-        FfiConverterUInt32.write(value.visits, into: &buf)
-        FfiConverterUInt32.write(value.people, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeMonthlyCount_lift(_ buf: RustBuffer) throws -> MonthlyCount {
-    return try FfiConverterTypeMonthlyCount.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeMonthlyCount_lower(_ value: MonthlyCount) -> RustBuffer {
-    return FfiConverterTypeMonthlyCount.lower(value)
-}
-
-
-/**
- * A count for one country of origin.
+ * People from one country of origin reached by a visit.
  */
 public struct OriginCount: Equatable, Hashable {
     /**
@@ -4540,75 +3860,6 @@ public func FfiConverterTypePersonalDataSpan_lower(_ value: PersonalDataSpan) ->
 
 
 /**
- * A phone number of a partner.
- */
-public struct Phone: Equatable, Hashable {
-    /**
-     * The number as written (`+32 2 213 44 00`).
-     */
-    public let number: String
-    /**
-     * What it is for (`reception`, `helpline`...).
-     */
-    public let label: String?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The number as written (`+32 2 213 44 00`).
-         */number: String, 
-        /**
-         * What it is for (`reception`, `helpline`...).
-         */label: String? = nil) {
-        self.number = number
-        self.label = label
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Phone: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypePhone: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Phone {
-        return
-            try Phone(
-                number: FfiConverterString.read(from: &buf), 
-                label: FfiConverterOptionString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Phone, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.number, into: &buf)
-        FfiConverterOptionString.write(value.label, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePhone_lift(_ buf: RustBuffer) throws -> Phone {
-    return try FfiConverterTypePhone.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePhone_lower(_ value: Phone) -> RustBuffer {
-    return FfiConverterTypePhone.lower(value)
-}
-
-
-/**
  * A referral to a partner for a theme.
  */
 public struct Referral: Equatable, Hashable {
@@ -5049,418 +4300,6 @@ public func FfiConverterTypeStoreConfig_lower(_ value: StoreConfig) -> RustBuffe
 
 
 /**
- * One progress update of a sync. Counts are for the current phase; a total of 0 is unknown.
- */
-public struct SyncProgress: Equatable, Hashable {
-    /**
-     * The step.
-     */
-    public let phase: SyncPhase
-    /**
-     * Sync round (1 for the first request), 0 outside rounds.
-     */
-    public let round: UInt32
-    /**
-     * Items (documents or files) done in this phase.
-     */
-    public let done: UInt64
-    /**
-     * Items in this phase, 0 if unknown.
-     */
-    public let total: UInt64
-    /**
-     * Bytes moved in this phase.
-     */
-    public let bytes: UInt64
-    /**
-     * Bytes expected in this phase, 0 if unknown.
-     */
-    public let bytesTotal: UInt64
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The step.
-         */phase: SyncPhase, 
-        /**
-         * Sync round (1 for the first request), 0 outside rounds.
-         */round: UInt32, 
-        /**
-         * Items (documents or files) done in this phase.
-         */done: UInt64, 
-        /**
-         * Items in this phase, 0 if unknown.
-         */total: UInt64, 
-        /**
-         * Bytes moved in this phase.
-         */bytes: UInt64, 
-        /**
-         * Bytes expected in this phase, 0 if unknown.
-         */bytesTotal: UInt64) {
-        self.phase = phase
-        self.round = round
-        self.done = done
-        self.total = total
-        self.bytes = bytes
-        self.bytesTotal = bytesTotal
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension SyncProgress: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSyncProgress: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncProgress {
-        return
-            try SyncProgress(
-                phase: FfiConverterTypeSyncPhase.read(from: &buf), 
-                round: FfiConverterUInt32.read(from: &buf), 
-                done: FfiConverterUInt64.read(from: &buf), 
-                total: FfiConverterUInt64.read(from: &buf), 
-                bytes: FfiConverterUInt64.read(from: &buf), 
-                bytesTotal: FfiConverterUInt64.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: SyncProgress, into buf: inout [UInt8]) {
-        FfiConverterTypeSyncPhase.write(value.phase, into: &buf)
-        FfiConverterUInt32.write(value.round, into: &buf)
-        FfiConverterUInt64.write(value.done, into: &buf)
-        FfiConverterUInt64.write(value.total, into: &buf)
-        FfiConverterUInt64.write(value.bytes, into: &buf)
-        FfiConverterUInt64.write(value.bytesTotal, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncProgress_lift(_ buf: RustBuffer) throws -> SyncProgress {
-    return try FfiConverterTypeSyncProgress.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncProgress_lower(_ value: SyncProgress) -> RustBuffer {
-    return FfiConverterTypeSyncProgress.lower(value)
-}
-
-
-/**
- * What a sync did.
- */
-public struct SyncReport: Equatable, Hashable {
-    /**
-     * Sync requests answered by the hub (one in the steady state).
-     */
-    public let roundTrips: UInt32
-    /**
-     * Bytes sent.
-     */
-    public let bytesUp: UInt64
-    /**
-     * Bytes received.
-     */
-    public let bytesDown: UInt64
-    /**
-     * Documents whose changes were sent.
-     */
-    public let documentsPushed: UInt32
-    /**
-     * Changes sent.
-     */
-    public let changesPushed: UInt64
-    /**
-     * Documents that received changes.
-     */
-    public let documentsPulled: UInt32
-    /**
-     * Changes received.
-     */
-    public let changesPulled: UInt64
-    /**
-     * Documents from the hub this device refused (asked for again next time).
-     */
-    public let documentsRefused: UInt32
-    /**
-     * Documents removed because this device may no longer read them.
-     */
-    public let documentsDropped: UInt32
-    /**
-     * Documents sent whole because the hub lacked their history.
-     */
-    public let documentsResent: UInt32
-    /**
-     * Documents whose changes the hub refused: they stay on this device, every other
-     * document synced.
-     */
-    public let refusedByHub: [DocumentRefusal]
-    /**
-     * Documents (ids) from a newer app than this one, left as they were until it is updated.
-     */
-    public let upgradeNeeded: [String]
-    /**
-     * Documents whose history here had regressed (commits lost after they were sent) and that
-     * were rebuilt on the hub's copy with this device's later work.
-     */
-    public let historiesRecovered: UInt32
-    /**
-     * Brochure files published here and uploaded.
-     */
-    public let filesUploaded: UInt32
-    /**
-     * Brochure files fetched.
-     */
-    public let files: FetchReport
-    /**
-     * Visit-log months of this device removed after the retention period.
-     */
-    public let monthsRemoved: [Month]
-    /**
-     * Whether everything was exchanged (`false`: the next sync continues).
-     */
-    public let complete: Bool
-    /**
-     * How long the sync took.
-     */
-    public let duration: TimeInterval
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Sync requests answered by the hub (one in the steady state).
-         */roundTrips: UInt32, 
-        /**
-         * Bytes sent.
-         */bytesUp: UInt64, 
-        /**
-         * Bytes received.
-         */bytesDown: UInt64, 
-        /**
-         * Documents whose changes were sent.
-         */documentsPushed: UInt32, 
-        /**
-         * Changes sent.
-         */changesPushed: UInt64, 
-        /**
-         * Documents that received changes.
-         */documentsPulled: UInt32, 
-        /**
-         * Changes received.
-         */changesPulled: UInt64, 
-        /**
-         * Documents from the hub this device refused (asked for again next time).
-         */documentsRefused: UInt32, 
-        /**
-         * Documents removed because this device may no longer read them.
-         */documentsDropped: UInt32, 
-        /**
-         * Documents sent whole because the hub lacked their history.
-         */documentsResent: UInt32, 
-        /**
-         * Documents whose changes the hub refused: they stay on this device, every other
-         * document synced.
-         */refusedByHub: [DocumentRefusal], 
-        /**
-         * Documents (ids) from a newer app than this one, left as they were until it is updated.
-         */upgradeNeeded: [String], 
-        /**
-         * Documents whose history here had regressed (commits lost after they were sent) and that
-         * were rebuilt on the hub's copy with this device's later work.
-         */historiesRecovered: UInt32, 
-        /**
-         * Brochure files published here and uploaded.
-         */filesUploaded: UInt32, 
-        /**
-         * Brochure files fetched.
-         */files: FetchReport, 
-        /**
-         * Visit-log months of this device removed after the retention period.
-         */monthsRemoved: [Month], 
-        /**
-         * Whether everything was exchanged (`false`: the next sync continues).
-         */complete: Bool, 
-        /**
-         * How long the sync took.
-         */duration: TimeInterval) {
-        self.roundTrips = roundTrips
-        self.bytesUp = bytesUp
-        self.bytesDown = bytesDown
-        self.documentsPushed = documentsPushed
-        self.changesPushed = changesPushed
-        self.documentsPulled = documentsPulled
-        self.changesPulled = changesPulled
-        self.documentsRefused = documentsRefused
-        self.documentsDropped = documentsDropped
-        self.documentsResent = documentsResent
-        self.refusedByHub = refusedByHub
-        self.upgradeNeeded = upgradeNeeded
-        self.historiesRecovered = historiesRecovered
-        self.filesUploaded = filesUploaded
-        self.files = files
-        self.monthsRemoved = monthsRemoved
-        self.complete = complete
-        self.duration = duration
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension SyncReport: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncReport {
-        return
-            try SyncReport(
-                roundTrips: FfiConverterUInt32.read(from: &buf), 
-                bytesUp: FfiConverterUInt64.read(from: &buf), 
-                bytesDown: FfiConverterUInt64.read(from: &buf), 
-                documentsPushed: FfiConverterUInt32.read(from: &buf), 
-                changesPushed: FfiConverterUInt64.read(from: &buf), 
-                documentsPulled: FfiConverterUInt32.read(from: &buf), 
-                changesPulled: FfiConverterUInt64.read(from: &buf), 
-                documentsRefused: FfiConverterUInt32.read(from: &buf), 
-                documentsDropped: FfiConverterUInt32.read(from: &buf), 
-                documentsResent: FfiConverterUInt32.read(from: &buf), 
-                refusedByHub: FfiConverterSequenceTypeDocumentRefusal.read(from: &buf), 
-                upgradeNeeded: FfiConverterSequenceString.read(from: &buf), 
-                historiesRecovered: FfiConverterUInt32.read(from: &buf), 
-                filesUploaded: FfiConverterUInt32.read(from: &buf), 
-                files: FfiConverterTypeFetchReport.read(from: &buf), 
-                monthsRemoved: FfiConverterSequenceTypeMonth.read(from: &buf), 
-                complete: FfiConverterBool.read(from: &buf), 
-                duration: FfiConverterDuration.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: SyncReport, into buf: inout [UInt8]) {
-        FfiConverterUInt32.write(value.roundTrips, into: &buf)
-        FfiConverterUInt64.write(value.bytesUp, into: &buf)
-        FfiConverterUInt64.write(value.bytesDown, into: &buf)
-        FfiConverterUInt32.write(value.documentsPushed, into: &buf)
-        FfiConverterUInt64.write(value.changesPushed, into: &buf)
-        FfiConverterUInt32.write(value.documentsPulled, into: &buf)
-        FfiConverterUInt64.write(value.changesPulled, into: &buf)
-        FfiConverterUInt32.write(value.documentsRefused, into: &buf)
-        FfiConverterUInt32.write(value.documentsDropped, into: &buf)
-        FfiConverterUInt32.write(value.documentsResent, into: &buf)
-        FfiConverterSequenceTypeDocumentRefusal.write(value.refusedByHub, into: &buf)
-        FfiConverterSequenceString.write(value.upgradeNeeded, into: &buf)
-        FfiConverterUInt32.write(value.historiesRecovered, into: &buf)
-        FfiConverterUInt32.write(value.filesUploaded, into: &buf)
-        FfiConverterTypeFetchReport.write(value.files, into: &buf)
-        FfiConverterSequenceTypeMonth.write(value.monthsRemoved, into: &buf)
-        FfiConverterBool.write(value.complete, into: &buf)
-        FfiConverterDuration.write(value.duration, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncReport_lift(_ buf: RustBuffer) throws -> SyncReport {
-    return try FfiConverterTypeSyncReport.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncReport_lower(_ value: SyncReport) -> RustBuffer {
-    return FfiConverterTypeSyncReport.lower(value)
-}
-
-
-/**
- * Opening hours on one day: from `open` to `close`, in minutes after midnight. A range that
- * closes before it opens runs past midnight (a night shelter: 21:00 to 08:00).
- */
-public struct TimeRange: Equatable, Hashable {
-    /**
-     * Opening, minutes after midnight (0..1440).
-     */
-    public let `open`: UInt16
-    /**
-     * Closing, minutes after midnight (0..=1440).
-     */
-    public let close: UInt16
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Opening, minutes after midnight (0..1440).
-         */`open`: UInt16, 
-        /**
-         * Closing, minutes after midnight (0..=1440).
-         */close: UInt16) {
-        self.`open` = `open`
-        self.close = close
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension TimeRange: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeTimeRange: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimeRange {
-        return
-            try TimeRange(
-                open: FfiConverterUInt16.read(from: &buf), 
-                close: FfiConverterUInt16.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: TimeRange, into buf: inout [UInt8]) {
-        FfiConverterUInt16.write(value.`open`, into: &buf)
-        FfiConverterUInt16.write(value.close, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeTimeRange_lift(_ buf: RustBuffer) throws -> TimeRange {
-    return try FfiConverterTypeTimeRange.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeTimeRange_lower(_ value: TimeRange) -> RustBuffer {
-    return FfiConverterTypeTimeRange.lower(value)
-}
-
-
-/**
  * A logged visit.
  */
 public struct Visit: Equatable, Hashable {
@@ -5750,350 +4589,6 @@ public func FfiConverterTypeVisitDetails_lower(_ value: VisitDetails) -> RustBuf
 
 
 /**
- * A filter on this device's visits.
- */
-public struct VisitQuery: Equatable, Hashable {
-    /**
-     * First day included.
-     */
-    public let from: IsoDate?
-    /**
-     * Last day included.
-     */
-    public let to: IsoDate?
-    /**
-     * Most results, newest first (default: all).
-     */
-    public let limit: UInt32?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * First day included.
-         */from: IsoDate? = nil, 
-        /**
-         * Last day included.
-         */to: IsoDate? = nil, 
-        /**
-         * Most results, newest first (default: all).
-         */limit: UInt32? = nil) {
-        self.from = from
-        self.to = to
-        self.limit = limit
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension VisitQuery: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeVisitQuery: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VisitQuery {
-        return
-            try VisitQuery(
-                from: FfiConverterOptionTypeIsoDate.read(from: &buf), 
-                to: FfiConverterOptionTypeIsoDate.read(from: &buf), 
-                limit: FfiConverterOptionUInt32.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: VisitQuery, into buf: inout [UInt8]) {
-        FfiConverterOptionTypeIsoDate.write(value.from, into: &buf)
-        FfiConverterOptionTypeIsoDate.write(value.to, into: &buf)
-        FfiConverterOptionUInt32.write(value.limit, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVisitQuery_lift(_ buf: RustBuffer) throws -> VisitQuery {
-    return try FfiConverterTypeVisitQuery.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVisitQuery_lower(_ value: VisitQuery) -> RustBuffer {
-    return FfiConverterTypeVisitQuery.lower(value)
-}
-
-
-/**
- * What the visit was.
- */
-
-public enum Activity: Equatable, Hashable {
-    
-    /**
-     * A contact with one person or a family.
-     */
-    case individualContact
-    /**
-     * A session with a group.
-     */
-    case groupSession
-    /**
-     * A briefing of a partner's staff.
-     */
-    case partnerBriefing
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension Activity: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeActivity: FfiConverterRustBuffer {
-    typealias SwiftType = Activity
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Activity {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .individualContact
-        
-        case 2: return .groupSession
-        
-        case 3: return .partnerBriefing
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Activity, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .individualContact:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .groupSession:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .partnerBriefing:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeActivity_lift(_ buf: RustBuffer) throws -> Activity {
-    return try FfiConverterTypeActivity.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeActivity_lower(_ value: Activity) -> RustBuffer {
-    return FfiConverterTypeActivity.lower(value)
-}
-
-
-
-/**
- * Wide age bands, for optional anonymous counts.
- */
-
-public enum AgeBand: Equatable, Hashable {
-    
-    /**
-     * Under 18.
-     */
-    case under18
-    /**
-     * 18 to 25.
-     */
-    case from18To25
-    /**
-     * 26 to 35.
-     */
-    case from26To35
-    /**
-     * 36 to 50.
-     */
-    case from36To50
-    /**
-     * Over 50.
-     */
-    case over50
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension AgeBand: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeAgeBand: FfiConverterRustBuffer {
-    typealias SwiftType = AgeBand
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AgeBand {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .under18
-        
-        case 2: return .from18To25
-        
-        case 3: return .from26To35
-        
-        case 4: return .from36To50
-        
-        case 5: return .over50
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: AgeBand, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .under18:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .from18To25:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .from26To35:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .from36To50:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .over50:
-            writeInt(&buf, Int32(5))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAgeBand_lift(_ buf: RustBuffer) throws -> AgeBand {
-    return try FfiConverterTypeAgeBand.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAgeBand_lower(_ value: AgeBand) -> RustBuffer {
-    return FfiConverterTypeAgeBand.lower(value)
-}
-
-
-
-/**
- * Who a brochure is written for.
- */
-
-public enum Audience: Equatable, Hashable {
-    
-    /**
-     * Migrants themselves.
-     */
-    case migrants
-    /**
-     * Outreach workers and other frontline staff.
-     */
-    case frontlineStaff
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension Audience: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeAudience: FfiConverterRustBuffer {
-    typealias SwiftType = Audience
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Audience {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .migrants
-        
-        case 2: return .frontlineStaff
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Audience, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .migrants:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .frontlineStaff:
-            writeInt(&buf, Int32(2))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAudience_lift(_ buf: RustBuffer) throws -> Audience {
-    return try FfiConverterTypeAudience.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAudience_lower(_ value: Audience) -> RustBuffer {
-    return FfiConverterTypeAudience.lower(value)
-}
-
-
-
-/**
  * Why an app callback failed. Thrown by a callback, it is logged and ignored: the store and
  * the sync go on.
  */
@@ -6179,23 +4674,31 @@ public func FfiConverterTypeCallbackError_lower(_ value: CallbackError) -> RustB
 
 
 /**
- * Gender, for optional anonymous counts.
+ * How much a log line matters, most severe first.
  */
 
-public enum Gender: Equatable, Hashable {
+public enum LogLevel: Equatable, Hashable {
     
     /**
-     * Female.
+     * Something failed.
      */
-    case female
+    case error
     /**
-     * Male.
+     * Something unexpected that Outreach recovered from.
      */
-    case male
+    case warn
     /**
-     * Another gender, or not said.
+     * A step worth knowing of (a sync started or ended).
      */
-    case other
+    case info
+    /**
+     * Detail for debugging.
+     */
+    case debug
+    /**
+     * Even more detail.
+     */
+    case trace
 
 
 
@@ -6204,188 +4707,55 @@ public enum Gender: Equatable, Hashable {
 }
 
 #if compiler(>=6)
-extension Gender: Sendable {}
+extension LogLevel: Sendable {}
 #endif
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public struct FfiConverterTypeGender: FfiConverterRustBuffer {
-    typealias SwiftType = Gender
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Gender {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .female
+        case 1: return .error
         
-        case 2: return .male
+        case 2: return .warn
         
-        case 3: return .other
+        case 3: return .info
+        
+        case 4: return .debug
+        
+        case 5: return .trace
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
 
-    public static func write(_ value: Gender, into buf: inout [UInt8]) {
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
         switch value {
         
         
-        case .female:
+        case .error:
             writeInt(&buf, Int32(1))
         
         
-        case .male:
+        case .warn:
             writeInt(&buf, Int32(2))
         
         
-        case .other:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeGender_lift(_ buf: RustBuffer) throws -> Gender {
-    return try FfiConverterTypeGender.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeGender_lower(_ value: Gender) -> RustBuffer {
-    return FfiConverterTypeGender.lower(value)
-}
-
-
-
-/**
- * The kind of organisation a partner is.
- */
-
-public enum OrgKind: Equatable, Hashable {
-    
-    /**
-     * A public agency (Fedasil, a federal or regional service).
-     */
-    case publicAgency
-    /**
-     * A service of a city or municipality (including a CPAS/OCMW).
-     */
-    case cityService
-    /**
-     * A welfare centre (CAW).
-     */
-    case welfareCentre
-    /**
-     * An international organisation (IOM...).
-     */
-    case internationalOrganisation
-    /**
-     * A non-governmental organisation.
-     */
-    case ngo
-    /**
-     * A health service.
-     */
-    case healthService
-    /**
-     * A legal service.
-     */
-    case legalService
-    /**
-     * A diaspora association.
-     */
-    case diasporaAssociation
-    /**
-     * Anything else.
-     */
-    case other
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension OrgKind: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeOrgKind: FfiConverterRustBuffer {
-    typealias SwiftType = OrgKind
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OrgKind {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .publicAgency
-        
-        case 2: return .cityService
-        
-        case 3: return .welfareCentre
-        
-        case 4: return .internationalOrganisation
-        
-        case 5: return .ngo
-        
-        case 6: return .healthService
-        
-        case 7: return .legalService
-        
-        case 8: return .diasporaAssociation
-        
-        case 9: return .other
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: OrgKind, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .publicAgency:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .cityService:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .welfareCentre:
+        case .info:
             writeInt(&buf, Int32(3))
         
         
-        case .internationalOrganisation:
+        case .debug:
             writeInt(&buf, Int32(4))
         
         
-        case .ngo:
+        case .trace:
             writeInt(&buf, Int32(5))
-        
-        
-        case .healthService:
-            writeInt(&buf, Int32(6))
-        
-        
-        case .legalService:
-            writeInt(&buf, Int32(7))
-        
-        
-        case .diasporaAssociation:
-            writeInt(&buf, Int32(8))
-        
-        
-        case .other:
-            writeInt(&buf, Int32(9))
         
         }
     }
@@ -6395,15 +4765,15 @@ public struct FfiConverterTypeOrgKind: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeOrgKind_lift(_ buf: RustBuffer) throws -> OrgKind {
-    return try FfiConverterTypeOrgKind.lift(buf)
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
 }
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeOrgKind_lower(_ value: OrgKind) -> RustBuffer {
-    return FfiConverterTypeOrgKind.lower(value)
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
 }
 
 
@@ -6651,101 +5021,6 @@ public func FfiConverterTypeOutreachError_lift(_ buf: RustBuffer) throws -> Outr
 public func FfiConverterTypeOutreachError_lower(_ value: OutreachError) -> RustBuffer {
     return FfiConverterTypeOutreachError.lower(value)
 }
-
-
-/**
- * Part of the day a visit took place (never the exact time).
- */
-
-public enum PartOfDay: Equatable, Hashable {
-    
-    /**
-     * Morning.
-     */
-    case morning
-    /**
-     * Afternoon.
-     */
-    case afternoon
-    /**
-     * Evening.
-     */
-    case evening
-    /**
-     * Night.
-     */
-    case night
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension PartOfDay: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypePartOfDay: FfiConverterRustBuffer {
-    typealias SwiftType = PartOfDay
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PartOfDay {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .morning
-        
-        case 2: return .afternoon
-        
-        case 3: return .evening
-        
-        case 4: return .night
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: PartOfDay, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .morning:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .afternoon:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .evening:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .night:
-            writeInt(&buf, Int32(4))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePartOfDay_lift(_ buf: RustBuffer) throws -> PartOfDay {
-    return try FfiConverterTypePartOfDay.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePartOfDay_lower(_ value: PartOfDay) -> RustBuffer {
-    return FfiConverterTypePartOfDay.lower(value)
-}
-
 
 
 /**
@@ -7114,1057 +5389,6 @@ public func FfiConverterTypePartnerEdit_lower(_ value: PartnerEdit) -> RustBuffe
 }
 
 
-
-/**
- * Whether a partner (or a service) is working. Partners are closed, never deleted.
- */
-
-public enum PartnerStatus: Equatable, Hashable {
-    
-    /**
-     * Working.
-     */
-    case active
-    /**
-     * Not working for now, without a date.
-     */
-    case inactive
-    /**
-     * Closed for good.
-     */
-    case defunct
-    /**
-     * Closed for a while (holidays, works).
-     */
-    case temporarilyClosed
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension PartnerStatus: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypePartnerStatus: FfiConverterRustBuffer {
-    typealias SwiftType = PartnerStatus
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PartnerStatus {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .active
-        
-        case 2: return .inactive
-        
-        case 3: return .defunct
-        
-        case 4: return .temporarilyClosed
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: PartnerStatus, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .active:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .inactive:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .defunct:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .temporarilyClosed:
-            writeInt(&buf, Int32(4))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePartnerStatus_lift(_ buf: RustBuffer) throws -> PartnerStatus {
-    return try FfiConverterTypePartnerStatus.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePartnerStatus_lower(_ value: PartnerStatus) -> RustBuffer {
-    return FfiConverterTypePartnerStatus.lower(value)
-}
-
-
-
-/**
- * What kind of personal data a note was found to contain.
- */
-
-public enum PersonalDataKind: Equatable, Hashable {
-    
-    /**
-     * A phone number.
-     */
-    case phoneNumber
-    /**
-     * An e-mail address, possibly obfuscated.
-     */
-    case emailAddress
-    /**
-     * A bank account number (IBAN).
-     */
-    case iban
-    /**
-     * A Belgian national register number.
-     */
-    case nationalRegisterNumber
-    /**
-     * A Belgian BIS number.
-     */
-    case bisNumber
-    /**
-     * An explicit birth date.
-     */
-    case birthDate
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension PersonalDataKind: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypePersonalDataKind: FfiConverterRustBuffer {
-    typealias SwiftType = PersonalDataKind
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PersonalDataKind {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .phoneNumber
-        
-        case 2: return .emailAddress
-        
-        case 3: return .iban
-        
-        case 4: return .nationalRegisterNumber
-        
-        case 5: return .bisNumber
-        
-        case 6: return .birthDate
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: PersonalDataKind, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .phoneNumber:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .emailAddress:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .iban:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .nationalRegisterNumber:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .bisNumber:
-            writeInt(&buf, Int32(5))
-        
-        
-        case .birthDate:
-            writeInt(&buf, Int32(6))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePersonalDataKind_lift(_ buf: RustBuffer) throws -> PersonalDataKind {
-    return try FfiConverterTypePersonalDataKind.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePersonalDataKind_lower(_ value: PersonalDataKind) -> RustBuffer {
-    return FfiConverterTypePersonalDataKind.lower(value)
-}
-
-
-
-/**
- * A Belgian province, or the Brussels-Capital Region.
- */
-
-public enum Region: Equatable, Hashable {
-    
-    /**
-     * Brussels-Capital Region.
-     */
-    case brussels
-    /**
-     * Antwerp.
-     */
-    case antwerp
-    /**
-     * Limburg.
-     */
-    case limburg
-    /**
-     * East Flanders.
-     */
-    case eastFlanders
-    /**
-     * West Flanders.
-     */
-    case westFlanders
-    /**
-     * Flemish Brabant.
-     */
-    case flemishBrabant
-    /**
-     * Walloon Brabant.
-     */
-    case walloonBrabant
-    /**
-     * Hainaut.
-     */
-    case hainaut
-    /**
-     * Liège.
-     */
-    case liege
-    /**
-     * Luxembourg.
-     */
-    case luxembourg
-    /**
-     * Namur.
-     */
-    case namur
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension Region: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeRegion: FfiConverterRustBuffer {
-    typealias SwiftType = Region
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Region {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .brussels
-        
-        case 2: return .antwerp
-        
-        case 3: return .limburg
-        
-        case 4: return .eastFlanders
-        
-        case 5: return .westFlanders
-        
-        case 6: return .flemishBrabant
-        
-        case 7: return .walloonBrabant
-        
-        case 8: return .hainaut
-        
-        case 9: return .liege
-        
-        case 10: return .luxembourg
-        
-        case 11: return .namur
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Region, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .brussels:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .antwerp:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .limburg:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .eastFlanders:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .westFlanders:
-            writeInt(&buf, Int32(5))
-        
-        
-        case .flemishBrabant:
-            writeInt(&buf, Int32(6))
-        
-        
-        case .walloonBrabant:
-            writeInt(&buf, Int32(7))
-        
-        
-        case .hainaut:
-            writeInt(&buf, Int32(8))
-        
-        
-        case .liege:
-            writeInt(&buf, Int32(9))
-        
-        
-        case .luxembourg:
-            writeInt(&buf, Int32(10))
-        
-        
-        case .namur:
-            writeInt(&buf, Int32(11))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeRegion_lift(_ buf: RustBuffer) throws -> Region {
-    return try FfiConverterTypeRegion.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeRegion_lower(_ value: Region) -> RustBuffer {
-    return FfiConverterTypeRegion.lower(value)
-}
-
-
-
-/**
- * A device's role in its organisation, given at enrollment.
- */
-
-public enum Role: Equatable, Hashable {
-    
-    /**
-     * Logs visits; reads the directory and brochures.
-     */
-    case fieldworker
-    /**
-     * Also edits the directory and publishes brochures.
-     */
-    case coordinator
-    /**
-     * A coordinator who also manages the organisation's devices.
-     */
-    case admin
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension Role: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeRole: FfiConverterRustBuffer {
-    typealias SwiftType = Role
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Role {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .fieldworker
-        
-        case 2: return .coordinator
-        
-        case 3: return .admin
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Role, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .fieldworker:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .coordinator:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .admin:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeRole_lift(_ buf: RustBuffer) throws -> Role {
-    return try FfiConverterTypeRole.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeRole_lower(_ value: Role) -> RustBuffer {
-    return FfiConverterTypeRole.lower(value)
-}
-
-
-
-/**
- * The kind of place a visit took place at (never an address or coordinates).
- */
-
-public enum Setting: Equatable, Hashable {
-    
-    /**
-     * In the street.
-     */
-    case street
-    /**
-     * A night or emergency shelter.
-     */
-    case shelter
-    /**
-     * A day centre.
-     */
-    case dayCentre
-    /**
-     * A soup kitchen.
-     */
-    case soupKitchen
-    /**
-     * A diaspora association.
-     */
-    case diasporaAssociation
-    /**
-     * An information session.
-     */
-    case informationSession
-    /**
-     * A return desk.
-     */
-    case returnDesk
-    /**
-     * By phone or online.
-     */
-    case phoneOrOnline
-    /**
-     * Anywhere else.
-     */
-    case other
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension Setting: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSetting: FfiConverterRustBuffer {
-    typealias SwiftType = Setting
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Setting {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .street
-        
-        case 2: return .shelter
-        
-        case 3: return .dayCentre
-        
-        case 4: return .soupKitchen
-        
-        case 5: return .diasporaAssociation
-        
-        case 6: return .informationSession
-        
-        case 7: return .returnDesk
-        
-        case 8: return .phoneOrOnline
-        
-        case 9: return .other
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Setting, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .street:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .shelter:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .dayCentre:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .soupKitchen:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .diasporaAssociation:
-            writeInt(&buf, Int32(5))
-        
-        
-        case .informationSession:
-            writeInt(&buf, Int32(6))
-        
-        
-        case .returnDesk:
-            writeInt(&buf, Int32(7))
-        
-        
-        case .phoneOrOnline:
-            writeInt(&buf, Int32(8))
-        
-        
-        case .other:
-            writeInt(&buf, Int32(9))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSetting_lift(_ buf: RustBuffer) throws -> Setting {
-    return try FfiConverterTypeSetting.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSetting_lower(_ value: Setting) -> RustBuffer {
-    return FfiConverterTypeSetting.lower(value)
-}
-
-
-
-/**
- * The step a sync is at.
- */
-
-public enum SyncPhase: Equatable, Hashable {
-    
-    /**
-     * Reaching the hub.
-     */
-    case connecting
-    /**
-     * Sending files or changes.
-     */
-    case uploading
-    /**
-     * Waiting for the hub's answer to start (told every few seconds; `bytes` holds the
-     * milliseconds waited).
-     */
-    case waiting
-    /**
-     * Receiving the hub's answer.
-     */
-    case downloading
-    /**
-     * Merging what was received into the store.
-     */
-    case applying
-    /**
-     * Fetching brochure files.
-     */
-    case brochureFiles
-    /**
-     * Finished.
-     */
-    case done
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension SyncPhase: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSyncPhase: FfiConverterRustBuffer {
-    typealias SwiftType = SyncPhase
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncPhase {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .connecting
-        
-        case 2: return .uploading
-        
-        case 3: return .waiting
-        
-        case 4: return .downloading
-        
-        case 5: return .applying
-        
-        case 6: return .brochureFiles
-        
-        case 7: return .done
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: SyncPhase, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .connecting:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .uploading:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .waiting:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .downloading:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .applying:
-            writeInt(&buf, Int32(5))
-        
-        
-        case .brochureFiles:
-            writeInt(&buf, Int32(6))
-        
-        
-        case .done:
-            writeInt(&buf, Int32(7))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncPhase_lift(_ buf: RustBuffer) throws -> SyncPhase {
-    return try FfiConverterTypeSyncPhase.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncPhase_lower(_ value: SyncPhase) -> RustBuffer {
-    return FfiConverterTypeSyncPhase.lower(value)
-}
-
-
-
-/**
- * What a partner, service, brochure or visit is about (CONEX themes).
- */
-
-public enum Theme: Equatable, Hashable {
-    
-    /**
-     * Psychosocial support.
-     */
-    case psychosocial
-    /**
-     * Administrative help (documents, registrations).
-     */
-    case administrative
-    /**
-     * Legal advice.
-     */
-    case legal
-    /**
-     * Work and training.
-     */
-    case employment
-    /**
-     * Material help: food, clothes, hygiene.
-     */
-    case material
-    /**
-     * Medical care, including urgent medical aid.
-     */
-    case medical
-    /**
-     * Cultural and community activities.
-     */
-    case cultural
-    /**
-     * Voluntary return.
-     */
-    case voluntaryReturn
-    /**
-     * Reintegration support after return.
-     */
-    case reintegration
-    /**
-     * Residence procedures (regularisation, family reunification...).
-     */
-    case residenceProcedures
-    /**
-     * Social rights (income support, insurance).
-     */
-    case socialRights
-    /**
-     * International protection (asylum).
-     */
-    case internationalProtection
-    /**
-     * Shelter and housing.
-     */
-    case shelter
-    /**
-     * Education and language courses.
-     */
-    case education
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension Theme: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeTheme: FfiConverterRustBuffer {
-    typealias SwiftType = Theme
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Theme {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .psychosocial
-        
-        case 2: return .administrative
-        
-        case 3: return .legal
-        
-        case 4: return .employment
-        
-        case 5: return .material
-        
-        case 6: return .medical
-        
-        case 7: return .cultural
-        
-        case 8: return .voluntaryReturn
-        
-        case 9: return .reintegration
-        
-        case 10: return .residenceProcedures
-        
-        case 11: return .socialRights
-        
-        case 12: return .internationalProtection
-        
-        case 13: return .shelter
-        
-        case 14: return .education
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Theme, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .psychosocial:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .administrative:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .legal:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .employment:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .material:
-            writeInt(&buf, Int32(5))
-        
-        
-        case .medical:
-            writeInt(&buf, Int32(6))
-        
-        
-        case .cultural:
-            writeInt(&buf, Int32(7))
-        
-        
-        case .voluntaryReturn:
-            writeInt(&buf, Int32(8))
-        
-        
-        case .reintegration:
-            writeInt(&buf, Int32(9))
-        
-        
-        case .residenceProcedures:
-            writeInt(&buf, Int32(10))
-        
-        
-        case .socialRights:
-            writeInt(&buf, Int32(11))
-        
-        
-        case .internationalProtection:
-            writeInt(&buf, Int32(12))
-        
-        
-        case .shelter:
-            writeInt(&buf, Int32(13))
-        
-        
-        case .education:
-            writeInt(&buf, Int32(14))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeTheme_lift(_ buf: RustBuffer) throws -> Theme {
-    return try FfiConverterTypeTheme.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeTheme_lower(_ value: Theme) -> RustBuffer {
-    return FfiConverterTypeTheme.lower(value)
-}
-
-
-
-/**
- * A day of the week.
- */
-
-public enum Weekday: Equatable, Hashable {
-    
-    /**
-     * Monday.
-     */
-    case mon
-    /**
-     * Tuesday.
-     */
-    case tue
-    /**
-     * Wednesday.
-     */
-    case wed
-    /**
-     * Thursday.
-     */
-    case thu
-    /**
-     * Friday.
-     */
-    case fri
-    /**
-     * Saturday.
-     */
-    case sat
-    /**
-     * Sunday.
-     */
-    case sun
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension Weekday: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeWeekday: FfiConverterRustBuffer {
-    typealias SwiftType = Weekday
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Weekday {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .mon
-        
-        case 2: return .tue
-        
-        case 3: return .wed
-        
-        case 4: return .thu
-        
-        case 5: return .fri
-        
-        case 6: return .sat
-        
-        case 7: return .sun
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Weekday, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .mon:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .tue:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .wed:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .thu:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .fri:
-            writeInt(&buf, Int32(5))
-        
-        
-        case .sat:
-            writeInt(&buf, Int32(6))
-        
-        
-        case .sun:
-            writeInt(&buf, Int32(7))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeWeekday_lift(_ buf: RustBuffer) throws -> Weekday {
-    return try FfiConverterTypeWeekday.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeWeekday_lower(_ value: Weekday) -> RustBuffer {
-    return FfiConverterTypeWeekday.lower(value)
-}
-
-
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -8288,30 +5512,6 @@ fileprivate struct FfiConverterOptionTypeSyncProgressListener: FfiConverterRustB
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionTypeBrochureFile: FfiConverterRustBuffer {
-    typealias SwiftType = BrochureFile?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeBrochureFile.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeBrochureFile.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterOptionTypeEnrollment: FfiConverterRustBuffer {
     typealias SwiftType = Enrollment?
 
@@ -8328,30 +5528,6 @@ fileprivate struct FfiConverterOptionTypeEnrollment: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeEnrollment.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionTypeGeoPoint: FfiConverterRustBuffer {
-    typealias SwiftType = GeoPoint?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeGeoPoint.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeGeoPoint.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -8384,6 +5560,54 @@ fileprivate struct FfiConverterOptionTypeLocalBrochureFile: FfiConverterRustBuff
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeBrochureFile: FfiConverterRustBuffer {
+    typealias SwiftType = BrochureFile?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeBrochureFile.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeBrochureFile.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeGeoPoint: FfiConverterRustBuffer {
+    typealias SwiftType = GeoPoint?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeGeoPoint.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeGeoPoint.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeRegion: FfiConverterRustBuffer {
     typealias SwiftType = Region?
 
@@ -8400,30 +5624,6 @@ fileprivate struct FfiConverterOptionTypeRegion: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeRegion.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionTypeTheme: FfiConverterRustBuffer {
-    typealias SwiftType = Theme?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeTheme.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeTheme.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -8497,6 +5697,131 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFieldChange: FfiConverterRustBuffer {
+    typealias SwiftType = [FieldChange]
+
+    public static func write(_ value: [FieldChange], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFieldChange.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldChange] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FieldChange]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFieldChange.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFieldConflict: FfiConverterRustBuffer {
+    typealias SwiftType = [FieldConflict]
+
+    public static func write(_ value: [FieldConflict], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFieldConflict.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldConflict] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FieldConflict]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFieldConflict.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMonthlyCount: FfiConverterRustBuffer {
+    typealias SwiftType = [MonthlyCount]
+
+    public static func write(_ value: [MonthlyCount], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMonthlyCount.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MonthlyCount] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MonthlyCount]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMonthlyCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePhone: FfiConverterRustBuffer {
+    typealias SwiftType = [Phone]
+
+    public static func write(_ value: [Phone], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePhone.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Phone] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Phone]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePhone.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeTimeRange: FfiConverterRustBuffer {
+    typealias SwiftType = [TimeRange]
+
+    public static func write(_ value: [TimeRange], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeTimeRange.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [TimeRange] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [TimeRange]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeTimeRange.read(from: &buf))
         }
         return seq
     }
@@ -8605,31 +5930,6 @@ fileprivate struct FfiConverterSequenceTypeBrochureView: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeConflictValue: FfiConverterRustBuffer {
-    typealias SwiftType = [ConflictValue]
-
-    public static func write(_ value: [ConflictValue], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeConflictValue.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ConflictValue] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [ConflictValue]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeConflictValue.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterSequenceTypeDayHours: FfiConverterRustBuffer {
     typealias SwiftType = [DayHours]
 
@@ -8647,81 +5947,6 @@ fileprivate struct FfiConverterSequenceTypeDayHours: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeDayHours.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeDocumentRefusal: FfiConverterRustBuffer {
-    typealias SwiftType = [DocumentRefusal]
-
-    public static func write(_ value: [DocumentRefusal], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeDocumentRefusal.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DocumentRefusal] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [DocumentRefusal]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeDocumentRefusal.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeFieldChange: FfiConverterRustBuffer {
-    typealias SwiftType = [FieldChange]
-
-    public static func write(_ value: [FieldChange], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeFieldChange.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldChange] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [FieldChange]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeFieldChange.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeFieldConflict: FfiConverterRustBuffer {
-    typealias SwiftType = [FieldConflict]
-
-    public static func write(_ value: [FieldConflict], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeFieldConflict.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldConflict] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [FieldConflict]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeFieldConflict.read(from: &buf))
         }
         return seq
     }
@@ -8772,56 +5997,6 @@ fileprivate struct FfiConverterSequenceTypeLocation: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeLocation.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeMonth: FfiConverterRustBuffer {
-    typealias SwiftType = [Month]
-
-    public static func write(_ value: [Month], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeMonth.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Month] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [Month]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeMonth.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeMonthlyCount: FfiConverterRustBuffer {
-    typealias SwiftType = [MonthlyCount]
-
-    public static func write(_ value: [MonthlyCount], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeMonthlyCount.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MonthlyCount] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [MonthlyCount]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeMonthlyCount.read(from: &buf))
         }
         return seq
     }
@@ -8905,31 +6080,6 @@ fileprivate struct FfiConverterSequenceTypePersonalDataSpan: FfiConverterRustBuf
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypePhone: FfiConverterRustBuffer {
-    typealias SwiftType = [Phone]
-
-    public static func write(_ value: [Phone], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypePhone.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Phone] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [Phone]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypePhone.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterSequenceTypeReferral: FfiConverterRustBuffer {
     typealias SwiftType = [Referral]
 
@@ -8972,31 +6122,6 @@ fileprivate struct FfiConverterSequenceTypeService: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeService.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeTimeRange: FfiConverterRustBuffer {
-    typealias SwiftType = [TimeRange]
-
-    public static func write(_ value: [TimeRange], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeTimeRange.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [TimeRange] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [TimeRange]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeTimeRange.read(from: &buf))
         }
         return seq
     }
@@ -9055,31 +6180,6 @@ fileprivate struct FfiConverterSequenceTypeAudience: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypePartnerEdit: FfiConverterRustBuffer {
-    typealias SwiftType = [PartnerEdit]
-
-    public static func write(_ value: [PartnerEdit], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypePartnerEdit.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PartnerEdit] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [PartnerEdit]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypePartnerEdit.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterSequenceTypeRegion: FfiConverterRustBuffer {
     typealias SwiftType = [Region]
 
@@ -9130,6 +6230,31 @@ fileprivate struct FfiConverterSequenceTypeTheme: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypePartnerEdit: FfiConverterRustBuffer {
+    typealias SwiftType = [PartnerEdit]
+
+    public static func write(_ value: [PartnerEdit], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePartnerEdit.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PartnerEdit] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PartnerEdit]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePartnerEdit.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
     public static func write(_ value: [String: String], into buf: inout [UInt8]) {
         let len = Int32(value.count)
@@ -9152,86 +6277,6 @@ fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
         return dict
     }
 }
-
-
-public typealias IsoDate = String
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeIsoDate: FfiConverter {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IsoDate {
-        return try FfiConverterString.read(from: &buf)
-    }
-
-    public static func write(_ value: IsoDate, into buf: inout [UInt8]) {
-        return FfiConverterString.write(value, into: &buf)
-    }
-
-    public static func lift(_ value: RustBuffer) throws -> IsoDate {
-        return try FfiConverterString.lift(value)
-    }
-
-    public static func lower(_ value: IsoDate) -> RustBuffer {
-        return FfiConverterString.lower(value)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeIsoDate_lift(_ value: RustBuffer) throws -> IsoDate {
-    return try FfiConverterTypeIsoDate.lift(value)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeIsoDate_lower(_ value: IsoDate) -> RustBuffer {
-    return FfiConverterTypeIsoDate.lower(value)
-}
-
-
-
-public typealias IsoDateTime = String
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeIsoDateTime: FfiConverter {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IsoDateTime {
-        return try FfiConverterString.read(from: &buf)
-    }
-
-    public static func write(_ value: IsoDateTime, into buf: inout [UInt8]) {
-        return FfiConverterString.write(value, into: &buf)
-    }
-
-    public static func lift(_ value: RustBuffer) throws -> IsoDateTime {
-        return try FfiConverterString.lift(value)
-    }
-
-    public static func lower(_ value: IsoDateTime) -> RustBuffer {
-        return FfiConverterString.lower(value)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeIsoDateTime_lift(_ value: RustBuffer) throws -> IsoDateTime {
-    return try FfiConverterTypeIsoDateTime.lift(value)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeIsoDateTime_lower(_ value: IsoDateTime) -> RustBuffer {
-    return FfiConverterTypeIsoDateTime.lower(value)
-}
-
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -9281,6 +6326,18 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
+ * Sends Outreach's log lines up to `max_level` (e.g. `Info`: errors, warnings and infos) to
+ * `sink`, from now on, replacing any sink set before. Call it once at start-up.
+ */
+public func setLogSink(sink: LogSink, maxLevel: LogLevel)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_func_set_log_sink(
+        FfiConverterTypeLogSink_lower(sink),
+        FfiConverterTypeLogLevel_lower(maxLevel),uniffiCallStatus
+    )
+}
+}
+/**
  * Finds personal data in a note as the worker types it, so the app can highlight it before
  * saving (logging a visit runs the same check and refuses the note). Fast: tens of
  * microseconds for a full note.
@@ -9319,25 +6376,31 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_outreach_ffi_checksum_func_set_log_sink() != 41038) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_outreach_ffi_checksum_func_find_personal_data() != 26084) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_func_new_id() != 59978) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_add_partner() != 10754) {
+    if (uniffi_outreach_ffi_checksum_method_logsink_log() != 47301) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_amend_visit() != 37452) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_add_partner() != 44480) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochure() != 49595) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_amend_visit() != 47625) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochure_file() != 54411) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochure() != 52859) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochures() != 56462) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochure_file() != 64464) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochures() != 39061) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_config() != 9181) {
@@ -9346,64 +6409,64 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_outreachstore_device_id() != 58106) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_edit_partner() != 40783) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_edit_partner() != 49052) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_enroll() != 53158) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_enroll() != 34763) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_enrollment() != 62698) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_enrollment() != 27422) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_fetch_brochure_files() != 26480) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_fetch_brochure_files() != 50956) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_log_visit() != 33379) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_log_visit() != 55102) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_verified() != 1074) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_verified() != 8297) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner() != 13050) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner() != 9456) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_conflicts() != 59955) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_conflicts() != 16879) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_count() != 7153) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_history() != 57474) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_history() != 1981) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partners_with_conflicts() != 22135) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partners_with_conflicts() != 5554) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_publish_brochure_file() != 125) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_put_brochure() != 24082) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_put_brochure() != 31338) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_search_partners() != 30604) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_search_partners() != 23671) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_set_partner_status() != 25271) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_set_partner_status() != 50035) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_subscribe() != 43416) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_sync() != 39501) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_sync() != 49037) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_visit() != 50879) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_visit() != 16147) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_visit_counts() != 21745) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_visit_counts() != 741) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_visits() != 61291) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_visits() != 40761) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_wipe() != 53960) {
@@ -9424,7 +6487,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_synccancellation_is_cancelled() != 11439) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_syncprogresslistener_on_progress() != 40783) {
+    if (uniffi_outreach_ffi_checksum_method_syncprogresslistener_on_progress() != 55966) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_constructor_outreachstore_new() != 51928) {
@@ -9434,8 +6497,10 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitLogSink()
     uniffiCallbackInitStoreObserver()
     uniffiCallbackInitSyncProgressListener()
+    uniffiEnsureOutreachCoreInitialized()
     return InitializationResult.ok
 }()
 

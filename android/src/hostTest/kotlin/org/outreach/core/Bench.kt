@@ -10,6 +10,7 @@
 // its figures.
 package org.outreach.core
 
+import org.outreach.core.model.*
 import java.io.File
 import java.time.LocalDateTime
 import java.util.Locale

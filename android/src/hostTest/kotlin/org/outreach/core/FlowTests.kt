@@ -2,6 +2,7 @@
 // Kotlin example, on the JVM against the real library and the test hub.
 package org.outreach.core
 
+import org.outreach.core.model.*
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers

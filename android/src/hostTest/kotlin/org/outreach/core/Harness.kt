@@ -2,6 +2,7 @@
 // share: the environment host-test.sh passes, fresh stores, the hub's command line, sample data.
 package org.outreach.core
 
+import org.outreach.core.model.*
 import java.io.File
 import java.net.ServerSocket
 import java.security.MessageDigest

@@ -3,6 +3,7 @@
 // passes the hub's address, data directory and binary and a temporary directory.
 package org.outreach.core
 
+import org.outreach.core.model.*
 import java.io.File
 import java.time.Duration
 import java.time.LocalDate
@@ -482,6 +483,57 @@ fun registerTests(h: Harness) {
         keptSubscription.close()
     }
 
+    h.test("log_sink_gets_sync_and_callback_lines_without_content") {
+        val lines = CopyOnWriteArrayList<Triple<LogLevel, String, String>>()
+        setLogSink(
+            object : LogSink {
+                override fun log(level: LogLevel, target: String, message: String) {
+                    lines += Triple(level, target, message)
+                }
+            },
+            LogLevel.DEBUG,
+        )
+        val t = TestStore("log-sink", StoreConfig(languages = listOf("fr")))
+        val link = HubCli.enrollmentLink("fieldworker")
+        val code = link.substringAfter("code=").substringBefore('&')
+        t.store.enroll(link, null, "log phone", null)
+        val note = "Orientation vers le CPAS, suivi logement urgent"
+        val sub = t.store.subscribe(
+            object : StoreObserver {
+                override fun onChange(changes: StoreChanges) = throw CallbackException.Failed("observer down")
+            },
+        )
+        t.store.logVisit(visitDetails(people = 3u, note = note))
+        sub.close()
+        val report = t.store.sync(null, null)
+        assertTrue(report.complete, "$report")
+        val ffi = lines.filter { it.second == "outreach::ffi" }
+        assertTrue(ffi.any { it.first == LogLevel.INFO && it.third == "sync started" }, "lines: $ffi")
+        val finished = ffi.firstOrNull { it.first == LogLevel.INFO && it.third.startsWith("sync finished") }
+        assertNotNull(finished, "lines: $ffi")
+        assertTrue("documents_resent=0" in finished.third && "complete=true" in finished.third, finished.third)
+        assertTrue(
+            ffi.any { it.first == LogLevel.WARN && it.third.startsWith("a store observer failed") && "observer down" in it.third },
+            "lines: $ffi",
+        )
+        for ((_, target, message) in lines) {
+            assertFalse(note in message || "CPAS" in message, "a note in the log: $target $message")
+            assertFalse(code.isNotEmpty() && code in message, "the enrollment code in the log: $target $message")
+        }
+        // Less detail from now on: only warnings and errors.
+        setLogSink(
+            object : LogSink {
+                override fun log(level: LogLevel, target: String, message: String) {
+                    lines += Triple(level, target, message)
+                }
+            },
+            LogLevel.WARN,
+        )
+        lines.clear()
+        t.store.sync(null, null)
+        assertTrue(lines.none { it.first == LogLevel.INFO || it.first == LogLevel.DEBUG }, "lines: $lines")
+    }
+
     h.test("throwing_observer_does_not_break_the_store") {
         val s = TestStore("throwing").store
         val thrown = AtomicInteger()
@@ -561,10 +613,13 @@ fun registerTests(h: Harness) {
         assertTrue(SyncPhase.UPLOADING in progress.phases, "phases: ${progress.phases}")
         assertEquals(1, progress.phases.count { it == SyncPhase.DONE })
 
+        assertEquals(0u, first.documentsResent, "the hub had nothing to ask for whole: $first")
+
         // Nothing new: the second sync of the same state pushes nothing.
         val idle = s.sync(null, null)
         assertTrue(idle.complete)
         assertEquals(0uL, idle.changesPushed, "idle: $idle")
+        assertEquals(0u, idle.documentsResent, "idle: $idle")
 
         val visitId = s.logVisit(visitDetails(people = 2u, themes = listOf(Theme.MEDICAL)))
         val progress2 = RecordingProgress()

@@ -3,6 +3,7 @@
 // readmeExample; keep the two the same.
 package org.outreach.core
 
+import org.outreach.core.model.*
 import java.time.LocalDate
 import java.time.LocalDateTime
 import kotlinx.coroutines.CoroutineScope

@@ -1,6 +1,7 @@
-// The small idiomatic layer over the generated bindings (outreach_ffi.kt, same package): the
-// store's changes as a Flow, a sync as a Flow of progress ending with its report, and the
-// store's blocking calls as suspend functions on an I/O dispatcher.
+// The small idiomatic layer over the generated bindings (outreach_ffi.kt, same package; the core's
+// records and enums in org.outreach.core.model): the store's changes as a Flow, a sync as a Flow
+// of progress ending with its report, and the store's blocking calls as suspend functions on an
+// I/O dispatcher.
 package org.outreach.core
 
 import kotlinx.coroutines.CoroutineDispatcher
@@ -12,6 +13,8 @@ import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.flow.channelFlow
 import kotlinx.coroutines.withContext
+import org.outreach.core.model.SyncProgress
+import org.outreach.core.model.SyncReport
 
 /**
  * What the store changed, as a cold [Flow]: collecting subscribes, cancelling the collector

@@ -1,0 +1,462 @@
+//! The partner directory as the apps see it: partners with their services and offices (lists,
+//! not maps keyed by id), search results and queries, and the edits a coordinator makes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use outreach_core as oc;
+use outreach_core::model as m;
+use outreach_core::model::{OrgKind, PartnerStatus, Phone, Region, Theme, TimeRange, Weekday};
+
+use super::{
+    invalid, lang, lang_set, langs, multi_text, multi_text_out, parse_id, set_of, strings, IsoDate,
+    IsoDateTime, Res,
+};
+use crate::error::OutreachError;
+
+/// The hours of one weekday: one or more ranges (a lunch break makes two). A range that closes
+/// before it opens runs past midnight (a night shelter: 21:00 to 08:00).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DayHours {
+    /// The day.
+    pub day: Weekday,
+    /// Its ranges, in order, in minutes after midnight.
+    pub ranges: Vec<TimeRange>,
+}
+
+fn hours_in(field: &str, days: Vec<DayHours>) -> Res<m::WeeklyHours> {
+    let mut map: BTreeMap<Weekday, Vec<TimeRange>> = BTreeMap::new();
+    for DayHours { day, ranges } in days {
+        for TimeRange { open, close } in ranges {
+            let range = TimeRange::new((open / 60, open % 60), (close / 60, close % 60))
+                .ok_or_else(|| invalid(field, "holds a time outside 00:00..24:00"))?;
+            map.entry(day).or_default().push(range);
+        }
+    }
+    let hours = m::WeeklyHours(map);
+    hours
+        .check()
+        .map_err(|_| invalid(field, "holds overlapping or empty ranges"))?;
+    Ok(hours)
+}
+
+fn hours_out(hours: m::WeeklyHours) -> Vec<DayHours> {
+    let m::WeeklyHours(days) = hours;
+    days.into_iter()
+        .map(|(day, ranges)| DayHours { day, ranges })
+        .collect()
+}
+
+/// A service a partner offers (HSDS `service`).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Service {
+    /// Id (UUID text); use [`new_id`](crate::new_id) for a new service.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description by language code.
+    #[uniffi(default)]
+    pub description: HashMap<String, String>,
+    /// Themes.
+    #[uniffi(default)]
+    pub themes: Vec<Theme>,
+    /// Languages spoken (language codes).
+    #[uniffi(default)]
+    pub languages: Vec<String>,
+    /// Who can use it.
+    #[uniffi(default = None)]
+    pub eligibility: Option<String>,
+    /// What it costs.
+    #[uniffi(default = None)]
+    pub fees: Option<String>,
+    /// How to apply.
+    #[uniffi(default = None)]
+    pub how_to_apply: Option<String>,
+    /// When it runs (empty: the location's hours).
+    #[uniffi(default)]
+    pub schedule: Vec<DayHours>,
+    /// Status.
+    pub status: PartnerStatus,
+}
+
+/// An office of a partner (HSDS `location`). Its coordinates are the office's, never a person's.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Location {
+    /// Id (UUID text); use [`new_id`](crate::new_id) for a new location.
+    pub id: String,
+    /// Name, if the partner has several offices.
+    #[uniffi(default = None)]
+    pub name: Option<String>,
+    /// Street and number.
+    #[uniffi(default = None)]
+    pub street: Option<String>,
+    /// Belgian postcode (1000..=9999).
+    pub postcode: u16,
+    /// Municipality.
+    pub municipality: String,
+    /// Province of the office.
+    pub province: Region,
+    /// Latitude of the office (WGS 84).
+    #[uniffi(default = None)]
+    pub latitude: Option<f64>,
+    /// Longitude of the office (WGS 84).
+    #[uniffi(default = None)]
+    pub longitude: Option<f64>,
+    /// Opening hours.
+    #[uniffi(default)]
+    pub hours: Vec<DayHours>,
+    /// Accessibility notes.
+    #[uniffi(default = None)]
+    pub accessibility: Option<String>,
+}
+
+/// A partner organisation of the directory (HSDS `organization`).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Partner {
+    /// Id (UUID text); use [`new_id`](crate::new_id) for a new partner.
+    pub id: String,
+    /// Home region: the directory section the entry lives in.
+    pub region: Region,
+    /// Name.
+    pub name: String,
+    /// Other name or acronym.
+    #[uniffi(default = None)]
+    pub alternate_name: Option<String>,
+    /// Description by language code.
+    #[uniffi(default)]
+    pub description: HashMap<String, String>,
+    /// Kind of organisation.
+    pub kind: OrgKind,
+    /// Status.
+    pub status: PartnerStatus,
+    /// Themes.
+    #[uniffi(default)]
+    pub themes: Vec<Theme>,
+    /// Languages spoken (language codes).
+    #[uniffi(default)]
+    pub languages: Vec<String>,
+    /// Regions served besides the home region.
+    #[uniffi(default)]
+    pub regions_served: Vec<Region>,
+    /// Services.
+    #[uniffi(default)]
+    pub services: Vec<Service>,
+    /// Offices.
+    #[uniffi(default)]
+    pub locations: Vec<Location>,
+    /// Public phone numbers.
+    #[uniffi(default)]
+    pub phones: Vec<Phone>,
+    /// Public e-mail address.
+    #[uniffi(default = None)]
+    pub email: Option<String>,
+    /// Website.
+    #[uniffi(default = None)]
+    pub website: Option<String>,
+    /// When the entry was last checked with the organisation.
+    #[uniffi(default = None)]
+    pub verified_on: Option<IsoDate>,
+    /// Who checked it.
+    #[uniffi(default = None)]
+    pub verified_by: Option<String>,
+    /// Notes for outreach workers.
+    #[uniffi(default = None)]
+    pub worker_notes: Option<String>,
+}
+
+impl TryFrom<Service> for m::Service {
+    type Error = OutreachError;
+
+    fn try_from(s: Service) -> Res<m::Service> {
+        Ok(convert!(s, Service => m::Service {
+            id: parse_id("services.id", &id)?, name, description: multi_text("services.description", description)?,
+            themes: set_of(themes), languages: lang_set("services.languages", languages)?, eligibility, fees,
+            how_to_apply, schedule: hours_in("services.schedule", schedule)?, status,
+        }))
+    }
+}
+
+impl From<m::Service> for Service {
+    fn from(s: m::Service) -> Self {
+        convert!(s, m::Service => Service {
+            id: id.to_string(), name, description: multi_text_out(description), themes: set_of(themes),
+            languages: strings(languages), eligibility, fees, how_to_apply, schedule: hours_out(schedule), status,
+        })
+    }
+}
+
+impl TryFrom<Location> for m::Location {
+    type Error = OutreachError;
+
+    fn try_from(l: Location) -> Res<m::Location> {
+        Ok(convert!(l, Location => m::Location {
+            id: parse_id("locations.id", &id)?, name, street, postcode, municipality, province, latitude, longitude,
+            hours: hours_in("locations.hours", hours)?, accessibility,
+        }))
+    }
+}
+
+impl From<m::Location> for Location {
+    fn from(l: m::Location) -> Self {
+        convert!(l, m::Location => Location {
+            id: id.to_string(), name, street, postcode, municipality, province, latitude, longitude,
+            hours: hours_out(hours), accessibility,
+        })
+    }
+}
+
+impl TryFrom<Partner> for m::Partner {
+    type Error = OutreachError;
+
+    fn try_from(p: Partner) -> Res<m::Partner> {
+        Ok(convert!(p, Partner => m::Partner {
+            id: parse_id("id", &id)?, region, name, alternate_name, description: multi_text("description", description)?,
+            kind, status, themes: set_of(themes), languages: lang_set("languages", languages)?,
+            regions_served: set_of(regions_served),
+            services: services.into_iter().map(|s| m::Service::try_from(s).map(|s| (s.id, s))).collect::<Res<_>>()?,
+            locations: locations.into_iter().map(|l| m::Location::try_from(l).map(|l| (l.id, l))).collect::<Res<_>>()?,
+            phones, email, website, verified_on, verified_by, worker_notes,
+        }))
+    }
+}
+
+impl From<m::Partner> for Partner {
+    fn from(p: m::Partner) -> Self {
+        convert!(p, m::Partner => Partner {
+            id: id.to_string(), region, name, alternate_name, description: multi_text_out(description), kind, status,
+            themes: set_of(themes), languages: strings(languages), regions_served: set_of(regions_served),
+            services: services.into_values().map(Into::into).collect(),
+            locations: locations.into_values().map(Into::into).collect(),
+            phones, email, website, verified_on, verified_by, worker_notes,
+        })
+    }
+}
+
+/// A partner as search results show it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PartnerSummary {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Other name or acronym.
+    pub alternate_name: Option<String>,
+    /// Home region.
+    pub region: Region,
+    /// Kind of organisation.
+    pub kind: OrgKind,
+    /// Status.
+    pub status: PartnerStatus,
+    /// Themes of the partner and its active services.
+    pub themes: Vec<Theme>,
+    /// Languages of the partner and its active services.
+    pub languages: Vec<String>,
+    /// Municipalities of its offices.
+    pub municipalities: Vec<String>,
+    /// First public phone number.
+    pub phone: Option<String>,
+    /// When the entry was last verified.
+    pub verified_on: Option<IsoDate>,
+    /// Whether some field holds concurrent values waiting for a coordinator.
+    pub has_conflicts: bool,
+    /// Distance in km from the query's `near` point, when given and the partner has an office
+    /// with coordinates.
+    pub distance_km: Option<f64>,
+}
+
+impl From<oc::store::PartnerSummary> for PartnerSummary {
+    fn from(s: oc::store::PartnerSummary) -> Self {
+        convert!(s, oc::store::PartnerSummary => PartnerSummary {
+            id: id.to_string(), name, alternate_name, region, kind, status, themes: set_of(themes),
+            languages: strings(languages), municipalities, phone, verified_on, has_conflicts, distance_km,
+        })
+    }
+}
+
+/// A point to sort results by distance from; used for one query, never stored.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct GeoPoint {
+    /// Latitude (WGS 84).
+    pub latitude: f64,
+    /// Longitude (WGS 84).
+    pub longitude: f64,
+}
+
+/// A directory search. Every filter set must match; within `themes` and `languages` one listed
+/// value is enough.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
+pub struct PartnerQuery {
+    /// Free text in any language; accents ignored, each word matched as a prefix.
+    #[uniffi(default = None)]
+    pub text: Option<String>,
+    /// Themes (of the partner or of one of its active services).
+    #[uniffi(default)]
+    pub themes: Vec<Theme>,
+    /// Region served, or where an office is.
+    #[uniffi(default = None)]
+    pub region: Option<Region>,
+    /// A municipality name or a four-digit postcode of an office.
+    #[uniffi(default = None)]
+    pub place: Option<String>,
+    /// Languages spoken (language codes).
+    #[uniffi(default)]
+    pub languages: Vec<String>,
+    /// Only active partners with an office open at this local (Belgian) date and time.
+    #[uniffi(default = None)]
+    pub open_at: Option<IsoDateTime>,
+    /// Sort by distance from this point first.
+    #[uniffi(default = None)]
+    pub near: Option<GeoPoint>,
+    /// Also list inactive and defunct partners (hidden by default).
+    #[uniffi(default = false)]
+    pub include_closed: bool,
+    /// Most results (default 50).
+    #[uniffi(default = None)]
+    pub limit: Option<u32>,
+}
+
+impl TryFrom<PartnerQuery> for oc::store::PartnerQuery {
+    type Error = OutreachError;
+
+    fn try_from(q: PartnerQuery) -> Res<Self> {
+        Ok(convert!(q, PartnerQuery => oc::store::PartnerQuery {
+            text, themes, region, place, languages: langs("languages", &languages)?, open_at,
+            near: near.map(|p| (p.latitude, p.longitude)), include_closed, limit,
+        }))
+    }
+}
+
+/// One edit of a partner entry; several are applied as one change.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum PartnerEdit {
+    /// Sets the name.
+    Name {
+        /// The new name.
+        name: String,
+    },
+    /// Sets or clears the alternate name.
+    AlternateName {
+        /// The new alternate name, or `null`.
+        name: Option<String>,
+    },
+    /// Sets or clears the description in one language.
+    Description {
+        /// Language code.
+        lang: String,
+        /// The text, or `null` to remove this language.
+        text: Option<String>,
+    },
+    /// Sets the kind of organisation.
+    Kind {
+        /// The kind.
+        kind: OrgKind,
+    },
+    /// Sets the status (partners are never deleted).
+    Status {
+        /// The status.
+        status: PartnerStatus,
+    },
+    /// Adds a theme.
+    AddTheme {
+        /// The theme.
+        theme: Theme,
+    },
+    /// Removes a theme.
+    RemoveTheme {
+        /// The theme.
+        theme: Theme,
+    },
+    /// Adds a language spoken.
+    AddLanguage {
+        /// Language code.
+        lang: String,
+    },
+    /// Removes a language.
+    RemoveLanguage {
+        /// Language code.
+        lang: String,
+    },
+    /// Adds a region served.
+    AddRegion {
+        /// The region.
+        region: Region,
+    },
+    /// Removes a region served.
+    RemoveRegion {
+        /// The region.
+        region: Region,
+    },
+    /// Adds or relabels a phone number.
+    AddPhone {
+        /// The phone.
+        phone: Phone,
+    },
+    /// Removes a phone number (matched on its digits).
+    RemovePhone {
+        /// The number.
+        number: String,
+    },
+    /// Sets or clears the e-mail address.
+    Email {
+        /// The address, or `null`.
+        email: Option<String>,
+    },
+    /// Sets or clears the website.
+    Website {
+        /// The address, or `null`.
+        website: Option<String>,
+    },
+    /// Sets or clears the notes for workers.
+    WorkerNotes {
+        /// The notes, or `null`.
+        notes: Option<String>,
+    },
+    /// Records that the entry was checked with the organisation.
+    Verified {
+        /// Day of the check.
+        on: IsoDate,
+        /// Who checked.
+        by: String,
+    },
+    /// Adds a service, or updates the fields of an existing one that differ.
+    PutService {
+        /// The service.
+        service: Service,
+    },
+    /// Adds an office, or updates the fields of an existing one that differ.
+    PutLocation {
+        /// The office.
+        location: Location,
+    },
+}
+
+impl TryFrom<PartnerEdit> for oc::doc::PartnerEdit {
+    type Error = OutreachError;
+
+    fn try_from(e: PartnerEdit) -> Res<Self> {
+        use oc::doc::PartnerEdit as E;
+        Ok(match e {
+            PartnerEdit::Name { name } => E::Name(name),
+            PartnerEdit::AlternateName { name } => E::AlternateName(name),
+            PartnerEdit::Description { lang: l, text } => E::Description {
+                lang: lang("description.lang", &l)?,
+                text,
+            },
+            PartnerEdit::Kind { kind } => E::Kind(kind),
+            PartnerEdit::Status { status } => E::Status(status),
+            PartnerEdit::AddTheme { theme } => E::AddTheme(theme),
+            PartnerEdit::RemoveTheme { theme } => E::RemoveTheme(theme),
+            PartnerEdit::AddLanguage { lang: l } => E::AddLanguage(lang("languages", &l)?),
+            PartnerEdit::RemoveLanguage { lang: l } => E::RemoveLanguage(lang("languages", &l)?),
+            PartnerEdit::AddRegion { region } => E::AddRegion(region),
+            PartnerEdit::RemoveRegion { region } => E::RemoveRegion(region),
+            PartnerEdit::AddPhone { phone } => E::AddPhone(phone),
+            PartnerEdit::RemovePhone { number } => E::RemovePhone(number),
+            PartnerEdit::Email { email } => E::Email(email),
+            PartnerEdit::Website { website } => E::Website(website),
+            PartnerEdit::WorkerNotes { notes } => E::WorkerNotes(notes),
+            PartnerEdit::Verified { on, by } => E::Verified { on, by },
+            PartnerEdit::PutService { service } => E::PutService(service.try_into()?),
+            PartnerEdit::PutLocation { location } => E::PutLocation(location.try_into()?),
+        })
+    }
+}

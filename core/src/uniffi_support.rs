@@ -1,0 +1,83 @@
+//! How the core's own types cross the FFI (the `uniffi` feature, for the bindings crate): ids as
+//! UUID text, language and country codes as text, calendar days and local times as ISO-8601
+//! text (`LocalDate`/`LocalDateTime` in Kotlin, see `core/uniffi.toml`), instants as timestamps.
+//! The records and enums themselves derive `uniffi::Record`/`uniffi::Enum` where they are
+//! defined; the bindings crate hand-copies only those whose shape changes (maps and sets).
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+use crate::model::{BrochureId, Country, DeviceId, DocId, Lang, LocationId, PartnerId, ServiceId, VisitId};
+use crate::sync::protocol::{ErrorCode, Role};
+
+macro_rules! text_custom_type {
+    ($($ty:ident),+ $(,)?) => {$(
+        uniffi::custom_type!($ty, String, {
+            lower: |value| value.to_string(),
+            try_lift: |text| Ok(text.parse()?),
+        });
+    )+};
+}
+
+text_custom_type!(PartnerId, ServiceId, LocationId, BrochureId, VisitId, DeviceId, DocId, Lang, Country);
+
+/// A calendar day: `java.time.LocalDate` in Kotlin; `YYYY-MM-DD` text in Swift.
+pub type IsoDate = NaiveDate;
+
+uniffi::custom_type!(IsoDate, String, {
+    remote,
+    lower: |day| day.format("%Y-%m-%d").to_string(),
+    try_lift: |text| Ok(NaiveDate::parse_from_str(&text, "%Y-%m-%d")?),
+});
+
+/// A local date and time, without a time zone: `java.time.LocalDateTime` in Kotlin;
+/// `YYYY-MM-DDTHH:MM[:SS]` text in Swift.
+pub type IsoDateTime = NaiveDateTime;
+
+uniffi::custom_type!(IsoDateTime, String, {
+    remote,
+    lower: |at| at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+    try_lift: |text| {
+        let parsed = NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f")
+            .or_else(|_| NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M"))?;
+        Ok(parsed)
+    },
+});
+
+/// An instant: `java.time.Instant` in Kotlin, `Date` in Swift.
+pub type UtcDateTime = DateTime<Utc>;
+
+uniffi::custom_type!(UtcDateTime, SystemTime, {
+    remote,
+    lower: |time| SystemTime::from(time),
+    try_lift: |time| Ok(time.into()),
+});
+
+/// A path on the device, as text.
+pub type FilePath = PathBuf;
+
+uniffi::custom_type!(FilePath, String, {
+    remote,
+    lower: |path| path.to_string_lossy().into_owned(),
+    try_lift: |text| Ok(PathBuf::from(text)),
+});
+
+// The hub's stable error code, as the text it travels as (`unknown_field`, `personal_data`...).
+uniffi::custom_type!(ErrorCode, String, {
+    lower: |code| code.as_str().to_string(),
+    try_lift: |text| Ok(serde_json::from_value(serde_json::Value::String(text))?),
+});
+
+/// A device's role in its organisation, given at enrollment. Declared here rather than beside
+/// the wire protocol, which stays free of FFI concerns; a new variant fails this build.
+#[uniffi::remote(Enum)]
+pub enum Role {
+    /// Logs visits; reads the directory and brochures.
+    Fieldworker,
+    /// Also edits the directory, publishes brochures and reads the organisation's visit logs.
+    Coordinator,
+    /// A coordinator who also manages the organisation's devices.
+    Admin,
+}
