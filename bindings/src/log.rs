@@ -2,8 +2,9 @@
 //! [`LogSink`] the app gives (Logcat, `os_log`, its crash reporter).
 //!
 //! Events never carry a note, a token, a key or another value the user typed: emitters log
-//! counts, ids and error kinds only. Targets are module paths (`outreach_core::sync...`) or
-//! `outreach::ffi` for the bindings' own events.
+//! counts, ids and error kinds only. Targets are `outreach::sync` and `outreach::store` for the
+//! core's (see `outreach_core::log_targets`) and `outreach::ffi` for the bindings' own; events
+//! of the libraries underneath (HTTP, TLS) are not forwarded.
 
 use std::fmt::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -74,6 +75,12 @@ pub fn set_log_sink(sink: Arc<dyn LogSink>, max_level: LogLevel) {
 /// The `tracing` layer that forwards events to the sink.
 struct SinkLayer;
 
+/// Whether an event comes from Outreach (`outreach::...`, `outreach_core...`): the libraries
+/// underneath (HTTP, TLS) are not held to what ours are, and their events stay out.
+fn ours(target: &str) -> bool {
+    target.starts_with("outreach")
+}
+
 fn wanted(level: &Level) -> Option<Arc<dyn LogSink>> {
     let slot = SINK.read().ok()?;
     let (sink, max) = slot.as_ref()?;
@@ -82,11 +89,14 @@ fn wanted(level: &Level) -> Option<Arc<dyn LogSink>> {
 
 impl<S: Subscriber> Layer<S> for SinkLayer {
     fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        wanted(metadata.level()).is_some()
+        ours(metadata.target()) && wanted(metadata.level()).is_some()
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let metadata = event.metadata();
+        if !ours(metadata.target()) {
+            return;
+        }
         let Some(sink) = wanted(metadata.level()) else {
             return;
         };

@@ -18,6 +18,15 @@ pub mod text;
 mod uniffi_support;
 
 pub use error::{Error, Result};
+
+/// The `tracing` targets of the core's events. Events carry counts, ids, codes and error kinds;
+/// never a note, a token, a key, an enrollment code or anything a user typed.
+pub mod log_targets {
+    /// Sync with a hub: rounds, what they carried, refusals.
+    pub const SYNC: &str = "outreach::sync";
+    /// The store: opening, read-model rebuilds, documents refused, app callbacks that failed.
+    pub const STORE: &str = "outreach::store";
+}
 #[cfg(feature = "device")]
 pub use store::{
     LocalBrochureFile, Store, StoreChanges, StoreKey, StoreObserver, StoreOptions, Subscription,

@@ -220,6 +220,7 @@ impl Store {
             clock: Clock::system(),
             network: tokio::sync::Mutex::new(()),
         };
+        tracing::debug!(target: crate::log_targets::STORE, rebuild = migrated.rebuild, "store opened");
         if migrated.rebuild {
             store.rebuild_read_model()?;
         }
@@ -284,7 +285,9 @@ impl Store {
             lock(&self.observers).iter().map(|(_, o)| o.clone()).collect();
         for o in observers {
             // An observer is app code: its panic must not unwind into the store's caller.
-            let _ = catch_unwind(AssertUnwindSafe(|| o.on_change(changes)));
+            if catch_unwind(AssertUnwindSafe(|| o.on_change(changes))).is_err() {
+                tracing::warn!(target: crate::log_targets::STORE, "an observer panicked; ignored");
+            }
         }
     }
 

@@ -83,6 +83,13 @@ impl Store {
         Ok(self.read(read_enrollment)?.map(|(e, _)| e))
     }
 
+    /// The device token, for tests that check it never reaches a log line.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn device_token_for_tests(&self) -> Result<String> {
+        Ok(self.credentials()?.1.expose().to_string())
+    }
+
     /// The hub's address and the device token, for requests.
     pub(crate) fn credentials(&self) -> Result<(HubUrl, Token)> {
         let (enrollment, token) = self.read(read_enrollment)?.ok_or(Error::NotEnrolled)?;

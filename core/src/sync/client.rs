@@ -12,6 +12,7 @@ use super::http::{HubClient, HubUrl, Token};
 use super::options::{Reporter, SyncOptions, SyncPhase, SyncProgress, SyncReport};
 use super::protocol::{self, EnrollLink, EnrollRequest, EnrollResponse, Role, PROTOCOL_VERSION};
 use crate::error::{Error, Result};
+use crate::log_targets::SYNC;
 use crate::model::{Problem, ValidationError};
 use crate::store::Store;
 
@@ -149,7 +150,9 @@ impl Store {
         }
         let token = Token::new(response.token.clone())
             .ok_or_else(|| Error::Protocol("the hub sent an unusable device token".into()))?;
-        self.save_enrollment(&hub, &response, &token, device_name)
+        let enrollment = self.save_enrollment(&hub, &response, &token, device_name)?;
+        tracing::info!(target: SYNC, role = %enrollment.role, "enrolled");
+        Ok(enrollment)
     }
 
     /// Syncs with the hub this device is enrolled with: uploads the brochure files published
@@ -164,6 +167,32 @@ impl Store {
     /// consistent and the next sync resumes. A hub that revoked this device gets the store
     /// wiped, and [`Error::RevokedAndWiped`].
     pub async fn sync(
+        &self,
+        options: &SyncOptions,
+        progress: Option<Arc<dyn SyncProgress>>,
+        cancel: &CancelToken,
+    ) -> Result<SyncReport> {
+        tracing::debug!(target: SYNC, "sync started");
+        let result = self.sync_once(options, progress, cancel).await;
+        match &result {
+            Ok(r) => tracing::info!(
+                target: SYNC,
+                round_trips = r.round_trips,
+                bytes_up = r.bytes_up,
+                bytes_down = r.bytes_down,
+                documents_pushed = r.documents_pushed,
+                documents_pulled = r.documents_pulled,
+                documents_refused = r.documents_refused,
+                refused_by_hub = r.refused_by_hub.len(),
+                complete = r.complete,
+                "sync finished"
+            ),
+            Err(e) => tracing::warn!(target: SYNC, error = %e, "sync failed"),
+        }
+        result
+    }
+
+    async fn sync_once(
         &self,
         options: &SyncOptions,
         progress: Option<Arc<dyn SyncProgress>>,

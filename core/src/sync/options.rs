@@ -234,7 +234,9 @@ impl Reporter {
                 bytes_total,
             };
             // App code: its panic must not unwind into the sync.
-            let _ = catch_unwind(AssertUnwindSafe(|| cb.on_progress(&update)));
+            if catch_unwind(AssertUnwindSafe(|| cb.on_progress(&update))).is_err() {
+                tracing::warn!(target: crate::log_targets::SYNC, "a progress callback panicked; ignored");
+            }
         }
     }
 

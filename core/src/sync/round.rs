@@ -17,6 +17,7 @@ use super::protocol::{
 use super::retention::same_heads;
 use crate::doc::DocMeta;
 use crate::error::{Error, Result};
+use crate::log_targets::SYNC;
 use crate::model::{DeviceId, DocId};
 use crate::store::incoming;
 use crate::store::sync_state::Ack;
@@ -84,6 +85,15 @@ impl Store {
                     .post_cbor("/v1/sync", body, MAX_ANSWER, &mut on_bytes, &waiting)
                     .await?
             };
+            tracing::debug!(
+                target: SYNC,
+                round,
+                documents = docs,
+                bytes_up = sent,
+                bytes_down = answer.len(),
+                names_state = outgoing.request.known.is_some(),
+                "round trip"
+            );
             report.round_trips += 1;
             report.bytes_up += sent;
             report.bytes_down += answer.len() as u64;
@@ -98,6 +108,9 @@ impl Store {
             // acknowledged heads are exactly that state.
             self.record_hub_state(response.state)?;
             list_all = response.list_all;
+            if list_all {
+                tracing::info!(target: SYNC, "the hub did not know this device's state: listing every document");
+            }
             if response.wipe {
                 // Retired: the store goes once the hub holds all of this device's work, and
                 // never while the hub refuses some of it.
@@ -331,6 +344,7 @@ impl Store {
                     // Bytes this app cannot take (damaged, or from a newer app): the store is
                     // unchanged, nothing is acknowledged, and the next sync asks again.
                     Err(Error::Document(e)) => {
+                        tracing::warn!(target: SYNC, doc = %pull.id, error = %e, "a document from the hub was refused");
                         report.documents_refused += 1;
                         if matches!(e, crate::doc::DocError::TooNew { .. }) {
                             report.upgrade_needed.push(pull.id);
@@ -407,6 +421,7 @@ impl Store {
                 recovered += 1;
                 continue;
             }
+            tracing::warn!(target: SYNC, doc = %refusal.id, code = refusal.code.as_str(), "the hub refused a document");
             if refusal.code == ErrorCode::UpgradeNeeded {
                 report.upgrade_needed.push(refusal.id);
             }
