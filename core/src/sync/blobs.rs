@@ -184,17 +184,19 @@ impl Store {
             .race(async { Ok(self.network_lock().lock().await) })
             .await?;
         let (hub, token) = self.credentials()?;
-        let client = HubClient::new(self, hub, Some(token), options, cancel)?;
+        let client = HubClient::new(hub, Some(token), options, cancel)?;
         let mut report = FetchReport::default();
-        self.fetch_files_with(&client, options, &Reporter::default(), &mut report)
-            .await?;
+        let fetched = self
+            .fetch_files_with(&client, options, &Reporter::default(), &mut report)
+            .await;
+        self.wiped_if_revoked(fetched)?;
         Ok(report)
     }
 
     /// Uploads the files published here that the hub may lack, oldest first.
     pub(crate) async fn upload_files(
         &self,
-        client: &HubClient<'_>,
+        client: &HubClient,
         reporter: &Reporter,
         report: &mut SyncReport,
     ) -> Result<()> {
@@ -238,7 +240,7 @@ impl Store {
     /// [`Error::Network`], the files not fetched counted as pending.
     pub(crate) async fn fetch_files_with(
         &self,
-        client: &HubClient<'_>,
+        client: &HubClient,
         options: &SyncOptions,
         reporter: &Reporter,
         report: &mut FetchReport,
@@ -285,7 +287,7 @@ impl Store {
     /// cannot be the right one.
     async fn download(
         &self,
-        client: &HubClient<'_>,
+        client: &HubClient,
         file: &BrochureFile,
         reporter: &Reporter,
         report: &mut FetchReport,
@@ -321,7 +323,7 @@ impl Store {
     /// the next attempt resumes; a file of another size than the catalog's is refused at once.
     async fn download_attempt(
         &self,
-        client: &HubClient<'_>,
+        client: &HubClient,
         file: &BrochureFile,
         part: &mut PartialDownload,
         reporter: &Reporter,

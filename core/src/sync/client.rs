@@ -128,7 +128,7 @@ impl Store {
         if self.enrollment()?.is_some() {
             return Err(Error::NotAllowed("this device is already enrolled"));
         }
-        let client = HubClient::new(self, hub.clone(), None, options, cancel)?;
+        let client = HubClient::new(hub.clone(), None, options, cancel)?;
         let request = EnrollRequest {
             protocol: PROTOCOL_VERSION,
             code,
@@ -173,7 +173,7 @@ impl Store {
         cancel: &CancelToken,
     ) -> Result<SyncReport> {
         tracing::debug!(target: SYNC, "sync started");
-        let result = self.sync_once(options, progress, cancel).await;
+        let result = self.wiped_if_revoked(self.sync_once(options, progress, cancel).await);
         match &result {
             Ok(r) => tracing::info!(
                 target: SYNC,
@@ -192,6 +192,18 @@ impl Store {
         result
     }
 
+    /// Deletes the store when the hub revoked this device (`result` is then
+    /// [`Error::RevokedAndWiped`]); a failure to delete it is the error returned instead.
+    pub(crate) fn wiped_if_revoked<T>(&self, result: Result<T>) -> Result<T> {
+        if !matches!(result, Err(Error::RevokedAndWiped)) {
+            return result;
+        }
+        match self.wipe() {
+            Ok(()) | Err(Error::Closed) => result,
+            Err(e) => Err(e),
+        }
+    }
+
     async fn sync_once(
         &self,
         options: &SyncOptions,
@@ -205,7 +217,7 @@ impl Store {
         let (hub, token) = self.credentials()?;
         let mut reporter = Reporter::new(progress);
         reporter.phase(SyncPhase::Connecting);
-        let client = HubClient::new(self, hub, Some(token), options, cancel)?;
+        let client = HubClient::new(hub, Some(token), options, cancel)?;
         let mut report = SyncReport::default();
 
         self.upload_files(&client, &reporter, &mut report).await?;

@@ -16,7 +16,6 @@ use super::options::SyncOptions;
 use super::retry::{classify_status, transport_is_transient, Backoff, Failure};
 use crate::error::{Error, Result};
 use crate::model::{Problem, ValidationError};
-use crate::store::Store;
 use crate::sync::protocol::CONTENT_TYPE as CBOR;
 
 /// Slowest upload rate a request body is given time for, in bytes per second (weak mobile data).
@@ -140,9 +139,10 @@ pub(crate) fn tls_config(extra_ca_pem: Option<&str>) -> Result<rustls::ClientCon
     Ok(config)
 }
 
-/// Requests to one hub, for one sync or enrollment.
-pub(crate) struct HubClient<'a> {
-    store: &'a Store,
+/// Requests to one hub, for one sync or enrollment: transport only. A revocation is
+/// [`Error::RevokedAndWiped`], and the caller wipes the store (see
+/// `Store::wiped_if_revoked`).
+pub(crate) struct HubClient {
     http: reqwest::Client,
     hub: HubUrl,
     token: Option<Token>,
@@ -152,16 +152,14 @@ pub(crate) struct HubClient<'a> {
     cancel: CancelToken,
 }
 
-impl<'a> HubClient<'a> {
-    /// A client for `hub`, authenticated with `token` when given. `store` is wiped if the hub
-    /// revokes the device.
+impl HubClient {
+    /// A client for `hub`, authenticated with `token` when given.
     pub fn new(
-        store: &'a Store,
         hub: HubUrl,
         token: Option<Token>,
         options: &SyncOptions,
         cancel: &CancelToken,
-    ) -> Result<HubClient<'a>> {
+    ) -> Result<HubClient> {
         let tls = tls_config(options.extra_ca_pem.as_deref())?;
         let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
@@ -176,7 +174,6 @@ impl<'a> HubClient<'a> {
             .build()
             .map_err(|e| Error::Network(format!("cannot set up the HTTP client: {e}")))?;
         Ok(HubClient {
-            store,
             http,
             hub,
             token,
@@ -280,7 +277,7 @@ impl<'a> HubClient<'a> {
     }
 
     /// Decides what follows a failed attempt: `Ok` after waiting when another attempt is due,
-    /// else the error to return. A revocation wipes the store first.
+    /// else the error to return.
     pub async fn after_failure(&self, failure: Failure, retry: &mut u32) -> Result<()> {
         self.after_failure_before(failure, retry, None).await
     }
@@ -295,7 +292,7 @@ impl<'a> HubClient<'a> {
     ) -> Result<()> {
         match failure {
             Failure::Fatal(e) => Err(e),
-            Failure::Revoked => Err(self.wipe_after_revocation()),
+            Failure::Revoked => Err(Error::RevokedAndWiped),
             Failure::Transient { error, retry_after } => {
                 if *retry + 1 >= self.backoff.attempts {
                     return Err(error);
@@ -315,14 +312,6 @@ impl<'a> HubClient<'a> {
                     })
                     .await
             }
-        }
-    }
-
-    /// Deletes the store as the hub ordered.
-    fn wipe_after_revocation(&self) -> Error {
-        match self.store.wipe() {
-            Ok(()) | Err(Error::Closed) => Error::RevokedAndWiped,
-            Err(e) => e,
         }
     }
 
@@ -512,23 +501,9 @@ mod tests {
 
     #[tokio::test]
     async fn requests_carry_the_token_and_the_endpoint() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            dir.path().join("s.db"),
-            crate::StoreKey::random().as_bytes(),
-            Default::default(),
-        )
-        .unwrap();
         let hub = HubUrl::parse("http://127.0.0.1:9/base/").unwrap();
         let token = Token::new("0123456789abcdef".repeat(4)).unwrap();
-        let client = HubClient::new(
-            &store,
-            hub,
-            Some(token),
-            &SyncOptions::default(),
-            &CancelToken::new(),
-        )
-        .unwrap();
+        let client = HubClient::new(hub, Some(token), &SyncOptions::default(), &CancelToken::new()).unwrap();
         let req = client.request(Method::POST, "/v1/sync").build().unwrap();
         assert_eq!(req.url().as_str(), "http://127.0.0.1:9/base/v1/sync");
         let auth = req.headers().get(reqwest::header::AUTHORIZATION).unwrap();

@@ -56,7 +56,7 @@ impl Store {
     /// there within [`MAX_ROUNDS`].
     pub(crate) async fn exchange(
         &self,
-        client: &HubClient<'_>,
+        client: &HubClient,
         reporter: &mut Reporter,
         report: &mut SyncReport,
     ) -> Result<bool> {
