@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use automerge::{ActorId, AutomergeError, Change, ChangeHash};
 
 use super::inspect::{Findings, Rules};
-use super::{DeviceActor, DocError, DocKind, DocMeta, Document, GENESIS_ACTOR};
-use crate::model::{BrochureId, DeviceId, PartnerId, VisitId};
+use super::{DeviceActor, DocError, DocMeta, Document, EntityKey, GENESIS_ACTOR};
+use crate::model::DeviceId;
 
 /// Automerge's refusal of changes, with the one that means a sender's history regressed told
 /// apart.
@@ -110,31 +110,15 @@ impl Document {
     /// Checks every entity changed since `before`: it hydrates into the model and was not
     /// deleted; visits keep their invariants.
     pub fn check_entities(&mut self, before: &[ChangeHash]) -> Result<(), DocError> {
-        let keys = self.changed_entities(before);
-        let bad_key = |k: &str| super::malformed(format!("{}.{k}", self.meta.kind().collection()), "an id");
-        match self.meta.kind() {
-            DocKind::DirectorySection => {
-                for k in &keys {
-                    let id: PartnerId = k.parse().map_err(|_| bad_key(k))?;
-                    if self.partner(id)?.is_none() {
-                        // Partners are closed with a status, never deleted.
-                        return Err(DocError::Deleted);
-                    }
-                }
-            }
-            DocKind::BrochureCatalog => {
-                for k in &keys {
-                    let id: BrochureId = k.parse().map_err(|_| bad_key(k))?;
-                    if self.brochure(id)?.is_none() {
-                        return Err(DocError::Deleted);
-                    }
-                }
-            }
-            DocKind::VisitLog => {
-                for k in &keys {
-                    let id: VisitId = k.parse().map_err(|_| bad_key(k))?;
-                    self.visit(id)?.ok_or(DocError::Deleted)?;
-                }
+        for key in self.changed_entities(before)? {
+            // Partners are closed with a status and brochures retired, never deleted.
+            let held = match key {
+                EntityKey::Partner(id) => self.partner(id)?.is_some(),
+                EntityKey::Brochure(id) => self.brochure(id)?.is_some(),
+                EntityKey::Visit(id) => self.visit(id)?.is_some(),
+            };
+            if !held {
+                return Err(DocError::Deleted);
             }
         }
         Ok(())
@@ -190,7 +174,9 @@ impl Document {
 mod tests {
     use super::*;
     use crate::doc::{wire::parse_changes, PartnerEdit};
-    use crate::model::{Activity, Month, OrgKind, PartOfDay, Partner, Region, Setting, VisitDetails};
+    use crate::model::{
+        Activity, Month, OrgKind, PartOfDay, Partner, Region, Setting, VisitDetails, VisitId,
+    };
     use automerge::transaction::Transactable;
     use automerge::ReadDoc;
     use chrono::Utc;

@@ -88,6 +88,36 @@ impl DocKind {
     }
 }
 
+/// An entity of a document by its typed id: what a change touched, what the read model
+/// indexes and what observers are told about. A document holds entities of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntityKey {
+    /// A partner of a directory section.
+    Partner(crate::model::PartnerId),
+    /// A brochure of the catalog.
+    Brochure(crate::model::BrochureId),
+    /// A visit of a visit log.
+    Visit(crate::model::VisitId),
+}
+
+impl EntityKey {
+    /// The key `key` of the collection of a document of `kind`.
+    pub fn parse(kind: DocKind, key: &str) -> Result<EntityKey, DocError> {
+        let bad = |what| malformed(format!("{}.{key}", kind.collection()), what);
+        match kind {
+            DocKind::DirectorySection => key
+                .parse()
+                .map(EntityKey::Partner)
+                .map_err(|_| bad("a partner id")),
+            DocKind::BrochureCatalog => key
+                .parse()
+                .map(EntityKey::Brochure)
+                .map_err(|_| bad("a brochure id")),
+            DocKind::VisitLog => key.parse().map(EntityKey::Visit).map_err(|_| bad("a visit id")),
+        }
+    }
+}
+
 impl fmt::Display for DocKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -516,52 +546,77 @@ impl Document {
         access::get_map(&self.am, &ROOT, key, key)?.ok_or_else(|| malformed(key, "a map"))
     }
 
-    /// Ids of the entities changed between `before` and the current heads.
-    pub fn changed_entities(&mut self, before: &[ChangeHash]) -> Vec<String> {
+    /// The entities changed between `before` and the current heads (all of them for a document
+    /// new here), each by its typed id, in id order. A key of the collection that is not an id
+    /// of its kind is an error.
+    pub fn changed_entities(&mut self, before: &[ChangeHash]) -> Result<Vec<EntityKey>, DocError> {
         let after = self.am.get_heads();
         if before == after.as_slice() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let collection = self.meta.kind().collection();
-        if before.is_empty() {
+        let mut keys: Vec<String> = if before.is_empty() {
             // Everything is new: the entities are the keys of the collection, no diff needed.
             use automerge::ReadDoc;
-            let mut ids: Vec<String> = match self.am.get(automerge::ROOT, collection) {
+            match self.am.get(automerge::ROOT, collection) {
                 Ok(Some((automerge::Value::Object(automerge::ObjType::Map), obj))) => {
                     self.am.keys(&obj).collect()
                 }
                 _ => Vec::new(),
-            };
-            ids.sort();
-            self.am.reset_diff_cursor();
-            return ids;
-        }
-        let patches = self.am.diff(before, &after);
-        let mut ids: Vec<String> = patches
-            .iter()
-            .filter_map(|p| match p.path.as_slice() {
-                [] => None,
-                [(_, automerge::Prop::Map(c))] if c == collection => match &p.action {
-                    automerge::PatchAction::PutMap { key, .. }
-                    | automerge::PatchAction::DeleteMap { key } => Some(key.clone()),
+            }
+        } else {
+            self.am
+                .diff(before, &after)
+                .iter()
+                .filter_map(|p| match p.path.as_slice() {
+                    [] => None,
+                    [(_, automerge::Prop::Map(c))] if c == collection => match &p.action {
+                        automerge::PatchAction::PutMap { key, .. }
+                        | automerge::PatchAction::DeleteMap { key } => Some(key.clone()),
+                        _ => None,
+                    },
+                    [(_, automerge::Prop::Map(c)), (_, automerge::Prop::Map(id)), ..] if c == collection => {
+                        Some(id.clone())
+                    }
                     _ => None,
-                },
-                [(_, automerge::Prop::Map(c)), (_, automerge::Prop::Map(id)), ..] if c == collection => {
-                    Some(id.clone())
-                }
-                _ => None,
-            })
-            .collect();
-        ids.sort();
-        ids.dedup();
+                })
+                .collect()
+        };
         self.am.reset_diff_cursor();
-        ids
+        keys.sort();
+        keys.dedup();
+        let kind = self.meta.kind();
+        keys.iter().map(|k| EntityKey::parse(kind, k)).collect()
+    }
+
+    /// Every entity of the document.
+    pub fn entities(&self) -> Result<Vec<EntityKey>, DocError> {
+        use automerge::ReadDoc;
+        let kind = self.meta.kind();
+        let coll = self.collection()?;
+        self.am.keys(&coll).map(|k| EntityKey::parse(kind, &k)).collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entity_keys_are_typed_by_the_kind_of_their_document() {
+        let p = crate::model::PartnerId::random();
+        assert_eq!(
+            EntityKey::parse(DocKind::DirectorySection, &p.to_string()).unwrap(),
+            EntityKey::Partner(p)
+        );
+        let v = crate::model::VisitId::random();
+        assert_eq!(
+            EntityKey::parse(DocKind::VisitLog, &v.to_string()).unwrap(),
+            EntityKey::Visit(v)
+        );
+        let err = EntityKey::parse(DocKind::BrochureCatalog, "not-an-id").unwrap_err();
+        assert!(err.to_string().contains("brochures.not-an-id"), "{err}");
+    }
 
     #[test]
     fn genesis_is_identical_everywhere() {

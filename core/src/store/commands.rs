@@ -5,7 +5,7 @@ use chrono::{DateTime, Local, NaiveDate, Utc};
 use rusqlite::OptionalExtension;
 
 use super::{docs, lock, Store, StoreChanges, Writer};
-use crate::doc::{DocMeta, Document, FieldChange, FieldConflict, PartnerEdit};
+use crate::doc::{DocMeta, Document, EntityKey, FieldChange, FieldConflict, PartnerEdit};
 use crate::error::{Error, Result};
 use crate::model::{
     Brochure, DocId, Month, Partner, PartnerId, PartnerStatus, Region, Visit, VisitDetails, VisitId,
@@ -72,7 +72,7 @@ impl Store {
         };
         self.commit_edit(meta, true, |_, doc| {
             doc.insert_partner(partner)?;
-            Ok((partner.id, vec![partner.id.to_string()]))
+            Ok((partner.id, vec![EntityKey::Partner(partner.id)]))
         })
     }
 
@@ -88,7 +88,7 @@ impl Store {
             doc.edit_partner(id, edits)?;
             let partner = doc.partner(id)?.ok_or(Error::NotFound { what: "partner" })?;
             partner.validate()?;
-            Ok(((), vec![id.to_string()]))
+            Ok(((), vec![EntityKey::Partner(id)]))
         })
     }
 
@@ -137,7 +137,7 @@ impl Store {
         brochure.validate()?;
         self.commit_edit(DocMeta::BrochureCatalog, true, |_, doc| {
             doc.put_brochure(brochure)?;
-            Ok(((), vec![brochure.id.to_string()]))
+            Ok(((), vec![EntityKey::Brochure(brochure.id)]))
         })
     }
 
@@ -170,7 +170,7 @@ impl Store {
         self.commit_edit(meta, true, |conn, doc| {
             check_references(conn, details)?;
             doc.put_visit(id, details)?;
-            Ok((id, vec![id.to_string()]))
+            Ok((id, vec![EntityKey::Visit(id)]))
         })
     }
 
@@ -196,7 +196,7 @@ impl Store {
         self.commit_edit(meta, false, |conn, doc| {
             check_references(conn, details)?;
             doc.put_visit(id, details)?;
-            Ok(((), vec![id.to_string()]))
+            Ok(((), vec![EntityKey::Visit(id)]))
         })
     }
 
@@ -274,7 +274,13 @@ impl Store {
                     return Err(e.into());
                 }
             }
-            let keys = cached.doc.changed_entities(&before);
+            let keys = match cached.doc.changed_entities(&before) {
+                Ok(keys) => keys,
+                Err(e) => {
+                    docs.evict(doc_id);
+                    return Err(e.into());
+                }
+            };
             let snapshot = loaded_whole.then_some(bytes);
             match super::persist_and_index(conn, cached, &keys, snapshot) {
                 Ok(changes) => {
@@ -310,12 +316,14 @@ impl Store {
     }
 
     /// Heads of a document that the hub last acknowledged (empty if never).
-    pub fn acked_heads(&self, doc_id: DocId) -> Result<Vec<automerge::ChangeHash>> {
+    pub(crate) fn acked_heads(&self, doc_id: DocId) -> Result<Vec<automerge::ChangeHash>> {
         self.read(|c| docs::acked_heads(c, doc_id))
     }
 
-    /// Records the heads of a document that the hub acknowledged.
-    pub fn set_acked_heads(&self, doc_id: DocId, heads: &[automerge::ChangeHash]) -> Result<()> {
+    /// Records the heads of a document that the hub acknowledged, for unit tests (a sync
+    /// records them in one transaction with the hub's seals, see `record_acked_heads`).
+    #[cfg(test)]
+    pub(crate) fn set_acked_heads(&self, doc_id: DocId, heads: &[automerge::ChangeHash]) -> Result<()> {
         let guard = lock(&self.writer);
         let w = guard.as_ref().ok_or(Error::Closed)?;
         docs::set_acked_heads(&w.conn, doc_id, heads)

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::doc::partner_contacts;
-use crate::doc::{DocKind, Document, ReadPartner};
+use crate::doc::{DocKind, Document, EntityKey, ReadPartner};
 use crate::error::{Error, Result};
 use crate::model::{
     Brochure, BrochureId, Lang, OrgKind, Partner, PartnerId, PartnerStatus, Region, Theme, Visit, VisitId,
@@ -318,31 +318,32 @@ pub(crate) enum Entities {
     Visits(Vec<(VisitId, Option<Visit>)>),
 }
 
-fn parse_keys<T: std::str::FromStr>(keys: &[String], collection: &str, what: &'static str) -> Result<Vec<T>> {
-    keys.iter()
-        .map(|k| {
-            k.parse()
-                .map_err(|_| crate::doc::malformed(format!("{collection}.{k}"), what).into())
-        })
-        .collect()
-}
-
 /// Reads the given entities of `doc`. Fails when one does not hydrate into the model.
-pub(crate) fn read_entities(doc: &Document, keys: &[String]) -> Result<Entities> {
+pub(crate) fn read_entities(doc: &Document, keys: &[EntityKey]) -> Result<Entities> {
     Ok(match doc.meta().kind() {
         DocKind::DirectorySection => {
-            let ids: Vec<PartnerId> = parse_keys(keys, "partners", "a partner id")?;
+            let ids: Vec<PartnerId> = keys
+                .iter()
+                .filter_map(|k| match k {
+                    EntityKey::Partner(id) => Some(*id),
+                    _ => None,
+                })
+                .collect();
             Entities::Partners(doc.partners_and_conflict_flags(&ids)?)
         }
         DocKind::BrochureCatalog => {
-            let ids: Vec<BrochureId> = parse_keys(keys, "brochures", "a brochure id")?;
-            let read = ids.into_iter().map(|id| Ok((id, doc.brochure(id)?)));
-            Entities::Brochures(read.collect::<Result<_>>()?)
+            let read = keys.iter().filter_map(|k| match *k {
+                EntityKey::Brochure(id) => Some(doc.brochure(id).map(|b| (id, b))),
+                _ => None,
+            });
+            Entities::Brochures(read.collect::<std::result::Result<_, _>>()?)
         }
         DocKind::VisitLog => {
-            let ids: Vec<VisitId> = parse_keys(keys, "visits", "a visit id")?;
-            let read = ids.into_iter().map(|id| Ok((id, doc.visit(id)?)));
-            Entities::Visits(read.collect::<Result<_>>()?)
+            let read = keys.iter().filter_map(|k| match *k {
+                EntityKey::Visit(id) => Some(doc.visit(id).map(|v| (id, v))),
+                _ => None,
+            });
+            Entities::Visits(read.collect::<std::result::Result<_, _>>()?)
         }
     })
 }
@@ -402,16 +403,18 @@ pub(crate) fn write_entities(conn: &Connection, doc: &Document, entities: Entiti
 /// Brings the rows of the given entities of `doc` in line with it; returns what changed.
 /// Fails, writing nothing it has not already written in the caller's transaction, when an
 /// entity does not hydrate into the model.
-pub(crate) fn index_entities(conn: &Connection, doc: &mut Document, keys: &[String]) -> Result<StoreChanges> {
+pub(crate) fn index_entities(
+    conn: &Connection,
+    doc: &mut Document,
+    keys: &[EntityKey],
+) -> Result<StoreChanges> {
     let entities = read_entities(doc, keys)?;
     write_entities(conn, doc, entities)
 }
 
-/// Every entity key of a document.
-pub(crate) fn all_keys(doc: &Document) -> Result<Vec<String>> {
-    use automerge::ReadDoc;
-    let coll = doc.collection()?;
-    Ok(doc.automerge().keys(&coll).collect())
+/// Every entity of a document.
+pub(crate) fn all_keys(doc: &Document) -> Result<Vec<EntityKey>> {
+    Ok(doc.entities()?)
 }
 
 /// Empties the read model (before a rebuild).

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::doc::{DeviceActor, DocMeta, Document};
+use crate::doc::{DeviceActor, DocMeta, Document, EntityKey};
 use crate::error::{Error, Result};
 use crate::model::{BrochureId, DeviceId, DocId, PartnerId, VisitId};
 
@@ -375,7 +375,7 @@ impl Store {
         &self,
         meta: DocMeta,
         create: bool,
-        edit: impl FnOnce(&Connection, &mut Document) -> Result<(T, Vec<String>)>,
+        edit: impl FnOnce(&Connection, &mut Document) -> Result<(T, Vec<EntityKey>)>,
     ) -> Result<T> {
         let now = self.clock.now();
         self.write(|w, device| {
@@ -421,7 +421,7 @@ impl Store {
 pub(crate) fn persist_and_index(
     conn: &mut Connection,
     cached: &mut docs::Cached,
-    keys: &[String],
+    keys: &[EntityKey],
     loaded_from: Option<&[u8]>,
 ) -> Result<StoreChanges> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
