@@ -13,7 +13,7 @@ use super::ids::{LocationId, PartnerId, ServiceId};
 use super::validate::{in_range, max_chars, non_empty, optional_text, Problem, Validation, ValidationError};
 
 /// Text in several languages, keyed by language code. Callers pick a language with
-/// [`MultiText::best`] and their own fallback chain.
+/// [`best_text`] and their own fallback chain.
 pub type MultiText = BTreeMap<Lang, String>;
 
 /// Longest short text field (names, fees, labels), in characters.
