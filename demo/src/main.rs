@@ -136,6 +136,10 @@ fn visits(
 /// Runs the demo.
 /// Runs the demo; a reader of its output that goes away (`| head`) ends it quietly.
 fn main() -> std::process::ExitCode {
+    // Internal: a validator of the demo's hub, which starts them from this program.
+    if std::env::args().nth(1).as_deref() == Some(outreach_hub::VALIDATOR_ARG) {
+        return outreach_hub::validator_main();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -160,7 +164,12 @@ fn main() -> std::process::ExitCode {
 
 async fn run() -> DemoResult<()> {
     let dir = tempfile::tempdir()?;
-    let hub = Hub::open(dir.path().join("hub"), HubConfig::default())?;
+    // Pushed documents are validated in processes of their own, started from this program.
+    let config = HubConfig {
+        isolation: outreach_hub::Isolation::Program(std::env::current_exe()?),
+        ..HubConfig::default()
+    };
+    let hub = Hub::open(dir.path().join("hub"), config)?;
     let fedasil = hub.create_organisation("Fedasil")?.id;
     let caw = hub.create_organisation("CAW Limburg")?.id;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
