@@ -158,7 +158,7 @@ impl ApiError {
 
     /// The hub failed: the cause is logged here, the device gets a generic reason.
     pub fn internal(error: &Error) -> ApiError {
-        tracing::error!(error = %error, "request failed inside the hub");
+        tracing::error!(target: crate::log_targets::HUB, error = %error, "request failed inside the hub");
         ApiError::new(ErrorCode::Internal, "the hub failed; try again later")
     }
 }

@@ -37,6 +37,17 @@ mod seal;
 mod sync;
 mod validate;
 
+/// The `tracing` targets of the hub's events, stable whatever module emits them. Events carry
+/// addresses, codes, counts and error kinds; never a token, a code or document content.
+pub mod log_targets {
+    /// Serving: start, stop, requests that failed inside the hub.
+    pub const HUB: &str = "outreach::hub";
+    /// Connections and requests: one line per request, limits, TLS.
+    pub const HTTP: &str = "outreach::hub::http";
+    /// The data directory and its database.
+    pub const STORAGE: &str = "outreach::hub::storage";
+}
+
 pub use admin::{
     CodeInfo, DeviceInfo, DocumentInfo, EnrollmentCode, Organisation, DEFAULT_CODE_VALIDITY,
     MAX_CODE_VALIDITY,

@@ -47,7 +47,7 @@ impl Tightened {
         }
         let mode = if dir { DIR_MODE } else { FILE_MODE };
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-        tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "narrowed permissions to the owner only");
+        tracing::warn!(target: crate::log_targets::STORAGE, path = %path.display(), mode = format!("{mode:o}"), "narrowed permissions to the owner only");
         self.0.push(path.to_path_buf());
         Ok(())
     }

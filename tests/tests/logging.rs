@@ -96,6 +96,9 @@ async fn no_log_line_holds_a_note_a_token_a_key_or_a_code() {
     ] {
         assert!(log.contains(line), "no {line:?} line in the log:\n{log}");
     }
+    for target in [outreach_core::log_targets::SYNC, outreach_hub::log_targets::HTTP] {
+        assert!(log.contains(target), "no event of {target} in the log");
+    }
     let key_hex = hex::encode(key.as_bytes());
     let wrong_hex = hex::encode(wrong.as_bytes());
     let secrets = [

@@ -182,15 +182,15 @@ pub(super) fn serve(args: ServeArgs) -> CliResult {
             writeln!(out, "listening on {}", server.local_addr())?;
             out.flush()?;
         }
-        tracing::info!(url = %server.url(), data = %hub.data_dir().display(), "hub serving");
+        tracing::info!(target: outreach_hub::log_targets::HUB, url = %server.url(), data = %hub.data_dir().display(), "hub serving");
         let trigger = server.shutdown_trigger();
         tokio::spawn(async move {
             shutdown_signal().await;
-            tracing::info!("shutting down: finishing requests in flight");
+            tracing::info!(target: outreach_hub::log_targets::HUB, "shutting down: finishing requests in flight");
             trigger.trigger();
         });
         server.stopped().await?;
-        tracing::info!("hub stopped");
+        tracing::info!(target: outreach_hub::log_targets::HUB, "hub stopped");
         Ok(())
     })
 }

@@ -112,7 +112,7 @@ impl Db {
             // neither file holds the key any more.
             let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
             tracing::warn!(
-                checkpointed = busy == 0,
+                target: crate::log_targets::STORAGE, checkpointed = busy == 0,
                 "moved the seal key out of the database into its key file"
             );
         }

@@ -67,7 +67,7 @@ impl RequestLimits {
         let start = Instant::now();
         let ticket = clock.request_started(req.version() == Version::HTTP_2);
         let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
-            tracing::debug!(peer = %peer.ip(), "too many requests in flight: refused");
+            tracing::debug!(target: crate::log_targets::HTTP, peer = %peer.ip(), "too many requests in flight: refused");
             let busy = busy("the hub is serving too many requests; try again shortly");
             return Ok(answer(busy, ticket, None));
         };
@@ -90,7 +90,7 @@ impl RequestLimits {
                 Err(never) => match never {},
             },
             () = answer_deadline(start, self.answer_timeout, self.rate, &received) => {
-                tracing::warn!(peer = %peer.ip(), "a request was not answered in time");
+                tracing::warn!(target: crate::log_targets::HTTP, peer = %peer.ip(), "a request was not answered in time");
                 busy("the hub could not answer in time; try again later")
             }
         };

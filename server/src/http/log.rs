@@ -49,7 +49,7 @@ pub(crate) async fn log_request(mut req: Request, next: Next) -> Response {
     let device = slot.0.get().map(ToString::to_string);
     let duration_ms = start.elapsed().as_micros() as f64 / 1000.0;
     tracing::info!(
-        method = %method,
+        target: crate::log_targets::HTTP, method = %method,
         route = %route,
         status,
         duration_ms,

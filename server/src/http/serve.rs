@@ -139,7 +139,7 @@ impl Server {
                 }
                 Err(e) if is_connection_error(&e) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tracing::warn!(target: crate::log_targets::HTTP, error = %e, "cannot accept a connection");
                     tokio::select! {
                         () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => {}
                         () = shutdown_signal(&mut shutdown) => break,
@@ -151,7 +151,7 @@ impl Server {
         let drained = async { while connections.join_next().await.is_some() {} };
         if tokio::time::timeout(grace, drained).await.is_err() {
             tracing::warn!(
-                open = connections.len(),
+                target: crate::log_targets::HTTP, open = connections.len(),
                 "closing connections whose requests did not finish within the shutdown grace"
             );
             connections.shutdown().await;
@@ -194,11 +194,11 @@ async fn connection(
         done = handshake => match done {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => {
-                tracing::debug!(peer = %peer.ip(), error = %e, "TLS handshake failed");
+                tracing::debug!(target: crate::log_targets::HTTP, peer = %peer.ip(), error = %e, "TLS handshake failed");
                 return;
             }
             Err(_) => {
-                tracing::debug!(peer = %peer.ip(), "TLS handshake timed out");
+                tracing::debug!(target: crate::log_targets::HTTP, peer = %peer.ip(), "TLS handshake timed out");
                 return;
             }
         },
@@ -238,12 +238,12 @@ async fn serve_connection<S>(
         tokio::select! {
             done = conn.as_mut() => {
                 if let Err(e) = done {
-                    tracing::debug!(peer = %peer.ip(), error = %e, "connection ended with an error");
+                    tracing::debug!(target: crate::log_targets::HTTP, peer = %peer.ip(), error = %e, "connection ended with an error");
                 }
                 return;
             }
             why = clock.expired(&shared.timeouts) => {
-                tracing::debug!(peer = %peer.ip(), reason = why.as_str(), "connection closed");
+                tracing::debug!(target: crate::log_targets::HTTP, peer = %peer.ip(), reason = why.as_str(), "connection closed");
                 return;
             }
             () = shutdown_signal(&mut shutdown), if !shutting_down => {
