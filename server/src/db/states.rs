@@ -7,10 +7,18 @@ use outreach_core::model::DocId;
 use outreach_core::sync::protocol::StateDigest;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::docs::DocRow;
 use crate::error::{Error, Result};
 
 /// Documents with their heads, as a device holds them.
 pub(crate) type DeviceState = Vec<(DocId, Vec<ChangeHash>)>;
+
+/// The state of documents as the hub holds them, and its digest.
+pub(crate) fn of_rows(rows: Vec<DocRow>) -> (DeviceState, StateDigest) {
+    let state: DeviceState = rows.into_iter().map(|row| (row.id, row.heads)).collect();
+    let digest = StateDigest::of(state.iter().map(|(id, h)| (*id, h.as_slice())));
+    (state, digest)
+}
 
 /// Encodes a state: for each document its 16-byte id, a 2-byte count and that many heads.
 fn encode(state: &DeviceState) -> Vec<u8> {

@@ -9,12 +9,12 @@ use std::collections::HashSet;
 use automerge::ChangeHash;
 use outreach_core::doc::Document;
 use outreach_core::model::DocId;
-use outreach_core::sync::protocol::{to_wire, DocPull, StateDigest, SyncResponse};
+use outreach_core::sync::protocol::{to_wire, DocPull, SyncResponse};
 
 use super::plan::{Decision, Known};
 use super::Ctx;
 use crate::db::docs;
-use crate::db::states::DeviceState;
+use crate::db::states::{self, DeviceState};
 use crate::error::{ApiError, Error};
 use crate::hub::Counters;
 
@@ -137,8 +137,8 @@ pub(crate) fn answer(
     if !complete {
         return Ok((out, None));
     }
-    let state: DeviceState = readable.into_iter().map(|row| (row.id, row.heads)).collect();
-    out.state = Some(StateDigest::of(state.iter().map(|(id, h)| (*id, h.as_slice()))));
+    let (state, digest) = states::of_rows(readable);
+    out.state = Some(digest);
     Ok((out, Some(state)))
 }
 

@@ -139,12 +139,7 @@ fn recall(conn: &Connection, caller: &Caller, digest: StateDigest) -> Result<Opt
 
 /// Every document `caller` may read at the heads the hub holds, and its digest.
 fn present(conn: &Connection, caller: &Caller) -> Result<(DeviceState, StateDigest), Error> {
-    let present: DeviceState = docs::readable_rows(conn, caller)?
-        .into_iter()
-        .map(|row| (row.id, row.heads))
-        .collect();
-    let digest = StateDigest::of(present.iter().map(|(id, h)| (*id, h.as_slice())));
-    Ok((present, digest))
+    Ok(states::of_rows(docs::readable_rows(conn, caller)?))
 }
 
 /// Keeps the state of every document `caller` may read, as it stands in this transaction, as
