@@ -464,22 +464,7 @@ impl OutreachStore {
     ) -> Res<SyncReport> {
         self.network(cancel, move |store, options, token| async move {
             let progress = progress.map(|p| Arc::new(ProgressBridge(p)) as Arc<dyn oc::SyncProgress>);
-            tracing::info!(target: TARGET, "sync started");
-            let result = store.sync(&options, progress, &token).await;
-            match &result {
-                Ok(r) => tracing::info!(
-                    target: TARGET,
-                    round_trips = r.round_trips,
-                    documents_pushed = r.documents_pushed,
-                    documents_pulled = r.documents_pulled,
-                    documents_resent = r.documents_resent,
-                    complete = r.complete,
-                    "sync finished"
-                ),
-                // Core errors name a kind and a cause, never a value the user typed.
-                Err(e) => tracing::warn!(target: TARGET, error = %e, "sync failed"),
-            }
-            Ok(result?)
+            Ok(store.sync(&options, progress, &token).await?)
         })
         .await
     }

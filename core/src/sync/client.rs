@@ -172,7 +172,7 @@ impl Store {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: &CancelToken,
     ) -> Result<SyncReport> {
-        tracing::debug!(target: SYNC, "sync started");
+        tracing::info!(target: SYNC, "sync started");
         let result = self.wiped_if_revoked(self.sync_once(options, progress, cancel).await);
         match &result {
             Ok(r) => tracing::info!(
@@ -182,6 +182,7 @@ impl Store {
                 bytes_down = r.bytes_down,
                 documents_pushed = r.documents_pushed,
                 documents_pulled = r.documents_pulled,
+                documents_resent = r.documents_resent,
                 documents_refused = r.documents_refused,
                 refused_by_hub = r.refused_by_hub.len(),
                 complete = r.complete,

@@ -507,10 +507,11 @@ fun registerTests(h: Harness) {
         sub.close()
         val report = t.store.sync(null, null)
         assertTrue(report.complete, "$report")
+        val sync = lines.filter { it.second == "outreach::sync" }
+        assertTrue(sync.any { it.first == LogLevel.INFO && it.third == "sync started" }, "lines: $sync")
+        val finished = sync.firstOrNull { it.first == LogLevel.INFO && it.third.startsWith("sync finished") }
+        assertNotNull(finished, "lines: $sync")
         val ffi = lines.filter { it.second == "outreach::ffi" }
-        assertTrue(ffi.any { it.first == LogLevel.INFO && it.third == "sync started" }, "lines: $ffi")
-        val finished = ffi.firstOrNull { it.first == LogLevel.INFO && it.third.startsWith("sync finished") }
-        assertNotNull(finished, "lines: $ffi")
         assertTrue("documents_resent=0" in finished.third && "complete=true" in finished.third, finished.third)
         assertTrue(
             ffi.any { it.first == LogLevel.WARN && it.third.startsWith("a store observer failed") && "observer down" in it.third },
