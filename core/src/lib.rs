@@ -24,7 +24,7 @@
 //!   [`Store::visits`], [`Store::visit_counts`], [`Store::visit_log_months`].
 //! - **Changes:** [`Store::subscribe`] (a [`StoreObserver`] told what every commit changed).
 //! - **The hub:** [`Store::enroll`], [`Store::enroll_cancellable`], [`Store::enrollment`],
-//!   [`Store::sync`] (see [`sync`] for what a round does).
+//!   [`Store::sync`] (see [`sync::engine`] for what a sync does, step by step).
 //! - **Exchange without a hub** (two devices, a file, tests): [`Store::documents`],
 //!   [`Store::document_heads`], [`Store::document_changes_since`], [`Store::document_bytes`],
 //!   [`Store::apply_remote`], [`Store::remove_document`].

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Local, NaiveDate, Utc};
 use rusqlite::OptionalExtension;
 
-use super::{docs, lock, Store, StoreChanges, Writer};
-use crate::doc::{DocMeta, Document, EntityKey, FieldChange, FieldConflict, PartnerEdit};
+use super::index::Entities;
+use super::{docs, lock, Store, Writer};
+use crate::doc::{DocMeta, Document, FieldChange, FieldConflict, PartnerEdit};
 use crate::error::{Error, Result};
 use crate::model::{
     Brochure, DocId, Month, Partner, PartnerId, PartnerStatus, Region, Visit, VisitDetails, VisitId,
@@ -72,7 +73,14 @@ impl Store {
         };
         self.commit_edit(meta, true, |_, doc| {
             doc.insert_partner(partner)?;
-            Ok((partner.id, vec![EntityKey::Partner(partner.id)]))
+            // Read back: the document keys phones by number, so it holds them in its order.
+            let written = doc
+                .partner(partner.id)?
+                .ok_or(Error::NotFound { what: "partner" })?;
+            Ok((
+                partner.id,
+                Entities::Partners(vec![(partner.id, Some((written, false)))]),
+            ))
         })
     }
 
@@ -86,9 +94,11 @@ impl Store {
         let region = self.partner_region(id)?;
         self.commit_edit(DocMeta::DirectorySection { region }, false, |_, doc| {
             doc.edit_partner(id, edits)?;
-            let partner = doc.partner(id)?.ok_or(Error::NotFound { what: "partner" })?;
+            let (partner, conflicted) = doc
+                .partner_and_conflict_flag(id)?
+                .ok_or(Error::NotFound { what: "partner" })?;
             partner.validate()?;
-            Ok(((), vec![EntityKey::Partner(id)]))
+            Ok(((), Entities::Partners(vec![(id, Some((partner, conflicted)))])))
         })
     }
 
@@ -137,7 +147,8 @@ impl Store {
         brochure.validate()?;
         self.commit_edit(DocMeta::BrochureCatalog, true, |_, doc| {
             doc.put_brochure(brochure)?;
-            Ok(((), vec![EntityKey::Brochure(brochure.id)]))
+            let written = doc.brochure(brochure.id)?;
+            Ok(((), Entities::Brochures(vec![(brochure.id, written)])))
         })
     }
 
@@ -170,7 +181,7 @@ impl Store {
         self.commit_edit(meta, true, |conn, doc| {
             check_references(conn, details)?;
             doc.put_visit(id, details)?;
-            Ok((id, vec![EntityKey::Visit(id)]))
+            Ok((id, written_visit(id, meta, details)))
         })
     }
 
@@ -196,103 +207,8 @@ impl Store {
         self.commit_edit(meta, false, |conn, doc| {
             check_references(conn, details)?;
             doc.put_visit(id, details)?;
-            Ok(((), vec![EntityKey::Visit(id)]))
+            Ok(((), written_visit(id, meta, details)))
         })
-    }
-
-    /// Merges changes (or a whole document) from elsewhere into document `doc_id` and updates the
-    /// read model. Bytes that do not parse, belong to another document, or leave an entity that
-    /// does not fit the model are refused, and the store is left as it was.
-    pub fn apply_remote(&self, doc_id: DocId, bytes: &[u8]) -> Result<StoreChanges> {
-        // What a hub forwards was validated there; a panic in the CRDT library on it anyway is
-        // a refusal of the bytes, and the document is read again from storage.
-        self.write(|w, device| {
-            let evict = |w: &mut Writer| w.docs.evict(doc_id);
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                Self::apply_remote_in(w, device, doc_id, bytes)
-            })) {
-                Ok(result) => result,
-                Err(_) => {
-                    evict(w);
-                    Err(Error::Document(crate::doc::DocError::LibraryFailed))
-                }
-            }
-        })
-    }
-
-    pub(super) fn apply_remote_in(
-        w: &mut Writer,
-        device: crate::doc::DeviceActor,
-        doc_id: DocId,
-        bytes: &[u8],
-    ) -> Result<(StoreChanges, StoreChanges)> {
-        {
-            let Writer { conn, docs, .. } = w;
-            let mut loaded_whole = false;
-            let before = match docs.get(conn, doc_id, device, None)? {
-                Some(cached) => {
-                    let doc = &mut cached.doc;
-                    let meta = *doc.meta();
-                    let merged = doc.merge_bytes(bytes).map_err(Error::from).and_then(|before| {
-                        doc.check_meta(&meta)?;
-                        Ok(before)
-                    });
-                    match merged {
-                        Ok(b) => b,
-                        Err(e) => {
-                            docs.evict(doc_id);
-                            return Err(e);
-                        }
-                    }
-                }
-                None => {
-                    // A whole document as a hub stores it loads in one pass, and is stored
-                    // as it came; anything else is read change by change.
-                    let doc = match Document::load_plain(doc_id, bytes, device)? {
-                        Some(doc) => {
-                            loaded_whole = true;
-                            doc
-                        }
-                        None => Document::load(doc_id, bytes, device)?,
-                    };
-                    docs.insert_new(doc);
-                    Vec::new()
-                }
-            };
-            let cached = docs
-                .get(conn, doc_id, device, None)?
-                .ok_or(Error::NotFound { what: "document" })?;
-            if !before.is_empty() && cached.doc.heads() == before {
-                return Ok((StoreChanges::default(), StoreChanges::default()));
-            }
-            // Stored (and so acknowledged at the next sync) only if the merged document saves
-            // and loads back: a hub validates the same, this guards against one that did not.
-            // (A document new to this device is stored as a snapshot that `persist` checks.)
-            if !before.is_empty() {
-                if let Err(e) = cached.doc.check_reloads() {
-                    docs.evict(doc_id);
-                    return Err(e.into());
-                }
-            }
-            let keys = match cached.doc.changed_entities(&before) {
-                Ok(keys) => keys,
-                Err(e) => {
-                    docs.evict(doc_id);
-                    return Err(e.into());
-                }
-            };
-            let snapshot = loaded_whole.then_some(bytes);
-            match super::persist_and_index(conn, cached, &keys, snapshot) {
-                Ok(changes) => {
-                    cached.doc.mark_saved();
-                    Ok((changes.clone(), changes))
-                }
-                Err(e) => {
-                    docs.evict(doc_id);
-                    Err(e)
-                }
-            }
-        }
     }
 
     /// Bytes of a whole document (a compact save), for sending it elsewhere.
@@ -321,7 +237,7 @@ impl Store {
     }
 
     /// Records the heads of a document that the hub acknowledged, for unit tests (a sync
-    /// records them in one transaction with the hub's seals, see `record_acked_heads`).
+    /// records them in one transaction with the hub's seals, see `Store::apply_incoming`).
     #[cfg(test)]
     pub(crate) fn set_acked_heads(&self, doc_id: DocId, heads: &[automerge::ChangeHash]) -> Result<()> {
         let guard = lock(&self.writer);
@@ -414,4 +330,18 @@ fn unknown(field: String) -> Error {
         field,
         crate::model::Problem::UnknownReference,
     ))
+}
+
+/// A visit as `put_visit` wrote it, for the read model: its details go in whole, as JSON that
+/// reads back to the same, so they are not read back.
+fn written_visit(id: VisitId, log: DocMeta, details: &VisitDetails) -> Entities {
+    let DocMeta::VisitLog { owner, .. } = log else {
+        return Entities::Visits(Vec::new());
+    };
+    let visit = crate::model::Visit {
+        id,
+        device: owner,
+        details: details.clone(),
+    };
+    Entities::Visits(vec![(id, Some(visit))])
 }

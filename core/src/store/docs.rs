@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use automerge::ChangeHash;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::doc::{DeviceActor, DocKind, DocMeta, Document};
 use crate::error::{Error, Result};
@@ -121,7 +121,7 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<(DocId, DocKind)>> {
 /// Writes the document's unsaved changes as a new chunk (creating its row if new), compacting
 /// when due. The caller commits the transaction, then calls [`Document::mark_saved`]; if the
 /// transaction fails, the caller evicts the document, whose `stats` are then stale.
-pub(crate) fn persist(tx: &Transaction<'_>, cached: &mut Cached) -> Result<()> {
+pub(crate) fn persist(tx: &Connection, cached: &mut Cached) -> Result<()> {
     let doc_pk = persist_row(tx, cached)?;
     let bytes = cached.doc.unsaved_changes();
     if bytes.is_empty() {
@@ -160,7 +160,7 @@ pub(crate) fn persist(tx: &Transaction<'_>, cached: &mut Cached) -> Result<()> {
 }
 
 /// The document's row, created if new; returns its key.
-fn persist_row(tx: &Transaction<'_>, cached: &mut Cached) -> Result<i64> {
+fn persist_row(tx: &Connection, cached: &mut Cached) -> Result<i64> {
     Ok(match cached.stats.doc_pk {
         Some(pk) => pk,
         None => {
@@ -196,7 +196,7 @@ fn persist_row(tx: &Transaction<'_>, cached: &mut Cached) -> Result<i64> {
 /// Replaces every chunk of the document with one snapshot, if the snapshot loads back to the
 /// same heads (a save that Automerge cannot load back would lose the document; the chunks,
 /// which replay its changes, are then kept, and `false` says so).
-pub(crate) fn compact(tx: &Transaction<'_>, cached: &mut Cached) -> Result<bool> {
+pub(crate) fn compact(tx: &Connection, cached: &mut Cached) -> Result<bool> {
     let Cached { doc, stats } = cached;
     let Some(doc_pk) = stats.doc_pk else {
         return Err(Error::NotFound { what: "document" });
@@ -211,7 +211,7 @@ pub(crate) fn compact(tx: &Transaction<'_>, cached: &mut Cached) -> Result<bool>
 
 /// Stores a document new to this device as `snapshot`, bytes it was loaded from as they are
 /// (see `Document::load_plain`), which therefore load back to it: no save, no second load.
-pub(crate) fn persist_loaded(tx: &Transaction<'_>, cached: &mut Cached, snapshot: &[u8]) -> Result<()> {
+pub(crate) fn persist_loaded(tx: &Connection, cached: &mut Cached, snapshot: &[u8]) -> Result<()> {
     if !cached.stats.chain.is_empty() {
         return Err(Error::Corrupt("a document loaded whole was already stored"));
     }
@@ -224,7 +224,7 @@ pub(crate) fn persist_loaded(tx: &Transaction<'_>, cached: &mut Cached, snapshot
 }
 
 /// Replaces every chunk of a document with one snapshot.
-fn replace_chunks(tx: &Transaction<'_>, doc_pk: i64, stats: &mut ChunkStats, snapshot: &[u8]) -> Result<()> {
+fn replace_chunks(tx: &Connection, doc_pk: i64, stats: &mut ChunkStats, snapshot: &[u8]) -> Result<()> {
     let mut delete = tx.prepare_cached("DELETE FROM chunks WHERE pk = ?1")?;
     for pk in &stats.chain {
         delete.execute([pk])?;

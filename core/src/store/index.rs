@@ -310,7 +310,7 @@ fn remove_visit(conn: &Connection, id: VisitId) -> Result<()> {
 }
 
 /// Entities of one document as read from it: the half of indexing that needs no database, and
-/// may run on another thread (see `Store::apply_prepared`). `None` for an entity the document
+/// may run on another thread (see `incoming::prepare`). `None` for an entity the document
 /// no longer holds.
 pub(crate) enum Entities {
     Partners(Vec<(PartnerId, Option<ReadPartner>)>),

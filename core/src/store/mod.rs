@@ -6,6 +6,7 @@ pub(crate) mod brochure_files;
 mod checkpoint;
 mod commands;
 mod docs;
+mod exchange;
 mod file_plan;
 pub(crate) mod incoming;
 mod index;
@@ -364,8 +365,9 @@ impl Store {
         Ok(())
     }
 
-    /// Runs one document write: `edit` changes the document (and validates), the change is
-    /// committed as one Automerge change, checked as the hub will check it (see
+    /// Runs one document write: `edit` changes the document (and validates) and returns the
+    /// entities as it wrote them, for the read model. The change is committed as one Automerge
+    /// change, checked as the hub will check it (see
     /// [`Document::inspect`]), and persisted with its read-model rows in one SQLite
     /// transaction. On any error nothing is stored and the in-memory document is discarded.
     ///
@@ -375,7 +377,7 @@ impl Store {
         &self,
         meta: DocMeta,
         create: bool,
-        edit: impl FnOnce(&Connection, &mut Document) -> Result<(T, Vec<EntityKey>)>,
+        edit: impl FnOnce(&Connection, &mut Document) -> Result<(T, index::Entities)>,
     ) -> Result<T> {
         let now = self.clock.now();
         self.write(|w, device| {
@@ -384,7 +386,7 @@ impl Store {
             let cached = docs
                 .get(conn, id, device, create.then_some(meta))?
                 .ok_or(Error::NotFound { what: "document" })?;
-            let (value, keys) = match edit(conn, &mut cached.doc) {
+            let (value, entities) = match edit(conn, &mut cached.doc) {
                 Ok(v) => v,
                 Err(e) => {
                     cached.doc.rollback();
@@ -402,7 +404,14 @@ impl Store {
                 docs.evict(id);
                 return Err(e.into());
             }
-            match persist_and_index(conn, cached, &keys, None) {
+            let stored = (|| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                docs::persist(&tx, cached)?;
+                let changes = index::write_entities(&tx, &cached.doc, entities)?;
+                tx.commit()?;
+                Ok(changes)
+            })();
+            match stored {
                 Ok(changes) => {
                     cached.doc.mark_saved();
                     Ok((value, changes))
@@ -416,22 +425,20 @@ impl Store {
     }
 }
 
-/// Stores a document's new chunk and its read-model rows in one transaction; a document new to
-/// this device and `loaded_from` bytes that load back to it as they are is stored as them.
+/// Stores a document's new chunk and its read-model rows through `conn`, within the caller's
+/// transaction (or savepoint); a document new to this device and `loaded_from` bytes that load
+/// back to it as they are is stored as them.
 pub(crate) fn persist_and_index(
-    conn: &mut Connection,
+    conn: &Connection,
     cached: &mut docs::Cached,
     keys: &[EntityKey],
     loaded_from: Option<&[u8]>,
 ) -> Result<StoreChanges> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     match loaded_from {
-        Some(snapshot) => docs::persist_loaded(&tx, cached, snapshot)?,
-        None => docs::persist(&tx, cached)?,
+        Some(snapshot) => docs::persist_loaded(conn, cached, snapshot)?,
+        None => docs::persist(conn, cached)?,
     }
-    let changes = index::index_entities(&tx, &mut cached.doc, keys)?;
-    tx.commit()?;
-    Ok(changes)
+    index::index_entities(conn, &mut cached.doc, keys)
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {

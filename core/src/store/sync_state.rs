@@ -55,6 +55,23 @@ fn acked_state(conn: &Connection) -> Result<StateDigest> {
     Ok(StateDigest::of(docs.iter().map(|(id, h)| (*id, h.as_slice()))))
 }
 
+/// Records the heads the hub acknowledged for several documents, with its seals, in the
+/// caller's transaction. Documents this device does not hold are skipped.
+pub(crate) fn write_acks(conn: &Connection, acks: &[Ack]) -> Result<()> {
+    for ack in acks {
+        let held = conn
+            .prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?
+            .exists([ack.id.to_string()])?;
+        if held {
+            docs::set_acked_heads(conn, ack.id, &ack.heads)?;
+            if let Some((heads, seal)) = &ack.sealed {
+                docs::set_attestation(conn, ack.id, heads, seal)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn unreadable() -> Error {
     Error::Corrupt("the stored enrollment is unreadable")
 }
@@ -149,11 +166,6 @@ impl Store {
         self.clock.today()
     }
 
-    /// Heads the hub last sealed for a document, with the seal.
-    pub(crate) fn attestation(&self, id: DocId) -> Result<Option<(Vec<ChangeHash>, Vec<u8>)>> {
-        self.read(|c| docs::attestation(c, id))
-    }
-
     /// The hub's state, as its last complete answer left it, if this device's acknowledged
     /// heads are still exactly that state: the next request may then name it instead of
     /// listing every document.
@@ -177,27 +189,6 @@ impl Store {
             Some(state) if acked_state(&tx)? == state => set_meta(&tx, HUB_STATE, &hex::encode(state.0))?,
             _ => {
                 tx.execute("DELETE FROM meta WHERE key = ?1", [HUB_STATE])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Records the heads the hub acknowledged for several documents, in one transaction.
-    /// Documents this device does not hold are skipped.
-    pub(crate) fn record_acked_heads(&self, acks: &[Ack]) -> Result<()> {
-        let mut guard = lock(&self.writer);
-        let Writer { conn, .. } = guard.as_mut().ok_or(Error::Closed)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for ack in acks {
-            let held = tx
-                .prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?
-                .exists([ack.id.to_string()])?;
-            if held {
-                docs::set_acked_heads(&tx, ack.id, &ack.heads)?;
-                if let Some((heads, seal)) = &ack.sealed {
-                    docs::set_attestation(&tx, ack.id, heads, seal)?;
-                }
             }
         }
         tx.commit()?;

@@ -2,14 +2,14 @@
 //! published here, rounds of document exchange, retention, brochure files).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::cancel::CancelToken;
+use super::engine::Engine;
 use super::http::{HubClient, HubUrl, Token};
-use super::options::{Reporter, SyncOptions, SyncPhase, SyncProgress, SyncReport};
+use super::options::{SyncOptions, SyncProgress, SyncReport};
 use super::protocol::{self, EnrollLink, EnrollRequest, EnrollResponse, Role, PROTOCOL_VERSION};
 use crate::error::{Error, Result};
 use crate::log_targets::SYNC;
@@ -173,7 +173,7 @@ impl Store {
         cancel: &CancelToken,
     ) -> Result<SyncReport> {
         tracing::info!(target: SYNC, "sync started");
-        let result = self.wiped_if_revoked(self.sync_once(options, progress, cancel).await);
+        let result = self.wiped_if_revoked(Engine::run(self, options, progress, cancel).await);
         match &result {
             Ok(r) => tracing::info!(
                 target: SYNC,
@@ -203,43 +203,6 @@ impl Store {
             Ok(()) | Err(Error::Closed) => result,
             Err(e) => Err(e),
         }
-    }
-
-    async fn sync_once(
-        &self,
-        options: &SyncOptions,
-        progress: Option<Arc<dyn SyncProgress>>,
-        cancel: &CancelToken,
-    ) -> Result<SyncReport> {
-        let started = Instant::now();
-        let _running = cancel
-            .race(async { Ok(self.network_lock().lock().await) })
-            .await?;
-        let (hub, token) = self.credentials()?;
-        let mut reporter = Reporter::new(progress);
-        reporter.phase(SyncPhase::Connecting);
-        let client = HubClient::new(hub, Some(token), options, cancel)?;
-        let mut report = SyncReport::default();
-
-        self.upload_files(&client, &reporter, &mut report).await?;
-        report.complete = self.exchange(&client, &mut reporter, &mut report).await?;
-        cancel.check()?;
-        reporter.set_round(0);
-        report.months_removed = self.remove_expired_visit_logs(options.retention_days)?;
-        if options.fetch_files {
-            let fetched = self
-                .fetch_files_with(&client, options, &reporter, &mut report.files)
-                .await;
-            match fetched {
-                // The documents are synced; files left pending resume at the next fetch.
-                Ok(()) | Err(Error::Network(_)) => {}
-                Err(e) => return Err(e),
-            }
-            report.bytes_down += report.files.bytes;
-        }
-        report.duration = started.elapsed();
-        reporter.phase(SyncPhase::Done);
-        Ok(report)
     }
 }
 

@@ -9,6 +9,8 @@
 //! - [`Store::fetch_brochure_files`](crate::Store::fetch_brochure_files) fetches brochure files
 //!   on its own.
 //!
+//! [`engine`] is the whole of a sync, in order, on one page.
+//!
 //! Every step can be cut at any byte: changes are acknowledged only once applied, files are
 //! verified before they are moved into place, and a partial download resumes. Network work is
 //! async on the caller's tokio runtime; the core starts none of its own.
@@ -20,16 +22,16 @@ mod cancel;
 #[cfg(feature = "device")]
 mod client;
 #[cfg(feature = "device")]
+pub mod engine;
+#[cfg(feature = "device")]
 pub(crate) mod http;
 #[cfg(feature = "device")]
 mod options;
 pub mod protocol;
 #[cfg(feature = "device")]
-mod retention;
+pub(crate) mod retention;
 #[cfg(feature = "device")]
 mod retry;
-#[cfg(feature = "device")]
-mod round;
 
 #[cfg(feature = "device")]
 pub use cancel::CancelToken;

@@ -1,46 +1,38 @@
-//! Rounds of document exchange. Each round sends every document's heads with the changes the
-//! hub has not acknowledged (or the whole document, when the hub asked for it), applies what the
-//! hub answers, and only then records the hub's heads as acknowledged: a round cut anywhere is
-//! harmless, since resending changes is.
+//! The store's side of a sync round, for the engine ([`crate::sync::engine`]): what to send
+//! ([`Store::outgoing`]), the hub's documents applied and acknowledged
+//! ([`Store::apply_incoming`]), and what the answer says besides ([`Store::apply_verdicts`]).
+//! The first two are each one pass under the writer lock, and `apply_incoming` one transaction,
+//! with a savepoint per document so that one the app cannot take is left out alone.
 
 use std::collections::HashSet;
+use std::sync::mpsc::{sync_channel, Receiver};
 
 use automerge::ChangeHash;
+use rusqlite::TransactionBehavior;
 
-use super::http::HubClient;
-use super::options::DocumentRefusal;
-use super::options::{Reporter, SyncPhase, SyncReport};
-use super::protocol::{
-    self, from_wire, to_wire, DocPush, ErrorCode, Role, StateDigest, SyncRequest, SyncResponse,
-    AUTOMERGE_FORMAT,
-};
-use super::retention::same_heads;
-use crate::doc::DocMeta;
+use super::docs::{self, DocCache};
+use super::incoming::{self, Prepared};
+use super::sync_state::{write_acks, Ack};
+use super::{lock, Store, StoreChanges, Writer};
+use crate::doc::{DeviceActor, DocError, DocMeta};
 use crate::error::{Error, Result};
 use crate::log_targets::SYNC;
 use crate::model::{DeviceId, DocId};
-use crate::store::incoming;
-use crate::store::sync_state::Ack;
-use crate::store::Store;
-
-/// Most rounds in one sync; the next sync continues where it stopped.
-pub(crate) const MAX_ROUNDS: u32 = 20;
-
-/// Bytes of changes one request carries, beyond its first document: the other documents'
-/// changes wait for the next round.
-const REQUEST_CHANGES_BUDGET: usize = 4 * 1024 * 1024;
-
-/// Largest answer accepted from the hub (it bounds and paginates its answers).
-const MAX_ANSWER: usize = 64 * 1024 * 1024;
+use crate::sync::protocol::{
+    self, from_wire, to_wire, DocPull, DocPush, ErrorCode, Role, StateDigest, SyncRequest, SyncResponse,
+    AUTOMERGE_FORMAT,
+};
+use crate::sync::retention::same_heads;
+use crate::sync::{DocumentRefusal, SyncReport};
 
 /// A request ready to send, and what it carries.
-struct Outgoing {
-    request: SyncRequest,
-    documents_with_changes: u32,
-    changes: u64,
-    resent: u32,
+pub(crate) struct Outgoing {
+    pub request: SyncRequest,
+    pub documents_with_changes: u32,
+    pub changes: u64,
+    pub resent: u32,
     /// Some documents' changes did not fit and wait for another round.
-    deferred: bool,
+    pub deferred: bool,
 }
 
 /// One document's part of a request.
@@ -52,102 +44,25 @@ struct Push {
 }
 
 impl Store {
-    /// Runs rounds until the hub has nothing more and asks for nothing; returns whether it got
-    /// there within [`MAX_ROUNDS`].
-    pub(crate) async fn exchange(
-        &self,
-        client: &HubClient,
-        reporter: &mut Reporter,
-        report: &mut SyncReport,
-    ) -> Result<bool> {
-        let mut resend: HashSet<DocId> = HashSet::new();
-        let mut list_all = false;
-        for round in 1..=MAX_ROUNDS {
-            client.cancel().check()?;
-            reporter.set_round(round);
-            let known = if list_all { None } else { self.known_hub_state()? };
-            let outgoing = self.build_request(known, &resend, REQUEST_CHANGES_BUDGET)?;
-            // Nothing leaves the device before its disk holds it: a change sent and then lost
-            // in a power cut would be numbered again, differently.
-            self.make_durable()?;
-            let body = protocol::encode(&outgoing.request);
-            let sent = body.len() as u64;
-            let docs = outgoing.request.docs.len() as u64;
-            reporter.tell(SyncPhase::Uploading, 0, docs, 0, sent);
-            let answer = {
-                let reporter = &*reporter;
-                let mut on_bytes =
-                    |got: u64, total: u64| reporter.tell(SyncPhase::Downloading, 0, 0, got, total);
-                let waiting = |waited: std::time::Duration| {
-                    reporter.tell(SyncPhase::Waiting, 0, 0, waited.as_millis() as u64, 0)
-                };
-                client
-                    .post_cbor("/v1/sync", body, MAX_ANSWER, &mut on_bytes, &waiting)
-                    .await?
-            };
-            tracing::debug!(
-                target: SYNC,
-                round,
-                documents = docs,
-                bytes_up = sent,
-                bytes_down = answer.len(),
-                names_state = outgoing.request.known.is_some(),
-                "round trip"
-            );
-            report.round_trips += 1;
-            report.bytes_up += sent;
-            report.bytes_down += answer.len() as u64;
-            report.documents_pushed += outgoing.documents_with_changes;
-            report.changes_pushed += outgoing.changes;
-            report.documents_resent += outgoing.resent;
-            let response: SyncResponse =
-                protocol::decode(&answer).map_err(|e| Error::Protocol(e.to_string()))?;
-            client.cancel().check()?;
-            let recovered = self.apply_response(&response, reporter, report)?;
-            // The state this answer leaves is named in the next request only if this device's
-            // acknowledged heads are exactly that state.
-            self.record_hub_state(response.state)?;
-            list_all = response.list_all;
-            if list_all {
-                tracing::info!(target: SYNC, "the hub did not know this device's state: listing every document");
-            }
-            if response.wipe {
-                // Retired: the store goes once the hub holds all of this device's work, and
-                // never while the hub refuses some of it.
-                if !report.refused_by_hub.is_empty() {
-                    return Ok(true);
-                }
-                if !self.holds_unacknowledged_work()? {
-                    return Err(match self.wipe() {
-                        Ok(()) | Err(Error::Closed) => Error::RetiredAndWiped,
-                        Err(e) => e,
-                    });
-                }
-            }
-            // Only documents held here, that this device may write, can be sent whole.
-            resend = HashSet::new();
-            for &id in &response.resend {
-                if self.may_push(id)? {
-                    resend.insert(id);
-                }
-            }
-            if !response.more && !list_all && resend.is_empty() && !outgoing.deferred && recovered == 0 {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    /// Builds a round's request: every document held, with its heads and what the hub lacks;
-    /// beyond the first document with changes, changes over `budget` bytes wait. With `known`
-    /// (the hub's state this device holds, see [`SyncRequest::known`]), only the documents this
-    /// device changed since and those the hub asked for whole.
-    fn build_request(
+    /// A round's request: every document held, with its heads and what the hub lacks; beyond
+    /// the first document with changes, changes over `budget` bytes wait. With `known` (the
+    /// hub's state this device holds, see [`SyncRequest::known`]), only the documents this
+    /// device changed since and those the hub asked for whole (`resend`).
+    pub(crate) fn outgoing(
         &self,
         known: Option<StateDigest>,
         resend: &HashSet<DocId>,
         budget: usize,
     ) -> Result<Outgoing> {
+        let role = self.role()?;
+        // Months removed after the retention period, named with the heads the hub holds, so
+        // that it does not send them back (the hub's state names them too).
+        let retired = if known.is_some() {
+            Vec::new()
+        } else {
+            self.retired_documents()?
+        };
+        let device = self.device_id();
         let mut out = Outgoing {
             request: SyncRequest {
                 protocol: protocol::PROTOCOL_VERSION,
@@ -161,51 +76,16 @@ impl Store {
             deferred: false,
         };
         let mut carried = 0usize;
-        let role = self.role()?;
-        for (id, _) in self.documents()? {
-            let acked = self.acked_heads(id)?;
+        let mut guard = lock(&self.writer);
+        let Writer { conn, docs, actor } = guard.as_mut().ok_or(Error::Closed)?;
+        for (id, _) in docs::list(conn)? {
+            let acked = docs::acked_heads(conn, id)?;
             let whole = resend.contains(&id);
-            let push = self.with_document(id, |doc| {
-                let meta = *doc.meta();
-                if !may_write(&meta, role, self.device_id()) {
-                    // Changes the hub would refuse (made before this device was enrolled as a
-                    // field worker) stay here; the hub's answer still keeps the copy current.
-                    return Ok(Push {
-                        meta,
-                        heads: acked.clone(),
-                        changes: Vec::new(),
-                        count: 0,
-                    });
-                }
-                let heads = doc.heads();
-                if whole {
-                    let count = doc.automerge_mut().get_changes_meta(&[]).len() as u64;
-                    return Ok(Push {
-                        meta,
-                        heads,
-                        changes: doc.save_for_push(),
-                        count,
-                    });
-                }
-                if same_heads(&heads, &acked) {
-                    return Ok(Push {
-                        meta,
-                        heads,
-                        changes: Vec::new(),
-                        count: 0,
-                    });
-                }
-                // Only acknowledged heads this copy knows can bound what to send.
-                let missing = doc.automerge_mut().get_missing_deps(&acked);
-                let known: Vec<ChangeHash> = acked.iter().filter(|h| !missing.contains(h)).copied().collect();
-                let count = doc.automerge_mut().get_changes_meta(&known).len() as u64;
-                Ok(Push {
-                    meta,
-                    heads,
-                    changes: doc.changes_since(&known)?,
-                    count,
-                })
-            })?;
+            let cached = docs
+                .get(conn, id, *actor, None)?
+                .ok_or(Error::NotFound { what: "document" })?;
+            let writable = may_write(cached.doc.meta(), role, device);
+            let push = push_of(&mut cached.doc, &acked, whole, writable)?;
             if known.is_some() && push.changes.is_empty() {
                 // The hub's state names this document at its acknowledged heads.
                 continue;
@@ -214,12 +94,11 @@ impl Store {
                 // Told only what the hub acknowledged, the hub answers as if this device had
                 // nothing newer; the changes go in a later round.
                 out.deferred = true;
-                if known.is_some() {
-                    continue;
+                if known.is_none() {
+                    out.request
+                        .docs
+                        .push(DocPush::new(id, to_wire(&acked), Vec::new()));
                 }
-                out.request
-                    .docs
-                    .push(DocPush::new(id, to_wire(&acked), Vec::new()));
                 continue;
             }
             carried += push.changes.len();
@@ -230,7 +109,7 @@ impl Store {
             }
             // A whole document comes with the hub's last seal, so that a hub restored from a
             // backup can take back what it had accepted from other devices.
-            let (attested_heads, attestation) = match (whole, self.attestation(id)?) {
+            let (attested_heads, attestation) = match (whole, docs::attestation(conn, id)?) {
                 (true, Some((heads, seal))) => (to_wire(&heads), seal),
                 _ => (Vec::new(), Vec::new()),
             };
@@ -246,13 +125,6 @@ impl Store {
                 meta,
             });
         }
-        // Months removed after the retention period, named with the heads the hub holds, so
-        // that it does not send them back (the hub's state names them too).
-        let retired = if known.is_some() {
-            Vec::new()
-        } else {
-            self.retired_documents()?
-        };
         for (id, heads) in retired {
             out.request
                 .docs
@@ -261,20 +133,16 @@ impl Store {
         Ok(out)
     }
 
-    /// Applies the hub's answer: every document's changes first, then the acknowledgements,
-    /// then the documents to drop, then the refusals (a document whose history regressed is
-    /// rebuilt on the hub's copy). Returns how many documents were rebuilt, whose changes go in
-    /// the next round.
-    fn apply_response(
-        &self,
-        response: &SyncResponse,
-        reporter: &Reporter,
-        report: &mut SyncReport,
-    ) -> Result<u32> {
+    /// Applies the changes of every document of the hub's answer, then acknowledges the heads
+    /// the answer names that this device now holds (with the hub's seals), all in one
+    /// transaction: a savepoint per document, so that bytes this app cannot take (damaged, or
+    /// from a newer app) leave that document unchanged and unacknowledged, and the next sync
+    /// asks again. Documents new to this device are loaded and read on a helper thread, one
+    /// ahead of the writer that stores them (a first sync's directory, mostly). Observers are
+    /// told once, after the commit.
+    pub(crate) fn apply_incoming(&self, response: &SyncResponse, report: &mut SyncReport) -> Result<()> {
         let retired: HashSet<DocId> = self.retired_documents()?.into_iter().map(|(id, _)| id).collect();
         let held: HashSet<DocId> = self.documents()?.into_iter().map(|(id, _)| id).collect();
-        // Documents new to this device are loaded and read on a helper thread, one ahead of
-        // the writer that stores them (a first sync's directory, mostly).
         let new: Vec<usize> = (0..response.docs.len())
             .filter(|&i| {
                 let pull = &response.docs[i];
@@ -283,7 +151,7 @@ impl Store {
             .collect();
         let actor = self.actor()?;
         std::thread::scope(|scope| {
-            let (ahead, prepared) = std::sync::mpsc::sync_channel(1);
+            let (ahead, prepared) = sync_channel(1);
             if new.len() > 1 {
                 let new = &new;
                 scope.spawn(move || {
@@ -298,101 +166,30 @@ impl Store {
             } else {
                 drop(ahead);
             }
-            self.apply_pulls(response, &retired, &held, &prepared, reporter, report)
-        })?;
-        self.apply_verdicts(response, &retired, report)
-    }
-
-    /// Applies the changes of every document of the answer, then records the acknowledgements.
-    /// A document new to this device comes from `prepared` when a helper thread read it ahead.
-    fn apply_pulls(
-        &self,
-        response: &SyncResponse,
-        retired: &HashSet<DocId>,
-        held: &HashSet<DocId>,
-        prepared: &std::sync::mpsc::Receiver<(usize, Result<Option<incoming::Prepared>>)>,
-        reporter: &Reporter,
-        report: &mut SyncReport,
-    ) -> Result<()> {
-        let total = response.docs.len() as u64;
-        let mut applied: Vec<(DocId, Vec<ChangeHash>, &[u8])> = Vec::with_capacity(response.docs.len());
-        for (i, pull) in response.docs.iter().enumerate() {
-            reporter.tell(SyncPhase::Applying, i as u64, total, 0, 0);
-            if retired.contains(&pull.id) {
-                // Removed for data minimisation: it does not come back.
-                continue;
-            }
-            if !pull.changes.is_empty() {
-                let before = match self.document_heads(pull.id) {
-                    Ok(h) => h,
-                    Err(Error::NotFound { .. }) => Vec::new(),
-                    Err(e) => return Err(e),
-                };
-                let ahead = if held.contains(&pull.id) {
-                    None
-                } else {
-                    // The helper sends in the answer's order; none when it did not run.
-                    prepared.recv().ok()
-                };
-                let result = match ahead {
-                    Some((j, Ok(Some(p)))) if j == i => self.apply_prepared(pull.id, &pull.changes, p),
-                    Some((j, Err(e))) if j == i => Err(e),
-                    _ => self.apply_remote(pull.id, &pull.changes),
-                };
-                match result {
-                    Ok(_) => {}
-                    // Bytes this app cannot take (damaged, or from a newer app): the store is
-                    // unchanged, nothing is acknowledged, and the next sync asks again.
-                    Err(Error::Document(e)) => {
-                        tracing::warn!(target: SYNC, doc = %pull.id, error = %e, "a document from the hub was refused");
-                        report.documents_refused += 1;
-                        if matches!(e, crate::doc::DocError::TooNew { .. }) {
-                            report.upgrade_needed.push(pull.id);
-                        }
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                }
-                let new =
-                    self.with_document(pull.id, |d| Ok(d.automerge_mut().get_changes_meta(&before).len()))?;
-                if new > 0 {
-                    report.documents_pulled += 1;
-                    report.changes_pulled += new as u64;
-                }
-            }
-            applied.push((pull.id, from_wire(&pull.heads), &pull.attestation));
-        }
-        reporter.tell(SyncPhase::Applying, total, total, 0, 0);
-        let mut acks = Vec::with_capacity(applied.len());
-        for (id, heads, seal) in applied {
-            // Acknowledge only what this device holds: a cut answer may name heads it lacks.
-            let missing = match self.with_document(id, |d| Ok(d.automerge_mut().get_missing_deps(&heads))) {
-                Ok(missing) => missing,
-                Err(Error::NotFound { .. }) => continue,
-                Err(e) => return Err(e),
+            let incoming = Incoming {
+                response,
+                retired: &retired,
+                held: &held,
+                prepared: &prepared,
             };
-            let sealed = (missing.is_empty() && !seal.is_empty()).then(|| (heads.clone(), seal.to_vec()));
-            let known: Vec<ChangeHash> = heads.into_iter().filter(|h| !missing.contains(h)).collect();
-            if !known.is_empty() {
-                acks.push(Ack {
-                    id,
-                    heads: known,
-                    sealed,
-                });
-            }
-        }
-        self.record_acked_heads(&acks)
+            self.write(|w, device| {
+                let mut touched = Vec::new();
+                let applied = incoming.apply(w, device, &mut touched, report);
+                if applied.is_err() {
+                    // What the cache holds of them was not committed.
+                    for id in touched {
+                        w.docs.evict(id);
+                    }
+                }
+                applied.map(|changes| ((), changes))
+            })
+        })
     }
-
     /// Applies what the answer says besides documents: the ones to drop, then the refusals (a
     /// document whose history regressed is rebuilt on the hub's copy). Returns how many
     /// documents were rebuilt.
-    fn apply_verdicts(
-        &self,
-        response: &SyncResponse,
-        retired: &HashSet<DocId>,
-        report: &mut SyncReport,
-    ) -> Result<u32> {
+    pub(crate) fn apply_verdicts(&self, response: &SyncResponse, report: &mut SyncReport) -> Result<u32> {
+        let retired: HashSet<DocId> = self.retired_documents()?.into_iter().map(|(id, _)| id).collect();
         for &id in response.drop.iter().chain(&response.resend) {
             if retired.contains(&id) {
                 // The hub no longer lets this device read it, or lost what it had of it.
@@ -435,7 +232,7 @@ impl Store {
     }
 
     /// Whether some document this device may write holds changes the hub has not acknowledged.
-    fn holds_unacknowledged_work(&self) -> Result<bool> {
+    pub(crate) fn holds_unacknowledged_work(&self) -> Result<bool> {
         let role = self.role()?;
         for (id, _) in self.documents()? {
             let meta = self.with_document(id, |d| Ok(*d.meta()))?;
@@ -449,7 +246,7 @@ impl Store {
     }
 
     /// Whether this device holds `id` and may send its changes.
-    fn may_push(&self, id: DocId) -> Result<bool> {
+    pub(crate) fn may_push(&self, id: DocId) -> Result<bool> {
         let role = self.role()?;
         match self.with_document(id, |d| Ok(*d.meta())) {
             Ok(meta) => Ok(may_write(&meta, role, self.device_id())),
@@ -479,6 +276,181 @@ fn may_write(meta: &DocMeta, role: Option<Role>, device: DeviceId) -> bool {
     }
 }
 
+/// One document's part of a request: its heads and the changes the hub has not acknowledged
+/// (everything, when the hub asked for it `whole`); none when this device may not write it.
+fn push_of(
+    doc: &mut crate::doc::Document,
+    acked: &[ChangeHash],
+    whole: bool,
+    writable: bool,
+) -> Result<Push> {
+    let meta = *doc.meta();
+    if !writable {
+        // Changes the hub would refuse (made before this device was enrolled as a field
+        // worker) stay here; the hub's answer still keeps the copy current.
+        return Ok(Push {
+            meta,
+            heads: acked.to_vec(),
+            changes: Vec::new(),
+            count: 0,
+        });
+    }
+    let heads = doc.heads();
+    if whole {
+        let count = doc.automerge_mut().get_changes_meta(&[]).len() as u64;
+        return Ok(Push {
+            meta,
+            heads,
+            changes: doc.save_for_push(),
+            count,
+        });
+    }
+    if same_heads(&heads, acked) {
+        return Ok(Push {
+            meta,
+            heads,
+            changes: Vec::new(),
+            count: 0,
+        });
+    }
+    // Only acknowledged heads this copy knows can bound what to send.
+    let missing = doc.automerge_mut().get_missing_deps(acked);
+    let known: Vec<ChangeHash> = acked.iter().filter(|h| !missing.contains(h)).copied().collect();
+    let count = doc.automerge_mut().get_changes_meta(&known).len() as u64;
+    Ok(Push {
+        meta,
+        heads,
+        changes: doc.changes_since(&known)?,
+        count,
+    })
+}
+
+/// A hub's answer being applied, under the writer lock.
+struct Incoming<'a> {
+    response: &'a SyncResponse,
+    retired: &'a HashSet<DocId>,
+    held: &'a HashSet<DocId>,
+    /// Documents new to this device, read ahead in the answer's order.
+    prepared: &'a Receiver<(usize, Result<Option<Prepared>>)>,
+}
+
+impl Incoming<'_> {
+    /// Applies the answer in one transaction; `touched` gets the documents written, whose
+    /// cached copies the caller drops if the transaction does not commit.
+    fn apply(
+        &self,
+        w: &mut Writer,
+        device: DeviceActor,
+        touched: &mut Vec<DocId>,
+        report: &mut SyncReport,
+    ) -> Result<StoreChanges> {
+        let Writer { conn, docs, .. } = w;
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut changes = StoreChanges::default();
+        let mut applied: Vec<&DocPull> = Vec::with_capacity(self.response.docs.len());
+        for (i, pull) in self.response.docs.iter().enumerate() {
+            if self.retired.contains(&pull.id) {
+                // Removed for data minimisation: it does not come back.
+                continue;
+            }
+            if !pull.changes.is_empty() {
+                let before = match docs.get(&tx, pull.id, device, None)? {
+                    Some(cached) => cached.doc.heads(),
+                    None => Vec::new(),
+                };
+                let prepared = match self.ahead(i, pull.id) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        refused(report, pull.id, e)?;
+                        continue;
+                    }
+                };
+                touched.push(pull.id);
+                let sp = tx.savepoint()?;
+                match incoming::merge_in(&sp, docs, device, pull.id, &pull.changes, prepared) {
+                    Ok(c) => {
+                        sp.commit()?;
+                        changes.extend(c);
+                    }
+                    Err(e) => {
+                        drop(sp);
+                        refused(report, pull.id, e)?;
+                        continue;
+                    }
+                }
+                let cached = docs
+                    .get(&tx, pull.id, device, None)?
+                    .ok_or(Error::NotFound { what: "document" })?;
+                let new = cached.doc.automerge_mut().get_changes_meta(&before).len();
+                if new > 0 {
+                    report.documents_pulled += 1;
+                    report.changes_pulled += new as u64;
+                }
+            }
+            applied.push(pull);
+        }
+        let acks = acks(&tx, docs, device, &applied)?;
+        write_acks(&tx, &acks)?;
+        tx.commit()?;
+        Ok(changes)
+    }
+
+    /// What the helper thread read of the answer's document `i`, new to this device: `None`
+    /// for a document held here, or when the helper did not run or could not read it whole.
+    fn ahead(&self, i: usize, id: DocId) -> Result<Option<Prepared>> {
+        if self.held.contains(&id) {
+            return Ok(None);
+        }
+        // The helper sends in the answer's order; nothing when it did not run.
+        match self.prepared.recv() {
+            Ok((j, read)) if j == i => read,
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Counts a document of the answer that this app cannot take; any other error ends the round.
+fn refused(report: &mut SyncReport, id: DocId, e: Error) -> Result<()> {
+    let Error::Document(e) = e else {
+        return Err(e);
+    };
+    tracing::warn!(target: SYNC, doc = %id, error = %e, "a document from the hub was refused");
+    report.documents_refused += 1;
+    if matches!(e, DocError::TooNew { .. }) {
+        report.upgrade_needed.push(id);
+    }
+    Ok(())
+}
+
+/// The acknowledgements of the answer's documents: only the heads this device holds (a cut
+/// answer may name heads it lacks), and the hub's seal only with all of them.
+fn acks(
+    conn: &rusqlite::Connection,
+    docs: &mut DocCache,
+    device: DeviceActor,
+    applied: &[&DocPull],
+) -> Result<Vec<Ack>> {
+    let mut acks = Vec::with_capacity(applied.len());
+    for pull in applied {
+        let Some(cached) = docs.get(conn, pull.id, device, None)? else {
+            continue;
+        };
+        let heads = from_wire(&pull.heads);
+        let missing = cached.doc.automerge_mut().get_missing_deps(&heads);
+        let sealed = (missing.is_empty() && !pull.attestation.is_empty())
+            .then(|| (heads.clone(), pull.attestation.clone()));
+        let known: Vec<ChangeHash> = heads.into_iter().filter(|h| !missing.contains(h)).collect();
+        if !known.is_empty() {
+            acks.push(Ack {
+                id: pull.id,
+                heads: known,
+                sealed,
+            });
+        }
+    }
+    Ok(acks)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,6 +458,13 @@ mod tests {
     use crate::model::{Activity, OrgKind, PartOfDay, Partner, Region, Setting, VisitDetails};
     use crate::sync::protocol::DocPull;
     use crate::StoreKey;
+    use std::sync::{Arc, Mutex};
+
+    /// What the engine does with an answer, the hub's state aside.
+    fn apply_response(store: &Store, response: &SyncResponse, report: &mut SyncReport) -> Result<u32> {
+        store.apply_incoming(response, report)?;
+        store.apply_verdicts(response, report)
+    }
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -521,7 +500,7 @@ mod tests {
         store.add_partner(&p).unwrap();
         store.log_visit(&visit(&store)).unwrap();
 
-        let out = store.build_request(None, &HashSet::new(), usize::MAX).unwrap();
+        let out = store.outgoing(None, &HashSet::new(), usize::MAX).unwrap();
         assert_eq!(out.request.protocol, protocol::PROTOCOL_VERSION);
         assert_eq!(out.request.format, AUTOMERGE_FORMAT);
         assert_eq!(out.request.docs.len(), 2);
@@ -543,19 +522,17 @@ mod tests {
                 .set_acked_heads(doc, &store.document_heads(doc).unwrap())
                 .unwrap();
         }
-        let out = store.build_request(None, &HashSet::new(), usize::MAX).unwrap();
+        let out = store.outgoing(None, &HashSet::new(), usize::MAX).unwrap();
         assert!(out.request.docs.iter().all(|d| d.changes.is_empty()));
         assert_eq!((out.documents_with_changes, out.changes), (0, 0));
         store.mark_verified(p.id, store.today(), "phone call").unwrap();
-        let out = store.build_request(None, &HashSet::new(), usize::MAX).unwrap();
+        let out = store.outgoing(None, &HashSet::new(), usize::MAX).unwrap();
         let push = out.request.docs.iter().find(|d| d.id == id).unwrap();
         assert_eq!(parse_changes(&push.changes).unwrap().len(), 1);
         assert_eq!((out.documents_with_changes, out.changes), (1, 1));
 
         // A document the hub asked for is sent whole.
-        let out = store
-            .build_request(None, &HashSet::from([id]), usize::MAX)
-            .unwrap();
+        let out = store.outgoing(None, &HashSet::from([id]), usize::MAX).unwrap();
         let push = out.request.docs.iter().find(|d| d.id == id).unwrap();
         let whole = crate::doc::Document::load(id, &push.changes, store.device_id()).unwrap();
         assert_eq!(whole.partner(p.id).unwrap().unwrap().name, "CAW Limburg");
@@ -588,19 +565,15 @@ mod tests {
         assert_eq!(store.known_hub_state().unwrap(), Some(state));
 
         // Naming the state, the request carries only what changed.
-        let out = store
-            .build_request(Some(state), &HashSet::new(), usize::MAX)
-            .unwrap();
+        let out = store.outgoing(Some(state), &HashSet::new(), usize::MAX).unwrap();
         assert!(out.request.docs.is_empty());
         assert_eq!(out.request.known, Some(state));
         store.mark_verified(p.id, store.today(), "phone call").unwrap();
-        let out = store
-            .build_request(Some(state), &HashSet::new(), usize::MAX)
-            .unwrap();
+        let out = store.outgoing(Some(state), &HashSet::new(), usize::MAX).unwrap();
         assert_eq!(out.request.docs.len(), 1);
         assert_eq!(out.request.docs[0].id, section(Region::Limburg));
         let whole = HashSet::from([section(Region::Namur)]);
-        let out = store.build_request(Some(state), &whole, usize::MAX).unwrap();
+        let out = store.outgoing(Some(state), &whole, usize::MAX).unwrap();
         assert_eq!(out.request.docs.len(), 2, "and what the hub asked for whole");
 
         // A document gone from the device changes its state: it lists everything again.
@@ -623,12 +596,56 @@ mod tests {
         store
             .add_partner(&Partner::new(Region::Namur, "Espace social", OrgKind::Ngo))
             .unwrap();
-        let out = store.build_request(None, &HashSet::new(), 1).unwrap();
+        let out = store.outgoing(None, &HashSet::new(), 1).unwrap();
         assert!(out.deferred);
         assert_eq!(out.documents_with_changes, 1, "the first document always goes");
         let waiting: Vec<_> = out.request.docs.iter().filter(|d| d.changes.is_empty()).collect();
         assert_eq!(waiting.len(), 1);
         assert!(waiting[0].heads.is_empty(), "only what the hub acknowledged");
+    }
+
+    #[test]
+    fn an_answer_is_applied_in_one_commit_that_observers_hear_of_once() {
+        let (_dir_a, a) = store();
+        let (_dir_b, b) = store();
+        let mut docs = Vec::new();
+        let mut partners = Vec::new();
+        for (region, name) in [(Region::Namur, "CPAS de Namur"), (Region::Liege, "Point d'appui")] {
+            let p = Partner::new(region, name, OrgKind::CityService);
+            b.add_partner(&p).unwrap();
+            let id = section(region);
+            docs.push(DocPull {
+                id,
+                heads: to_wire(&b.document_heads(id).unwrap()),
+                changes: b.document_bytes(id).unwrap(),
+                attestation: Vec::new(),
+            });
+            partners.push(p);
+        }
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let log = heard.clone();
+        let _sub = a.subscribe(Arc::new(move |c: &StoreChanges| {
+            log.lock().unwrap().push(c.clone())
+        }));
+        let response = SyncResponse {
+            docs,
+            ..SyncResponse::default()
+        };
+        let mut report = SyncReport::default();
+        a.apply_incoming(&response, &mut report).unwrap();
+        assert_eq!(report.documents_pulled, 2);
+        let heard = heard.lock().unwrap();
+        assert_eq!(heard.len(), 1, "one commit: {heard:?}");
+        let mut told = heard[0].partners.clone();
+        told.sort();
+        let mut ids: Vec<_> = partners.iter().map(|p| p.id).collect();
+        ids.sort();
+        assert_eq!(told, ids);
+        for p in &partners {
+            assert_eq!(&a.partner(p.id).unwrap(), p);
+            let id = section(p.region);
+            assert_eq!(a.acked_heads(id).unwrap(), b.document_heads(id).unwrap());
+        }
     }
 
     #[test]
@@ -661,8 +678,7 @@ mod tests {
             ..SyncResponse::default()
         };
         let mut report = SyncReport::default();
-        a.apply_response(&response, &Reporter::default(), &mut report)
-            .unwrap();
+        apply_response(&a, &response, &mut report).unwrap();
         assert_eq!(a.partner(p.id).unwrap(), p);
         assert_eq!((report.documents_pulled, report.changes_pulled), (1, 2));
         assert_eq!(report.documents_refused, 1);
@@ -674,16 +690,14 @@ mod tests {
 
         // Applying the same answer again changes nothing.
         let mut again = SyncReport::default();
-        a.apply_response(&response, &Reporter::default(), &mut again)
-            .unwrap();
+        apply_response(&a, &response, &mut again).unwrap();
         assert_eq!((again.documents_pulled, again.changes_pulled), (0, 0));
 
         let drop = SyncResponse {
             drop: vec![id],
             ..SyncResponse::default()
         };
-        a.apply_response(&drop, &Reporter::default(), &mut report)
-            .unwrap();
+        apply_response(&a, &drop, &mut report).unwrap();
         assert_eq!(report.documents_dropped, 1);
         assert_eq!(a.partner_count().unwrap(), 0);
     }
@@ -698,17 +712,13 @@ mod tests {
             ..SyncResponse::default()
         };
         let mut report = SyncReport::default();
-        store
-            .apply_response(&drop, &Reporter::default(), &mut report)
-            .unwrap();
+        apply_response(&store, &drop, &mut report).unwrap();
         assert_eq!(report.documents_dropped, 0);
         assert_eq!(store.visit_log_months().unwrap().len(), 1);
         store
             .set_acked_heads(log, &store.document_heads(log).unwrap())
             .unwrap();
-        store
-            .apply_response(&drop, &Reporter::default(), &mut report)
-            .unwrap();
+        apply_response(&store, &drop, &mut report).unwrap();
         assert_eq!(report.documents_dropped, 1);
     }
 
@@ -722,7 +732,7 @@ mod tests {
         store.set_acked_heads(log, &heads).unwrap();
         assert!(store.retire_document(log, &heads).unwrap());
 
-        let out = store.build_request(None, &HashSet::new(), usize::MAX).unwrap();
+        let out = store.outgoing(None, &HashSet::new(), usize::MAX).unwrap();
         assert_eq!(out.request.docs.len(), 1);
         assert_eq!(from_wire(&out.request.docs[0].heads), heads);
         assert!(out.request.docs[0].changes.is_empty());
@@ -737,17 +747,13 @@ mod tests {
             ..SyncResponse::default()
         };
         let mut report = SyncReport::default();
-        store
-            .apply_response(&back, &Reporter::default(), &mut report)
-            .unwrap();
+        apply_response(&store, &back, &mut report).unwrap();
         assert!(store.documents().unwrap().is_empty(), "not taken back");
         let drop = SyncResponse {
             drop: vec![log],
             ..SyncResponse::default()
         };
-        store
-            .apply_response(&drop, &Reporter::default(), &mut report)
-            .unwrap();
+        apply_response(&store, &drop, &mut report).unwrap();
         assert!(store.retired_documents().unwrap().is_empty());
     }
 }
