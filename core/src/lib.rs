@@ -11,8 +11,8 @@
 //!
 //! - **Open and close:** [`Store::open`], [`Store::wipe`], [`Store::wipe_files`],
 //!   [`Store::compact`], [`Store::rebuild_read_model`], [`Store::device_id`], [`Store::path`],
-//!   [`Store::brochure_dir`], [`Store::set_clock`] (tests and demos);
-//!   `Store::open_unencrypted_for_benchmark` exists only with the `bench-plaintext` feature.
+//!   [`Store::brochure_dir`]; `Store::open_unencrypted_for_benchmark` exists only with the
+//!   `bench-plaintext` feature.
 //! - **The directory:** [`Store::add_partner`], [`Store::edit_partner`],
 //!   [`Store::set_partner_status`], [`Store::mark_verified`], [`Store::partner`],
 //!   [`Store::search_partners`], [`Store::partner_count`], [`Store::partners_with_conflicts`],
@@ -29,8 +29,9 @@
 //!   [`Store::document_heads`], [`Store::document_changes_since`], [`Store::document_bytes`],
 //!   [`Store::apply_remote`], [`Store::remove_document`].
 //!
-//! `Store::device_token_for_tests` exists only with the `testing` feature, for the test that no
-//! log line holds a token.
+//! Beyond the app's API: `Store::device_token_for_tests` exists only with the `testing` feature,
+//! for the test that no log line holds a token, and `Store::set_clock` (a fixed clock, for tests
+//! and demos that log visits on given days) is hidden from these docs.
 //!
 //! # Features
 //!

@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::model::{BrochureId, DeviceId, DocId, PartnerId, VisitId};
 
 pub use brochure_files::LocalBrochureFile;
+#[doc(hidden)]
 pub use commands::Clock;
 pub use index::PartnerSummary;
 pub use open::{StoreKey, CIPHER_SETTINGS};
@@ -249,7 +250,9 @@ impl Store {
         &self.network
     }
 
-    /// Replaces the clock (tests and demos that log visits on fixed days).
+    /// Replaces the clock (tests and demos that log visits on fixed days). Not the app's API:
+    /// hidden from the docs.
+    #[doc(hidden)]
     pub fn set_clock(&mut self, clock: Clock) {
         self.clock = clock;
     }
