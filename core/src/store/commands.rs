@@ -77,10 +77,7 @@ impl Store {
             let written = doc
                 .partner(partner.id)?
                 .ok_or(Error::NotFound { what: "partner" })?;
-            Ok((
-                partner.id,
-                Entities::Partners(vec![(partner.id, Some((written, false)))]),
-            ))
+            Ok((partner.id, Entities::partner(written, false)?))
         })
     }
 
@@ -98,7 +95,7 @@ impl Store {
                 .partner_and_conflict_flag(id)?
                 .ok_or(Error::NotFound { what: "partner" })?;
             partner.validate()?;
-            Ok(((), Entities::Partners(vec![(id, Some((partner, conflicted)))])))
+            Ok(((), Entities::partner(partner, conflicted)?))
         })
     }
 

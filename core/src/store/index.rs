@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::doc::partner_contacts;
-use crate::doc::{DocKind, Document, EntityKey, ReadPartner};
+use crate::doc::{DocKind, Document, EntityKey};
 use crate::error::{Error, Result};
 use crate::model::{
     Brochure, BrochureId, Lang, OrgKind, Partner, PartnerId, PartnerStatus, Region, Theme, Visit, VisitId,
@@ -140,17 +140,54 @@ fn fts_text(p: &Partner) -> (String, String) {
     (name, fold(&body))
 }
 
+/// What a partner's read-model rows hold that is computed from the entry alone (its summary and
+/// details as JSON, its facets, public contacts and search text): for a document read ahead,
+/// this is computed on the helper thread, and the writer only binds and steps.
+pub(crate) struct PartnerRows {
+    conflicted: bool,
+    summary: String,
+    details: String,
+    facets: BTreeSet<String>,
+    contacts: BTreeSet<String>,
+    fts: (String, String),
+}
+
+impl Entities {
+    /// One partner as it was written, whose fields hold concurrent values if `conflicted`.
+    pub(crate) fn partner(p: Partner, conflicted: bool) -> Result<Entities> {
+        let rows = PartnerRows::of(&p, conflicted)?;
+        Ok(Entities::Partners(vec![(p.id, Some((p, rows)))]))
+    }
+}
+
+impl PartnerRows {
+    /// The rows of `p`, whose fields hold concurrent values if `conflicted`.
+    pub(crate) fn of(p: &Partner, conflicted: bool) -> Result<PartnerRows> {
+        Ok(PartnerRows {
+            conflicted,
+            summary: json(&summary(p, conflicted))?,
+            details: json(p)?,
+            facets: facets(p),
+            contacts: partner_contacts(p),
+            fts: fts_text(p),
+        })
+    }
+}
+
 /// Writes (or rewrites) the rows of one partner. Derived rows (facets, services, locations and
 /// hours, search text) are rewritten only when they differ from the stored entry's: an edit of a
 /// partner's notes then costs two row updates, not a rewrite of its search index.
-pub(crate) fn put_partner(conn: &Connection, doc: &Document, p: &Partner, conflicted: bool) -> Result<()> {
-    let old: Option<Partner> = conn
+pub(crate) fn put_partner(conn: &Connection, doc: &Document, p: &Partner, rows: &PartnerRows) -> Result<()> {
+    let stored: Option<String> = conn
         .prepare_cached(
             "SELECT d.data FROM partners p JOIN partner_details d ON d.partner = p.pk WHERE p.id = ?1",
         )?
         .query_row([p.id.to_string()], |r| r.get::<_, String>(0))
-        .optional()?
-        .and_then(|data| serde_json::from_str(&data).ok());
+        .optional()?;
+    // A partner new to the read model has no rows to delete (a first sync brings thousands).
+    let new = stored.is_none();
+    let old: Option<Partner> = stored.and_then(|data| serde_json::from_str(&data).ok());
+
     let pk: i64 = conn
         .prepare_cached(
             "INSERT INTO partners (id, doc_id, region, name, status, verified_on, conflicted, summary)
@@ -168,8 +205,8 @@ pub(crate) fn put_partner(conn: &Connection, doc: &Document, p: &Partner, confli
                 p.name,
                 p.status.as_str(),
                 p.verified_on.map(|d| d.to_string()),
-                conflicted,
-                json(&summary(p, conflicted))?,
+                rows.conflicted,
+                rows.summary,
             ],
             |r| r.get(0),
         )?;
@@ -177,14 +214,16 @@ pub(crate) fn put_partner(conn: &Connection, doc: &Document, p: &Partner, confli
         "INSERT INTO partner_details (partner, data) VALUES (?1, ?2)
          ON CONFLICT(partner) DO UPDATE SET data = excluded.data",
     )?
-    .execute(params![pk, json(p)?])?;
+    .execute(params![pk, rows.details])?;
 
     let changed = |f: &dyn Fn(&Partner) -> bool| old.as_ref().is_none_or(f);
-    if changed(&|o| facets(o) != facets(p)) {
-        conn.prepare_cached("DELETE FROM partner_facets WHERE partner = ?1")?
-            .execute([pk])?;
+    if changed(&|o| facets(o) != rows.facets) {
+        if !new {
+            conn.prepare_cached("DELETE FROM partner_facets WHERE partner = ?1")?
+                .execute([pk])?;
+        }
         let mut stmt = conn.prepare_cached("INSERT INTO partner_facets (facet, partner) VALUES (?1, ?2)")?;
-        for f in facets(p) {
+        for f in &rows.facets {
             stmt.execute(params![f, pk])?;
         }
     }
@@ -195,8 +234,10 @@ pub(crate) fn put_partner(conn: &Connection, doc: &Document, p: &Partner, confli
             .collect()
     };
     if changed(&|o| service_rows(o) != service_rows(p)) {
-        conn.prepare_cached("DELETE FROM services WHERE partner = ?1")?
-            .execute([pk])?;
+        if !new {
+            conn.prepare_cached("DELETE FROM services WHERE partner = ?1")?
+                .execute([pk])?;
+        }
         let mut stmt =
             conn.prepare_cached("INSERT INTO services (id, partner, name, status) VALUES (?1, ?2, ?3, ?4)")?;
         for (id, name, status) in service_rows(p) {
@@ -204,10 +245,12 @@ pub(crate) fn put_partner(conn: &Connection, doc: &Document, p: &Partner, confli
         }
     }
     if changed(&|o| o.locations != p.locations) {
-        conn.prepare_cached("DELETE FROM locations WHERE partner = ?1")?
-            .execute([pk])?;
-        conn.prepare_cached("DELETE FROM opening_hours WHERE partner = ?1")?
-            .execute([pk])?;
+        if !new {
+            conn.prepare_cached("DELETE FROM locations WHERE partner = ?1")?
+                .execute([pk])?;
+            conn.prepare_cached("DELETE FROM opening_hours WHERE partner = ?1")?
+                .execute([pk])?;
+        }
         let mut loc = conn.prepare_cached(
             "INSERT INTO locations (id, partner, postcode, municipality, province, latitude, longitude)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -230,19 +273,23 @@ pub(crate) fn put_partner(conn: &Connection, doc: &Document, p: &Partner, confli
             }
         }
     }
-    if changed(&|o| partner_contacts(o) != partner_contacts(p)) {
-        conn.prepare_cached("DELETE FROM partner_contacts WHERE partner = ?1")?
-            .execute([pk])?;
+    if changed(&|o| partner_contacts(o) != rows.contacts) {
+        if !new {
+            conn.prepare_cached("DELETE FROM partner_contacts WHERE partner = ?1")?
+                .execute([pk])?;
+        }
         let mut stmt =
             conn.prepare_cached("INSERT INTO partner_contacts (contact, partner) VALUES (?1, ?2)")?;
-        for c in partner_contacts(p) {
+        for c in &rows.contacts {
             stmt.execute(params![c, pk])?;
         }
     }
-    let text = fts_text(p);
-    if changed(&|o| fts_text(o) != text) {
-        conn.prepare_cached("DELETE FROM partner_fts WHERE rowid = ?1")?
-            .execute([pk])?;
+    let text = &rows.fts;
+    if changed(&|o| fts_text(o) != *text) {
+        if !new {
+            conn.prepare_cached("DELETE FROM partner_fts WHERE rowid = ?1")?
+                .execute([pk])?;
+        }
         conn.prepare_cached("INSERT INTO partner_fts (rowid, name, body) VALUES (?1, ?2, ?3)")?
             .execute(params![pk, text.0, text.1])?;
     }
@@ -313,7 +360,7 @@ fn remove_visit(conn: &Connection, id: VisitId) -> Result<()> {
 /// may run on another thread (see `incoming::prepare`). `None` for an entity the document
 /// no longer holds.
 pub(crate) enum Entities {
-    Partners(Vec<(PartnerId, Option<ReadPartner>)>),
+    Partners(Vec<(PartnerId, Option<(Partner, PartnerRows)>)>),
     Brochures(Vec<(BrochureId, Option<Brochure>)>),
     Visits(Vec<(VisitId, Option<Visit>)>),
 }
@@ -329,7 +376,15 @@ pub(crate) fn read_entities(doc: &Document, keys: &[EntityKey]) -> Result<Entiti
                     _ => None,
                 })
                 .collect();
-            Entities::Partners(doc.partners_and_conflict_flags(&ids)?)
+            let read = doc
+                .partners_and_conflict_flags(&ids)?
+                .into_iter()
+                .map(|(id, read)| {
+                    let indexed =
+                        read.map(|(p, conflicted)| PartnerRows::of(&p, conflicted).map(|rows| (p, rows)));
+                    Ok((id, indexed.transpose()?))
+                });
+            Entities::Partners(read.collect::<Result<_>>()?)
         }
         DocKind::BrochureCatalog => {
             let read = keys.iter().filter_map(|k| match *k {
@@ -355,7 +410,7 @@ pub(crate) fn write_entities(conn: &Connection, doc: &Document, entities: Entiti
         Entities::Partners(read) => {
             for (id, read) in read {
                 match read {
-                    Some((p, conflicted)) => put_partner(conn, doc, &p, conflicted)?,
+                    Some((p, rows)) => put_partner(conn, doc, &p, &rows)?,
                     None => remove_partner(conn, id)?,
                 }
                 changes.partners.push(id);
