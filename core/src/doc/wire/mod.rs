@@ -570,5 +570,22 @@ mod tests {
         flipped[last] ^= 1;
         assert!(recompress_document(&flipped, &mut deflate).is_none());
         assert!(recompress_document(b"not automerge", &mut deflate).is_none());
+        // Damage anywhere (with the checksum repaired, so that the layout itself is read) is
+        // refused or rebuilt, never a panic.
+        let mut small = AutoCommit::new();
+        small
+            .put(ROOT, "k", "a value long enough to be compressed ".repeat(20))
+            .unwrap();
+        small.commit();
+        let saved = small.save();
+        for at in 9..saved.len() {
+            for bit in [0x01, 0x80] {
+                let mut damaged = saved.clone();
+                damaged[at] ^= bit;
+                let sum = Sha256::digest(&damaged[8..]);
+                damaged[4..8].copy_from_slice(&sum[..4]);
+                let _ = recompress_document(&damaged, &mut deflate);
+            }
+        }
     }
 }
