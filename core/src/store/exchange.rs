@@ -185,6 +185,7 @@ impl Store {
             })
         })
     }
+
     /// Applies what the answer says besides documents: the ones to drop, then the refusals (a
     /// document whose history regressed is rebuilt on the hub's copy). Returns how many
     /// documents were rebuilt.
