@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use outreach_core::sync::protocol::ErrorCode;
 use outreach_core::Error as CoreError;
 
-use crate::types::PersonalDataSpan;
+use crate::types::{IntoFfi, PersonalDataSpan};
 
 /// Everything an Outreach call can fail with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -100,7 +100,7 @@ impl From<CoreError> for OutreachError {
                 reason,
             },
             CoreError::PersonalData(spans) => OutreachError::PersonalData {
-                spans: spans.iter().map(Into::into).collect(),
+                spans: spans.into_ffi(),
                 reason,
             },
             CoreError::NotFound { .. } => OutreachError::NotFound { reason },
@@ -133,14 +133,6 @@ impl From<CoreError> for OutreachError {
                 OutreachError::RevokedAndWiped { reason }
             }
             CoreError::Cancelled => OutreachError::Cancelled { reason },
-        }
-    }
-}
-
-impl From<uniffi::UnexpectedUniFFICallbackError> for OutreachError {
-    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        OutreachError::Internal {
-            reason: format!("an app callback failed: {}", e.reason),
         }
     }
 }

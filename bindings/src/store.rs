@@ -16,17 +16,11 @@ use outreach_core::model as m;
 use crate::error::{guard, panic_reason, OutreachError};
 use crate::log::TARGET;
 use crate::types::{
-    lang, langs, parse_id, Brochure, BrochureView, Enrollment, FetchReport, FieldChange, FieldConflict,
+    arg, Brochure, BrochureView, Enrollment, FetchReport, FieldChange, FieldConflict, FromFfi, IntoFfi,
     IsoDate, LocalBrochureFile, MonthlyCount, Partner, PartnerEdit, PartnerQuery, PartnerStatus,
-    PartnerSummary, StoreChanges, StoreConfig, SyncProgress, SyncReport, Visit, VisitDetails, VisitQuery,
+    PartnerSummary, Res, StoreChanges, StoreConfig, SyncProgress, SyncReport, Visit, VisitDetails,
+    VisitQuery,
 };
-
-type Res<T> = Result<T, OutreachError>;
-
-/// The core's values as the FFI's.
-fn list<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
-    items.into_iter().map(B::from).collect()
-}
 
 /// The runtime the network calls run on: two workers are plenty for one sync at a time.
 fn runtime() -> Res<&'static tokio::runtime::Runtime> {
@@ -201,6 +195,20 @@ pub struct OutreachStore {
 }
 
 impl OutreachStore {
+    /// Calls the store, guarded, with an argument checked as `field` (an id, a record; `""` for
+    /// a record whose fields are named alone), and returns its result as the app gets it.
+    fn call<F, A: FromFfi<F>, T: IntoFfi<U>, U, E>(
+        &self,
+        field: &str,
+        value: F,
+        call: impl FnOnce(&oc::Store, A) -> Result<T, E>,
+    ) -> Res<U>
+    where
+        OutreachError: From<E>,
+    {
+        guard(|| Ok(call(&self.store, arg(field, value)?)?.into_ffi()))
+    }
+
     fn network<T, F, W>(&self, cancel: Option<Arc<SyncCancellation>>, work: F) -> impl Future<Output = Res<T>>
     where
         T: Send + 'static,
@@ -250,12 +258,12 @@ impl OutreachStore {
 
     /// Searches the directory: by distance when `near` is set, then relevance, then freshness.
     pub fn search_partners(&self, query: PartnerQuery) -> Res<Vec<PartnerSummary>> {
-        guard(|| Ok(list(self.store.search_partners(&query.try_into()?)?)))
+        self.call("", query, |store, query| store.search_partners(&query))
     }
 
     /// A partner's full entry.
     pub fn partner(&self, partner_id: String) -> Res<Partner> {
-        guard(|| Ok(self.store.partner(parse_id("partner_id", &partner_id)?)?.into()))
+        self.call("partner_id", partner_id, |store, id| store.partner(id))
     }
 
     /// How many partners the directory holds on this device.
@@ -265,60 +273,49 @@ impl OutreachStore {
 
     /// Partners with fields holding concurrent values, for a coordinator to resolve.
     pub fn partners_with_conflicts(&self) -> Res<Vec<PartnerSummary>> {
-        guard(|| Ok(list(self.store.partners_with_conflicts()?)))
+        guard(|| Ok(self.store.partners_with_conflicts()?.into_ffi()))
     }
 
     /// The fields of a partner holding concurrent values, each with its author and time.
     /// Writing the field again (any edit of it) resolves the conflict.
     pub fn partner_conflicts(&self, partner_id: String) -> Res<Vec<FieldConflict>> {
-        guard(|| {
-            Ok(self
-                .store
-                .partner_conflicts(parse_id("partner_id", &partner_id)?)?)
-        })
+        self.call("partner_id", partner_id, |store, id| store.partner_conflicts(id))
     }
 
     /// Who set a field of a partner (`name`, `themes`, `services.<id>.fees`...), to what and
     /// when, oldest first.
     pub fn partner_history(&self, partner_id: String, field: String) -> Res<Vec<FieldChange>> {
-        guard(|| {
-            Ok(self
-                .store
-                .partner_history(parse_id("partner_id", &partner_id)?, &field)?)
+        self.call("partner_id", partner_id, |store, id| {
+            store.partner_history(id, &field)
         })
     }
 
     /// Adds a partner (coordinators). Returns its id.
     pub fn add_partner(&self, partner: Partner) -> Res<String> {
-        guard(|| Ok(self.store.add_partner(&partner.try_into()?)?.to_string()))
+        self.call("", partner, |store, partner| store.add_partner(&partner))
     }
 
     /// Applies edits to a partner as one change (coordinators); the entry must stay valid.
     pub fn edit_partner(&self, partner_id: String, edits: Vec<PartnerEdit>) -> Res<()> {
         guard(|| {
-            let edits: Vec<oc::doc::PartnerEdit> =
-                edits.into_iter().map(TryInto::try_into).collect::<Res<_>>()?;
-            Ok(self
-                .store
-                .edit_partner(parse_id("partner_id", &partner_id)?, &edits)?)
+            let edits: Vec<oc::doc::PartnerEdit> = arg("", edits)?;
+            self.call("partner_id", partner_id, |store, id| {
+                store.edit_partner(id, &edits)
+            })
         })
     }
 
     /// Sets a partner's status (partners are closed, never deleted).
     pub fn set_partner_status(&self, partner_id: String, status: PartnerStatus) -> Res<()> {
-        guard(|| {
-            Ok(self
-                .store
-                .set_partner_status(parse_id("partner_id", &partner_id)?, status)?)
+        self.call("partner_id", partner_id, |store, id| {
+            store.set_partner_status(id, status)
         })
     }
 
     /// Records that a partner's entry was checked with the organisation on `on` by `by`.
     pub fn mark_verified(&self, partner_id: String, on: IsoDate, by: String) -> Res<()> {
-        guard(|| {
-            Ok(self
-                .store
-                .mark_verified(parse_id("partner_id", &partner_id)?, on, &by)?)
+        self.call("partner_id", partner_id, |store, id| {
+            store.mark_verified(id, on, &by)
         })
     }
 
@@ -327,26 +324,17 @@ impl OutreachStore {
     /// Brochures in force, each in the first of `languages` it has (then any), newest first.
     /// An empty list uses the store's configured languages.
     pub fn brochures(&self, languages: Vec<String>) -> Res<Vec<BrochureView>> {
-        guard(|| {
-            Ok(list(
-                self.store.brochures(&self.languages_or_default(&languages)?)?,
-            ))
-        })
+        guard(|| Ok(self.store.brochures(&self.languages_or(languages)?)?.into_ffi()))
     }
 
     /// A brochure's full record.
     pub fn brochure(&self, brochure_id: String) -> Res<Brochure> {
-        guard(|| {
-            Ok(self
-                .store
-                .brochure(parse_id("brochure_id", &brochure_id)?)?
-                .into())
-        })
+        self.call("brochure_id", brochure_id, |store, id| store.brochure(id))
     }
 
     /// Adds a brochure, or updates the fields of an existing one (coordinators).
     pub fn put_brochure(&self, brochure: Brochure) -> Res<()> {
-        guard(|| Ok(self.store.put_brochure(&brochure.try_into()?)?))
+        self.call("", brochure, |store, brochure| store.put_brochure(&brochure))
     }
 
     /// Publishes the file of a brochure in one language (coordinators): kept here, named in the
@@ -360,13 +348,10 @@ impl OutreachStore {
         file_name: String,
     ) -> Res<()> {
         guard(|| {
-            Ok(self.store.publish_brochure_file(
-                parse_id("brochure_id", &brochure_id)?,
-                lang("lang", &lang_code)?,
-                &bytes,
-                &media_type,
-                &file_name,
-            )?)
+            let lang = arg("lang", lang_code)?;
+            self.call("brochure_id", brochure_id, |store, id| {
+                store.publish_brochure_file(id, lang, &bytes, &media_type, &file_name)
+            })
         })
     }
 
@@ -378,10 +363,10 @@ impl OutreachStore {
         languages: Vec<String>,
     ) -> Res<Option<LocalBrochureFile>> {
         guard(|| {
-            let languages = self.languages_or_default(&languages)?;
-            Ok(self
-                .store
-                .brochure_file(parse_id("brochure_id", &brochure_id)?, &languages)?)
+            let languages = self.languages_or(languages)?;
+            self.call("brochure_id", brochure_id, |store, id| {
+                store.brochure_file(id, &languages)
+            })
         })
     }
 
@@ -390,27 +375,26 @@ impl OutreachStore {
     /// Logs a visit. Returns its id. The note is checked for personal data: if it holds some,
     /// nothing is stored and `PersonalData` says where.
     pub fn log_visit(&self, details: VisitDetails) -> Res<String> {
-        guard(|| Ok(self.store.log_visit(&details.try_into()?)?.to_string()))
+        self.call("", details, |store, details| store.log_visit(&details))
     }
 
     /// Corrects a visit this device logged (same month); checked like `log_visit`.
     pub fn amend_visit(&self, visit_id: String, details: VisitDetails) -> Res<()> {
         guard(|| {
-            Ok(self
-                .store
-                .amend_visit(parse_id("visit_id", &visit_id)?, &details.try_into()?)?)
+            let details = arg("", details)?;
+            self.call("visit_id", visit_id, |store, id| store.amend_visit(id, &details))
         })
     }
 
     /// A visit held on this device: its own, or on a coordinator's device one of the
     /// organisation's (synced for reports).
     pub fn visit(&self, visit_id: String) -> Res<Visit> {
-        guard(|| Ok(self.store.visit(parse_id("visit_id", &visit_id)?)?.into()))
+        self.call("visit_id", visit_id, |store, id| store.visit(id))
     }
 
     /// This device's visits, newest first.
     pub fn visits(&self, query: VisitQuery) -> Res<Vec<Visit>> {
-        guard(|| Ok(list(self.store.visits(&query)?)))
+        self.call("", query, |store, query| store.visits(&query))
     }
 
     /// This device's visits and people reached per month, overall and per theme.
@@ -488,11 +472,12 @@ impl OutreachStore {
 }
 
 impl OutreachStore {
-    fn languages_or_default(&self, languages: &[String]) -> Res<Vec<m::Lang>> {
+    /// The languages the app gave, or (none given) the configured ones.
+    fn languages_or(&self, languages: Vec<String>) -> Res<Vec<m::Lang>> {
         if languages.is_empty() {
             Ok(self.sync_options.languages.clone())
         } else {
-            langs("languages", languages)
+            arg("languages", languages)
         }
     }
 }

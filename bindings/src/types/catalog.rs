@@ -6,8 +6,7 @@ use outreach_core as oc;
 use outreach_core::model as m;
 use outreach_core::model::{Audience, Theme};
 
-use super::{lang, multi_text, multi_text_out, parse_id, set_of, IsoDate, Res};
-use crate::error::OutreachError;
+use super::{arg, join, FromFfi, IntoFfi, IsoDate, Res};
 
 /// A file of a brochure in one language.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -24,19 +23,44 @@ pub struct BrochureFile {
     pub file_name: String,
 }
 
-fn file_out(lang: &m::Lang, f: m::BrochureFile) -> BrochureFile {
-    let m::BrochureFile {
-        sha256,
-        size,
-        media_type,
-        file_name,
-    } = f;
-    BrochureFile {
-        lang: lang.to_string(),
-        sha256,
-        size,
-        media_type,
-        file_name,
+/// A brochure's files cross as a list, each with its language.
+impl FromFfi<BrochureFile> for (m::Lang, m::BrochureFile) {
+    fn from_ffi(field: &str, file: BrochureFile) -> Res<Self> {
+        let BrochureFile {
+            lang,
+            sha256,
+            size,
+            media_type,
+            file_name,
+        } = file;
+        let file = m::BrochureFile {
+            sha256,
+            size,
+            media_type,
+            file_name,
+        };
+        Ok((arg(&join(field, "lang"), lang)?, file))
+    }
+}
+
+impl IntoFfi<BrochureFile> for (m::Lang, m::BrochureFile) {
+    fn into_ffi(self) -> BrochureFile {
+        let (
+            lang,
+            m::BrochureFile {
+                sha256,
+                size,
+                media_type,
+                file_name,
+            },
+        ) = self;
+        BrochureFile {
+            lang: lang.into_ffi(),
+            sha256,
+            size,
+            media_type,
+            file_name,
+        }
     }
 }
 
@@ -71,45 +95,9 @@ pub struct Brochure {
     pub retired: bool,
 }
 
-impl TryFrom<Brochure> for m::Brochure {
-    type Error = OutreachError;
-
-    fn try_from(b: Brochure) -> Res<Self> {
-        let file = |f: BrochureFile| {
-            let BrochureFile {
-                lang: code,
-                sha256,
-                size,
-                media_type,
-                file_name,
-            } = f;
-            Ok((
-                lang("files.lang", &code)?,
-                m::BrochureFile {
-                    sha256,
-                    size,
-                    media_type,
-                    file_name,
-                },
-            ))
-        };
-        Ok(convert!(b, Brochure => m::Brochure {
-            id: parse_id("id", &id)?, title: multi_text("title", title)?, summary: multi_text("summary", summary)?,
-            themes: set_of(themes), audience: set_of(audience), files: files.into_iter().map(file).collect::<Res<_>>()?,
-            version, published_on, updated_on, retired,
-        }))
-    }
-}
-
-impl From<m::Brochure> for Brochure {
-    fn from(b: m::Brochure) -> Self {
-        convert!(b, m::Brochure => Brochure {
-            id: id.to_string(), title: multi_text_out(title), summary: multi_text_out(summary), themes: set_of(themes),
-            audience: set_of(audience), files: files.into_iter().map(|(l, f)| file_out(&l, f)).collect(),
-            version, published_on, updated_on, retired,
-        })
-    }
-}
+convert!(Brochure <=> m::Brochure {
+    id, title, summary, themes, audience, files, version, published_on, updated_on, retired,
+});
 
 /// A brochure in force as shown to a worker, in the best of their languages.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -134,11 +122,23 @@ pub struct BrochureView {
     pub updated_on: IsoDate,
 }
 
-impl From<oc::store::BrochureView> for BrochureView {
-    fn from(b: oc::store::BrochureView) -> Self {
-        convert!(b, oc::store::BrochureView => BrochureView {
-            id: id.to_string(), title, title_lang: title_lang.to_string(), summary, themes: set_of(themes),
-            audience: set_of(audience), file: file.map(|(l, f)| file_out(&l, f)), version, updated_on,
-        })
+convert!(
+    BrochureView
+        <= oc::store::BrochureView {
+            id,
+            title,
+            title_lang,
+            summary,
+            themes,
+            audience,
+            file,
+            version,
+            updated_on,
+        }
+);
+
+impl IntoFfi<Option<BrochureFile>> for Option<(m::Lang, m::BrochureFile)> {
+    fn into_ffi(self) -> Option<BrochureFile> {
+        self.map(IntoFfi::into_ffi)
     }
 }

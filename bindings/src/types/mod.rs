@@ -7,26 +7,68 @@
 //! here, field by field: ids are UUID text, languages ISO 639 codes, countries ISO 3166 codes,
 //! and a bad one is an [`OutreachError::InvalidInput`] naming the field.
 //!
-//! Drift: every conversion from a core type destructures it without `..`, so a field added to
-//! the core fails this crate's build until the copy has it too (see the `round_trips` tests).
+//! Conversions go field by field: [`FromFfi`] checks what the app gives into the core's type and
+//! [`IntoFfi`] turns the core's into what the app gets, each implemented once per kind of value
+//! (ids and codes as text, sets as lists, maps as lists of records), and `convert!` applies them
+//! to every field of a record.
+//!
+//! Drift: every conversion destructures a record without `..` and builds the other from exactly
+//! those fields, so a field added to the core fails this crate's build until the copy has it too
+//! (see the `round_trips` tests).
 
-/// Converts a record into another with the same fields, or fields computed from its own (named
-/// alike): `convert!(value, m::Service => Service { id: id.to_string(), name, .. })` destructures
-/// `value` naming every field listed, with no `..`, and builds the other record from exactly
-/// those. Either record gaining a field fails the build until the conversion has it.
+/// Implements the conversions of a record and its FFI copy from one list of their fields:
+/// `convert!(Service <=> m::Service { id, name, .. })` both ways, `=>` only from the app's
+/// record, `<=` only to it; `device_id = device` pairs fields named differently. Each record is
+/// destructured naming every field listed, with no `..`, and the other built from exactly
+/// those, so either gaining a field fails the build until the list has it. A field checked from
+/// the app's record is named `path.field` (`services.languages`) in errors.
 macro_rules! convert {
-    ($value:expr, $from:path => $to:path { $($field:ident $(: $conv:expr)?),* $(,)? }) => {{
-        let $from { $($field),* } = $value;
-        $to { $($field $(: $conv)?),* }
-    }};
+    ($ffi:ident <=> $core:path { $($f:ident $(= $cf:ident)?),* $(,)? }) => {
+        convert!($ffi => $core { $($f $(= $cf)?),* });
+        convert!($ffi <= $core { $($f $(= $cf)?),* });
+    };
+    ($ffi:ident => $core:path { $($f:ident $(= $cf:ident)?),* $(,)? }) => {
+        impl $crate::types::FromFfi<$ffi> for $core {
+            fn from_ffi(path: &str, value: $ffi) -> $crate::types::Res<Self> {
+                let $ffi { $($f),* } = value;
+                $(let $f = $crate::types::arg(&$crate::types::join(path, stringify!($f)), $f)?;)*
+                Ok(Self { $($($cf:)? $f),* })
+            }
+        }
+        impl TryFrom<$ffi> for $core {
+            type Error = $crate::OutreachError;
+            fn try_from(value: $ffi) -> $crate::types::Res<Self> {
+                $crate::types::arg("", value)
+            }
+        }
+    };
+    ($ffi:ident <= $core:path { $($f:ident $(= $cf:ident)?),* $(,)? }) => {
+        impl $crate::types::IntoFfi<$ffi> for $core {
+            fn into_ffi(self) -> $ffi {
+                let Self { $($($cf:)? $f),* } = self;
+                $ffi { $($f: $crate::types::IntoFfi::into_ffi($f)),* }
+            }
+        }
+        impl From<$core> for $ffi {
+            fn from(value: $core) -> Self {
+                $crate::types::IntoFfi::into_ffi(value)
+            }
+        }
+        impl $crate::types::IntoFfi<Vec<$ffi>> for Vec<$core> {
+            fn into_ffi(self) -> Vec<$ffi> {
+                self.into_iter().map($crate::types::IntoFfi::into_ffi).collect()
+            }
+        }
+    };
 }
 
 mod catalog;
 mod directory;
 mod visit;
 
-use std::collections::{BTreeSet, HashMap};
-use std::str::FromStr;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::Hash;
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -62,9 +104,9 @@ pub type IsoDate = NaiveDate;
 /// A local date and time: `java.time.LocalDateTime` in Kotlin, ISO-8601 text in Swift.
 pub type IsoDateTime = NaiveDateTime;
 
-type Res<T> = Result<T, OutreachError>;
+pub(crate) type Res<T> = Result<T, OutreachError>;
 
-fn invalid(field: impl Into<String>, reason: impl Into<String>) -> OutreachError {
+pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> OutreachError {
     let field = field.into();
     OutreachError::InvalidInput {
         reason: format!("{field} {}", reason.into()),
@@ -72,40 +114,132 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> OutreachError
     }
 }
 
-/// Parses an id given by the app, naming `field` if it is not one.
-pub(crate) fn parse_id<T: FromStr>(field: &str, text: &str) -> Res<T> {
-    text.parse()
-        .map_err(|_| invalid(field, "is not a valid id (a UUID)"))
+/// A core value from what the app gives for it, checked: a bad one is `InvalidInput` naming
+/// `field`, the path of the value in the app's arguments (`services.languages`, `partner_id`).
+pub(crate) trait FromFfi<F>: Sized {
+    fn from_ffi(field: &str, value: F) -> Res<Self>;
 }
 
-pub(crate) fn lang(field: &str, code: &str) -> Res<m::Lang> {
-    code.parse()
-        .map_err(|_| invalid(field, "is not a known language code"))
+/// A core value as the app gets it.
+pub(crate) trait IntoFfi<F> {
+    fn into_ffi(self) -> F;
 }
 
-pub(crate) fn langs(field: &str, codes: &[String]) -> Res<Vec<m::Lang>> {
-    codes.iter().map(|c| lang(field, c)).collect()
+/// Checks a value the app gave, at `field`.
+pub(crate) fn arg<T: FromFfi<F>, F>(field: &str, value: F) -> Res<T> {
+    T::from_ffi(field, value)
 }
 
-fn lang_set(field: &str, codes: Vec<String>) -> Res<BTreeSet<m::Lang>> {
-    codes.iter().map(|c| lang(field, c)).collect()
+/// The path of the field `name` of a record at `path` (the empty path: an argument).
+pub(crate) fn join<'a>(path: &str, name: &'a str) -> Cow<'a, str> {
+    match path {
+        "" => name.into(),
+        _ => format!("{path}.{name}").into(),
+    }
 }
 
-fn strings<T: ToString>(items: impl IntoIterator<Item = T>) -> Vec<String> {
-    items.into_iter().map(|i| i.to_string()).collect()
+/// Everything else crosses as it is.
+impl<T> FromFfi<T> for T {
+    fn from_ffi(_: &str, value: T) -> Res<T> {
+        Ok(value)
+    }
 }
 
-fn multi_text(field: &str, text: HashMap<String, String>) -> Res<m::MultiText> {
-    text.into_iter().map(|(l, t)| Ok((lang(field, &l)?, t))).collect()
+impl<T> IntoFfi<T> for T {
+    fn into_ffi(self) -> T {
+        self
+    }
 }
 
-fn multi_text_out(text: m::MultiText) -> HashMap<String, String> {
-    text.into_iter().map(|(l, t)| (l.to_string(), t)).collect()
+/// The core's checked text: ids (UUIDs) and codes.
+macro_rules! text {
+    ($($($t:ty),+: $what:literal;)*) => {$($(
+        impl FromFfi<String> for $t {
+            fn from_ffi(field: &str, text: String) -> Res<$t> {
+                text.parse().map_err(|_| invalid(field, $what))
+            }
+        }
+        impl IntoFfi<String> for $t {
+            fn into_ffi(self) -> String {
+                self.to_string()
+            }
+        }
+    )+)*};
 }
 
-/// Converts a list into a set, or a set into a list.
-fn set_of<A, C: FromIterator<A>>(items: impl IntoIterator<Item = A>) -> C {
-    items.into_iter().collect()
+text! {
+    m::PartnerId, m::ServiceId, m::LocationId, m::BrochureId, m::VisitId, m::DeviceId: "is not a valid id (a UUID)";
+    m::Lang: "is not a known language code";
+    m::Country: "is not a known country code";
+}
+
+impl FromFfi<Vec<String>> for Vec<m::Lang> {
+    fn from_ffi(field: &str, codes: Vec<String>) -> Res<Self> {
+        codes.into_iter().map(|c| arg(field, c)).collect()
+    }
+}
+
+/// Sets cross as lists (a value listed twice counts once).
+impl<F, T: FromFfi<F> + Ord> FromFfi<Vec<F>> for BTreeSet<T> {
+    fn from_ffi(field: &str, items: Vec<F>) -> Res<Self> {
+        items.into_iter().map(|i| T::from_ffi(field, i)).collect()
+    }
+}
+
+impl<F, T: IntoFfi<F>> IntoFfi<Vec<F>> for BTreeSet<T> {
+    fn into_ffi(self) -> Vec<F> {
+        self.into_iter().map(T::into_ffi).collect()
+    }
+}
+
+/// Texts by language cross as maps keyed by the code.
+impl<KF, VF, K: FromFfi<KF> + Ord, V: FromFfi<VF>> FromFfi<HashMap<KF, VF>> for BTreeMap<K, V> {
+    fn from_ffi(field: &str, map: HashMap<KF, VF>) -> Res<Self> {
+        map.into_iter()
+            .map(|(k, v)| Ok((arg(field, k)?, arg(field, v)?)))
+            .collect()
+    }
+}
+
+impl<KF: Hash + Eq, VF, K: IntoFfi<KF>, V: IntoFfi<VF>> IntoFfi<HashMap<KF, VF>> for BTreeMap<K, V> {
+    fn into_ffi(self) -> HashMap<KF, VF> {
+        self.into_iter()
+            .map(|(k, v)| (k.into_ffi(), v.into_ffi()))
+            .collect()
+    }
+}
+
+/// Other maps cross as lists of records, one an entry (a count, a service with its id); an
+/// entry listed twice is refused.
+impl<F, K: Ord, V> FromFfi<Vec<F>> for BTreeMap<K, V>
+where
+    (K, V): FromFfi<F>,
+{
+    fn from_ffi(field: &str, items: Vec<F>) -> Res<Self> {
+        let mut map = BTreeMap::new();
+        for item in items {
+            let (k, v) = <(K, V)>::from_ffi(field, item)?;
+            if map.insert(k, v).is_some() {
+                return Err(invalid(field, "lists the same value twice"));
+            }
+        }
+        Ok(map)
+    }
+}
+
+impl<F, K, V> IntoFfi<Vec<F>> for BTreeMap<K, V>
+where
+    (K, V): IntoFfi<F>,
+{
+    fn into_ffi(self) -> Vec<F> {
+        self.into_iter().map(IntoFfi::into_ffi).collect()
+    }
+}
+
+impl IntoFfi<u32> for usize {
+    fn into_ffi(self) -> u32 {
+        u32::try_from(self).unwrap_or(u32::MAX)
+    }
 }
 
 /// Where a note holds personal data. The visit was not stored.
@@ -123,25 +257,9 @@ pub struct PersonalDataSpan {
     pub end_utf8: u32,
 }
 
-impl From<&oc::privacy::PersonalDataSpan> for PersonalDataSpan {
-    fn from(s: &oc::privacy::PersonalDataSpan) -> Self {
-        let oc::privacy::PersonalDataSpan {
-            start,
-            end,
-            start_utf16,
-            end_utf16,
-            kind,
-        } = *s;
-        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-        PersonalDataSpan {
-            kind,
-            start_utf16: n(start_utf16),
-            end_utf16: n(end_utf16),
-            start_utf8: n(start),
-            end_utf8: n(end),
-        }
-    }
-}
+convert!(PersonalDataSpan <= oc::privacy::PersonalDataSpan {
+    kind, start_utf16, end_utf16, start_utf8 = start, end_utf8 = end,
+});
 
 /// What the store tells observers after each commit, local or from a sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
@@ -163,6 +281,9 @@ impl From<&oc::StoreChanges> for StoreChanges {
             visits,
             documents: _,
         } = c;
+        fn strings<T: ToString>(ids: &[T]) -> Vec<String> {
+            ids.iter().map(T::to_string).collect()
+        }
         StoreChanges {
             partners: strings(partners),
             brochures: strings(brochures),
@@ -170,7 +291,6 @@ impl From<&oc::StoreChanges> for StoreChanges {
         }
     }
 }
-
 /// How a store is opened and synced.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct StoreConfig {
@@ -207,7 +327,15 @@ pub struct StoreConfig {
 
 impl StoreConfig {
     pub(crate) fn sync_options(&self) -> Res<oc::SyncOptions> {
-        let defaults = oc::SyncOptions::default();
+        // What the apps do not choose, named one by one: a new option fails the build until
+        // it is either given to the apps or taken from the defaults here.
+        let oc::SyncOptions {
+            connect_timeout,
+            deadline,
+            retry_base_delay,
+            retry_max_delay,
+            ..
+        } = oc::SyncOptions::default();
         if self.max_attempts == 0 {
             return Err(invalid("max_attempts", "must be at least 1"));
         }
@@ -216,15 +344,17 @@ impl StoreConfig {
         }
         let request_timeout = Duration::from_secs(self.request_timeout_seconds.into());
         Ok(oc::SyncOptions {
-            languages: langs("languages", &self.languages)?,
+            languages: arg("languages", self.languages.clone())?,
             retention_days: self.retention_days,
             storage_budget_bytes: self.storage_budget_bytes,
             fetch_files: self.fetch_files,
             request_timeout,
-            connect_timeout: defaults.connect_timeout.min(request_timeout),
+            connect_timeout: connect_timeout.min(request_timeout),
+            deadline,
             max_attempts: self.max_attempts,
+            retry_base_delay,
+            retry_max_delay,
             extra_ca_pem: self.extra_ca_pem.clone(),
-            ..defaults
         })
     }
 
@@ -247,7 +377,5 @@ pub fn new_id() -> String {
 /// microseconds for a full note.
 #[uniffi::export]
 pub fn find_personal_data(note: String) -> Vec<PersonalDataSpan> {
-    crate::error::guard_value(Vec::new(), || {
-        oc::privacy::scan_note(&note).iter().map(Into::into).collect()
-    })
+    crate::error::guard_value(Vec::new(), || oc::privacy::scan_note(&note).into_ffi())
 }
