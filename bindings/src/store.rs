@@ -42,10 +42,10 @@ fn runtime() -> Res<&'static tokio::runtime::Runtime> {
 
 /// Runs `work` on the runtime and waits for it from whatever executor polls the returned
 /// future (Kotlin coroutines, Swift tasks). A panic in `work` becomes `Internal`.
-async fn on_runtime<T: Send + 'static>(work: impl Future<Output = Res<T>> + Send + 'static) -> Res<T> {
+async fn on_runtime<T: Send + 'static>(work: impl Future<Output = oc::Result<T>> + Send + 'static) -> Res<T> {
     let handle = runtime()?.spawn(work);
     match handle.await {
-        Ok(result) => result,
+        Ok(result) => Ok(result?),
         Err(e) if e.is_panic() => Err(OutreachError::Internal {
             reason: panic_reason(&*e.into_panic()),
         }),
@@ -118,7 +118,7 @@ impl oc::StoreObserver for ObserverBridge {
             return;
         }
         // An error thrown by the app is its own business; a panic is contained by the core.
-        if let Err(CallbackError::Failed { reason }) = self.0.on_change(changes.into()) {
+        if let Err(CallbackError::Failed { reason }) = self.0.on_change(changes.clone().into()) {
             tracing::warn!(target: TARGET, reason, "a store observer failed; ignored");
         }
     }
@@ -209,11 +209,20 @@ impl OutreachStore {
         guard(|| Ok(call(&self.store, arg(field, value)?)?.into_ffi()))
     }
 
+    /// The languages the app gave, or (none given) the configured ones.
+    fn languages_or(&self, languages: Vec<String>) -> Res<Vec<m::Lang>> {
+        if languages.is_empty() {
+            Ok(self.sync_options.languages.clone())
+        } else {
+            arg("languages", languages)
+        }
+    }
+
     fn network<T, F, W>(&self, cancel: Option<Arc<SyncCancellation>>, work: F) -> impl Future<Output = Res<T>>
     where
         T: Send + 'static,
         F: FnOnce(Arc<oc::Store>, oc::SyncOptions, oc::CancelToken) -> W,
-        W: Future<Output = Res<T>> + Send + 'static,
+        W: Future<Output = oc::Result<T>> + Send + 'static,
     {
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
         let abandoned = CancelOnDrop(Some(token.clone()));
@@ -235,7 +244,11 @@ impl OutreachStore {
     pub fn new(path: String, key: Vec<u8>, config: StoreConfig) -> Res<Arc<Self>> {
         guard(|| {
             let sync_options = config.sync_options()?;
-            let store = oc::Store::open(&path, &key, config.store_options())?;
+            let options = oc::StoreOptions {
+                plaintext_header: config.plaintext_header,
+                brochure_dir: config.brochure_dir.as_ref().map(Into::into),
+            };
+            let store = oc::Store::open(&path, &key, options)?;
             Ok(Arc::new(OutreachStore {
                 store: Arc::new(store),
                 config,
@@ -430,9 +443,10 @@ impl OutreachStore {
         cancel: Option<Arc<SyncCancellation>>,
     ) -> Res<Enrollment> {
         self.network(cancel, move |store, options, token| async move {
-            Ok(store
-                .enroll_cancellable(&link_or_hub_url, code.as_deref(), &device_name, &options, &token)
-                .await?)
+            let code = code.as_deref();
+            store
+                .enroll_cancellable(&link_or_hub_url, code, &device_name, &options, &token)
+                .await
         })
         .await
     }
@@ -448,7 +462,7 @@ impl OutreachStore {
     ) -> Res<SyncReport> {
         self.network(cancel, move |store, options, token| async move {
             let progress = progress.map(|p| Arc::new(ProgressBridge(p)) as Arc<dyn oc::SyncProgress>);
-            Ok(store.sync(&options, progress, &token).await?)
+            store.sync(&options, progress, &token).await
         })
         .await
     }
@@ -457,7 +471,7 @@ impl OutreachStore {
     /// budget (a sync does this too, unless `fetch_files` is off).
     pub async fn fetch_brochure_files(&self, cancel: Option<Arc<SyncCancellation>>) -> Res<FetchReport> {
         self.network(cancel, move |store, options, token| async move {
-            Ok(store.fetch_brochure_files(&options, &token).await?)
+            store.fetch_brochure_files(&options, &token).await
         })
         .await
     }
@@ -468,16 +482,5 @@ impl OutreachStore {
     /// closed afterwards (every call fails with `Storage`); the app forgets the key.
     pub fn wipe(&self) -> Res<()> {
         guard(|| Ok(self.store.wipe()?))
-    }
-}
-
-impl OutreachStore {
-    /// The languages the app gave, or (none given) the configured ones.
-    fn languages_or(&self, languages: Vec<String>) -> Res<Vec<m::Lang>> {
-        if languages.is_empty() {
-            Ok(self.sync_options.languages.clone())
-        } else {
-            arg("languages", languages)
-        }
     }
 }

@@ -1,47 +1,13 @@
 //! The partner directory as the apps see it: partners with their services and offices (lists,
 //! not maps keyed by id), search results and queries, and the edits a coordinator makes.
 
-use std::collections::BTreeMap;
 use std::collections::HashMap;
 
 use outreach_core as oc;
 use outreach_core::model as m;
-use outreach_core::model::{OrgKind, PartnerStatus, Phone, Region, Theme, TimeRange, Weekday};
+use outreach_core::model::{OrgKind, PartnerStatus, Phone, Region, Theme};
 
-use super::{arg, invalid, FromFfi, IntoFfi, IsoDate, IsoDateTime, Res};
-
-/// The hours of one weekday: one or more ranges (a lunch break makes two). A range that closes
-/// before it opens runs past midnight (a night shelter: 21:00 to 08:00).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct DayHours {
-    /// The day.
-    pub day: Weekday,
-    /// Its ranges, in order, in minutes after midnight.
-    pub ranges: Vec<TimeRange>,
-}
-
-/// Hours cross as a list of days (a day listed twice gets the ranges of both). Each range is
-/// checked here; that they do not overlap, where the core validates the entry.
-impl FromFfi<Vec<DayHours>> for m::WeeklyHours {
-    fn from_ffi(field: &str, days: Vec<DayHours>) -> Res<Self> {
-        let mut hours = BTreeMap::<Weekday, Vec<TimeRange>>::new();
-        for DayHours { day, ranges } in days {
-            for TimeRange { open, close } in ranges {
-                let range = TimeRange::new((open / 60, open % 60), (close / 60, close % 60))
-                    .ok_or_else(|| invalid(field, "holds a time outside 00:00..24:00"))?;
-                hours.entry(day).or_default().push(range);
-            }
-        }
-        Ok(m::WeeklyHours(hours))
-    }
-}
-
-impl IntoFfi<Vec<DayHours>> for m::WeeklyHours {
-    fn into_ffi(self) -> Vec<DayHours> {
-        let days = self.0.into_iter();
-        days.map(|(day, ranges)| DayHours { day, ranges }).collect()
-    }
-}
+use super::{arg, FromFfi, IntoFfi, IsoDate, IsoDateTime, Res};
 
 /// A service a partner offers (HSDS `service`).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -68,9 +34,9 @@ pub struct Service {
     /// How to apply.
     #[uniffi(default = None)]
     pub how_to_apply: Option<String>,
-    /// When it runs (empty: the location's hours).
+    /// When it runs, day by day (empty: the location's hours).
     #[uniffi(default)]
-    pub schedule: Vec<DayHours>,
+    pub schedule: m::WeeklyHours,
     /// Status.
     pub status: PartnerStatus,
 }
@@ -98,9 +64,9 @@ pub struct Location {
     /// Longitude of the office (WGS 84).
     #[uniffi(default = None)]
     pub longitude: Option<f64>,
-    /// Opening hours.
+    /// Opening hours, day by day.
     #[uniffi(default)]
-    pub hours: Vec<DayHours>,
+    pub hours: m::WeeklyHours,
     /// Accessibility notes.
     #[uniffi(default = None)]
     pub accessibility: Option<String>,
@@ -160,10 +126,10 @@ pub struct Partner {
     pub worker_notes: Option<String>,
 }
 
-convert!(Service <=> m::Service {
+convert!("services." Service <=> m::Service {
     id, name, description, themes, languages, eligibility, fees, how_to_apply, schedule, status,
 });
-convert!(Location <=> m::Location {
+convert!("locations." Location <=> m::Location {
     id, name, street, postcode, municipality, province, latitude, longitude, hours, accessibility,
 });
 convert!(Partner <=> m::Partner {
@@ -189,57 +155,6 @@ macro_rules! by_id {
 }
 
 by_id!(Service => m::Service: m::ServiceId, Location => m::Location: m::LocationId);
-
-/// A partner as search results show it.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct PartnerSummary {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Other name or acronym.
-    pub alternate_name: Option<String>,
-    /// Home region.
-    pub region: Region,
-    /// Kind of organisation.
-    pub kind: OrgKind,
-    /// Status.
-    pub status: PartnerStatus,
-    /// Themes of the partner and its active services.
-    pub themes: Vec<Theme>,
-    /// Languages of the partner and its active services.
-    pub languages: Vec<String>,
-    /// Municipalities of its offices.
-    pub municipalities: Vec<String>,
-    /// First public phone number.
-    pub phone: Option<String>,
-    /// When the entry was last verified.
-    pub verified_on: Option<IsoDate>,
-    /// Whether some field holds concurrent values waiting for a coordinator.
-    pub has_conflicts: bool,
-    /// Distance in km from the query's `near` point, when given and the partner has an office
-    /// with coordinates.
-    pub distance_km: Option<f64>,
-}
-
-convert!(
-    PartnerSummary
-        <= oc::store::PartnerSummary {
-            id,
-            name,
-            alternate_name,
-            region,
-            kind,
-            status,
-            themes,
-            languages,
-            municipalities,
-            phone,
-            verified_on,
-            has_conflicts,
-            distance_km,
-        }
-);
 
 /// A point to sort results by distance from; used for one query, never stored.
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
@@ -421,8 +336,8 @@ impl FromFfi<PartnerEdit> for oc::doc::PartnerEdit {
             PartnerEdit::Website { website } => E::Website(website),
             PartnerEdit::WorkerNotes { notes } => E::WorkerNotes(notes),
             PartnerEdit::Verified { on, by } => E::Verified { on, by },
-            PartnerEdit::PutService { service } => E::PutService(arg("services", service)?),
-            PartnerEdit::PutLocation { location } => E::PutLocation(arg("locations", location)?),
+            PartnerEdit::PutService { service } => E::PutService(arg("", service)?),
+            PartnerEdit::PutLocation { location } => E::PutLocation(arg("", location)?),
         })
     }
 }

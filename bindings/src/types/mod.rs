@@ -18,20 +18,25 @@
 
 /// Implements the conversions of a record and its FFI copy from one list of their fields:
 /// `convert!(Service <=> m::Service { id, name, .. })` both ways, `=>` only from the app's
-/// record, `<=` only to it; `device_id = device` pairs fields named differently. Each record is
-/// destructured naming every field listed, with no `..`, and the other built from exactly
-/// those, so either gaining a field fails the build until the list has it. A field checked from
-/// the app's record is named `path.field` (`services.languages`) in errors.
+/// record, `<=` only to it; `device_id = device` pairs fields named differently, and fields
+/// after a `;` are the core's, not shown to the apps. Each record is destructured naming every
+/// field listed, with no `..`, and the other built from exactly those, so either gaining a
+/// field fails the build until the list has it. A field checked from the app's record is named
+/// in errors by its name, after the prefix given first for a record nested in others
+/// (`convert!("services." Service ..)`: `services.languages`).
 macro_rules! convert {
-    ($ffi:ident <=> $core:path { $($f:ident $(= $cf:ident)?),* $(,)? }) => {
-        convert!($ffi => $core { $($f $(= $cf)?),* });
-        convert!($ffi <= $core { $($f $(= $cf)?),* });
+    ($ffi:ident $($rest:tt)*) => {
+        convert!("" $ffi $($rest)*);
     };
-    ($ffi:ident => $core:path { $($f:ident $(= $cf:ident)?),* $(,)? }) => {
+    ($at:literal $ffi:ident <=> $core:path { $($f:ident $(= $cf:ident)?),* $(,)? }) => {
+        convert!($at $ffi => $core { $($f $(= $cf)?),* });
+        convert!($at $ffi <= $core { $($f $(= $cf)?),* });
+    };
+    ($at:literal $ffi:ident => $core:path { $($f:ident $(= $cf:ident)?),* $(,)? }) => {
         impl $crate::types::FromFfi<$ffi> for $core {
-            fn from_ffi(path: &str, value: $ffi) -> $crate::types::Res<Self> {
+            fn from_ffi(_: &str, value: $ffi) -> $crate::types::Res<Self> {
                 let $ffi { $($f),* } = value;
-                $(let $f = $crate::types::arg(&$crate::types::join(path, stringify!($f)), $f)?;)*
+                $(let $f = $crate::types::arg(concat!($at, stringify!($f)), $f)?;)*
                 Ok(Self { $($($cf:)? $f),* })
             }
         }
@@ -42,10 +47,10 @@ macro_rules! convert {
             }
         }
     };
-    ($ffi:ident <= $core:path { $($f:ident $(= $cf:ident)?),* $(,)? }) => {
+    ($at:literal $ffi:ident <= $core:path { $($f:ident $(= $cf:ident)?),* $(,)? $(; $($hidden:ident),*)? }) => {
         impl $crate::types::IntoFfi<$ffi> for $core {
             fn into_ffi(self) -> $ffi {
-                let Self { $($($cf:)? $f),* } = self;
+                let Self { $($($cf:)? $f,)* $($($hidden: _,)*)? } = self;
                 $ffi { $($f: $crate::types::IntoFfi::into_ffi($f)),* }
             }
         }
@@ -66,26 +71,25 @@ mod catalog;
 mod directory;
 mod visit;
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::Hash;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use outreach_core as oc;
 use outreach_core::model as m;
 
-pub use catalog::{Brochure, BrochureFile, BrochureView};
-pub use directory::{
-    DayHours, GeoPoint, Location, Partner, PartnerEdit, PartnerQuery, PartnerSummary, Service,
-};
+pub use catalog::Brochure;
+pub use directory::{GeoPoint, Location, Partner, PartnerEdit, PartnerQuery, Service};
 pub use oc::doc::{ConflictValue, FieldChange, FieldConflict};
+pub use oc::model::BrochureFileEntry as BrochureFile;
 pub use oc::model::{
-    Activity, AgeBand, Audience, Gender, Month, OrgKind, PartOfDay, PartnerStatus, Phone, Region, Setting,
-    Theme, TimeRange, Weekday,
+    Activity, AgeBand, Audience, DayHours, Gender, Month, OrgKind, PartOfDay, PartnerStatus, Phone, Region,
+    Setting, Theme, TimeRange, Weekday,
 };
 pub use oc::privacy::PersonalDataKind;
-pub use oc::store::{MonthlyCount, VisitQuery};
+pub use oc::store::{BrochureView, MonthlyCount, PartnerSummary, VisitQuery};
 pub use oc::sync::protocol::Role;
 pub use oc::{
     DocumentRefusal, Enrollment, FetchReport, LocalBrochureFile, SyncPhase,
@@ -98,6 +102,8 @@ use crate::error::OutreachError;
 // The core's calendar types, as the core declares them for the FFI.
 uniffi::use_remote_type!(outreach_core::NaiveDate);
 uniffi::use_remote_type!(outreach_core::NaiveDateTime);
+// Search results, as the core declares them.
+uniffi::use_remote_type!(outreach_core::PartnerSummary);
 
 /// A calendar day: `java.time.LocalDate` in Kotlin, `YYYY-MM-DD` text in Swift.
 pub type IsoDate = NaiveDate;
@@ -106,16 +112,14 @@ pub type IsoDateTime = NaiveDateTime;
 
 pub(crate) type Res<T> = Result<T, OutreachError>;
 
-pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> OutreachError {
+/// A value the app gave at `field` that `is` not what it should be.
+pub(crate) fn invalid(field: impl Into<String>, is: &str) -> OutreachError {
     let field = field.into();
-    OutreachError::InvalidInput {
-        reason: format!("{field} {}", reason.into()),
-        field,
-    }
+    OutreachError::input(&field, format!("{field} {is}"))
 }
 
 /// A core value from what the app gives for it, checked: a bad one is `InvalidInput` naming
-/// `field`, the path of the value in the app's arguments (`services.languages`, `partner_id`).
+/// `field` (`partner_id`, `services.languages`; records name their own fields).
 pub(crate) trait FromFfi<F>: Sized {
     fn from_ffi(field: &str, value: F) -> Res<Self>;
 }
@@ -128,14 +132,6 @@ pub(crate) trait IntoFfi<F> {
 /// Checks a value the app gave, at `field`.
 pub(crate) fn arg<T: FromFfi<F>, F>(field: &str, value: F) -> Res<T> {
     T::from_ffi(field, value)
-}
-
-/// The path of the field `name` of a record at `path` (the empty path: an argument).
-pub(crate) fn join<'a>(path: &str, name: &'a str) -> Cow<'a, str> {
-    match path {
-        "" => name.into(),
-        _ => format!("{path}.{name}").into(),
-    }
 }
 
 /// Everything else crosses as it is.
@@ -162,6 +158,11 @@ macro_rules! text {
         impl IntoFfi<String> for $t {
             fn into_ffi(self) -> String {
                 self.to_string()
+            }
+        }
+        impl IntoFfi<Vec<String>> for Vec<$t> {
+            fn into_ffi(self) -> Vec<String> {
+                self.into_iter().map(IntoFfi::into_ffi).collect()
             }
         }
     )+)*};
@@ -272,25 +273,9 @@ pub struct StoreChanges {
     pub visits: Vec<String>,
 }
 
-impl From<&oc::StoreChanges> for StoreChanges {
-    fn from(c: &oc::StoreChanges) -> Self {
-        // The documents written are sync bookkeeping, not something an app shows.
-        let oc::StoreChanges {
-            partners,
-            brochures,
-            visits,
-            documents: _,
-        } = c;
-        fn strings<T: ToString>(ids: &[T]) -> Vec<String> {
-            ids.iter().map(T::to_string).collect()
-        }
-        StoreChanges {
-            partners: strings(partners),
-            brochures: strings(brochures),
-            visits: strings(visits),
-        }
-    }
-}
+// The documents written are sync bookkeeping, not something an app shows.
+convert!(StoreChanges <= oc::StoreChanges { partners, brochures, visits; documents });
+
 /// How a store is opened and synced.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct StoreConfig {
@@ -327,15 +312,7 @@ pub struct StoreConfig {
 
 impl StoreConfig {
     pub(crate) fn sync_options(&self) -> Res<oc::SyncOptions> {
-        // What the apps do not choose, named one by one: a new option fails the build until
-        // it is either given to the apps or taken from the defaults here.
-        let oc::SyncOptions {
-            connect_timeout,
-            deadline,
-            retry_base_delay,
-            retry_max_delay,
-            ..
-        } = oc::SyncOptions::default();
+        let defaults = oc::SyncOptions::default();
         if self.max_attempts == 0 {
             return Err(invalid("max_attempts", "must be at least 1"));
         }
@@ -343,26 +320,21 @@ impl StoreConfig {
             return Err(invalid("request_timeout_seconds", "must be at least 1"));
         }
         let request_timeout = Duration::from_secs(self.request_timeout_seconds.into());
+        // Every option named (no `..defaults`): a new one fails the build until it is either
+        // given to the apps or taken from the defaults here.
         Ok(oc::SyncOptions {
             languages: arg("languages", self.languages.clone())?,
             retention_days: self.retention_days,
             storage_budget_bytes: self.storage_budget_bytes,
             fetch_files: self.fetch_files,
             request_timeout,
-            connect_timeout: connect_timeout.min(request_timeout),
-            deadline,
+            connect_timeout: defaults.connect_timeout.min(request_timeout),
+            deadline: defaults.deadline,
             max_attempts: self.max_attempts,
-            retry_base_delay,
-            retry_max_delay,
+            retry_base_delay: defaults.retry_base_delay,
+            retry_max_delay: defaults.retry_max_delay,
             extra_ca_pem: self.extra_ca_pem.clone(),
         })
-    }
-
-    pub(crate) fn store_options(&self) -> oc::StoreOptions {
-        oc::StoreOptions {
-            plaintext_header: self.plaintext_header,
-            brochure_dir: self.brochure_dir.as_ref().map(Into::into),
-        }
     }
 }
 
@@ -377,5 +349,7 @@ pub fn new_id() -> String {
 /// microseconds for a full note.
 #[uniffi::export]
 pub fn find_personal_data(note: String) -> Vec<PersonalDataSpan> {
-    crate::error::guard_value(Vec::new(), || oc::privacy::scan_note(&note).into_ffi())
+    // A panic (a bug) finds nothing rather than unwinding into the app.
+    let found = catch_unwind(AssertUnwindSafe(|| oc::privacy::scan_note(&note)));
+    found.unwrap_or_default().into_ffi()
 }

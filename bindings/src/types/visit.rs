@@ -101,7 +101,7 @@ convert!(VisitDetails <=> m::VisitDetails {
     date, part_of_day, postcode, municipality, setting, activity, people_reached, by_gender, by_age, languages,
     origins, themes, brochures, referrals, follow_up, note,
 });
-convert!(Referral <=> m::Referral { partner_id = partner, theme });
+convert!("referrals." Referral <=> m::Referral { partner_id = partner, theme });
 
 /// The counts of a visit cross as lists of records, each a key and its count.
 macro_rules! counts {
