@@ -57,14 +57,8 @@ async fn on_runtime<T: Send + 'static>(work: impl Future<Output = oc::Result<T>>
 
 /// Cancels the token when dropped before the work finished: when the app cancels the coroutine
 /// or task awaiting a network call, UniFFI drops its future, and the work stops at its next
-/// step. Once the work finished it is disarmed, so that the app's handle stays uncancelled.
+/// step. Once the work finished it holds none, so that the app's handle stays uncancelled.
 struct CancelOnDrop(Option<oc::CancelToken>);
-
-impl CancelOnDrop {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
@@ -118,7 +112,7 @@ impl oc::StoreObserver for ObserverBridge {
             return;
         }
         // An error thrown by the app is its own business; a panic is contained by the core.
-        if let Err(CallbackError::Failed { reason }) = self.0.on_change(changes.clone().into()) {
+        if let Err(CallbackError::Failed { reason }) = self.0.on_change(changes.clone().into_ffi()) {
             tracing::warn!(target: TARGET, reason, "a store observer failed; ignored");
         }
     }
@@ -225,11 +219,11 @@ impl OutreachStore {
         W: Future<Output = oc::Result<T>> + Send + 'static,
     {
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
-        let abandoned = CancelOnDrop(Some(token.clone()));
+        let mut abandoned = CancelOnDrop(Some(token.clone()));
         let fut = work(self.store.clone(), self.sync_options.clone(), token);
         async move {
             let result = on_runtime(fut).await;
-            abandoned.disarm();
+            abandoned.0.take();
             result
         }
     }
@@ -311,7 +305,7 @@ impl OutreachStore {
     /// Applies edits to a partner as one change (coordinators); the entry must stay valid.
     pub fn edit_partner(&self, partner_id: String, edits: Vec<PartnerEdit>) -> Res<()> {
         guard(|| {
-            let edits: Vec<oc::doc::PartnerEdit> = arg("", edits)?;
+            let edits = edits.into_iter().map(|e| arg("", e)).collect::<Res<Vec<_>>>()?;
             self.call("partner_id", partner_id, |store, id| {
                 store.edit_partner(id, &edits)
             })

@@ -1,8 +1,10 @@
 //! How the core's own types cross the FFI (the `uniffi` feature, for the bindings crate): ids as
 //! UUID text, language and country codes as text, calendar days and local times as ISO-8601
 //! text (`LocalDate`/`LocalDateTime` in Kotlin, see `core/uniffi.toml`), instants as timestamps.
-//! The records and enums themselves derive `uniffi::Record`/`uniffi::Enum` where they are
-//! defined; the bindings crate hand-copies only those whose shape changes (maps and sets).
+//! Sets and a week's hours cross as lists. The records and enums themselves derive
+//! `uniffi::Record`/`uniffi::Enum` where they are defined (or are declared here); the bindings
+//! crate hand-copies only the records the apps give whose shape changes (maps and sets keyed by
+//! ids and codes, which it checks naming the field).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -341,9 +341,3 @@ impl FromFfi<PartnerEdit> for oc::doc::PartnerEdit {
         })
     }
 }
-
-impl FromFfi<Vec<PartnerEdit>> for Vec<oc::doc::PartnerEdit> {
-    fn from_ffi(field: &str, edits: Vec<PartnerEdit>) -> Res<Self> {
-        edits.into_iter().map(|e| arg(field, e)).collect()
-    }
-}

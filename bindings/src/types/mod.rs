@@ -7,14 +7,10 @@
 //! here, field by field: ids are UUID text, languages ISO 639 codes, countries ISO 3166 codes,
 //! and a bad one is an [`OutreachError::InvalidInput`] naming the field.
 //!
-//! Conversions go field by field: [`FromFfi`] checks what the app gives into the core's type and
-//! [`IntoFfi`] turns the core's into what the app gets, each implemented once per kind of value
-//! (ids and codes as text, sets as lists, maps as lists of records), and `convert!` applies them
-//! to every field of a record.
-//!
-//! Drift: every conversion destructures a record without `..` and builds the other from exactly
-//! those fields, so a field added to the core fails this crate's build until the copy has it too
-//! (see the `round_trips` tests).
+//! Conversions go field by field, through [`FromFfi`] (what the app gives, checked) and
+//! [`IntoFfi`] (what it gets), implemented once per kind of value. Drift: `convert!` destructures
+//! each record without `..`, so a field added to the core fails this crate's build until the copy
+//! has it too (`records_round_trip_through_their_ffi_copies` checks what it does with each).
 
 /// Implements the conversions of a record and its FFI copy from one list of their fields:
 /// `convert!(Service <=> m::Service { id, name, .. })` both ways, `=>` only from the app's
@@ -40,23 +36,12 @@ macro_rules! convert {
                 Ok(Self { $($($cf:)? $f),* })
             }
         }
-        impl TryFrom<$ffi> for $core {
-            type Error = $crate::OutreachError;
-            fn try_from(value: $ffi) -> $crate::types::Res<Self> {
-                $crate::types::arg("", value)
-            }
-        }
     };
     ($at:literal $ffi:ident <= $core:path { $($f:ident $(= $cf:ident)?),* $(,)? $(; $($hidden:ident),*)? }) => {
         impl $crate::types::IntoFfi<$ffi> for $core {
             fn into_ffi(self) -> $ffi {
                 let Self { $($($cf:)? $f,)* $($($hidden: _,)*)? } = self;
                 $ffi { $($f: $crate::types::IntoFfi::into_ffi($f)),* }
-            }
-        }
-        impl From<$core> for $ffi {
-            fn from(value: $core) -> Self {
-                $crate::types::IntoFfi::into_ffi(value)
             }
         }
         impl $crate::types::IntoFfi<Vec<$ffi>> for Vec<$core> {
@@ -120,12 +105,14 @@ pub(crate) fn invalid(field: impl Into<String>, is: &str) -> OutreachError {
 
 /// A core value from what the app gives for it, checked: a bad one is `InvalidInput` naming
 /// `field` (`partner_id`, `services.languages`; records name their own fields).
-pub(crate) trait FromFfi<F>: Sized {
-    fn from_ffi(field: &str, value: F) -> Res<Self>;
+pub trait FromFfi<F>: Sized {
+    /// Checks `value`, given by the app at `field`.
+    fn from_ffi(field: &str, value: F) -> Result<Self, OutreachError>;
 }
 
 /// A core value as the app gets it.
-pub(crate) trait IntoFfi<F> {
+pub trait IntoFfi<F> {
+    /// The value as the app gets it.
     fn into_ffi(self) -> F;
 }
 
@@ -160,6 +147,11 @@ macro_rules! text {
                 self.to_string()
             }
         }
+        impl FromFfi<Vec<String>> for Vec<$t> {
+            fn from_ffi(field: &str, texts: Vec<String>) -> Res<Self> {
+                texts.into_iter().map(|t| arg(field, t)).collect()
+            }
+        }
         impl IntoFfi<Vec<String>> for Vec<$t> {
             fn into_ffi(self) -> Vec<String> {
                 self.into_iter().map(IntoFfi::into_ffi).collect()
@@ -172,12 +164,6 @@ text! {
     m::PartnerId, m::ServiceId, m::LocationId, m::BrochureId, m::VisitId, m::DeviceId: "is not a valid id (a UUID)";
     m::Lang: "is not a known language code";
     m::Country: "is not a known country code";
-}
-
-impl FromFfi<Vec<String>> for Vec<m::Lang> {
-    fn from_ffi(field: &str, codes: Vec<String>) -> Res<Self> {
-        codes.into_iter().map(|c| arg(field, c)).collect()
-    }
 }
 
 /// Sets cross as lists (a value listed twice counts once).

@@ -275,6 +275,16 @@ mod tests {
     }
 
     #[test]
+    fn check_refuses_ranges_outside_the_day_or_empty() {
+        let day = |open, close| WeeklyHours::on(&[Weekday::Mon], &[TimeRange { open, close }]);
+        assert!(day(20 * 60, 1440).check().is_ok());
+        assert!(day(20 * 60, 8 * 60).check().is_ok());
+        assert!(day(1440, 60).check().is_err());
+        assert!(day(60, 1441).check().is_err());
+        assert!(day(600, 600).check().is_err());
+    }
+
+    #[test]
     fn overnight_ranges_spill_into_next_day() {
         let h: WeeklyHours = "mon-sun 20:00-08:00".parse().unwrap();
         assert!(h.is_open(Weekday::Tue, 23 * 60));
