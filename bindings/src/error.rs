@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use outreach_core::sync::protocol::ErrorCode;
 use outreach_core::Error as CoreError;
 
-use crate::types::PersonalDataSpan;
+use crate::types::{IntoFfi, PersonalDataSpan};
 
 /// Everything an Outreach call can fail with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -87,60 +87,51 @@ pub enum OutreachError {
     },
 }
 
+impl OutreachError {
+    /// An invalid input at `field`.
+    pub(crate) fn input(field: impl Into<String>, reason: String) -> Self {
+        Self::InvalidInput {
+            field: field.into(),
+            reason,
+        }
+    }
+}
+
 impl From<CoreError> for OutreachError {
     fn from(e: CoreError) -> Self {
         let reason = e.to_string();
         match e {
-            CoreError::Invalid(v) => OutreachError::InvalidInput {
-                field: v.field,
+            CoreError::Invalid(v) => Self::input(v.field, reason),
+            CoreError::KeyMissing | CoreError::KeyInvalid(_) => Self::input("key", reason),
+            CoreError::PersonalData(spans) => Self::PersonalData {
+                spans: spans.into_ffi(),
                 reason,
             },
-            CoreError::KeyMissing | CoreError::KeyInvalid(_) => OutreachError::InvalidInput {
-                field: "key".into(),
-                reason,
-            },
-            CoreError::PersonalData(spans) => OutreachError::PersonalData {
-                spans: spans.iter().map(Into::into).collect(),
-                reason,
-            },
-            CoreError::NotFound { .. } => OutreachError::NotFound { reason },
-            CoreError::WrongKey | CoreError::NotEncrypted => OutreachError::WrongKey { reason },
+            CoreError::NotFound { .. } => Self::NotFound { reason },
+            CoreError::WrongKey | CoreError::NotEncrypted => Self::WrongKey { reason },
             CoreError::SchemaTooNew { .. }
             | CoreError::Document(_)
             | CoreError::Storage(_)
             | CoreError::Corrupt(_)
             | CoreError::Io(_)
-            | CoreError::Closed => OutreachError::Storage { reason },
+            | CoreError::Closed => Self::Storage { reason },
             CoreError::NotAllowed(_) | CoreError::NotEnrolled | CoreError::Unauthorized => {
-                OutreachError::Unauthorized { reason }
+                Self::Unauthorized { reason }
             }
-            CoreError::Network(_) | CoreError::Protocol(_) => OutreachError::Network { reason },
+            CoreError::Network(_) | CoreError::Protocol(_) => Self::Network { reason },
             CoreError::Hub { code, .. } => match code {
-                ErrorCode::Unauthorized | ErrorCode::Forbidden => OutreachError::Unauthorized { reason },
-                ErrorCode::Revoked => OutreachError::RevokedAndWiped { reason },
-                ErrorCode::InvalidCode | ErrorCode::AlreadyEnrolled => OutreachError::InvalidInput {
-                    field: "code".into(),
-                    reason,
-                },
-                ErrorCode::PersonalData => OutreachError::PersonalData {
+                ErrorCode::Unauthorized | ErrorCode::Forbidden => Self::Unauthorized { reason },
+                ErrorCode::Revoked => Self::RevokedAndWiped { reason },
+                ErrorCode::InvalidCode | ErrorCode::AlreadyEnrolled => Self::input("code", reason),
+                ErrorCode::PersonalData => Self::PersonalData {
                     spans: Vec::new(),
                     reason,
                 },
-                _ => OutreachError::Network { reason },
+                _ => Self::Network { reason },
             },
             // Retired or revoked, the store is gone: the app forgets it and its key.
-            CoreError::RevokedAndWiped | CoreError::RetiredAndWiped => {
-                OutreachError::RevokedAndWiped { reason }
-            }
-            CoreError::Cancelled => OutreachError::Cancelled { reason },
-        }
-    }
-}
-
-impl From<uniffi::UnexpectedUniFFICallbackError> for OutreachError {
-    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        OutreachError::Internal {
-            reason: format!("an app callback failed: {}", e.reason),
+            CoreError::RevokedAndWiped | CoreError::RetiredAndWiped => Self::RevokedAndWiped { reason },
+            CoreError::Cancelled => Self::Cancelled { reason },
         }
     }
 }
@@ -166,17 +157,12 @@ pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, OutreachError>) -> Result<T
     })
 }
 
-/// Like [`guard`] for calls that cannot fail: a panic yields `fallback`.
-pub(crate) fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_panic_becomes_internal_and_a_value_panic_the_fallback() {
+    fn a_panic_becomes_internal() {
         let caught: Result<(), OutreachError> = guard(|| panic!("broken invariant"));
         match caught {
             Err(OutreachError::Internal { reason }) => assert!(reason.contains("broken invariant")),
@@ -184,7 +170,6 @@ mod tests {
         }
         let formatted: Result<(), OutreachError> = guard(|| panic!("{} {}", "with", 2));
         assert!(matches!(formatted, Err(OutreachError::Internal { reason }) if reason.contains("with 2")));
-        assert_eq!(guard_value(7, || panic!("no")), 7);
         assert_eq!(guard(|| Ok(3)), Ok(3));
     }
 }

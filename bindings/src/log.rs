@@ -75,29 +75,24 @@ pub fn set_log_sink(sink: Arc<dyn LogSink>, max_level: LogLevel) {
 /// The `tracing` layer that forwards events to the sink.
 struct SinkLayer;
 
-/// Whether an event comes from Outreach (`outreach::...`, `outreach_core...`): the libraries
-/// underneath (HTTP, TLS) are not held to what ours are, and their events stay out.
-fn ours(target: &str) -> bool {
-    target.starts_with("outreach")
-}
-
-fn wanted(level: &Level) -> Option<Arc<dyn LogSink>> {
+/// The sink, if it wants events like this one: from Outreach (`outreach::...`,
+/// `outreach_core...`; the libraries underneath, HTTP and TLS, are not held to what ours are,
+/// and their events stay out), up to its level.
+fn wanted(metadata: &Metadata<'_>) -> Option<Arc<dyn LogSink>> {
     let slot = SINK.read().ok()?;
     let (sink, max) = slot.as_ref()?;
-    (LogLevel::from(level) <= *max).then(|| sink.clone())
+    let ours = metadata.target().starts_with("outreach");
+    (ours && LogLevel::from(metadata.level()) <= *max).then(|| sink.clone())
 }
 
 impl<S: Subscriber> Layer<S> for SinkLayer {
     fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        ours(metadata.target()) && wanted(metadata.level()).is_some()
+        wanted(metadata).is_some()
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let metadata = event.metadata();
-        if !ours(metadata.target()) {
-            return;
-        }
-        let Some(sink) = wanted(metadata.level()) else {
+        let Some(sink) = wanted(metadata) else {
             return;
         };
         let mut line = Line::default();

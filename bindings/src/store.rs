@@ -16,17 +16,11 @@ use outreach_core::model as m;
 use crate::error::{guard, panic_reason, OutreachError};
 use crate::log::TARGET;
 use crate::types::{
-    lang, langs, parse_id, Brochure, BrochureView, Enrollment, FetchReport, FieldChange, FieldConflict,
+    arg, Brochure, BrochureView, Enrollment, FetchReport, FieldChange, FieldConflict, FromFfi, IntoFfi,
     IsoDate, LocalBrochureFile, MonthlyCount, Partner, PartnerEdit, PartnerQuery, PartnerStatus,
-    PartnerSummary, StoreChanges, StoreConfig, SyncProgress, SyncReport, Visit, VisitDetails, VisitQuery,
+    PartnerSummary, Res, StoreChanges, StoreConfig, SyncProgress, SyncReport, Visit, VisitDetails,
+    VisitQuery,
 };
-
-type Res<T> = Result<T, OutreachError>;
-
-/// The core's values as the FFI's.
-fn list<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
-    items.into_iter().map(B::from).collect()
-}
 
 /// The runtime the network calls run on: two workers are plenty for one sync at a time.
 fn runtime() -> Res<&'static tokio::runtime::Runtime> {
@@ -48,10 +42,10 @@ fn runtime() -> Res<&'static tokio::runtime::Runtime> {
 
 /// Runs `work` on the runtime and waits for it from whatever executor polls the returned
 /// future (Kotlin coroutines, Swift tasks). A panic in `work` becomes `Internal`.
-async fn on_runtime<T: Send + 'static>(work: impl Future<Output = Res<T>> + Send + 'static) -> Res<T> {
+async fn on_runtime<T: Send + 'static>(work: impl Future<Output = oc::Result<T>> + Send + 'static) -> Res<T> {
     let handle = runtime()?.spawn(work);
     match handle.await {
-        Ok(result) => result,
+        Ok(result) => Ok(result?),
         Err(e) if e.is_panic() => Err(OutreachError::Internal {
             reason: panic_reason(&*e.into_panic()),
         }),
@@ -63,14 +57,8 @@ async fn on_runtime<T: Send + 'static>(work: impl Future<Output = Res<T>> + Send
 
 /// Cancels the token when dropped before the work finished: when the app cancels the coroutine
 /// or task awaiting a network call, UniFFI drops its future, and the work stops at its next
-/// step. Once the work finished it is disarmed, so that the app's handle stays uncancelled.
+/// step. Once the work finished it holds none, so that the app's handle stays uncancelled.
 struct CancelOnDrop(Option<oc::CancelToken>);
-
-impl CancelOnDrop {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
@@ -124,7 +112,7 @@ impl oc::StoreObserver for ObserverBridge {
             return;
         }
         // An error thrown by the app is its own business; a panic is contained by the core.
-        if let Err(CallbackError::Failed { reason }) = self.0.on_change(changes.into()) {
+        if let Err(CallbackError::Failed { reason }) = self.0.on_change(changes.clone().into_ffi()) {
             tracing::warn!(target: TARGET, reason, "a store observer failed; ignored");
         }
     }
@@ -201,18 +189,41 @@ pub struct OutreachStore {
 }
 
 impl OutreachStore {
+    /// Calls the store, guarded, with an argument checked as `field` (an id, a record; `""` for
+    /// a record whose fields are named alone), and returns its result as the app gets it.
+    fn call<F, A: FromFfi<F>, T: IntoFfi<U>, U, E>(
+        &self,
+        field: &str,
+        value: F,
+        call: impl FnOnce(&oc::Store, A) -> Result<T, E>,
+    ) -> Res<U>
+    where
+        OutreachError: From<E>,
+    {
+        guard(|| Ok(call(&self.store, arg(field, value)?)?.into_ffi()))
+    }
+
+    /// The languages the app gave, or (none given) the configured ones.
+    fn languages_or(&self, languages: Vec<String>) -> Res<Vec<m::Lang>> {
+        if languages.is_empty() {
+            Ok(self.sync_options.languages.clone())
+        } else {
+            arg("languages", languages)
+        }
+    }
+
     fn network<T, F, W>(&self, cancel: Option<Arc<SyncCancellation>>, work: F) -> impl Future<Output = Res<T>>
     where
         T: Send + 'static,
         F: FnOnce(Arc<oc::Store>, oc::SyncOptions, oc::CancelToken) -> W,
-        W: Future<Output = Res<T>> + Send + 'static,
+        W: Future<Output = oc::Result<T>> + Send + 'static,
     {
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
-        let abandoned = CancelOnDrop(Some(token.clone()));
+        let mut abandoned = CancelOnDrop(Some(token.clone()));
         let fut = work(self.store.clone(), self.sync_options.clone(), token);
         async move {
             let result = on_runtime(fut).await;
-            abandoned.disarm();
+            abandoned.0.take();
             result
         }
     }
@@ -227,7 +238,11 @@ impl OutreachStore {
     pub fn new(path: String, key: Vec<u8>, config: StoreConfig) -> Res<Arc<Self>> {
         guard(|| {
             let sync_options = config.sync_options()?;
-            let store = oc::Store::open(&path, &key, config.store_options())?;
+            let options = oc::StoreOptions {
+                plaintext_header: config.plaintext_header,
+                brochure_dir: config.brochure_dir.as_ref().map(Into::into),
+            };
+            let store = oc::Store::open(&path, &key, options)?;
             Ok(Arc::new(OutreachStore {
                 store: Arc::new(store),
                 config,
@@ -250,12 +265,12 @@ impl OutreachStore {
 
     /// Searches the directory: by distance when `near` is set, then relevance, then freshness.
     pub fn search_partners(&self, query: PartnerQuery) -> Res<Vec<PartnerSummary>> {
-        guard(|| Ok(list(self.store.search_partners(&query.try_into()?)?)))
+        self.call("", query, |store, query| store.search_partners(&query))
     }
 
     /// A partner's full entry.
     pub fn partner(&self, partner_id: String) -> Res<Partner> {
-        guard(|| Ok(self.store.partner(parse_id("partner_id", &partner_id)?)?.into()))
+        self.call("partner_id", partner_id, |store, id| store.partner(id))
     }
 
     /// How many partners the directory holds on this device.
@@ -265,60 +280,49 @@ impl OutreachStore {
 
     /// Partners with fields holding concurrent values, for a coordinator to resolve.
     pub fn partners_with_conflicts(&self) -> Res<Vec<PartnerSummary>> {
-        guard(|| Ok(list(self.store.partners_with_conflicts()?)))
+        guard(|| Ok(self.store.partners_with_conflicts()?.into_ffi()))
     }
 
     /// The fields of a partner holding concurrent values, each with its author and time.
     /// Writing the field again (any edit of it) resolves the conflict.
     pub fn partner_conflicts(&self, partner_id: String) -> Res<Vec<FieldConflict>> {
-        guard(|| {
-            Ok(self
-                .store
-                .partner_conflicts(parse_id("partner_id", &partner_id)?)?)
-        })
+        self.call("partner_id", partner_id, |store, id| store.partner_conflicts(id))
     }
 
     /// Who set a field of a partner (`name`, `themes`, `services.<id>.fees`...), to what and
     /// when, oldest first.
     pub fn partner_history(&self, partner_id: String, field: String) -> Res<Vec<FieldChange>> {
-        guard(|| {
-            Ok(self
-                .store
-                .partner_history(parse_id("partner_id", &partner_id)?, &field)?)
+        self.call("partner_id", partner_id, |store, id| {
+            store.partner_history(id, &field)
         })
     }
 
     /// Adds a partner (coordinators). Returns its id.
     pub fn add_partner(&self, partner: Partner) -> Res<String> {
-        guard(|| Ok(self.store.add_partner(&partner.try_into()?)?.to_string()))
+        self.call("", partner, |store, partner| store.add_partner(&partner))
     }
 
     /// Applies edits to a partner as one change (coordinators); the entry must stay valid.
     pub fn edit_partner(&self, partner_id: String, edits: Vec<PartnerEdit>) -> Res<()> {
         guard(|| {
-            let edits: Vec<oc::doc::PartnerEdit> =
-                edits.into_iter().map(TryInto::try_into).collect::<Res<_>>()?;
-            Ok(self
-                .store
-                .edit_partner(parse_id("partner_id", &partner_id)?, &edits)?)
+            let edits = edits.into_iter().map(|e| arg("", e)).collect::<Res<Vec<_>>>()?;
+            self.call("partner_id", partner_id, |store, id| {
+                store.edit_partner(id, &edits)
+            })
         })
     }
 
     /// Sets a partner's status (partners are closed, never deleted).
     pub fn set_partner_status(&self, partner_id: String, status: PartnerStatus) -> Res<()> {
-        guard(|| {
-            Ok(self
-                .store
-                .set_partner_status(parse_id("partner_id", &partner_id)?, status)?)
+        self.call("partner_id", partner_id, |store, id| {
+            store.set_partner_status(id, status)
         })
     }
 
     /// Records that a partner's entry was checked with the organisation on `on` by `by`.
     pub fn mark_verified(&self, partner_id: String, on: IsoDate, by: String) -> Res<()> {
-        guard(|| {
-            Ok(self
-                .store
-                .mark_verified(parse_id("partner_id", &partner_id)?, on, &by)?)
+        self.call("partner_id", partner_id, |store, id| {
+            store.mark_verified(id, on, &by)
         })
     }
 
@@ -327,26 +331,17 @@ impl OutreachStore {
     /// Brochures in force, each in the first of `languages` it has (then any), newest first.
     /// An empty list uses the store's configured languages.
     pub fn brochures(&self, languages: Vec<String>) -> Res<Vec<BrochureView>> {
-        guard(|| {
-            Ok(list(
-                self.store.brochures(&self.languages_or_default(&languages)?)?,
-            ))
-        })
+        guard(|| Ok(self.store.brochures(&self.languages_or(languages)?)?.into_ffi()))
     }
 
     /// A brochure's full record.
     pub fn brochure(&self, brochure_id: String) -> Res<Brochure> {
-        guard(|| {
-            Ok(self
-                .store
-                .brochure(parse_id("brochure_id", &brochure_id)?)?
-                .into())
-        })
+        self.call("brochure_id", brochure_id, |store, id| store.brochure(id))
     }
 
     /// Adds a brochure, or updates the fields of an existing one (coordinators).
     pub fn put_brochure(&self, brochure: Brochure) -> Res<()> {
-        guard(|| Ok(self.store.put_brochure(&brochure.try_into()?)?))
+        self.call("", brochure, |store, brochure| store.put_brochure(&brochure))
     }
 
     /// Publishes the file of a brochure in one language (coordinators): kept here, named in the
@@ -360,13 +355,10 @@ impl OutreachStore {
         file_name: String,
     ) -> Res<()> {
         guard(|| {
-            Ok(self.store.publish_brochure_file(
-                parse_id("brochure_id", &brochure_id)?,
-                lang("lang", &lang_code)?,
-                &bytes,
-                &media_type,
-                &file_name,
-            )?)
+            let lang = arg("lang", lang_code)?;
+            self.call("brochure_id", brochure_id, |store, id| {
+                store.publish_brochure_file(id, lang, &bytes, &media_type, &file_name)
+            })
         })
     }
 
@@ -378,10 +370,10 @@ impl OutreachStore {
         languages: Vec<String>,
     ) -> Res<Option<LocalBrochureFile>> {
         guard(|| {
-            let languages = self.languages_or_default(&languages)?;
-            Ok(self
-                .store
-                .brochure_file(parse_id("brochure_id", &brochure_id)?, &languages)?)
+            let languages = self.languages_or(languages)?;
+            self.call("brochure_id", brochure_id, |store, id| {
+                store.brochure_file(id, &languages)
+            })
         })
     }
 
@@ -390,27 +382,26 @@ impl OutreachStore {
     /// Logs a visit. Returns its id. The note is checked for personal data: if it holds some,
     /// nothing is stored and `PersonalData` says where.
     pub fn log_visit(&self, details: VisitDetails) -> Res<String> {
-        guard(|| Ok(self.store.log_visit(&details.try_into()?)?.to_string()))
+        self.call("", details, |store, details| store.log_visit(&details))
     }
 
     /// Corrects a visit this device logged (same month); checked like `log_visit`.
     pub fn amend_visit(&self, visit_id: String, details: VisitDetails) -> Res<()> {
         guard(|| {
-            Ok(self
-                .store
-                .amend_visit(parse_id("visit_id", &visit_id)?, &details.try_into()?)?)
+            let details = arg("", details)?;
+            self.call("visit_id", visit_id, |store, id| store.amend_visit(id, &details))
         })
     }
 
     /// A visit held on this device: its own, or on a coordinator's device one of the
     /// organisation's (synced for reports).
     pub fn visit(&self, visit_id: String) -> Res<Visit> {
-        guard(|| Ok(self.store.visit(parse_id("visit_id", &visit_id)?)?.into()))
+        self.call("visit_id", visit_id, |store, id| store.visit(id))
     }
 
     /// This device's visits, newest first.
     pub fn visits(&self, query: VisitQuery) -> Res<Vec<Visit>> {
-        guard(|| Ok(list(self.store.visits(&query)?)))
+        self.call("", query, |store, query| store.visits(&query))
     }
 
     /// This device's visits and people reached per month, overall and per theme.
@@ -446,9 +437,10 @@ impl OutreachStore {
         cancel: Option<Arc<SyncCancellation>>,
     ) -> Res<Enrollment> {
         self.network(cancel, move |store, options, token| async move {
-            Ok(store
-                .enroll_cancellable(&link_or_hub_url, code.as_deref(), &device_name, &options, &token)
-                .await?)
+            let code = code.as_deref();
+            store
+                .enroll_cancellable(&link_or_hub_url, code, &device_name, &options, &token)
+                .await
         })
         .await
     }
@@ -464,7 +456,7 @@ impl OutreachStore {
     ) -> Res<SyncReport> {
         self.network(cancel, move |store, options, token| async move {
             let progress = progress.map(|p| Arc::new(ProgressBridge(p)) as Arc<dyn oc::SyncProgress>);
-            Ok(store.sync(&options, progress, &token).await?)
+            store.sync(&options, progress, &token).await
         })
         .await
     }
@@ -473,7 +465,7 @@ impl OutreachStore {
     /// budget (a sync does this too, unless `fetch_files` is off).
     pub async fn fetch_brochure_files(&self, cancel: Option<Arc<SyncCancellation>>) -> Res<FetchReport> {
         self.network(cancel, move |store, options, token| async move {
-            Ok(store.fetch_brochure_files(&options, &token).await?)
+            store.fetch_brochure_files(&options, &token).await
         })
         .await
     }
@@ -484,15 +476,5 @@ impl OutreachStore {
     /// closed afterwards (every call fails with `Storage`); the app forgets the key.
     pub fn wipe(&self) -> Res<()> {
         guard(|| Ok(self.store.wipe()?))
-    }
-}
-
-impl OutreachStore {
-    fn languages_or_default(&self, languages: &[String]) -> Res<Vec<m::Lang>> {
-        if languages.is_empty() {
-            Ok(self.sync_options.languages.clone())
-        } else {
-            langs("languages", languages)
-        }
     }
 }

@@ -7,7 +7,14 @@ use std::sync::{Arc, Mutex};
 use outreach_core::model::{self as m, Problem, ValidationError};
 use outreach_core::sync::protocol::ErrorCode;
 use outreach_core::{sample, Error as CoreError};
-use outreach_ffi::{set_log_sink, Brochure, LogLevel, LogSink, OutreachError, Partner, Visit, VisitDetails};
+use outreach_ffi::{
+    set_log_sink, Brochure, FromFfi, IntoFfi, LogLevel, LogSink, OutreachError, Partner, Visit, VisitDetails,
+};
+
+/// The core's record from its FFI copy, checked as the store's calls check it.
+fn back<T: FromFfi<F>, F>(copy: F) -> Result<T, OutreachError> {
+    T::from_ffi("", copy)
+}
 
 /// Every field of the core's records survives the trip through the FFI copies and back. A field
 /// added to a core record fails the build instead (the conversions destructure without `..`);
@@ -15,14 +22,12 @@ use outreach_ffi::{set_log_sink, Brochure, LogLevel, LogSink, OutreachError, Par
 #[test]
 fn records_round_trip_through_their_ffi_copies() {
     for partner in sample::conex_directory() {
-        let back = m::Partner::try_from(Partner::from(partner.clone())).expect("a valid copy");
-        assert_eq!(back, partner);
+        let copy: Partner = partner.clone().into_ffi();
+        assert_eq!(back(copy), Ok(partner));
     }
     let brochure = sample::voluntary_return_brochure();
-    assert_eq!(
-        m::Brochure::try_from(Brochure::from(brochure.clone())),
-        Ok(brochure)
-    );
+    let copy: Brochure = brochure.clone().into_ffi();
+    assert_eq!(back(copy), Ok(brochure));
 
     let partner = sample::conex_directory().remove(0);
     let details = m::VisitDetails {
@@ -47,16 +52,41 @@ fn records_round_trip_through_their_ffi_copies() {
         follow_up: true,
         note: "Séance au centre".into(),
     };
-    assert_eq!(
-        m::VisitDetails::try_from(VisitDetails::from(details.clone())),
-        Ok(details.clone())
-    );
-    let visit = Visit::from(m::Visit {
-        id: m::VisitId::random(),
-        device: m::DeviceId::random(),
-        details,
-    });
+    let copy: VisitDetails = details.clone().into_ffi();
+    assert_eq!(back(copy), Ok(details.clone()));
+    let (id, device) = (m::VisitId::random(), m::DeviceId::random());
+    let visit: Visit = m::Visit { id, device, details }.into_ffi();
+    assert_eq!((visit.id, visit.device_id), (id.to_string(), device.to_string()));
     assert_eq!(visit.details.by_gender.len(), 2);
+}
+
+/// What the app gives is checked field by field, each error naming the field by its path.
+#[test]
+fn bad_input_names_its_field_and_an_entry_listed_twice_is_refused() {
+    let field = |result: Result<m::Partner, OutreachError>| match result {
+        Err(OutreachError::InvalidInput { field, .. }) => field,
+        other => panic!("expected InvalidInput, got {other:?}"),
+    };
+    let partner: Partner = sample::conex_directory().remove(0).into_ffi();
+    let mut copy = partner.clone();
+    copy.id = "not-an-id".into();
+    assert_eq!(field(back(copy)), "id");
+    let mut copy = partner.clone();
+    copy.description.insert("xx".into(), "?".into());
+    assert_eq!(field(back(copy)), "description");
+    let mut copy = partner.clone();
+    copy.services[0].languages.push("not a language".into());
+    assert_eq!(field(back(copy)), "services.languages");
+    let mut copy = partner.clone();
+    copy.locations.push(copy.locations[0].clone());
+    assert_eq!(field(back(copy)), "locations");
+
+    let mut brochure: Brochure = sample::voluntary_return_brochure().into_ffi();
+    brochure.files[0].lang = "xx".into();
+    assert!(matches!(
+        back::<m::Brochure, _>(brochure),
+        Err(OutreachError::InvalidInput { field, .. }) if field == "files.lang"
+    ));
 }
 
 #[test]

@@ -1,15 +1,22 @@
 //! How the core's own types cross the FFI (the `uniffi` feature, for the bindings crate): ids as
 //! UUID text, language and country codes as text, calendar days and local times as ISO-8601
 //! text (`LocalDate`/`LocalDateTime` in Kotlin, see `core/uniffi.toml`), instants as timestamps.
-//! The records and enums themselves derive `uniffi::Record`/`uniffi::Enum` where they are
-//! defined; the bindings crate hand-copies only those whose shape changes (maps and sets).
+//! Sets and a week's hours cross as lists. The records and enums themselves derive
+//! `uniffi::Record`/`uniffi::Enum` where they are defined (or are declared here); the bindings
+//! crate hand-copies only the records the apps give whose shape changes (maps and sets keyed by
+//! ids and codes, which it checks naming the field).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use crate::model::{BrochureId, Country, DeviceId, DocId, Lang, LocationId, PartnerId, ServiceId, VisitId};
+use crate::model::{
+    Audience, BrochureFile, BrochureFileEntry, BrochureId, Country, DayHours, DeviceId, DocId, Lang,
+    LocationId, OrgKind, PartnerId, PartnerStatus, Region, ServiceId, Theme, VisitId, WeeklyHours,
+};
+use crate::store::PartnerSummary;
 use crate::sync::protocol::{ErrorCode, Role};
 
 macro_rules! text_custom_type {
@@ -22,6 +29,44 @@ macro_rules! text_custom_type {
 }
 
 text_custom_type!(PartnerId, ServiceId, LocationId, BrochureId, VisitId, DeviceId, DocId, Lang, Country);
+
+/// Sets cross as lists, in order.
+macro_rules! set_custom_type {
+    ($($set:ident of $item:ty),+ $(,)?) => {$(
+        #[doc = concat!("A set of [`", stringify!($item), "`], as a list in order.")]
+        pub type $set = BTreeSet<$item>;
+
+        uniffi::custom_type!($set, Vec<$item>, {
+            remote,
+            lower: |set| set.into_iter().collect(),
+            try_lift: |list| Ok(list.into_iter().collect()),
+        });
+    )+};
+}
+
+set_custom_type!(ThemeSet of Theme, AudienceSet of Audience, LangSet of Lang);
+
+/// The file of a [`BrochureView`](crate::store::BrochureView), with its language.
+pub type BrochureViewFile = (Lang, BrochureFile);
+
+uniffi::custom_type!(BrochureViewFile, BrochureFileEntry, {
+    remote,
+    lower: |file| file.into(),
+    try_lift: |entry| Ok(entry.try_into()?),
+});
+
+// Weekly hours cross as a list of days (a day listed twice gets the ranges of both), checked
+// where the core validates the entry that holds them.
+uniffi::custom_type!(WeeklyHours, Vec<DayHours>, {
+    lower: |hours| hours.0.into_iter().map(|(day, ranges)| DayHours { day, ranges }).collect(),
+    try_lift: |days| {
+        let mut hours = WeeklyHours::default();
+        for DayHours { day, ranges } in days {
+            hours.0.entry(day).or_default().extend(ranges);
+        }
+        Ok(hours)
+    },
+});
 
 /// A calendar day: `java.time.LocalDate` in Kotlin; `YYYY-MM-DD` text in Swift.
 pub type IsoDate = NaiveDate;
@@ -80,4 +125,37 @@ pub enum Role {
     Coordinator,
     /// A coordinator who also manages the organisation's devices.
     Admin,
+}
+
+/// A partner as search results show it. Declared here, field for field (a field added to the
+/// core's fails this build), while `store::index` derives nothing for the FFI.
+#[uniffi::remote(Record)]
+pub struct PartnerSummary {
+    /// Id.
+    pub id: PartnerId,
+    /// Name.
+    pub name: String,
+    /// Other name or acronym.
+    pub alternate_name: Option<String>,
+    /// Home region.
+    pub region: Region,
+    /// Kind of organisation.
+    pub kind: OrgKind,
+    /// Status.
+    pub status: PartnerStatus,
+    /// Themes of the partner and its active services.
+    pub themes: BTreeSet<Theme>,
+    /// Languages of the partner and its active services.
+    pub languages: BTreeSet<Lang>,
+    /// Municipalities of its offices.
+    pub municipalities: Vec<String>,
+    /// First public phone number.
+    pub phone: Option<String>,
+    /// When the entry was last verified.
+    pub verified_on: Option<IsoDate>,
+    /// Whether some field holds concurrent values waiting for a coordinator.
+    pub has_conflicts: bool,
+    /// Distance in km from the query's `near` point, when given and the partner has an office
+    /// with coordinates.
+    pub distance_km: Option<f64>,
 }

@@ -2,41 +2,22 @@
 
 use std::collections::HashMap;
 
-use outreach_core as oc;
 use outreach_core::model as m;
-use outreach_core::model::{Audience, Theme};
+use outreach_core::model::{Audience, BrochureFileEntry as BrochureFile, Theme};
 
-use super::{lang, multi_text, multi_text_out, parse_id, set_of, IsoDate, Res};
-use crate::error::OutreachError;
+use super::{invalid, FromFfi, IntoFfi, IsoDate, Res};
 
-/// A file of a brochure in one language.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct BrochureFile {
-    /// Language code.
-    pub lang: String,
-    /// Lower-case hex SHA-256 of the content.
-    pub sha256: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Media type (`application/pdf`...).
-    pub media_type: String,
-    /// File name to show and share.
-    pub file_name: String,
+/// A brochure's files cross as a list of the core's entries, each with its language.
+impl FromFfi<BrochureFile> for (m::Lang, m::BrochureFile) {
+    fn from_ffi(field: &str, file: BrochureFile) -> Res<Self> {
+        let unknown = |_| invalid(format!("{field}.lang"), "is not a known language code");
+        file.try_into().map_err(unknown)
+    }
 }
 
-fn file_out(lang: &m::Lang, f: m::BrochureFile) -> BrochureFile {
-    let m::BrochureFile {
-        sha256,
-        size,
-        media_type,
-        file_name,
-    } = f;
-    BrochureFile {
-        lang: lang.to_string(),
-        sha256,
-        size,
-        media_type,
-        file_name,
+impl IntoFfi<BrochureFile> for (m::Lang, m::BrochureFile) {
+    fn into_ffi(self) -> BrochureFile {
+        self.into()
     }
 }
 
@@ -71,74 +52,6 @@ pub struct Brochure {
     pub retired: bool,
 }
 
-impl TryFrom<Brochure> for m::Brochure {
-    type Error = OutreachError;
-
-    fn try_from(b: Brochure) -> Res<Self> {
-        let file = |f: BrochureFile| {
-            let BrochureFile {
-                lang: code,
-                sha256,
-                size,
-                media_type,
-                file_name,
-            } = f;
-            Ok((
-                lang("files.lang", &code)?,
-                m::BrochureFile {
-                    sha256,
-                    size,
-                    media_type,
-                    file_name,
-                },
-            ))
-        };
-        Ok(convert!(b, Brochure => m::Brochure {
-            id: parse_id("id", &id)?, title: multi_text("title", title)?, summary: multi_text("summary", summary)?,
-            themes: set_of(themes), audience: set_of(audience), files: files.into_iter().map(file).collect::<Res<_>>()?,
-            version, published_on, updated_on, retired,
-        }))
-    }
-}
-
-impl From<m::Brochure> for Brochure {
-    fn from(b: m::Brochure) -> Self {
-        convert!(b, m::Brochure => Brochure {
-            id: id.to_string(), title: multi_text_out(title), summary: multi_text_out(summary), themes: set_of(themes),
-            audience: set_of(audience), files: files.into_iter().map(|(l, f)| file_out(&l, f)).collect(),
-            version, published_on, updated_on, retired,
-        })
-    }
-}
-
-/// A brochure in force as shown to a worker, in the best of their languages.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct BrochureView {
-    /// Id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Language of the title.
-    pub title_lang: String,
-    /// Summary.
-    pub summary: Option<String>,
-    /// Themes.
-    pub themes: Vec<Theme>,
-    /// Audience.
-    pub audience: Vec<Audience>,
-    /// The file in the best available language (it may not be on the device yet).
-    pub file: Option<BrochureFile>,
-    /// Version.
-    pub version: u32,
-    /// Last update.
-    pub updated_on: IsoDate,
-}
-
-impl From<oc::store::BrochureView> for BrochureView {
-    fn from(b: oc::store::BrochureView) -> Self {
-        convert!(b, oc::store::BrochureView => BrochureView {
-            id: id.to_string(), title, title_lang: title_lang.to_string(), summary, themes: set_of(themes),
-            audience: set_of(audience), file: file.map(|(l, f)| file_out(&l, f)), version, updated_on,
-        })
-    }
-}
+convert!(Brochure <=> m::Brochure {
+    id, title, summary, themes, audience, files, version, published_on, updated_on, retired,
+});

@@ -1,50 +1,13 @@
 //! The partner directory as the apps see it: partners with their services and offices (lists,
 //! not maps keyed by id), search results and queries, and the edits a coordinator makes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use outreach_core as oc;
 use outreach_core::model as m;
-use outreach_core::model::{OrgKind, PartnerStatus, Phone, Region, Theme, TimeRange, Weekday};
+use outreach_core::model::{OrgKind, PartnerStatus, Phone, Region, Theme};
 
-use super::{
-    invalid, lang, lang_set, langs, multi_text, multi_text_out, parse_id, set_of, strings, IsoDate,
-    IsoDateTime, Res,
-};
-use crate::error::OutreachError;
-
-/// The hours of one weekday: one or more ranges (a lunch break makes two). A range that closes
-/// before it opens runs past midnight (a night shelter: 21:00 to 08:00).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct DayHours {
-    /// The day.
-    pub day: Weekday,
-    /// Its ranges, in order, in minutes after midnight.
-    pub ranges: Vec<TimeRange>,
-}
-
-fn hours_in(field: &str, days: Vec<DayHours>) -> Res<m::WeeklyHours> {
-    let mut map: BTreeMap<Weekday, Vec<TimeRange>> = BTreeMap::new();
-    for DayHours { day, ranges } in days {
-        for TimeRange { open, close } in ranges {
-            let range = TimeRange::new((open / 60, open % 60), (close / 60, close % 60))
-                .ok_or_else(|| invalid(field, "holds a time outside 00:00..24:00"))?;
-            map.entry(day).or_default().push(range);
-        }
-    }
-    let hours = m::WeeklyHours(map);
-    hours
-        .check()
-        .map_err(|_| invalid(field, "holds overlapping or empty ranges"))?;
-    Ok(hours)
-}
-
-fn hours_out(hours: m::WeeklyHours) -> Vec<DayHours> {
-    let m::WeeklyHours(days) = hours;
-    days.into_iter()
-        .map(|(day, ranges)| DayHours { day, ranges })
-        .collect()
-}
+use super::{arg, FromFfi, IntoFfi, IsoDate, IsoDateTime, Res};
 
 /// A service a partner offers (HSDS `service`).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -71,9 +34,9 @@ pub struct Service {
     /// How to apply.
     #[uniffi(default = None)]
     pub how_to_apply: Option<String>,
-    /// When it runs (empty: the location's hours).
+    /// When it runs, day by day (empty: the location's hours).
     #[uniffi(default)]
-    pub schedule: Vec<DayHours>,
+    pub schedule: m::WeeklyHours,
     /// Status.
     pub status: PartnerStatus,
 }
@@ -101,9 +64,9 @@ pub struct Location {
     /// Longitude of the office (WGS 84).
     #[uniffi(default = None)]
     pub longitude: Option<f64>,
-    /// Opening hours.
+    /// Opening hours, day by day.
     #[uniffi(default)]
-    pub hours: Vec<DayHours>,
+    pub hours: m::WeeklyHours,
     /// Accessibility notes.
     #[uniffi(default = None)]
     pub accessibility: Option<String>,
@@ -163,114 +126,35 @@ pub struct Partner {
     pub worker_notes: Option<String>,
 }
 
-impl TryFrom<Service> for m::Service {
-    type Error = OutreachError;
+convert!("services." Service <=> m::Service {
+    id, name, description, themes, languages, eligibility, fees, how_to_apply, schedule, status,
+});
+convert!("locations." Location <=> m::Location {
+    id, name, street, postcode, municipality, province, latitude, longitude, hours, accessibility,
+});
+convert!(Partner <=> m::Partner {
+    id, region, name, alternate_name, description, kind, status, themes, languages, regions_served,
+    services, locations, phones, email, website, verified_on, verified_by, worker_notes,
+});
 
-    fn try_from(s: Service) -> Res<m::Service> {
-        Ok(convert!(s, Service => m::Service {
-            id: parse_id("services.id", &id)?, name, description: multi_text("services.description", description)?,
-            themes: set_of(themes), languages: lang_set("services.languages", languages)?, eligibility, fees,
-            how_to_apply, schedule: hours_in("services.schedule", schedule)?, status,
-        }))
-    }
+/// Services and offices cross as lists; the core keys them by their ids.
+macro_rules! by_id {
+    ($($ffi:ident => $core:ty: $id:ty),*) => {$(
+        impl FromFfi<$ffi> for ($id, $core) {
+            fn from_ffi(field: &str, item: $ffi) -> Res<Self> {
+                let item = <$core>::from_ffi(field, item)?;
+                Ok((item.id, item))
+            }
+        }
+        impl IntoFfi<$ffi> for ($id, $core) {
+            fn into_ffi(self) -> $ffi {
+                self.1.into_ffi()
+            }
+        }
+    )*};
 }
 
-impl From<m::Service> for Service {
-    fn from(s: m::Service) -> Self {
-        convert!(s, m::Service => Service {
-            id: id.to_string(), name, description: multi_text_out(description), themes: set_of(themes),
-            languages: strings(languages), eligibility, fees, how_to_apply, schedule: hours_out(schedule), status,
-        })
-    }
-}
-
-impl TryFrom<Location> for m::Location {
-    type Error = OutreachError;
-
-    fn try_from(l: Location) -> Res<m::Location> {
-        Ok(convert!(l, Location => m::Location {
-            id: parse_id("locations.id", &id)?, name, street, postcode, municipality, province, latitude, longitude,
-            hours: hours_in("locations.hours", hours)?, accessibility,
-        }))
-    }
-}
-
-impl From<m::Location> for Location {
-    fn from(l: m::Location) -> Self {
-        convert!(l, m::Location => Location {
-            id: id.to_string(), name, street, postcode, municipality, province, latitude, longitude,
-            hours: hours_out(hours), accessibility,
-        })
-    }
-}
-
-impl TryFrom<Partner> for m::Partner {
-    type Error = OutreachError;
-
-    fn try_from(p: Partner) -> Res<m::Partner> {
-        Ok(convert!(p, Partner => m::Partner {
-            id: parse_id("id", &id)?, region, name, alternate_name, description: multi_text("description", description)?,
-            kind, status, themes: set_of(themes), languages: lang_set("languages", languages)?,
-            regions_served: set_of(regions_served),
-            services: services.into_iter().map(|s| m::Service::try_from(s).map(|s| (s.id, s))).collect::<Res<_>>()?,
-            locations: locations.into_iter().map(|l| m::Location::try_from(l).map(|l| (l.id, l))).collect::<Res<_>>()?,
-            phones, email, website, verified_on, verified_by, worker_notes,
-        }))
-    }
-}
-
-impl From<m::Partner> for Partner {
-    fn from(p: m::Partner) -> Self {
-        convert!(p, m::Partner => Partner {
-            id: id.to_string(), region, name, alternate_name, description: multi_text_out(description), kind, status,
-            themes: set_of(themes), languages: strings(languages), regions_served: set_of(regions_served),
-            services: services.into_values().map(Into::into).collect(),
-            locations: locations.into_values().map(Into::into).collect(),
-            phones, email, website, verified_on, verified_by, worker_notes,
-        })
-    }
-}
-
-/// A partner as search results show it.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct PartnerSummary {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Other name or acronym.
-    pub alternate_name: Option<String>,
-    /// Home region.
-    pub region: Region,
-    /// Kind of organisation.
-    pub kind: OrgKind,
-    /// Status.
-    pub status: PartnerStatus,
-    /// Themes of the partner and its active services.
-    pub themes: Vec<Theme>,
-    /// Languages of the partner and its active services.
-    pub languages: Vec<String>,
-    /// Municipalities of its offices.
-    pub municipalities: Vec<String>,
-    /// First public phone number.
-    pub phone: Option<String>,
-    /// When the entry was last verified.
-    pub verified_on: Option<IsoDate>,
-    /// Whether some field holds concurrent values waiting for a coordinator.
-    pub has_conflicts: bool,
-    /// Distance in km from the query's `near` point, when given and the partner has an office
-    /// with coordinates.
-    pub distance_km: Option<f64>,
-}
-
-impl From<oc::store::PartnerSummary> for PartnerSummary {
-    fn from(s: oc::store::PartnerSummary) -> Self {
-        convert!(s, oc::store::PartnerSummary => PartnerSummary {
-            id: id.to_string(), name, alternate_name, region, kind, status, themes: set_of(themes),
-            languages: strings(languages), municipalities, phone, verified_on, has_conflicts, distance_km,
-        })
-    }
-}
+by_id!(Service => m::Service: m::ServiceId, Location => m::Location: m::LocationId);
 
 /// A point to sort results by distance from; used for one query, never stored.
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
@@ -314,14 +198,13 @@ pub struct PartnerQuery {
     pub limit: Option<u32>,
 }
 
-impl TryFrom<PartnerQuery> for oc::store::PartnerQuery {
-    type Error = OutreachError;
+convert!(PartnerQuery => oc::store::PartnerQuery {
+    text, themes, region, place, languages, open_at, near, include_closed, limit,
+});
 
-    fn try_from(q: PartnerQuery) -> Res<Self> {
-        Ok(convert!(q, PartnerQuery => oc::store::PartnerQuery {
-            text, themes, region, place, languages: langs("languages", &languages)?, open_at,
-            near: near.map(|p| (p.latitude, p.longitude)), include_closed, limit,
-        }))
+impl FromFfi<Option<GeoPoint>> for Option<(f64, f64)> {
+    fn from_ffi(_: &str, point: Option<GeoPoint>) -> Res<Self> {
+        Ok(point.map(|p| (p.latitude, p.longitude)))
     }
 }
 
@@ -429,24 +312,22 @@ pub enum PartnerEdit {
     },
 }
 
-impl TryFrom<PartnerEdit> for oc::doc::PartnerEdit {
-    type Error = OutreachError;
-
-    fn try_from(e: PartnerEdit) -> Res<Self> {
+impl FromFfi<PartnerEdit> for oc::doc::PartnerEdit {
+    fn from_ffi(_: &str, edit: PartnerEdit) -> Res<Self> {
         use oc::doc::PartnerEdit as E;
-        Ok(match e {
+        Ok(match edit {
             PartnerEdit::Name { name } => E::Name(name),
             PartnerEdit::AlternateName { name } => E::AlternateName(name),
-            PartnerEdit::Description { lang: l, text } => E::Description {
-                lang: lang("description.lang", &l)?,
+            PartnerEdit::Description { lang, text } => E::Description {
+                lang: arg("description.lang", lang)?,
                 text,
             },
             PartnerEdit::Kind { kind } => E::Kind(kind),
             PartnerEdit::Status { status } => E::Status(status),
             PartnerEdit::AddTheme { theme } => E::AddTheme(theme),
             PartnerEdit::RemoveTheme { theme } => E::RemoveTheme(theme),
-            PartnerEdit::AddLanguage { lang: l } => E::AddLanguage(lang("languages", &l)?),
-            PartnerEdit::RemoveLanguage { lang: l } => E::RemoveLanguage(lang("languages", &l)?),
+            PartnerEdit::AddLanguage { lang } => E::AddLanguage(arg("languages", lang)?),
+            PartnerEdit::RemoveLanguage { lang } => E::RemoveLanguage(arg("languages", lang)?),
             PartnerEdit::AddRegion { region } => E::AddRegion(region),
             PartnerEdit::RemoveRegion { region } => E::RemoveRegion(region),
             PartnerEdit::AddPhone { phone } => E::AddPhone(phone),
@@ -455,8 +336,8 @@ impl TryFrom<PartnerEdit> for oc::doc::PartnerEdit {
             PartnerEdit::Website { website } => E::Website(website),
             PartnerEdit::WorkerNotes { notes } => E::WorkerNotes(notes),
             PartnerEdit::Verified { on, by } => E::Verified { on, by },
-            PartnerEdit::PutService { service } => E::PutService(service.try_into()?),
-            PartnerEdit::PutLocation { location } => E::PutLocation(location.try_into()?),
+            PartnerEdit::PutService { service } => E::PutService(arg("", service)?),
+            PartnerEdit::PutLocation { location } => E::PutLocation(arg("", location)?),
         })
     }
 }

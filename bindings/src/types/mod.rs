@@ -7,43 +7,74 @@
 //! here, field by field: ids are UUID text, languages ISO 639 codes, countries ISO 3166 codes,
 //! and a bad one is an [`OutreachError::InvalidInput`] naming the field.
 //!
-//! Drift: every conversion from a core type destructures it without `..`, so a field added to
-//! the core fails this crate's build until the copy has it too (see the `round_trips` tests).
+//! Conversions go field by field, through [`FromFfi`] (what the app gives, checked) and
+//! [`IntoFfi`] (what it gets), implemented once per kind of value. Drift: `convert!` destructures
+//! each record without `..`, so a field added to the core fails this crate's build until the copy
+//! has it too (`records_round_trip_through_their_ffi_copies` checks what it does with each).
 
-/// Converts a record into another with the same fields, or fields computed from its own (named
-/// alike): `convert!(value, m::Service => Service { id: id.to_string(), name, .. })` destructures
-/// `value` naming every field listed, with no `..`, and builds the other record from exactly
-/// those. Either record gaining a field fails the build until the conversion has it.
+/// Implements the conversions of a record and its FFI copy from one list of their fields:
+/// `convert!(Service <=> m::Service { id, name, .. })` both ways, `=>` only from the app's
+/// record, `<=` only to it; `device_id = device` pairs fields named differently, and fields
+/// after a `;` are the core's, not shown to the apps. Each record is destructured naming every
+/// field listed, with no `..`, and the other built from exactly those, so either gaining a
+/// field fails the build until the list has it. A field checked from the app's record is named
+/// in errors by its name, after the prefix given first for a record nested in others
+/// (`convert!("services." Service ..)`: `services.languages`).
 macro_rules! convert {
-    ($value:expr, $from:path => $to:path { $($field:ident $(: $conv:expr)?),* $(,)? }) => {{
-        let $from { $($field),* } = $value;
-        $to { $($field $(: $conv)?),* }
-    }};
+    ($ffi:ident $($rest:tt)*) => {
+        convert!("" $ffi $($rest)*);
+    };
+    ($at:literal $ffi:ident <=> $core:path { $($f:ident $(= $cf:ident)?),* $(,)? }) => {
+        convert!($at $ffi => $core { $($f $(= $cf)?),* });
+        convert!($at $ffi <= $core { $($f $(= $cf)?),* });
+    };
+    ($at:literal $ffi:ident => $core:path { $($f:ident $(= $cf:ident)?),* $(,)? }) => {
+        impl $crate::types::FromFfi<$ffi> for $core {
+            fn from_ffi(_: &str, value: $ffi) -> $crate::types::Res<Self> {
+                let $ffi { $($f),* } = value;
+                $(let $f = $crate::types::arg(concat!($at, stringify!($f)), $f)?;)*
+                Ok(Self { $($($cf:)? $f),* })
+            }
+        }
+    };
+    ($at:literal $ffi:ident <= $core:path { $($f:ident $(= $cf:ident)?),* $(,)? $(; $($hidden:ident),*)? }) => {
+        impl $crate::types::IntoFfi<$ffi> for $core {
+            fn into_ffi(self) -> $ffi {
+                let Self { $($($cf:)? $f,)* $($($hidden: _,)*)? } = self;
+                $ffi { $($f: $crate::types::IntoFfi::into_ffi($f)),* }
+            }
+        }
+        impl $crate::types::IntoFfi<Vec<$ffi>> for Vec<$core> {
+            fn into_ffi(self) -> Vec<$ffi> {
+                self.into_iter().map($crate::types::IntoFfi::into_ffi).collect()
+            }
+        }
+    };
 }
 
 mod catalog;
 mod directory;
 mod visit;
 
-use std::collections::{BTreeSet, HashMap};
-use std::str::FromStr;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::Hash;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use outreach_core as oc;
 use outreach_core::model as m;
 
-pub use catalog::{Brochure, BrochureFile, BrochureView};
-pub use directory::{
-    DayHours, GeoPoint, Location, Partner, PartnerEdit, PartnerQuery, PartnerSummary, Service,
-};
+pub use catalog::Brochure;
+pub use directory::{GeoPoint, Location, Partner, PartnerEdit, PartnerQuery, Service};
 pub use oc::doc::{ConflictValue, FieldChange, FieldConflict};
+pub use oc::model::BrochureFileEntry as BrochureFile;
 pub use oc::model::{
-    Activity, AgeBand, Audience, Gender, Month, OrgKind, PartOfDay, PartnerStatus, Phone, Region, Setting,
-    Theme, TimeRange, Weekday,
+    Activity, AgeBand, Audience, DayHours, Gender, Month, OrgKind, PartOfDay, PartnerStatus, Phone, Region,
+    Setting, Theme, TimeRange, Weekday,
 };
 pub use oc::privacy::PersonalDataKind;
-pub use oc::store::{MonthlyCount, VisitQuery};
+pub use oc::store::{BrochureView, MonthlyCount, PartnerSummary, VisitQuery};
 pub use oc::sync::protocol::Role;
 pub use oc::{
     DocumentRefusal, Enrollment, FetchReport, LocalBrochureFile, SyncPhase,
@@ -56,56 +87,146 @@ use crate::error::OutreachError;
 // The core's calendar types, as the core declares them for the FFI.
 uniffi::use_remote_type!(outreach_core::NaiveDate);
 uniffi::use_remote_type!(outreach_core::NaiveDateTime);
+// Search results, as the core declares them.
+uniffi::use_remote_type!(outreach_core::PartnerSummary);
 
 /// A calendar day: `java.time.LocalDate` in Kotlin, `YYYY-MM-DD` text in Swift.
 pub type IsoDate = NaiveDate;
 /// A local date and time: `java.time.LocalDateTime` in Kotlin, ISO-8601 text in Swift.
 pub type IsoDateTime = NaiveDateTime;
 
-type Res<T> = Result<T, OutreachError>;
+pub(crate) type Res<T> = Result<T, OutreachError>;
 
-fn invalid(field: impl Into<String>, reason: impl Into<String>) -> OutreachError {
+/// A value the app gave at `field` that `is` not what it should be.
+pub(crate) fn invalid(field: impl Into<String>, is: &str) -> OutreachError {
     let field = field.into();
-    OutreachError::InvalidInput {
-        reason: format!("{field} {}", reason.into()),
-        field,
+    OutreachError::input(&field, format!("{field} {is}"))
+}
+
+/// A core value from what the app gives for it, checked: a bad one is `InvalidInput` naming
+/// `field` (`partner_id`, `services.languages`; records name their own fields).
+pub trait FromFfi<F>: Sized {
+    /// Checks `value`, given by the app at `field`.
+    fn from_ffi(field: &str, value: F) -> Result<Self, OutreachError>;
+}
+
+/// A core value as the app gets it.
+pub trait IntoFfi<F> {
+    /// The value as the app gets it.
+    fn into_ffi(self) -> F;
+}
+
+/// Checks a value the app gave, at `field`.
+pub(crate) fn arg<T: FromFfi<F>, F>(field: &str, value: F) -> Res<T> {
+    T::from_ffi(field, value)
+}
+
+/// Everything else crosses as it is.
+impl<T> FromFfi<T> for T {
+    fn from_ffi(_: &str, value: T) -> Res<T> {
+        Ok(value)
     }
 }
 
-/// Parses an id given by the app, naming `field` if it is not one.
-pub(crate) fn parse_id<T: FromStr>(field: &str, text: &str) -> Res<T> {
-    text.parse()
-        .map_err(|_| invalid(field, "is not a valid id (a UUID)"))
+impl<T> IntoFfi<T> for T {
+    fn into_ffi(self) -> T {
+        self
+    }
 }
 
-pub(crate) fn lang(field: &str, code: &str) -> Res<m::Lang> {
-    code.parse()
-        .map_err(|_| invalid(field, "is not a known language code"))
+/// The core's checked text: ids (UUIDs) and codes.
+macro_rules! text {
+    ($($($t:ty),+: $what:literal;)*) => {$($(
+        impl FromFfi<String> for $t {
+            fn from_ffi(field: &str, text: String) -> Res<$t> {
+                text.parse().map_err(|_| invalid(field, $what))
+            }
+        }
+        impl IntoFfi<String> for $t {
+            fn into_ffi(self) -> String {
+                self.to_string()
+            }
+        }
+        impl FromFfi<Vec<String>> for Vec<$t> {
+            fn from_ffi(field: &str, texts: Vec<String>) -> Res<Self> {
+                texts.into_iter().map(|t| arg(field, t)).collect()
+            }
+        }
+        impl IntoFfi<Vec<String>> for Vec<$t> {
+            fn into_ffi(self) -> Vec<String> {
+                self.into_iter().map(IntoFfi::into_ffi).collect()
+            }
+        }
+    )+)*};
 }
 
-pub(crate) fn langs(field: &str, codes: &[String]) -> Res<Vec<m::Lang>> {
-    codes.iter().map(|c| lang(field, c)).collect()
+text! {
+    m::PartnerId, m::ServiceId, m::LocationId, m::BrochureId, m::VisitId, m::DeviceId: "is not a valid id (a UUID)";
+    m::Lang: "is not a known language code";
+    m::Country: "is not a known country code";
 }
 
-fn lang_set(field: &str, codes: Vec<String>) -> Res<BTreeSet<m::Lang>> {
-    codes.iter().map(|c| lang(field, c)).collect()
+/// Sets cross as lists (a value listed twice counts once).
+impl<F, T: FromFfi<F> + Ord> FromFfi<Vec<F>> for BTreeSet<T> {
+    fn from_ffi(field: &str, items: Vec<F>) -> Res<Self> {
+        items.into_iter().map(|i| T::from_ffi(field, i)).collect()
+    }
 }
 
-fn strings<T: ToString>(items: impl IntoIterator<Item = T>) -> Vec<String> {
-    items.into_iter().map(|i| i.to_string()).collect()
+impl<F, T: IntoFfi<F>> IntoFfi<Vec<F>> for BTreeSet<T> {
+    fn into_ffi(self) -> Vec<F> {
+        self.into_iter().map(T::into_ffi).collect()
+    }
 }
 
-fn multi_text(field: &str, text: HashMap<String, String>) -> Res<m::MultiText> {
-    text.into_iter().map(|(l, t)| Ok((lang(field, &l)?, t))).collect()
+/// Texts by language cross as maps keyed by the code.
+impl<KF, VF, K: FromFfi<KF> + Ord, V: FromFfi<VF>> FromFfi<HashMap<KF, VF>> for BTreeMap<K, V> {
+    fn from_ffi(field: &str, map: HashMap<KF, VF>) -> Res<Self> {
+        map.into_iter()
+            .map(|(k, v)| Ok((arg(field, k)?, arg(field, v)?)))
+            .collect()
+    }
 }
 
-fn multi_text_out(text: m::MultiText) -> HashMap<String, String> {
-    text.into_iter().map(|(l, t)| (l.to_string(), t)).collect()
+impl<KF: Hash + Eq, VF, K: IntoFfi<KF>, V: IntoFfi<VF>> IntoFfi<HashMap<KF, VF>> for BTreeMap<K, V> {
+    fn into_ffi(self) -> HashMap<KF, VF> {
+        self.into_iter()
+            .map(|(k, v)| (k.into_ffi(), v.into_ffi()))
+            .collect()
+    }
 }
 
-/// Converts a list into a set, or a set into a list.
-fn set_of<A, C: FromIterator<A>>(items: impl IntoIterator<Item = A>) -> C {
-    items.into_iter().collect()
+/// Other maps cross as lists of records, one an entry (a count, a service with its id); an
+/// entry listed twice is refused.
+impl<F, K: Ord, V> FromFfi<Vec<F>> for BTreeMap<K, V>
+where
+    (K, V): FromFfi<F>,
+{
+    fn from_ffi(field: &str, items: Vec<F>) -> Res<Self> {
+        let mut map = BTreeMap::new();
+        for item in items {
+            let (k, v) = <(K, V)>::from_ffi(field, item)?;
+            if map.insert(k, v).is_some() {
+                return Err(invalid(field, "lists the same value twice"));
+            }
+        }
+        Ok(map)
+    }
+}
+
+impl<F, K, V> IntoFfi<Vec<F>> for BTreeMap<K, V>
+where
+    (K, V): IntoFfi<F>,
+{
+    fn into_ffi(self) -> Vec<F> {
+        self.into_iter().map(IntoFfi::into_ffi).collect()
+    }
+}
+
+impl IntoFfi<u32> for usize {
+    fn into_ffi(self) -> u32 {
+        u32::try_from(self).unwrap_or(u32::MAX)
+    }
 }
 
 /// Where a note holds personal data. The visit was not stored.
@@ -123,25 +244,9 @@ pub struct PersonalDataSpan {
     pub end_utf8: u32,
 }
 
-impl From<&oc::privacy::PersonalDataSpan> for PersonalDataSpan {
-    fn from(s: &oc::privacy::PersonalDataSpan) -> Self {
-        let oc::privacy::PersonalDataSpan {
-            start,
-            end,
-            start_utf16,
-            end_utf16,
-            kind,
-        } = *s;
-        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-        PersonalDataSpan {
-            kind,
-            start_utf16: n(start_utf16),
-            end_utf16: n(end_utf16),
-            start_utf8: n(start),
-            end_utf8: n(end),
-        }
-    }
-}
+convert!(PersonalDataSpan <= oc::privacy::PersonalDataSpan {
+    kind, start_utf16, end_utf16, start_utf8 = start, end_utf8 = end,
+});
 
 /// What the store tells observers after each commit, local or from a sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
@@ -154,22 +259,8 @@ pub struct StoreChanges {
     pub visits: Vec<String>,
 }
 
-impl From<&oc::StoreChanges> for StoreChanges {
-    fn from(c: &oc::StoreChanges) -> Self {
-        // The documents written are sync bookkeeping, not something an app shows.
-        let oc::StoreChanges {
-            partners,
-            brochures,
-            visits,
-            documents: _,
-        } = c;
-        StoreChanges {
-            partners: strings(partners),
-            brochures: strings(brochures),
-            visits: strings(visits),
-        }
-    }
-}
+// The documents written are sync bookkeeping, not something an app shows.
+convert!(StoreChanges <= oc::StoreChanges { partners, brochures, visits; documents });
 
 /// How a store is opened and synced.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -215,24 +306,21 @@ impl StoreConfig {
             return Err(invalid("request_timeout_seconds", "must be at least 1"));
         }
         let request_timeout = Duration::from_secs(self.request_timeout_seconds.into());
+        // Every option named (no `..defaults`): a new one fails the build until it is either
+        // given to the apps or taken from the defaults here.
         Ok(oc::SyncOptions {
-            languages: langs("languages", &self.languages)?,
+            languages: arg("languages", self.languages.clone())?,
             retention_days: self.retention_days,
             storage_budget_bytes: self.storage_budget_bytes,
             fetch_files: self.fetch_files,
             request_timeout,
             connect_timeout: defaults.connect_timeout.min(request_timeout),
+            deadline: defaults.deadline,
             max_attempts: self.max_attempts,
+            retry_base_delay: defaults.retry_base_delay,
+            retry_max_delay: defaults.retry_max_delay,
             extra_ca_pem: self.extra_ca_pem.clone(),
-            ..defaults
         })
-    }
-
-    pub(crate) fn store_options(&self) -> oc::StoreOptions {
-        oc::StoreOptions {
-            plaintext_header: self.plaintext_header,
-            brochure_dir: self.brochure_dir.as_ref().map(Into::into),
-        }
     }
 }
 
@@ -247,7 +335,7 @@ pub fn new_id() -> String {
 /// microseconds for a full note.
 #[uniffi::export]
 pub fn find_personal_data(note: String) -> Vec<PersonalDataSpan> {
-    crate::error::guard_value(Vec::new(), || {
-        oc::privacy::scan_note(&note).iter().map(Into::into).collect()
-    })
+    // A panic (a bug) finds nothing rather than unwinding into the app.
+    let found = catch_unwind(AssertUnwindSafe(|| oc::privacy::scan_note(&note)));
+    found.unwrap_or_default().into_ffi()
 }

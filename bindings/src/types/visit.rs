@@ -1,12 +1,9 @@
 //! Visits as the apps see them: the breakdowns of a visit as lists of counts, not maps.
 
-use std::collections::BTreeMap;
-
 use outreach_core::model as m;
 use outreach_core::model::{Activity, AgeBand, Gender, PartOfDay, Setting, Theme};
 
-use super::{invalid, lang_set, parse_id, set_of, strings, IsoDate, Res};
-use crate::error::OutreachError;
+use super::{arg, FromFfi, IntoFfi, IsoDate, Res};
 
 /// People of one gender reached by a visit.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -100,70 +97,32 @@ pub struct VisitDetails {
     pub note: String,
 }
 
-/// A map from counts listed by the app, refusing a value listed twice.
-fn counts<K: Ord>(field: &str, items: impl IntoIterator<Item = Res<(K, u32)>>) -> Res<BTreeMap<K, u32>> {
-    let mut map = BTreeMap::new();
-    for item in items {
-        let (k, n) = item?;
-        if map.insert(k, n).is_some() {
-            return Err(invalid(field, "lists the same value twice"));
+convert!(VisitDetails <=> m::VisitDetails {
+    date, part_of_day, postcode, municipality, setting, activity, people_reached, by_gender, by_age, languages,
+    origins, themes, brochures, referrals, follow_up, note,
+});
+convert!("referrals." Referral <=> m::Referral { partner_id = partner, theme });
+
+/// The counts of a visit cross as lists of records, each a key and its count.
+macro_rules! counts {
+    ($($ffi:ident { $key:ident: $ty:ty }),*) => {$(
+        impl FromFfi<$ffi> for ($ty, u32) {
+            fn from_ffi(field: &str, $ffi { $key, count }: $ffi) -> Res<Self> {
+                Ok((arg(field, $key)?, count))
+            }
         }
-    }
-    Ok(map)
+        impl IntoFfi<$ffi> for ($ty, u32) {
+            fn into_ffi(self) -> $ffi {
+                let ($key, count) = self;
+                $ffi { $key: $key.into_ffi(), count }
+            }
+        }
+    )*};
 }
 
-impl TryFrom<VisitDetails> for m::VisitDetails {
-    type Error = OutreachError;
-
-    fn try_from(v: VisitDetails) -> Res<Self> {
-        let country = |code: &str| {
-            code.parse()
-                .map_err(|_| invalid("origins", "is not a known country code"))
-        };
-        let referral = |r: Referral| {
-            let partner = parse_id("referrals", &r.partner_id)?;
-            Ok(m::Referral {
-                partner,
-                theme: r.theme,
-            })
-        };
-        Ok(convert!(v, VisitDetails => m::VisitDetails {
-            date, part_of_day, postcode, municipality, setting, activity, people_reached,
-            by_gender: counts("by_gender", by_gender.into_iter().map(|c| Ok((c.gender, c.count))))?,
-            by_age: counts("by_age", by_age.into_iter().map(|c| Ok((c.band, c.count))))?,
-            languages: lang_set("languages", languages)?,
-            origins: counts("origins", origins.into_iter().map(|c| Ok((country(&c.country)?, c.count))))?,
-            themes: set_of(themes),
-            brochures: counts("brochures", brochures.into_iter().map(|c| Ok((parse_id("brochures", &c.brochure_id)?, c.count))))?,
-            referrals: referrals.into_iter().map(referral).collect::<Res<_>>()?,
-            follow_up, note,
-        }))
-    }
-}
-
-impl From<m::VisitDetails> for VisitDetails {
-    fn from(v: m::VisitDetails) -> Self {
-        let origin = |(c, count): (m::Country, u32)| OriginCount {
-            country: c.to_string(),
-            count,
-        };
-        let brochure = |(b, count): (m::BrochureId, u32)| BrochureCount {
-            brochure_id: b.to_string(),
-            count,
-        };
-        let referral = |m::Referral { partner, theme }| Referral {
-            partner_id: partner.to_string(),
-            theme,
-        };
-        convert!(v, m::VisitDetails => VisitDetails {
-            date, part_of_day, postcode, municipality, setting, activity, people_reached,
-            by_gender: by_gender.into_iter().map(|(gender, count)| GenderCount { gender, count }).collect(),
-            by_age: by_age.into_iter().map(|(band, count)| AgeCount { band, count }).collect(),
-            languages: strings(languages), origins: origins.into_iter().map(origin).collect(), themes: set_of(themes),
-            brochures: brochures.into_iter().map(brochure).collect(),
-            referrals: referrals.into_iter().map(referral).collect(), follow_up, note,
-        })
-    }
+counts! {
+    GenderCount { gender: Gender }, AgeCount { band: AgeBand }, OriginCount { country: m::Country },
+    BrochureCount { brochure_id: m::BrochureId }
 }
 
 /// A logged visit.
@@ -177,14 +136,4 @@ pub struct Visit {
     pub details: VisitDetails,
 }
 
-impl From<m::Visit> for Visit {
-    fn from(v: m::Visit) -> Self {
-        let m::Visit { id, device, details } = v;
-        let (id, device_id, details) = (id.to_string(), device.to_string(), details.into());
-        Visit {
-            id,
-            device_id,
-            details,
-        }
-    }
-}
+convert!(Visit <= m::Visit { id, device_id = device, details });

@@ -55,6 +55,65 @@ pub struct BrochureFile {
     pub file_name: String,
 }
 
+/// An entry of [`Brochure::files`] as the apps see it (`BrochureFile` to them): the file with its
+/// language, as text for the bindings to check.
+#[cfg(feature = "uniffi")]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi(name = "BrochureFile")]
+pub struct BrochureFileEntry {
+    /// Language code.
+    pub lang: String,
+    /// Lower-case hex SHA-256 of the content.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type (`application/pdf`...).
+    pub media_type: String,
+    /// File name to show and share.
+    pub file_name: String,
+}
+
+#[cfg(feature = "uniffi")]
+impl From<(Lang, BrochureFile)> for BrochureFileEntry {
+    fn from((lang, file): (Lang, BrochureFile)) -> Self {
+        let BrochureFile {
+            sha256,
+            size,
+            media_type,
+            file_name,
+        } = file;
+        BrochureFileEntry {
+            lang: lang.to_string(),
+            sha256,
+            size,
+            media_type,
+            file_name,
+        }
+    }
+}
+
+#[cfg(feature = "uniffi")]
+impl TryFrom<BrochureFileEntry> for (Lang, BrochureFile) {
+    type Error = super::UnknownCode;
+
+    fn try_from(entry: BrochureFileEntry) -> Result<Self, Self::Error> {
+        let BrochureFileEntry {
+            lang,
+            sha256,
+            size,
+            media_type,
+            file_name,
+        } = entry;
+        let file = BrochureFile {
+            sha256,
+            size,
+            media_type,
+            file_name,
+        };
+        Ok((lang.parse()?, file))
+    }
+}
+
 impl Brochure {
     /// A new brochure with a random id, version 1, published and updated on `today`.
     pub fn new(today: NaiveDate) -> Brochure {

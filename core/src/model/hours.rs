@@ -110,6 +110,18 @@ pub fn format_ranges(ranges: &[TimeRange]) -> String {
     ranges.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(",")
 }
 
+/// The hours of one weekday, as the apps list them (the bindings' shape of [`WeeklyHours`]): one
+/// or more ranges (a lunch break makes two). A range that closes before it opens runs past
+/// midnight (a night shelter: 21:00 to 08:00).
+#[cfg(feature = "uniffi")]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DayHours {
+    /// The day.
+    pub day: Weekday,
+    /// Its ranges, in order, in minutes after midnight.
+    pub ranges: Vec<TimeRange>,
+}
+
 /// Opening hours for a week: for each day, zero or more ranges. A day that is absent is closed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -171,10 +183,12 @@ impl WeeklyHours {
         out
     }
 
-    /// Checks the ranges of each day: at most 6, none overlapping.
+    /// Checks the ranges of each day: at most 6, each within the day and not empty (as
+    /// [`TimeRange::new`] makes them), none overlapping.
     pub fn check(&self) -> Result<(), InvalidHours> {
         for ranges in self.0.values() {
-            if ranges.len() > 6 {
+            let impossible = |r: &TimeRange| r.open >= 1440 || r.close > 1440 || r.open == r.close;
+            if ranges.len() > 6 || ranges.iter().any(impossible) {
                 return Err(InvalidHours);
             }
             let mut sorted: Vec<_> = ranges.iter().map(|r| r.split().0).collect();
@@ -258,6 +272,16 @@ mod tests {
         assert!(parse_ranges("25:00-26:00").is_err());
         assert!(parse_ranges("10:00-10:00").is_err());
         assert_eq!(parse_ranges("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn check_refuses_ranges_outside_the_day_or_empty() {
+        let day = |open, close| WeeklyHours::on(&[Weekday::Mon], &[TimeRange { open, close }]);
+        assert!(day(20 * 60, 1440).check().is_ok());
+        assert!(day(20 * 60, 8 * 60).check().is_ok());
+        assert!(day(1440, 60).check().is_err());
+        assert!(day(60, 1441).check().is_err());
+        assert!(day(600, 600).check().is_err());
     }
 
     #[test]

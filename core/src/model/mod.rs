@@ -9,11 +9,15 @@ mod partner;
 mod validate;
 mod visit;
 
+#[cfg(feature = "uniffi")]
+pub use brochure::BrochureFileEntry;
 pub use brochure::{Brochure, BrochureFile, MAX_FILE_BYTES, MEDIA_TYPES};
 pub use codes::{
     Activity, AgeBand, Audience, Country, Gender, Lang, OrgKind, PartOfDay, PartnerStatus, Region, Setting,
     Theme, UnknownCode, Weekday,
 };
+#[cfg(feature = "uniffi")]
+pub use hours::DayHours;
 pub use hours::{format_ranges, parse_ranges, InvalidHours, TimeRange, WeeklyHours};
 pub use ids::{BrochureId, DeviceId, DocId, InvalidId, LocationId, PartnerId, ServiceId, VisitId};
 pub use partner::{

@@ -48,6 +48,7 @@ pub struct PartnerQuery {
 
 /// A brochure as shown to a worker in their languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BrochureView {
     /// Id.
     pub id: BrochureId,

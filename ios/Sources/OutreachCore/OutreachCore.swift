@@ -2547,314 +2547,6 @@ public func FfiConverterTypeBrochureCount_lower(_ value: BrochureCount) -> RustB
 
 
 /**
- * A file of a brochure in one language.
- */
-public struct BrochureFile: Equatable, Hashable {
-    /**
-     * Language code.
-     */
-    public let lang: String
-    /**
-     * Lower-case hex SHA-256 of the content.
-     */
-    public let sha256: String
-    /**
-     * Size in bytes.
-     */
-    public let size: UInt64
-    /**
-     * Media type (`application/pdf`...).
-     */
-    public let mediaType: String
-    /**
-     * File name to show and share.
-     */
-    public let fileName: String
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Language code.
-         */lang: String, 
-        /**
-         * Lower-case hex SHA-256 of the content.
-         */sha256: String, 
-        /**
-         * Size in bytes.
-         */size: UInt64, 
-        /**
-         * Media type (`application/pdf`...).
-         */mediaType: String, 
-        /**
-         * File name to show and share.
-         */fileName: String) {
-        self.lang = lang
-        self.sha256 = sha256
-        self.size = size
-        self.mediaType = mediaType
-        self.fileName = fileName
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension BrochureFile: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeBrochureFile: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BrochureFile {
-        return
-            try BrochureFile(
-                lang: FfiConverterString.read(from: &buf), 
-                sha256: FfiConverterString.read(from: &buf), 
-                size: FfiConverterUInt64.read(from: &buf), 
-                mediaType: FfiConverterString.read(from: &buf), 
-                fileName: FfiConverterString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: BrochureFile, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.lang, into: &buf)
-        FfiConverterString.write(value.sha256, into: &buf)
-        FfiConverterUInt64.write(value.size, into: &buf)
-        FfiConverterString.write(value.mediaType, into: &buf)
-        FfiConverterString.write(value.fileName, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeBrochureFile_lift(_ buf: RustBuffer) throws -> BrochureFile {
-    return try FfiConverterTypeBrochureFile.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeBrochureFile_lower(_ value: BrochureFile) -> RustBuffer {
-    return FfiConverterTypeBrochureFile.lower(value)
-}
-
-
-/**
- * A brochure in force as shown to a worker, in the best of their languages.
- */
-public struct BrochureView: Equatable, Hashable {
-    /**
-     * Id.
-     */
-    public let id: String
-    /**
-     * Title.
-     */
-    public let title: String
-    /**
-     * Language of the title.
-     */
-    public let titleLang: String
-    /**
-     * Summary.
-     */
-    public let summary: String?
-    /**
-     * Themes.
-     */
-    public let themes: [Theme]
-    /**
-     * Audience.
-     */
-    public let audience: [Audience]
-    /**
-     * The file in the best available language (it may not be on the device yet).
-     */
-    public let file: BrochureFile?
-    /**
-     * Version.
-     */
-    public let version: UInt32
-    /**
-     * Last update.
-     */
-    public let updatedOn: IsoDate
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Id.
-         */id: String, 
-        /**
-         * Title.
-         */title: String, 
-        /**
-         * Language of the title.
-         */titleLang: String, 
-        /**
-         * Summary.
-         */summary: String?, 
-        /**
-         * Themes.
-         */themes: [Theme], 
-        /**
-         * Audience.
-         */audience: [Audience], 
-        /**
-         * The file in the best available language (it may not be on the device yet).
-         */file: BrochureFile?, 
-        /**
-         * Version.
-         */version: UInt32, 
-        /**
-         * Last update.
-         */updatedOn: IsoDate) {
-        self.id = id
-        self.title = title
-        self.titleLang = titleLang
-        self.summary = summary
-        self.themes = themes
-        self.audience = audience
-        self.file = file
-        self.version = version
-        self.updatedOn = updatedOn
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension BrochureView: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeBrochureView: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BrochureView {
-        return
-            try BrochureView(
-                id: FfiConverterString.read(from: &buf), 
-                title: FfiConverterString.read(from: &buf), 
-                titleLang: FfiConverterString.read(from: &buf), 
-                summary: FfiConverterOptionString.read(from: &buf), 
-                themes: FfiConverterSequenceTypeTheme.read(from: &buf), 
-                audience: FfiConverterSequenceTypeAudience.read(from: &buf), 
-                file: FfiConverterOptionTypeBrochureFile.read(from: &buf), 
-                version: FfiConverterUInt32.read(from: &buf), 
-                updatedOn: FfiConverterTypeIsoDate.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: BrochureView, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.id, into: &buf)
-        FfiConverterString.write(value.title, into: &buf)
-        FfiConverterString.write(value.titleLang, into: &buf)
-        FfiConverterOptionString.write(value.summary, into: &buf)
-        FfiConverterSequenceTypeTheme.write(value.themes, into: &buf)
-        FfiConverterSequenceTypeAudience.write(value.audience, into: &buf)
-        FfiConverterOptionTypeBrochureFile.write(value.file, into: &buf)
-        FfiConverterUInt32.write(value.version, into: &buf)
-        FfiConverterTypeIsoDate.write(value.updatedOn, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeBrochureView_lift(_ buf: RustBuffer) throws -> BrochureView {
-    return try FfiConverterTypeBrochureView.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeBrochureView_lower(_ value: BrochureView) -> RustBuffer {
-    return FfiConverterTypeBrochureView.lower(value)
-}
-
-
-/**
- * The hours of one weekday: one or more ranges (a lunch break makes two). A range that closes
- * before it opens runs past midnight (a night shelter: 21:00 to 08:00).
- */
-public struct DayHours: Equatable, Hashable {
-    /**
-     * The day.
-     */
-    public let day: Weekday
-    /**
-     * Its ranges, in order, in minutes after midnight.
-     */
-    public let ranges: [TimeRange]
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The day.
-         */day: Weekday, 
-        /**
-         * Its ranges, in order, in minutes after midnight.
-         */ranges: [TimeRange]) {
-        self.day = day
-        self.ranges = ranges
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension DayHours: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeDayHours: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DayHours {
-        return
-            try DayHours(
-                day: FfiConverterTypeWeekday.read(from: &buf), 
-                ranges: FfiConverterSequenceTypeTimeRange.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: DayHours, into buf: inout [UInt8]) {
-        FfiConverterTypeWeekday.write(value.day, into: &buf)
-        FfiConverterSequenceTypeTimeRange.write(value.ranges, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeDayHours_lift(_ buf: RustBuffer) throws -> DayHours {
-    return try FfiConverterTypeDayHours.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeDayHours_lower(_ value: DayHours) -> RustBuffer {
-    return FfiConverterTypeDayHours.lower(value)
-}
-
-
-/**
  * People of one gender reached by a visit.
  */
 public struct GenderCount: Equatable, Hashable {
@@ -3029,9 +2721,9 @@ public struct Location: Equatable, Hashable {
      */
     public let longitude: Double?
     /**
-     * Opening hours.
+     * Opening hours, day by day.
      */
-    public let hours: [DayHours]
+    public let hours: WeeklyHours
     /**
      * Accessibility notes.
      */
@@ -3065,8 +2757,8 @@ public struct Location: Equatable, Hashable {
          * Longitude of the office (WGS 84).
          */longitude: Double? = nil, 
         /**
-         * Opening hours.
-         */hours: [DayHours] = [], 
+         * Opening hours, day by day.
+         */hours: WeeklyHours = [], 
         /**
          * Accessibility notes.
          */accessibility: String? = nil) {
@@ -3106,7 +2798,7 @@ public struct FfiConverterTypeLocation: FfiConverterRustBuffer {
                 province: FfiConverterTypeRegion.read(from: &buf), 
                 latitude: FfiConverterOptionDouble.read(from: &buf), 
                 longitude: FfiConverterOptionDouble.read(from: &buf), 
-                hours: FfiConverterSequenceTypeDayHours.read(from: &buf), 
+                hours: FfiConverterTypeWeeklyHours.read(from: &buf), 
                 accessibility: FfiConverterOptionString.read(from: &buf)
         )
     }
@@ -3120,7 +2812,7 @@ public struct FfiConverterTypeLocation: FfiConverterRustBuffer {
         FfiConverterTypeRegion.write(value.province, into: &buf)
         FfiConverterOptionDouble.write(value.latitude, into: &buf)
         FfiConverterOptionDouble.write(value.longitude, into: &buf)
-        FfiConverterSequenceTypeDayHours.write(value.hours, into: &buf)
+        FfiConverterTypeWeeklyHours.write(value.hours, into: &buf)
         FfiConverterOptionString.write(value.accessibility, into: &buf)
     }
 }
@@ -3580,187 +3272,6 @@ public func FfiConverterTypePartnerQuery_lower(_ value: PartnerQuery) -> RustBuf
 
 
 /**
- * A partner as search results show it.
- */
-public struct PartnerSummary: Equatable, Hashable {
-    /**
-     * Id.
-     */
-    public let id: String
-    /**
-     * Name.
-     */
-    public let name: String
-    /**
-     * Other name or acronym.
-     */
-    public let alternateName: String?
-    /**
-     * Home region.
-     */
-    public let region: Region
-    /**
-     * Kind of organisation.
-     */
-    public let kind: OrgKind
-    /**
-     * Status.
-     */
-    public let status: PartnerStatus
-    /**
-     * Themes of the partner and its active services.
-     */
-    public let themes: [Theme]
-    /**
-     * Languages of the partner and its active services.
-     */
-    public let languages: [String]
-    /**
-     * Municipalities of its offices.
-     */
-    public let municipalities: [String]
-    /**
-     * First public phone number.
-     */
-    public let phone: String?
-    /**
-     * When the entry was last verified.
-     */
-    public let verifiedOn: IsoDate?
-    /**
-     * Whether some field holds concurrent values waiting for a coordinator.
-     */
-    public let hasConflicts: Bool
-    /**
-     * Distance in km from the query's `near` point, when given and the partner has an office
-     * with coordinates.
-     */
-    public let distanceKm: Double?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Id.
-         */id: String, 
-        /**
-         * Name.
-         */name: String, 
-        /**
-         * Other name or acronym.
-         */alternateName: String?, 
-        /**
-         * Home region.
-         */region: Region, 
-        /**
-         * Kind of organisation.
-         */kind: OrgKind, 
-        /**
-         * Status.
-         */status: PartnerStatus, 
-        /**
-         * Themes of the partner and its active services.
-         */themes: [Theme], 
-        /**
-         * Languages of the partner and its active services.
-         */languages: [String], 
-        /**
-         * Municipalities of its offices.
-         */municipalities: [String], 
-        /**
-         * First public phone number.
-         */phone: String?, 
-        /**
-         * When the entry was last verified.
-         */verifiedOn: IsoDate?, 
-        /**
-         * Whether some field holds concurrent values waiting for a coordinator.
-         */hasConflicts: Bool, 
-        /**
-         * Distance in km from the query's `near` point, when given and the partner has an office
-         * with coordinates.
-         */distanceKm: Double?) {
-        self.id = id
-        self.name = name
-        self.alternateName = alternateName
-        self.region = region
-        self.kind = kind
-        self.status = status
-        self.themes = themes
-        self.languages = languages
-        self.municipalities = municipalities
-        self.phone = phone
-        self.verifiedOn = verifiedOn
-        self.hasConflicts = hasConflicts
-        self.distanceKm = distanceKm
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension PartnerSummary: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypePartnerSummary: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PartnerSummary {
-        return
-            try PartnerSummary(
-                id: FfiConverterString.read(from: &buf), 
-                name: FfiConverterString.read(from: &buf), 
-                alternateName: FfiConverterOptionString.read(from: &buf), 
-                region: FfiConverterTypeRegion.read(from: &buf), 
-                kind: FfiConverterTypeOrgKind.read(from: &buf), 
-                status: FfiConverterTypePartnerStatus.read(from: &buf), 
-                themes: FfiConverterSequenceTypeTheme.read(from: &buf), 
-                languages: FfiConverterSequenceString.read(from: &buf), 
-                municipalities: FfiConverterSequenceString.read(from: &buf), 
-                phone: FfiConverterOptionString.read(from: &buf), 
-                verifiedOn: FfiConverterOptionTypeIsoDate.read(from: &buf), 
-                hasConflicts: FfiConverterBool.read(from: &buf), 
-                distanceKm: FfiConverterOptionDouble.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: PartnerSummary, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.id, into: &buf)
-        FfiConverterString.write(value.name, into: &buf)
-        FfiConverterOptionString.write(value.alternateName, into: &buf)
-        FfiConverterTypeRegion.write(value.region, into: &buf)
-        FfiConverterTypeOrgKind.write(value.kind, into: &buf)
-        FfiConverterTypePartnerStatus.write(value.status, into: &buf)
-        FfiConverterSequenceTypeTheme.write(value.themes, into: &buf)
-        FfiConverterSequenceString.write(value.languages, into: &buf)
-        FfiConverterSequenceString.write(value.municipalities, into: &buf)
-        FfiConverterOptionString.write(value.phone, into: &buf)
-        FfiConverterOptionTypeIsoDate.write(value.verifiedOn, into: &buf)
-        FfiConverterBool.write(value.hasConflicts, into: &buf)
-        FfiConverterOptionDouble.write(value.distanceKm, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePartnerSummary_lift(_ buf: RustBuffer) throws -> PartnerSummary {
-    return try FfiConverterTypePartnerSummary.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePartnerSummary_lower(_ value: PartnerSummary) -> RustBuffer {
-    return FfiConverterTypePartnerSummary.lower(value)
-}
-
-
-/**
  * Where a note holds personal data. The visit was not stored.
  */
 public struct PersonalDataSpan: Equatable, Hashable {
@@ -3965,9 +3476,9 @@ public struct Service: Equatable, Hashable {
      */
     public let howToApply: String?
     /**
-     * When it runs (empty: the location's hours).
+     * When it runs, day by day (empty: the location's hours).
      */
-    public let schedule: [DayHours]
+    public let schedule: WeeklyHours
     /**
      * Status.
      */
@@ -4001,8 +3512,8 @@ public struct Service: Equatable, Hashable {
          * How to apply.
          */howToApply: String? = nil, 
         /**
-         * When it runs (empty: the location's hours).
-         */schedule: [DayHours] = [], 
+         * When it runs, day by day (empty: the location's hours).
+         */schedule: WeeklyHours = [], 
         /**
          * Status.
          */status: PartnerStatus) {
@@ -4042,7 +3553,7 @@ public struct FfiConverterTypeService: FfiConverterRustBuffer {
                 eligibility: FfiConverterOptionString.read(from: &buf), 
                 fees: FfiConverterOptionString.read(from: &buf), 
                 howToApply: FfiConverterOptionString.read(from: &buf), 
-                schedule: FfiConverterSequenceTypeDayHours.read(from: &buf), 
+                schedule: FfiConverterTypeWeeklyHours.read(from: &buf), 
                 status: FfiConverterTypePartnerStatus.read(from: &buf)
         )
     }
@@ -4056,7 +3567,7 @@ public struct FfiConverterTypeService: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.eligibility, into: &buf)
         FfiConverterOptionString.write(value.fees, into: &buf)
         FfiConverterOptionString.write(value.howToApply, into: &buf)
-        FfiConverterSequenceTypeDayHours.write(value.schedule, into: &buf)
+        FfiConverterTypeWeeklyHours.write(value.schedule, into: &buf)
         FfiConverterTypePartnerStatus.write(value.status, into: &buf)
     }
 }
@@ -5560,30 +5071,6 @@ fileprivate struct FfiConverterOptionTypeLocalBrochureFile: FfiConverterRustBuff
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionTypeBrochureFile: FfiConverterRustBuffer {
-    typealias SwiftType = BrochureFile?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeBrochureFile.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeBrochureFile.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterOptionTypeGeoPoint: FfiConverterRustBuffer {
     typealias SwiftType = GeoPoint?
 
@@ -5705,181 +5192,6 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeFieldChange: FfiConverterRustBuffer {
-    typealias SwiftType = [FieldChange]
-
-    public static func write(_ value: [FieldChange], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeFieldChange.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldChange] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [FieldChange]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeFieldChange.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeFieldConflict: FfiConverterRustBuffer {
-    typealias SwiftType = [FieldConflict]
-
-    public static func write(_ value: [FieldConflict], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeFieldConflict.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldConflict] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [FieldConflict]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeFieldConflict.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeMonthlyCount: FfiConverterRustBuffer {
-    typealias SwiftType = [MonthlyCount]
-
-    public static func write(_ value: [MonthlyCount], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeMonthlyCount.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MonthlyCount] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [MonthlyCount]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeMonthlyCount.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypePhone: FfiConverterRustBuffer {
-    typealias SwiftType = [Phone]
-
-    public static func write(_ value: [Phone], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypePhone.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Phone] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [Phone]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypePhone.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeTimeRange: FfiConverterRustBuffer {
-    typealias SwiftType = [TimeRange]
-
-    public static func write(_ value: [TimeRange], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeTimeRange.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [TimeRange] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [TimeRange]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeTimeRange.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeAgeCount: FfiConverterRustBuffer {
-    typealias SwiftType = [AgeCount]
-
-    public static func write(_ value: [AgeCount], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeAgeCount.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AgeCount] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [AgeCount]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeAgeCount.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeBrochureCount: FfiConverterRustBuffer {
-    typealias SwiftType = [BrochureCount]
-
-    public static func write(_ value: [BrochureCount], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeBrochureCount.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [BrochureCount] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [BrochureCount]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeBrochureCount.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterSequenceTypeBrochureFile: FfiConverterRustBuffer {
     typealias SwiftType = [BrochureFile]
 
@@ -5955,6 +5267,181 @@ fileprivate struct FfiConverterSequenceTypeDayHours: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeFieldChange: FfiConverterRustBuffer {
+    typealias SwiftType = [FieldChange]
+
+    public static func write(_ value: [FieldChange], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFieldChange.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldChange] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FieldChange]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFieldChange.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFieldConflict: FfiConverterRustBuffer {
+    typealias SwiftType = [FieldConflict]
+
+    public static func write(_ value: [FieldConflict], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFieldConflict.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FieldConflict] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FieldConflict]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFieldConflict.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMonthlyCount: FfiConverterRustBuffer {
+    typealias SwiftType = [MonthlyCount]
+
+    public static func write(_ value: [MonthlyCount], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMonthlyCount.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MonthlyCount] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MonthlyCount]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMonthlyCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePartnerSummary: FfiConverterRustBuffer {
+    typealias SwiftType = [PartnerSummary]
+
+    public static func write(_ value: [PartnerSummary], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePartnerSummary.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PartnerSummary] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PartnerSummary]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePartnerSummary.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePhone: FfiConverterRustBuffer {
+    typealias SwiftType = [Phone]
+
+    public static func write(_ value: [Phone], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePhone.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Phone] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Phone]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePhone.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAgeCount: FfiConverterRustBuffer {
+    typealias SwiftType = [AgeCount]
+
+    public static func write(_ value: [AgeCount], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAgeCount.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AgeCount] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AgeCount]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAgeCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeBrochureCount: FfiConverterRustBuffer {
+    typealias SwiftType = [BrochureCount]
+
+    public static func write(_ value: [BrochureCount], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeBrochureCount.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [BrochureCount] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [BrochureCount]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeBrochureCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeGenderCount: FfiConverterRustBuffer {
     typealias SwiftType = [GenderCount]
 
@@ -6022,31 +5509,6 @@ fileprivate struct FfiConverterSequenceTypeOriginCount: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeOriginCount.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypePartnerSummary: FfiConverterRustBuffer {
-    typealias SwiftType = [PartnerSummary]
-
-    public static func write(_ value: [PartnerSummary], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypePartnerSummary.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PartnerSummary] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [PartnerSummary]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypePartnerSummary.read(from: &buf))
         }
         return seq
     }
@@ -6400,7 +5862,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_outreachstore_brochure_file() != 64464) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochures() != 39061) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochures() != 64445) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_config() != 9181) {
@@ -6439,7 +5901,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_history() != 1981) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partners_with_conflicts() != 5554) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partners_with_conflicts() != 41579) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_publish_brochure_file() != 125) {
@@ -6448,7 +5910,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_outreachstore_put_brochure() != 31338) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_search_partners() != 23671) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_search_partners() != 14703) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_set_partner_status() != 50035) {

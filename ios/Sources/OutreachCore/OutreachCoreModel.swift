@@ -529,6 +529,22 @@ fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
+    typealias FfiType = Double
+    typealias SwiftType = Double
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Double {
+        return try lift(readDouble(&buf))
+    }
+
+    public static func write(_ value: Double, into buf: inout [UInt8]) {
+        writeDouble(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterBool : FfiConverter {
     typealias FfiType = Int8
     typealias SwiftType = Bool
@@ -669,6 +685,245 @@ fileprivate struct FfiConverterDuration: FfiConverterRustBuffer {
 
 
 /**
+ * An entry of [`Brochure::files`] as the apps see it (`BrochureFile` to them): the file with its
+ * language, as text for the bindings to check.
+ */
+public struct BrochureFile: Equatable, Hashable {
+    /**
+     * Language code.
+     */
+    public let lang: String
+    /**
+     * Lower-case hex SHA-256 of the content.
+     */
+    public let sha256: String
+    /**
+     * Size in bytes.
+     */
+    public let size: UInt64
+    /**
+     * Media type (`application/pdf`...).
+     */
+    public let mediaType: String
+    /**
+     * File name to show and share.
+     */
+    public let fileName: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Language code.
+         */lang: String, 
+        /**
+         * Lower-case hex SHA-256 of the content.
+         */sha256: String, 
+        /**
+         * Size in bytes.
+         */size: UInt64, 
+        /**
+         * Media type (`application/pdf`...).
+         */mediaType: String, 
+        /**
+         * File name to show and share.
+         */fileName: String) {
+        self.lang = lang
+        self.sha256 = sha256
+        self.size = size
+        self.mediaType = mediaType
+        self.fileName = fileName
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BrochureFile: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBrochureFile: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BrochureFile {
+        return
+            try BrochureFile(
+                lang: FfiConverterString.read(from: &buf), 
+                sha256: FfiConverterString.read(from: &buf), 
+                size: FfiConverterUInt64.read(from: &buf), 
+                mediaType: FfiConverterString.read(from: &buf), 
+                fileName: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BrochureFile, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.lang, into: &buf)
+        FfiConverterString.write(value.sha256, into: &buf)
+        FfiConverterUInt64.write(value.size, into: &buf)
+        FfiConverterString.write(value.mediaType, into: &buf)
+        FfiConverterString.write(value.fileName, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBrochureFile_lift(_ buf: RustBuffer) throws -> BrochureFile {
+    return try FfiConverterTypeBrochureFile.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBrochureFile_lower(_ value: BrochureFile) -> RustBuffer {
+    return FfiConverterTypeBrochureFile.lower(value)
+}
+
+
+/**
+ * A brochure as shown to a worker in their languages.
+ */
+public struct BrochureView: Equatable, Hashable {
+    /**
+     * Id.
+     */
+    public let id: BrochureId
+    /**
+     * Title in the best available language.
+     */
+    public let title: String
+    /**
+     * Language of the title.
+     */
+    public let titleLang: Lang
+    /**
+     * Summary in the best available language.
+     */
+    public let summary: String?
+    /**
+     * Themes.
+     */
+    public let themes: ThemeSet
+    /**
+     * Audience.
+     */
+    public let audience: AudienceSet
+    /**
+     * The file in the best available language.
+     */
+    public let file: BrochureViewFile?
+    /**
+     * Version.
+     */
+    public let version: UInt32
+    /**
+     * Last update.
+     */
+    public let updatedOn: IsoDate
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Id.
+         */id: BrochureId, 
+        /**
+         * Title in the best available language.
+         */title: String, 
+        /**
+         * Language of the title.
+         */titleLang: Lang, 
+        /**
+         * Summary in the best available language.
+         */summary: String?, 
+        /**
+         * Themes.
+         */themes: ThemeSet, 
+        /**
+         * Audience.
+         */audience: AudienceSet, 
+        /**
+         * The file in the best available language.
+         */file: BrochureViewFile?, 
+        /**
+         * Version.
+         */version: UInt32, 
+        /**
+         * Last update.
+         */updatedOn: IsoDate) {
+        self.id = id
+        self.title = title
+        self.titleLang = titleLang
+        self.summary = summary
+        self.themes = themes
+        self.audience = audience
+        self.file = file
+        self.version = version
+        self.updatedOn = updatedOn
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BrochureView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBrochureView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BrochureView {
+        return
+            try BrochureView(
+                id: FfiConverterTypeBrochureId.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                titleLang: FfiConverterTypeLang.read(from: &buf), 
+                summary: FfiConverterOptionString.read(from: &buf), 
+                themes: FfiConverterTypeThemeSet.read(from: &buf), 
+                audience: FfiConverterTypeAudienceSet.read(from: &buf), 
+                file: FfiConverterOptionTypeBrochureViewFile.read(from: &buf), 
+                version: FfiConverterUInt32.read(from: &buf), 
+                updatedOn: FfiConverterTypeIsoDate.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BrochureView, into buf: inout [UInt8]) {
+        FfiConverterTypeBrochureId.write(value.id, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterTypeLang.write(value.titleLang, into: &buf)
+        FfiConverterOptionString.write(value.summary, into: &buf)
+        FfiConverterTypeThemeSet.write(value.themes, into: &buf)
+        FfiConverterTypeAudienceSet.write(value.audience, into: &buf)
+        FfiConverterOptionTypeBrochureViewFile.write(value.file, into: &buf)
+        FfiConverterUInt32.write(value.version, into: &buf)
+        FfiConverterTypeIsoDate.write(value.updatedOn, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBrochureView_lift(_ buf: RustBuffer) throws -> BrochureView {
+    return try FfiConverterTypeBrochureView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBrochureView_lower(_ value: BrochureView) -> RustBuffer {
+    return FfiConverterTypeBrochureView.lower(value)
+}
+
+
+/**
  * One of the concurrent values of a conflicting field.
  */
 public struct ConflictValue: Equatable, Hashable {
@@ -744,6 +999,77 @@ public func FfiConverterTypeConflictValue_lift(_ buf: RustBuffer) throws -> Conf
 #endif
 public func FfiConverterTypeConflictValue_lower(_ value: ConflictValue) -> RustBuffer {
     return FfiConverterTypeConflictValue.lower(value)
+}
+
+
+/**
+ * The hours of one weekday, as the apps list them (the bindings' shape of [`WeeklyHours`]): one
+ * or more ranges (a lunch break makes two). A range that closes before it opens runs past
+ * midnight (a night shelter: 21:00 to 08:00).
+ */
+public struct DayHours: Equatable, Hashable {
+    /**
+     * The day.
+     */
+    public let day: Weekday
+    /**
+     * Its ranges, in order, in minutes after midnight.
+     */
+    public let ranges: [TimeRange]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The day.
+         */day: Weekday, 
+        /**
+         * Its ranges, in order, in minutes after midnight.
+         */ranges: [TimeRange]) {
+        self.day = day
+        self.ranges = ranges
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DayHours: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDayHours: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DayHours {
+        return
+            try DayHours(
+                day: FfiConverterTypeWeekday.read(from: &buf), 
+                ranges: FfiConverterSequenceTypeTimeRange.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DayHours, into buf: inout [UInt8]) {
+        FfiConverterTypeWeekday.write(value.day, into: &buf)
+        FfiConverterSequenceTypeTimeRange.write(value.ranges, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDayHours_lift(_ buf: RustBuffer) throws -> DayHours {
+    return try FfiConverterTypeDayHours.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDayHours_lower(_ value: DayHours) -> RustBuffer {
+    return FfiConverterTypeDayHours.lower(value)
 }
 
 
@@ -1481,6 +1807,188 @@ public func FfiConverterTypeMonthlyCount_lift(_ buf: RustBuffer) throws -> Month
 #endif
 public func FfiConverterTypeMonthlyCount_lower(_ value: MonthlyCount) -> RustBuffer {
     return FfiConverterTypeMonthlyCount.lower(value)
+}
+
+
+/**
+ * A partner as search results show it. Declared here, field for field (a field added to the
+ * core's fails this build), while `store::index` derives nothing for the FFI.
+ */
+public struct PartnerSummary: Equatable, Hashable {
+    /**
+     * Id.
+     */
+    public let id: PartnerId
+    /**
+     * Name.
+     */
+    public let name: String
+    /**
+     * Other name or acronym.
+     */
+    public let alternateName: String?
+    /**
+     * Home region.
+     */
+    public let region: Region
+    /**
+     * Kind of organisation.
+     */
+    public let kind: OrgKind
+    /**
+     * Status.
+     */
+    public let status: PartnerStatus
+    /**
+     * Themes of the partner and its active services.
+     */
+    public let themes: ThemeSet
+    /**
+     * Languages of the partner and its active services.
+     */
+    public let languages: LangSet
+    /**
+     * Municipalities of its offices.
+     */
+    public let municipalities: [String]
+    /**
+     * First public phone number.
+     */
+    public let phone: String?
+    /**
+     * When the entry was last verified.
+     */
+    public let verifiedOn: IsoDate?
+    /**
+     * Whether some field holds concurrent values waiting for a coordinator.
+     */
+    public let hasConflicts: Bool
+    /**
+     * Distance in km from the query's `near` point, when given and the partner has an office
+     * with coordinates.
+     */
+    public let distanceKm: Double?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Id.
+         */id: PartnerId, 
+        /**
+         * Name.
+         */name: String, 
+        /**
+         * Other name or acronym.
+         */alternateName: String?, 
+        /**
+         * Home region.
+         */region: Region, 
+        /**
+         * Kind of organisation.
+         */kind: OrgKind, 
+        /**
+         * Status.
+         */status: PartnerStatus, 
+        /**
+         * Themes of the partner and its active services.
+         */themes: ThemeSet, 
+        /**
+         * Languages of the partner and its active services.
+         */languages: LangSet, 
+        /**
+         * Municipalities of its offices.
+         */municipalities: [String], 
+        /**
+         * First public phone number.
+         */phone: String?, 
+        /**
+         * When the entry was last verified.
+         */verifiedOn: IsoDate?, 
+        /**
+         * Whether some field holds concurrent values waiting for a coordinator.
+         */hasConflicts: Bool, 
+        /**
+         * Distance in km from the query's `near` point, when given and the partner has an office
+         * with coordinates.
+         */distanceKm: Double?) {
+        self.id = id
+        self.name = name
+        self.alternateName = alternateName
+        self.region = region
+        self.kind = kind
+        self.status = status
+        self.themes = themes
+        self.languages = languages
+        self.municipalities = municipalities
+        self.phone = phone
+        self.verifiedOn = verifiedOn
+        self.hasConflicts = hasConflicts
+        self.distanceKm = distanceKm
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PartnerSummary: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePartnerSummary: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PartnerSummary {
+        return
+            try PartnerSummary(
+                id: FfiConverterTypePartnerId.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                alternateName: FfiConverterOptionString.read(from: &buf), 
+                region: FfiConverterTypeRegion.read(from: &buf), 
+                kind: FfiConverterTypeOrgKind.read(from: &buf), 
+                status: FfiConverterTypePartnerStatus.read(from: &buf), 
+                themes: FfiConverterTypeThemeSet.read(from: &buf), 
+                languages: FfiConverterTypeLangSet.read(from: &buf), 
+                municipalities: FfiConverterSequenceString.read(from: &buf), 
+                phone: FfiConverterOptionString.read(from: &buf), 
+                verifiedOn: FfiConverterOptionTypeIsoDate.read(from: &buf), 
+                hasConflicts: FfiConverterBool.read(from: &buf), 
+                distanceKm: FfiConverterOptionDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PartnerSummary, into buf: inout [UInt8]) {
+        FfiConverterTypePartnerId.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.alternateName, into: &buf)
+        FfiConverterTypeRegion.write(value.region, into: &buf)
+        FfiConverterTypeOrgKind.write(value.kind, into: &buf)
+        FfiConverterTypePartnerStatus.write(value.status, into: &buf)
+        FfiConverterTypeThemeSet.write(value.themes, into: &buf)
+        FfiConverterTypeLangSet.write(value.languages, into: &buf)
+        FfiConverterSequenceString.write(value.municipalities, into: &buf)
+        FfiConverterOptionString.write(value.phone, into: &buf)
+        FfiConverterOptionTypeIsoDate.write(value.verifiedOn, into: &buf)
+        FfiConverterBool.write(value.hasConflicts, into: &buf)
+        FfiConverterOptionDouble.write(value.distanceKm, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePartnerSummary_lift(_ buf: RustBuffer) throws -> PartnerSummary {
+    return try FfiConverterTypePartnerSummary.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePartnerSummary_lower(_ value: PartnerSummary) -> RustBuffer {
+    return FfiConverterTypePartnerSummary.lower(value)
 }
 
 
@@ -3719,6 +4227,30 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = Double?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDouble.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -3767,6 +4299,30 @@ fileprivate struct FfiConverterOptionTypeTheme: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeBrochureViewFile: FfiConverterRustBuffer {
+    typealias SwiftType = BrochureViewFile?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeBrochureViewFile.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeBrochureViewFile.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeIsoDate: FfiConverterRustBuffer {
     typealias SwiftType = IsoDate?
 
@@ -3791,6 +4347,31 @@ fileprivate struct FfiConverterOptionTypeIsoDate: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]
+
+    public static func write(_ value: [String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterString.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [String]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeConflictValue: FfiConverterRustBuffer {
     typealias SwiftType = [ConflictValue]
 
@@ -3808,6 +4389,31 @@ fileprivate struct FfiConverterSequenceTypeConflictValue: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeConflictValue.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeDayHours: FfiConverterRustBuffer {
+    typealias SwiftType = [DayHours]
+
+    public static func write(_ value: [DayHours], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDayHours.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DayHours] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DayHours]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDayHours.read(from: &buf))
         }
         return seq
     }
@@ -3866,6 +4472,81 @@ fileprivate struct FfiConverterSequenceTypeMonth: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeTimeRange: FfiConverterRustBuffer {
+    typealias SwiftType = [TimeRange]
+
+    public static func write(_ value: [TimeRange], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeTimeRange.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [TimeRange] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [TimeRange]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeTimeRange.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAudience: FfiConverterRustBuffer {
+    typealias SwiftType = [Audience]
+
+    public static func write(_ value: [Audience], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAudience.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Audience] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Audience]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAudience.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeTheme: FfiConverterRustBuffer {
+    typealias SwiftType = [Theme]
+
+    public static func write(_ value: [Theme], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeTheme.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Theme] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Theme]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeTheme.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeDocId: FfiConverterRustBuffer {
     typealias SwiftType = [DocId]
 
@@ -3887,6 +4568,71 @@ fileprivate struct FfiConverterSequenceTypeDocId: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeLang: FfiConverterRustBuffer {
+    typealias SwiftType = [Lang]
+
+    public static func write(_ value: [Lang], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeLang.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Lang] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Lang]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeLang.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+
+public typealias AudienceSet = [Audience]
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudienceSet: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudienceSet {
+        return try FfiConverterSequenceTypeAudience.read(from: &buf)
+    }
+
+    public static func write(_ value: AudienceSet, into buf: inout [UInt8]) {
+        return FfiConverterSequenceTypeAudience.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> AudienceSet {
+        return try FfiConverterSequenceTypeAudience.lift(value)
+    }
+
+    public static func lower(_ value: AudienceSet) -> RustBuffer {
+        return FfiConverterSequenceTypeAudience.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudienceSet_lift(_ value: RustBuffer) throws -> AudienceSet {
+    return try FfiConverterTypeAudienceSet.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudienceSet_lower(_ value: AudienceSet) -> RustBuffer {
+    return FfiConverterTypeAudienceSet.lower(value)
+}
+
 
 
 public typealias BrochureId = String
@@ -3925,6 +4671,46 @@ public func FfiConverterTypeBrochureId_lift(_ value: RustBuffer) throws -> Broch
 #endif
 public func FfiConverterTypeBrochureId_lower(_ value: BrochureId) -> RustBuffer {
     return FfiConverterTypeBrochureId.lower(value)
+}
+
+
+
+public typealias BrochureViewFile = BrochureFile
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBrochureViewFile: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BrochureViewFile {
+        return try FfiConverterTypeBrochureFile.read(from: &buf)
+    }
+
+    public static func write(_ value: BrochureViewFile, into buf: inout [UInt8]) {
+        return FfiConverterTypeBrochureFile.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> BrochureViewFile {
+        return try FfiConverterTypeBrochureFile_lift(value)
+    }
+
+    public static func lower(_ value: BrochureViewFile) -> RustBuffer {
+        return FfiConverterTypeBrochureFile_lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBrochureViewFile_lift(_ value: RustBuffer) throws -> BrochureViewFile {
+    return try FfiConverterTypeBrochureViewFile.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBrochureViewFile_lower(_ value: BrochureViewFile) -> RustBuffer {
+    return FfiConverterTypeBrochureViewFile.lower(value)
 }
 
 
@@ -4249,6 +5035,46 @@ public func FfiConverterTypeLang_lower(_ value: Lang) -> RustBuffer {
 
 
 
+public typealias LangSet = [Lang]
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLangSet: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LangSet {
+        return try FfiConverterSequenceTypeLang.read(from: &buf)
+    }
+
+    public static func write(_ value: LangSet, into buf: inout [UInt8]) {
+        return FfiConverterSequenceTypeLang.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> LangSet {
+        return try FfiConverterSequenceTypeLang.lift(value)
+    }
+
+    public static func lower(_ value: LangSet) -> RustBuffer {
+        return FfiConverterSequenceTypeLang.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLangSet_lift(_ value: RustBuffer) throws -> LangSet {
+    return try FfiConverterTypeLangSet.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLangSet_lower(_ value: LangSet) -> RustBuffer {
+    return FfiConverterTypeLangSet.lower(value)
+}
+
+
+
 public typealias LocationId = String
 
 #if swift(>=5.8)
@@ -4369,6 +5195,46 @@ public func FfiConverterTypeServiceId_lower(_ value: ServiceId) -> RustBuffer {
 
 
 
+public typealias ThemeSet = [Theme]
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeThemeSet: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ThemeSet {
+        return try FfiConverterSequenceTypeTheme.read(from: &buf)
+    }
+
+    public static func write(_ value: ThemeSet, into buf: inout [UInt8]) {
+        return FfiConverterSequenceTypeTheme.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> ThemeSet {
+        return try FfiConverterSequenceTypeTheme.lift(value)
+    }
+
+    public static func lower(_ value: ThemeSet) -> RustBuffer {
+        return FfiConverterSequenceTypeTheme.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThemeSet_lift(_ value: RustBuffer) throws -> ThemeSet {
+    return try FfiConverterTypeThemeSet.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThemeSet_lower(_ value: ThemeSet) -> RustBuffer {
+    return FfiConverterTypeThemeSet.lower(value)
+}
+
+
+
 public typealias UtcDateTime = Date
 
 #if swift(>=5.8)
@@ -4445,6 +5311,46 @@ public func FfiConverterTypeVisitId_lift(_ value: RustBuffer) throws -> VisitId 
 #endif
 public func FfiConverterTypeVisitId_lower(_ value: VisitId) -> RustBuffer {
     return FfiConverterTypeVisitId.lower(value)
+}
+
+
+
+public typealias WeeklyHours = [DayHours]
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWeeklyHours: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WeeklyHours {
+        return try FfiConverterSequenceTypeDayHours.read(from: &buf)
+    }
+
+    public static func write(_ value: WeeklyHours, into buf: inout [UInt8]) {
+        return FfiConverterSequenceTypeDayHours.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> WeeklyHours {
+        return try FfiConverterSequenceTypeDayHours.lift(value)
+    }
+
+    public static func lower(_ value: WeeklyHours) -> RustBuffer {
+        return FfiConverterSequenceTypeDayHours.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWeeklyHours_lift(_ value: RustBuffer) throws -> WeeklyHours {
+    return try FfiConverterTypeWeeklyHours.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWeeklyHours_lower(_ value: WeeklyHours) -> RustBuffer {
+    return FfiConverterTypeWeeklyHours.lower(value)
 }
 
 

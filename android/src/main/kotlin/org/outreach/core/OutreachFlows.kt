@@ -13,6 +13,7 @@ import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.flow.channelFlow
 import kotlinx.coroutines.withContext
+import org.outreach.core.model.PartnerSummary
 import org.outreach.core.model.SyncProgress
 import org.outreach.core.model.SyncReport
 
