@@ -14,9 +14,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::model::{
     Audience, BrochureFile, BrochureFileEntry, BrochureId, Country, DayHours, DeviceId, DocId, Lang,
-    LocationId, OrgKind, PartnerId, PartnerStatus, Region, ServiceId, Theme, VisitId, WeeklyHours,
+    LocationId, PartnerId, ServiceId, Theme, VisitId, WeeklyHours,
 };
-use crate::store::PartnerSummary;
 use crate::sync::protocol::{ErrorCode, Role};
 
 macro_rules! text_custom_type {
@@ -125,37 +124,4 @@ pub enum Role {
     Coordinator,
     /// A coordinator who also manages the organisation's devices.
     Admin,
-}
-
-/// A partner as search results show it. Declared here, field for field (a field added to the
-/// core's fails this build), while `store::index` derives nothing for the FFI.
-#[uniffi::remote(Record)]
-pub struct PartnerSummary {
-    /// Id.
-    pub id: PartnerId,
-    /// Name.
-    pub name: String,
-    /// Other name or acronym.
-    pub alternate_name: Option<String>,
-    /// Home region.
-    pub region: Region,
-    /// Kind of organisation.
-    pub kind: OrgKind,
-    /// Status.
-    pub status: PartnerStatus,
-    /// Themes of the partner and its active services.
-    pub themes: BTreeSet<Theme>,
-    /// Languages of the partner and its active services.
-    pub languages: BTreeSet<Lang>,
-    /// Municipalities of its offices.
-    pub municipalities: Vec<String>,
-    /// First public phone number.
-    pub phone: Option<String>,
-    /// When the entry was last verified.
-    pub verified_on: Option<IsoDate>,
-    /// Whether some field holds concurrent values waiting for a coordinator.
-    pub has_conflicts: bool,
-    /// Distance in km from the query's `near` point, when given and the partner has an office
-    /// with coordinates.
-    pub distance_km: Option<f64>,
 }

@@ -87,8 +87,6 @@ use crate::error::OutreachError;
 // The core's calendar types, as the core declares them for the FFI.
 uniffi::use_remote_type!(outreach_core::NaiveDate);
 uniffi::use_remote_type!(outreach_core::NaiveDateTime);
-// Search results, as the core declares them.
-uniffi::use_remote_type!(outreach_core::PartnerSummary);
 
 /// A calendar day: `java.time.LocalDate` in Kotlin, `YYYY-MM-DD` text in Swift.
 pub type IsoDate = NaiveDate;

@@ -19,6 +19,7 @@ use super::StoreChanges;
 
 /// What search results show of a partner, stored ready-made beside the full entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PartnerSummary {
     /// Id.
     pub id: PartnerId,
@@ -36,7 +37,7 @@ pub struct PartnerSummary {
     pub themes: BTreeSet<Theme>,
     /// Languages of the partner and its active services.
     pub languages: BTreeSet<Lang>,
-    /// Municipalities of its locations.
+    /// Municipalities of its offices.
     pub municipalities: Vec<String>,
     /// First public phone number.
     pub phone: Option<String>,
@@ -44,8 +45,8 @@ pub struct PartnerSummary {
     pub verified_on: Option<chrono::NaiveDate>,
     /// Whether some field holds concurrent values waiting for a coordinator.
     pub has_conflicts: bool,
-    /// Distance in km from the point given in the query, if one was given and the partner has
-    /// an office with coordinates.
+    /// Distance in km from the query's `near` point, when given and the partner has an office
+    /// with coordinates.
     pub distance_km: Option<f64>,
 }
 

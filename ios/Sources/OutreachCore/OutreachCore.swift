@@ -5901,7 +5901,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_history() != 1981) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partners_with_conflicts() != 41579) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partners_with_conflicts() != 56397) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_publish_brochure_file() != 125) {
@@ -5910,7 +5910,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_outreachstore_put_brochure() != 31338) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_search_partners() != 14703) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_search_partners() != 63235) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_set_partner_status() != 50035) {

@@ -1811,8 +1811,7 @@ public func FfiConverterTypeMonthlyCount_lower(_ value: MonthlyCount) -> RustBuf
 
 
 /**
- * A partner as search results show it. Declared here, field for field (a field added to the
- * core's fails this build), while `store::index` derives nothing for the FFI.
+ * What search results show of a partner, stored ready-made beside the full entry.
  */
 public struct PartnerSummary: Equatable, Hashable {
     /**
