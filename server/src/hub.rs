@@ -52,7 +52,7 @@ pub(crate) struct Inner {
     pub validator: crate::validate::Validator,
 }
 
-/// Running totals of this hub instance, for benchmarks and tests.
+/// Running totals of this hub instance, for `/metrics`, benchmarks and tests.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub syncs: AtomicU64,
@@ -62,6 +62,10 @@ pub(crate) struct Counters {
     pub documents_validated: AtomicU64,
     pub write_conflicts: AtomicU64,
     pub states_unknown: AtomicU64,
+    /// Pushed documents refused, by code.
+    pub refused_by_code: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    /// HTTP requests answered, for `/metrics`.
+    pub http: crate::metrics::HttpCounters,
 }
 
 impl Counters {

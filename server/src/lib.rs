@@ -31,6 +31,7 @@ mod error;
 pub mod fuzzing;
 mod http;
 mod hub;
+mod metrics;
 mod owner_only;
 mod report;
 mod seal;
@@ -55,7 +56,7 @@ pub use admin::{
 pub use config::HubConfig;
 pub use db::cipher::DbKey;
 pub use error::{status_of, ApiError, Error, Result};
-pub use http::{router, ServerHandle, ShutdownTrigger, TlsConfig};
+pub use http::{operator_router, router, ServerHandle, ShutdownTrigger, TlsConfig};
 pub use hub::{Hub, HubKeys, Metrics, BLOBS_DIR, DATABASE_FILE};
 pub use report::{Count, ReportRow, VisitReport, SUPPRESSION_THRESHOLD};
 pub use seal::{SealKey, SealKeySource, SEAL_KEY_FILE};

@@ -18,6 +18,10 @@ pub(super) struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the first line printed says which)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
+    /// Address for the operator's GET /metrics (Prometheus text) and GET /v1/ready, plain HTTP:
+    /// a loopback or private address, never the devices' one [default: not served]
+    #[arg(long, value_name = "ADDR", env = "OUTREACH_HUB_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// TLS certificate chain (PEM); serves HTTPS with --tls-key
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -177,9 +181,26 @@ pub(super) fn serve(args: ServeArgs) -> CliResult {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let server = hub.serve(listener, tls)?;
+        let (stop_operator, operator_stopped) = tokio::sync::oneshot::channel::<()>();
+        let operator = match args.metrics_listen {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+                let addr = listener.local_addr()?;
+                let stop = async {
+                    let _ = operator_stopped.await;
+                };
+                Some((addr, hub.serve_operator(listener, stop)))
+            }
+            None => None,
+        };
         {
             let mut out = std::io::stdout().lock();
             writeln!(out, "listening on {}", server.local_addr())?;
+            if let Some((addr, _)) = &operator {
+                writeln!(out, "metrics on http://{addr}/metrics")?;
+            }
             out.flush()?;
         }
         tracing::info!(target: outreach_hub::log_targets::HUB, url = %server.url(), data = %hub.data_dir().display(), "hub serving");
@@ -190,6 +211,10 @@ pub(super) fn serve(args: ServeArgs) -> CliResult {
             trigger.trigger();
         });
         server.stopped().await?;
+        if let Some((_, task)) = operator {
+            let _ = stop_operator.send(());
+            let _ = task.await;
+        }
         tracing::info!(target: outreach_hub::log_targets::HUB, "hub stopped");
         Ok(())
     })

@@ -32,12 +32,14 @@ use crate::hub::Hub;
 /// the connection and request limits and the client's address; in process, enrollment attempts
 /// all count against one unknown address.
 pub fn router(hub: Hub) -> Router {
+    let counted = hub.clone();
     let limiter = Arc::new(rate::EnrollLimiter::new(hub.config()));
     Router::new()
         .route("/v1/enroll", post(routes::enroll))
         .route("/v1/sync", post(routes::sync))
         .route("/v1/blobs/{sha256}", get(blobs::get_blob).put(blobs::put_blob))
         .route("/v1/health", get(routes::health))
+        .route("/v1/ready", get(routes::ready))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         // Bodies are bounded by the handlers themselves: by `max_enroll_body_bytes`,
@@ -45,7 +47,19 @@ pub fn router(hub: Hub) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(Extension(limiter))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn(log::log_request))
+        .layer(axum::middleware::from_fn_with_state(counted, log::log_request))
+        .with_state(hub)
+}
+
+/// The operator's router, for a listener of its own (`serve --metrics-listen`): `GET /metrics`
+/// and `GET /v1/ready`. Never served beside the devices' endpoints, since the figures describe
+/// the deployment.
+pub fn operator_router(hub: Hub) -> Router {
+    Router::new()
+        .route("/metrics", get(routes::metrics))
+        .route("/v1/ready", get(routes::ready))
+        .fallback(routes::not_found)
+        .layer(CatchPanicLayer::custom(panic_response))
         .with_state(hub)
 }
 
@@ -116,6 +130,17 @@ impl ServerHandle {
 }
 
 impl Hub {
+    /// Serves [`operator_router`] on `listener` until `stop` resolves: plain HTTP, for a
+    /// loopback or private address that only the operator's monitoring reaches.
+    pub fn serve_operator(
+        &self,
+        listener: tokio::net::TcpListener,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> JoinHandle<std::io::Result<()>> {
+        let app = operator_router(self.clone());
+        tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop).await })
+    }
+
     /// Serves the hub on `listener`, over TLS if `tls` is given, on the current tokio runtime
     /// (multi-threaded: documents are validated on its blocking pool), under the connection
     /// and request limits of its [`HubConfig`](crate::HubConfig). Returns once the server is

@@ -1,4 +1,5 @@
-//! `POST /v1/enroll`, `POST /v1/sync`, `GET /v1/health`, and the answers to anything else.
+//! `POST /v1/enroll`, `POST /v1/sync`, `GET /v1/health`, `GET /v1/ready`, the operator's
+//! `GET /metrics`, and the answers to anything else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -109,6 +110,24 @@ pub(crate) async fn sync(State(hub): State<Hub>, req: Request) -> Result<Cbor<Sy
 /// `GET /v1/health`.
 pub(crate) async fn health() -> &'static str {
     "ok"
+}
+
+/// `GET /v1/ready`: 200 when the database answers a read, 503 otherwise (for a load balancer
+/// or an orchestrator; `/v1/health` only says that the process answers).
+pub(crate) async fn ready(State(hub): State<Hub>) -> Response {
+    match blocking(move || hub.check_ready().map_err(|e| ApiError::internal(&e))).await {
+        Ok(()) => "ready".into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response(),
+    }
+}
+
+/// `GET /metrics`, on the operator's listener only (see `crate::metrics`).
+pub(crate) async fn metrics(State(hub): State<Hub>) -> Result<Response, ApiError> {
+    let counted = hub.clone();
+    let active = blocking(move || counted.active_devices().map_err(|e| ApiError::internal(&e))).await?;
+    let body = crate::metrics::render(&hub, active);
+    let content_type = "text/plain; version=0.0.4; charset=utf-8";
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 /// Any other path.

@@ -138,6 +138,12 @@ pub(crate) fn plan(ctx: &Ctx<'_>, sent: &[DocPush], implied: &[DocPush]) -> Resu
             }
             Err(Failure::Refused(r)) => {
                 Counters::bump(&ctx.counters.documents_refused, 1);
+                *ctx.counters
+                    .refused_by_code
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .entry(r.code.as_str())
+                    .or_default() += 1;
                 plan.decisions.push((push.id, Decision::Refused(r)));
             }
             Err(Failure::Hub(e)) => return Err(e),

@@ -16,5 +16,6 @@ mod hardening;
 mod hygiene;
 #[cfg(unix)]
 mod isolation;
+mod operations;
 mod restart;
 mod sync;
