@@ -17,7 +17,9 @@ use std::time::Duration;
 use crate::hub::{Hub, Metrics};
 
 /// Upper bounds of the sync duration histogram's buckets, in seconds.
-const SYNC_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0];
+const SYNC_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
+];
 
 /// The route of `/v1/sync`, whose durations go in the histogram.
 const SYNC_ROUTE: &str = "/v1/sync";
@@ -56,8 +58,10 @@ impl HttpCounters {
                 self.sync_buckets[i].fetch_add(1, Ordering::Relaxed);
             }
             self.sync_count.fetch_add(1, Ordering::Relaxed);
-            self.sync_micros
-                .fetch_add(took.as_micros().min(u128::from(u64::MAX)) as u64, Ordering::Relaxed);
+            self.sync_micros.fetch_add(
+                took.as_micros().min(u128::from(u64::MAX)) as u64,
+                Ordering::Relaxed,
+            );
         }
     }
 }
@@ -122,7 +126,12 @@ pub(crate) fn render(hub: &Hub, active_devices: u64) -> String {
     }
 
     let name = "outreach_hub_sync_duration_seconds";
-    head(&mut out, name, "histogram", "Time to answer POST /v1/sync, whatever the answer.");
+    head(
+        &mut out,
+        name,
+        "histogram",
+        "Time to answer POST /v1/sync, whatever the answer.",
+    );
     let mut cumulative = 0;
     for (le, n) in SYNC_BUCKETS.iter().zip(&http.sync_buckets) {
         cumulative += n.load(Ordering::Relaxed);
@@ -144,7 +153,11 @@ pub(crate) fn render(hub: &Hub, active_devices: u64) -> String {
         states_unknown,
     } = hub.metrics();
     for (name, help, value) in [
-        ("outreach_hub_syncs_total", "Sync requests answered successfully.", syncs),
+        (
+            "outreach_hub_syncs_total",
+            "Sync requests answered successfully.",
+            syncs,
+        ),
         (
             "outreach_hub_documents_loaded_total",
             "Documents loaded from the database into Automerge (the fast path loads none).",
@@ -180,7 +193,11 @@ pub(crate) fn render(hub: &Hub, active_devices: u64) -> String {
         "Pushed documents refused, by the code of the refusal.",
     );
     for (code, n) in locked(&hub.inner.counters.refused_by_code).iter() {
-        let _ = writeln!(out, "outreach_hub_documents_refused_total{{code=\"{}\"}} {n}", label(code));
+        let _ = writeln!(
+            out,
+            "outreach_hub_documents_refused_total{{code=\"{}\"}} {n}",
+            label(code)
+        );
     }
     single(
         &mut out,

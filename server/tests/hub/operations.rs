@@ -12,7 +12,8 @@ use crate::common::TestHub;
 async fn operator_url(hub: &TestHub) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let _ = hub.hub.serve_operator(listener, std::future::pending());
+    // The server task runs until the test's runtime ends.
+    drop(hub.hub.serve_operator(listener, std::future::pending()));
     format!("http://{addr}")
 }
 
@@ -20,7 +21,10 @@ async fn scrape(hub: &TestHub, base: &str) -> (String, Scrape) {
     let resp = hub.http.get(format!("{base}/metrics")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let content_type = resp.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
     let text = resp.text().await.unwrap();
     let lines = text.lines().map(|l| Ok(l.to_string()));
     let parsed = Scrape::parse(lines).unwrap_or_else(|e| panic!("not Prometheus text: {e}\n{text}"));
@@ -29,7 +33,10 @@ async fn scrape(hub: &TestHub, base: &str) -> (String, Scrape) {
 
 /// The value of `name` with exactly these labels (0 when absent).
 fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let wanted: HashMap<String, String> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let wanted: HashMap<String, String> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     scrape
         .samples
         .iter()
@@ -54,23 +61,63 @@ async fn metrics_move_with_the_requests_and_name_no_device_or_organisation() {
     worker.log_visit("2026-11-02", "orientation CPAS", &[]);
     worker.sync(&hub).await;
     worker.sync(&hub).await;
-    let health = hub.http.get(format!("{}/v1/health", hub.url)).send().await.unwrap();
+    let health = hub
+        .http
+        .get(format!("{}/v1/health", hub.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     let anonymous = hub.post("/v1/sync", None, Vec::new()).await;
     assert_eq!(anonymous.status(), 401);
-    let missing = hub.http.get(format!("{}/no/such/path", hub.url)).send().await.unwrap();
+    let missing = hub
+        .http
+        .get(format!("{}/no/such/path", hub.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
 
     let (text, after) = scrape(&hub, &base).await;
     let requests = "outreach_hub_http_requests_total";
-    assert_eq!(value(&after, requests, &[("route", "/v1/sync"), ("status", "200")]), 2.0);
-    assert_eq!(value(&after, requests, &[("route", "/v1/sync"), ("status", "401")]), 1.0);
-    assert_eq!(value(&after, requests, &[("route", "/v1/health"), ("status", "200")]), 1.0);
-    assert_eq!(value(&after, requests, &[("route", "/v1/enroll"), ("status", "200")]), 1.0);
-    assert_eq!(value(&after, requests, &[("route", "(unmatched)"), ("status", "404")]), 1.0);
-    assert!(value(&after, "outreach_hub_http_request_bytes_total", &[("route", "/v1/sync")]) > 0.0);
-    assert!(value(&after, "outreach_hub_http_response_bytes_total", &[("route", "/v1/sync")]) > 0.0);
-    assert_eq!(value(&after, "outreach_hub_sync_duration_seconds_count", &[]), 3.0);
+    assert_eq!(
+        value(&after, requests, &[("route", "/v1/sync"), ("status", "200")]),
+        2.0
+    );
+    assert_eq!(
+        value(&after, requests, &[("route", "/v1/sync"), ("status", "401")]),
+        1.0
+    );
+    assert_eq!(
+        value(&after, requests, &[("route", "/v1/health"), ("status", "200")]),
+        1.0
+    );
+    assert_eq!(
+        value(&after, requests, &[("route", "/v1/enroll"), ("status", "200")]),
+        1.0
+    );
+    assert_eq!(
+        value(&after, requests, &[("route", "(unmatched)"), ("status", "404")]),
+        1.0
+    );
+    assert!(
+        value(
+            &after,
+            "outreach_hub_http_request_bytes_total",
+            &[("route", "/v1/sync")]
+        ) > 0.0
+    );
+    assert!(
+        value(
+            &after,
+            "outreach_hub_http_response_bytes_total",
+            &[("route", "/v1/sync")]
+        ) > 0.0
+    );
+    assert_eq!(
+        value(&after, "outreach_hub_sync_duration_seconds_count", &[]),
+        3.0
+    );
     assert_eq!(value(&after, "outreach_hub_syncs_total", &[]), 2.0);
     assert_eq!(value(&after, "outreach_hub_documents_written_total", &[]), 1.0);
     assert_eq!(value(&after, "outreach_hub_devices_active", &[]), 1.0);
@@ -92,7 +139,8 @@ async fn metrics_move_with_the_requests_and_name_no_device_or_organisation() {
     let id = *other.docs.keys().next().unwrap();
     let mut req = other.request();
     req.docs.iter_mut().find(|d| d.id == id).unwrap().changes = b"not automerge".to_vec();
-    other.send(&hub, &req).await;
+    let answer = other.send(&hub, &req).await.expect("the sync is answered");
+    assert_eq!(answer.refused.len(), 1, "{:?}", answer.refused);
     let (_, refused) = scrape(&hub, &base).await;
     let refusals: f64 = refused
         .samples
