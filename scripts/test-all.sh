@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The hub's tests and benchmarks run on PostgreSQL too: a throwaway server for the whole run,
+# unless OUTREACH_TEST_DATABASE names one (see scripts/with-postgres.sh).
+if [ -z "${OUTREACH_TEST_DATABASE:-}" ]; then
+    exec bash scripts/with-postgres.sh bash "$0" "$@"
+fi
+
 step() { printf '\n== %s\n' "$*"; }
 
 step "formatting"

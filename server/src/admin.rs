@@ -135,10 +135,10 @@ impl Hub {
     /// Sets up a new hub: its first organisation and an admin enrollment code for its first
     /// device, valid for [`DEFAULT_CODE_VALIDITY`]. Refused if the hub has organisations already.
     pub fn initialise(&self, org_name: &str) -> Result<EnrollmentCode> {
-        let dir = self.data_dir().display().to_string();
+        let place = self.location();
         self.inner.db.write(|tx| {
             if !devices::list_orgs(tx)?.is_empty() {
-                return Err(Error::AlreadyInitialised(dir));
+                return Err(Error::AlreadyInitialised(place.clone()));
             }
             let now = now();
             let org = devices::insert_org(tx, org_name, now)?;
@@ -162,7 +162,7 @@ impl Hub {
 
     /// Every organisation, by name.
     pub fn organisations(&self) -> Result<Vec<Organisation>> {
-        self.inner.db.read(|tx| devices::list_orgs(tx))
+        self.inner.db.read(devices::list_orgs)
     }
 
     /// Creates a one-time code that enrolls a device into `org` (a name or an id) with `role`,
@@ -203,7 +203,7 @@ impl Hub {
 
     /// Every enrollment code, newest first (ids and labels, never the codes).
     pub fn enrollment_codes(&self) -> Result<Vec<CodeInfo>> {
-        self.inner.db.read(|tx| devices::list_codes(tx))
+        self.inner.db.read(devices::list_codes)
     }
 
     /// Cancels an open code named by its id or label; returns its id.
@@ -240,7 +240,7 @@ impl Hub {
 
     /// Every enrolled device, revoked ones included, by organisation and name.
     pub fn devices(&self) -> Result<Vec<DeviceInfo>> {
-        self.inner.db.read(|tx| devices::list_devices(tx))
+        self.inner.db.read(devices::list_devices)
     }
 
     /// Revokes a lost or stolen device: its next request is refused with an order to wipe its
@@ -252,7 +252,28 @@ impl Hub {
 
     /// Every stored document, in the order they were created.
     pub fn documents(&self) -> Result<Vec<DocumentInfo>> {
-        self.inner.db.read(|tx| docs::list(tx))
+        self.inner.db.read(docs::list)
+    }
+
+    /// Every brochure file the hub holds, by name (its SHA-256 in hex), with its bytes read
+    /// whole: for administration and tests.
+    pub fn brochure_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        match &self.inner.blobs {
+            crate::blobs::BlobStore::Files(dir) => dir.list(),
+            crate::blobs::BlobStore::Database => self.inner.db.read(|tx| {
+                let mut out = Vec::new();
+                for (name, len) in crate::db::blobs::list(tx)? {
+                    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+                    for seq in 0..len.div_ceil(crate::db::blobs::CHUNK_BYTES as u64) {
+                        let chunk = crate::db::blobs::chunk(tx, &name, seq)?
+                            .ok_or_else(|| Error::Corrupt("a stored brochure file lacks a chunk".into()))?;
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    out.push((name, bytes));
+                }
+                Ok(out)
+            }),
+        }
     }
 
     /// The stored bytes of a document (its snapshot and increments, concatenated: a valid

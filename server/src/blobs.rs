@@ -1,7 +1,10 @@
-//! Brochure files on disk, content-addressed: `DIR/blobs/<sha256>`. A file is written under a
-//! temporary name in `DIR/blobs/.partial/`, hashed as it arrives, synced, and renamed into place
-//! only once its hash is checked, so a reader never sees a partial or wrong file. The
-//! directories are 0700 and the files 0600: only the hub's own user reads them.
+//! Brochure files, content-addressed by their SHA-256: on disk for the embedded backend, in the
+//! database for PostgreSQL (see `db/blobs.rs`), so that every instance serves every file.
+//!
+//! On disk: `DIR/blobs/<sha256>`. A file is written under a temporary name in
+//! `DIR/blobs/.partial/`, hashed as it arrives, synced, and renamed into place only once its
+//! hash is checked, so a reader never sees a partial or wrong file. The directories are 0700
+//! and the files 0600: only the hub's own user reads them.
 
 use std::io;
 use std::path::PathBuf;
@@ -36,18 +39,27 @@ impl BlobName {
     }
 }
 
+/// Where brochure files are kept.
+#[derive(Debug)]
+pub(crate) enum BlobStore {
+    /// In the data directory.
+    Files(BlobDir),
+    /// In the hub's (PostgreSQL) database.
+    Database,
+}
+
 /// The blob directory.
 #[derive(Debug)]
-pub(crate) struct BlobStore {
+pub(crate) struct BlobDir {
     dir: PathBuf,
     partial: PathBuf,
 }
 
-impl BlobStore {
+impl BlobDir {
     /// Opens (creating) the blob directory, narrows files and directories that an older hub
     /// left open to others (adding them to `tightened`), and removes files left half-received by
     /// a crash.
-    pub fn open(dir: PathBuf, tightened: &mut Tightened) -> Result<BlobStore> {
+    pub fn open(dir: PathBuf, tightened: &mut Tightened) -> Result<BlobDir> {
         let partial = dir.join(PARTIAL_DIR);
         owner_only::create_dir_all(&partial)?;
         tightened.dir(&dir)?;
@@ -66,7 +78,21 @@ impl BlobStore {
                 std::fs::remove_file(entry.path())?;
             }
         }
-        Ok(BlobStore { dir, partial })
+        Ok(BlobDir { dir, partial })
+    }
+
+    /// Every stored file, by name, with its bytes.
+    pub fn list(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type()?.is_file() && BlobName::parse(&name).is_some() {
+                out.push((name, std::fs::read(entry.path())?));
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// Where a file is stored.
@@ -123,7 +149,7 @@ impl Partial {
     }
 
     /// Makes the file durable and moves it to its place.
-    pub async fn commit(mut self, store: &BlobStore, name: &BlobName) -> io::Result<()> {
+    pub async fn commit(mut self, store: &BlobDir, name: &BlobName) -> io::Result<()> {
         self.file.flush().await?;
         self.file.sync_all().await?;
         let target = store.path(name);
@@ -145,6 +171,113 @@ impl Drop for Partial {
     }
 }
 
+/// A file being received into the database: written chunk by chunk as it arrives, visible
+/// once committed; its chunks are removed if it is dropped before.
+#[derive(Debug)]
+pub(crate) struct DbUpload {
+    hub: crate::Hub,
+    id: String,
+    buffer: Vec<u8>,
+    next_seq: u64,
+    hasher: Sha256,
+    len: u64,
+    done: bool,
+}
+
+impl DbUpload {
+    /// Starts receiving a file for `hub`.
+    pub fn new(hub: crate::Hub) -> DbUpload {
+        DbUpload {
+            hub,
+            id: hex::encode(rand::random::<[u8; 16]>()),
+            buffer: Vec::new(),
+            next_seq: 0,
+            hasher: Sha256::new(),
+            len: 0,
+            done: false,
+        }
+    }
+
+    /// Appends bytes, storing every chunk filled.
+    pub async fn write(&mut self, mut data: &[u8]) -> Result<()> {
+        use crate::db::blobs::CHUNK_BYTES;
+        self.hasher.update(data);
+        self.len += data.len() as u64;
+        while !data.is_empty() {
+            let room = CHUNK_BYTES - self.buffer.len();
+            let (head, rest) = data.split_at(room.min(data.len()));
+            self.buffer.extend_from_slice(head);
+            data = rest;
+            if self.buffer.len() == CHUNK_BYTES {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        let bytes = std::mem::take(&mut self.buffer);
+        let (hub, id, seq) = (self.hub.clone(), self.id.clone(), self.next_seq);
+        self.next_seq += 1;
+        blocking(move || {
+            hub.inner
+                .db
+                .write(|tx| crate::db::blobs::put_chunk(tx, &id, seq, &bytes, crate::db::now()))
+        })
+        .await
+    }
+
+    /// Bytes received so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// SHA-256 of the bytes received, in lower-case hex.
+    pub fn digest(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
+    }
+
+    /// Stores the last chunk and makes the file visible as `name`; `false` if the hub held it
+    /// already (this upload is then removed).
+    pub async fn commit(mut self, name: &BlobName) -> Result<bool> {
+        if !self.buffer.is_empty() {
+            self.flush().await?;
+        }
+        let (hub, id, name, len) = (
+            self.hub.clone(),
+            self.id.clone(),
+            name.as_str().to_string(),
+            self.len,
+        );
+        self.done = true;
+        blocking(move || {
+            hub.inner
+                .db
+                .write(|tx| crate::db::blobs::commit(tx, &id, &name, len, crate::db::now()))
+        })
+        .await
+    }
+}
+
+impl Drop for DbUpload {
+    fn drop(&mut self) {
+        if self.done || self.next_seq == 0 {
+            return;
+        }
+        // Best effort: what is left is removed at the next start of any instance.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (hub, id) = (self.hub.clone(), self.id.clone());
+            runtime.spawn_blocking(move || hub.inner.db.write(|tx| crate::db::blobs::discard(tx, &id)));
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| crate::error::Error::Server(format!("a storage task failed: {e}")))?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,7 +295,7 @@ mod tests {
     fn only_abandoned_partial_files_are_removed_on_open() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("blobs");
-        BlobStore::open(dir.clone(), &mut Tightened::default()).unwrap();
+        BlobDir::open(dir.clone(), &mut Tightened::default()).unwrap();
         let (fresh, stale) = (dir.join(".partial/fresh.part"), dir.join(".partial/stale.part"));
         std::fs::write(&fresh, b"uploading").unwrap();
         std::fs::write(&stale, b"left by a crash").unwrap();
@@ -173,7 +306,7 @@ mod tests {
             .unwrap()
             .set_modified(long_ago)
             .unwrap();
-        BlobStore::open(dir, &mut Tightened::default()).unwrap();
+        BlobDir::open(dir, &mut Tightened::default()).unwrap();
         assert!(fresh.exists(), "an upload in progress elsewhere is left alone");
         assert!(!stale.exists());
     }

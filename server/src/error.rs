@@ -14,6 +14,12 @@ pub enum Error {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// The PostgreSQL database failed or could not be reached.
+    #[error("PostgreSQL error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The database is too busy to serve now; the request may be tried again.
+    #[error("the database is busy: {0}")]
+    Busy(&'static str),
     /// A file operation failed.
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
@@ -165,7 +171,13 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
-        ApiError::internal(&e)
+        match e {
+            Error::Busy(_) => {
+                tracing::warn!(target: crate::log_targets::HUB, error = %e, "request refused: busy");
+                ApiError::new(ErrorCode::Busy, "the hub is busy; try again later")
+            }
+            e => ApiError::internal(&e),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::blobs::BlobStore;
+use crate::blobs::{BlobDir, BlobStore};
 use crate::config::HubConfig;
 use crate::db::cipher::DbKey;
 use crate::db::Db;
@@ -18,6 +18,27 @@ pub const DATABASE_FILE: &str = "hub.db";
 
 /// Name of the brochure files' directory in the data directory.
 pub const BLOBS_DIR: &str = "blobs";
+
+/// Where a hub keeps its data: the embedded default, or a PostgreSQL database that several hub
+/// instances may share.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// A data directory: `DIR/hub.db` (SQLite), `DIR/blobs/` and, by default, `DIR/seal.key`.
+    Embedded(PathBuf),
+    /// A PostgreSQL database, `postgres://user[:password]@host[:port]/database` (or the
+    /// key=value form): documents, devices and brochure files are all in it.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Storage::Embedded(dir) => f.debug_tuple("Embedded").field(dir).finish(),
+            // The URL may hold a password.
+            Storage::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
 
 /// The keys that protect a hub's data at rest, given when it is opened (kept apart from
 /// [`HubConfig`], which holds limits). The default is what [`Hub::open`] uses: a plaintext
@@ -42,6 +63,7 @@ pub struct Hub {
 /// What a [`Hub`] holds.
 #[derive(Debug)]
 pub(crate) struct Inner {
+    /// The data directory (of an embedded hub; empty on PostgreSQL).
     pub dir: PathBuf,
     pub db: Db,
     pub blobs: BlobStore,
@@ -116,7 +138,7 @@ impl Hub {
         tightened.dir(&dir)?;
         let seal_key = KeyPlace::resolve(&keys.seal_key, &dir);
         let db = Db::open(&dir.join(DATABASE_FILE), keys.db_key, &seal_key, &mut tightened)?;
-        let blobs = BlobStore::open(dir.join(BLOBS_DIR), &mut tightened)?;
+        let blobs = BlobStore::Files(BlobDir::open(dir.join(BLOBS_DIR), &mut tightened)?);
         Ok(Hub {
             inner: Arc::new(Inner {
                 dir,
@@ -126,6 +148,48 @@ impl Hub {
                 config,
                 counters: Counters::default(),
                 tightened: tightened.0,
+            }),
+        })
+    }
+
+    /// Opens the hub kept in `storage`, as [`Hub::open_with`] does for a data directory. A hub
+    /// on PostgreSQL needs its seal key given ([`SealKeySource::File`] or
+    /// [`SealKeySource::Key`]), the same for every instance, and takes no SQLCipher key (the
+    /// database server protects its own files).
+    pub fn open_storage(storage: &Storage, config: HubConfig, keys: HubKeys) -> Result<Hub> {
+        let url = match storage {
+            Storage::Embedded(dir) => return Hub::open_with(dir, config, keys),
+            Storage::Postgres(url) => url,
+        };
+        check_config(&config)?;
+        if keys.db_key.is_some() {
+            return Err(Error::invalid(
+                "database key",
+                "it encrypts an embedded hub.db; a hub on PostgreSQL takes none",
+            ));
+        }
+        if matches!(keys.seal_key, SealKeySource::DataDir) {
+            return Err(Error::invalid(
+                "seal key",
+                "a hub on PostgreSQL has no data directory: give the seal key (--seal-key-file \
+                 or OUTREACH_HUB_SEAL_KEY), the same for every instance",
+            ));
+        }
+        let seal_key = KeyPlace::resolve(&keys.seal_key, Path::new(""));
+        let db = Db::open_postgres(url, &seal_key)?;
+        let removed = db.write(|tx| crate::db::blobs::remove_abandoned(tx, crate::db::now()))?;
+        if removed > 0 {
+            tracing::info!(target: crate::log_targets::STORAGE, chunks = removed, "removed abandoned brochure uploads");
+        }
+        Ok(Hub {
+            inner: Arc::new(Inner {
+                dir: PathBuf::new(),
+                db,
+                blobs: BlobStore::Database,
+                validator: crate::validate::Validator::new(&config.isolation, config.validator),
+                config,
+                counters: Counters::default(),
+                tightened: Vec::new(),
             }),
         })
     }
@@ -150,7 +214,13 @@ impl Hub {
     /// database key if it has one, and appears at `target` only once complete. It holds neither
     /// the brochure files (`blobs/`) nor the seal key; returns its size in bytes.
     pub fn backup_to(&self, target: impl AsRef<Path>) -> Result<u64> {
-        self.inner.db.backup_to(target.as_ref())
+        match self.inner.db.sqlite() {
+            Some(db) => db.backup_to(target.as_ref()),
+            None => Err(Error::invalid(
+                "backup",
+                "a hub on PostgreSQL is backed up with the database's own tools (see the README)",
+            )),
+        }
     }
 
     /// Encrypts the plaintext `hub.db` of the stopped hub in `data_dir` with `key`, in place (a
@@ -172,9 +242,18 @@ impl Hub {
         &self.inner.tightened
     }
 
-    /// The data directory.
+    /// The data directory (empty for a hub on PostgreSQL).
     pub fn data_dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// Where the hub's data is, for people: its data directory, or "its PostgreSQL database"
+    /// (never the URL, which may hold a password).
+    pub fn location(&self) -> String {
+        match self.inner.db.dialect() {
+            crate::db::Dialect::Sqlite => self.inner.dir.display().to_string(),
+            crate::db::Dialect::Postgres => "its PostgreSQL database".to_string(),
+        }
     }
 
     /// The limits in force.

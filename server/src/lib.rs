@@ -57,7 +57,7 @@ pub use config::HubConfig;
 pub use db::cipher::DbKey;
 pub use error::{status_of, ApiError, Error, Result};
 pub use http::{operator_router, router, ServerHandle, ShutdownTrigger, TlsConfig};
-pub use hub::{Hub, HubKeys, Metrics, BLOBS_DIR, DATABASE_FILE};
+pub use hub::{Hub, HubKeys, Metrics, Storage, BLOBS_DIR, DATABASE_FILE};
 pub use report::{Count, ReportRow, VisitReport, SUPPRESSION_THRESHOLD};
 pub use seal::{SealKey, SealKeySource, SEAL_KEY_FILE};
 pub use validate::{validator_main, Isolation, ValidatorLimits, VALIDATOR_ARG};

@@ -213,11 +213,12 @@ impl Hub {
     /// Devices enrolled and neither revoked nor retired, in the whole hub.
     pub fn active_devices(&self) -> crate::error::Result<u64> {
         self.inner.db.read(|tx| {
-            let n: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL AND retired_at IS NULL",
-                [],
-                |r| r.get(0),
-            )?;
+            let n: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL AND retired_at IS NULL",
+                    crate::db::params![],
+                )?
+                .get(0)?;
             Ok(u64::try_from(n).unwrap_or(0))
         })
     }
@@ -225,7 +226,7 @@ impl Hub {
     /// Whether this instance can serve: its database answers a read.
     pub fn check_ready(&self) -> crate::error::Result<()> {
         self.inner.db.read(|tx| {
-            tx.query_row("SELECT COUNT(*) FROM organisations", [], |r| r.get::<_, i64>(0))?;
+            tx.query_one("SELECT COUNT(*) FROM organisations", crate::db::params![])?;
             Ok(())
         })
     }

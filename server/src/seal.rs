@@ -138,7 +138,7 @@ impl KeyPlace {
 /// transaction; the key file is durable before the row is deleted, so a crash in between only
 /// means the move runs again. Returns whether a key was found.
 pub(crate) fn take_key_out_of_database(conn: &Connection, place: &KeyPlace) -> Result<bool> {
-    let Some(hex_key) = get_meta(conn, LEGACY_META_KEY)? else {
+    let Some(hex_key) = get_meta(&crate::db::Tx::sqlite(conn), LEGACY_META_KEY)? else {
         return Ok(false);
     };
     let key = owner_only::parse_key(&hex_key)

@@ -17,7 +17,7 @@ pub(super) fn init(data: &DataArg, org: &str, url: &str) -> CliResult {
     hub.set_hub_url(&url)?;
     println!(
         "created a hub in {} with organisation {}{}",
-        data.data.display(),
+        hub.location(),
         code.org.name,
         if data.db_key_file.is_some() {
             ", its database encrypted"
@@ -35,28 +35,30 @@ pub(super) fn encrypt(data: &DataArg) -> CliResult {
                 .into(),
         );
     };
-    Hub::encrypt(&data.data, &DbKey::from_file(path)?)?;
+    let dir = data.dir("encrypt")?;
+    Hub::encrypt(dir, &DbKey::from_file(path)?)?;
     // Opening it once checks the key and narrows the files.
     data.open(HubConfig::default(), false)?;
     println!(
         "encrypted {}: give --db-key-file {} to every command from now on; backups made before are still plaintext",
-        data.data.join(outreach_hub::DATABASE_FILE).display(),
+        dir.join(outreach_hub::DATABASE_FILE).display(),
         path.display()
     );
     Ok(())
 }
 
 pub(super) fn backup(data: &DataArg, to: &Path) -> CliResult {
+    let dir = data.dir("backup")?;
     let hub = open(data)?;
     let size = hub.backup_to(to)?;
     let seal_key = match (&data.seal_key_file, std::env::var_os(SEAL_KEY_VAR)) {
         (_, Some(_)) => format!("the key in {SEAL_KEY_VAR}"),
         (Some(path), None) => path.display().to_string(),
-        (None, None) => data.data.join(outreach_hub::SEAL_KEY_FILE).display().to_string(),
+        (None, None) => dir.join(outreach_hub::SEAL_KEY_FILE).display().to_string(),
     };
     println!(
         "backed up {} to {} ({size} bytes{})",
-        data.data.join(outreach_hub::DATABASE_FILE).display(),
+        dir.join(outreach_hub::DATABASE_FILE).display(),
         to.display(),
         if data.db_key_file.is_some() {
             ", encrypted with the database key"
@@ -66,7 +68,7 @@ pub(super) fn backup(data: &DataArg, to: &Path) -> CliResult {
     );
     println!(
         "not in it: the brochure files, {}/ (copy them with rsync), and the seal key, {seal_key} (keep a copy apart: a restored hub needs it)",
-        data.data.join(outreach_hub::BLOBS_DIR).display()
+        dir.join(outreach_hub::BLOBS_DIR).display()
     );
     Ok(())
 }

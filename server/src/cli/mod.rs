@@ -4,12 +4,12 @@
 //! This file holds the command line and runs each command; what the administration commands
 //! print is in `manage.rs`, the serving in `serve.rs`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use outreach_core::sync::protocol::Role;
-use outreach_hub::{DbKey, Hub, HubConfig, HubKeys, SealKey, SealKeySource};
+use outreach_hub::{DbKey, Hub, HubConfig, HubKeys, SealKey, SealKeySource, Storage};
 
 mod manage;
 mod serve;
@@ -35,12 +35,29 @@ pub(crate) struct Cli {
     command: Command,
 }
 
-/// The hub's data directory and the keys that protect it.
+/// Where the hub's data is (a data directory or a PostgreSQL database) and the keys that
+/// protect it.
 #[derive(Debug, Args)]
 struct DataArg {
-    /// The hub's data directory (hub.db, blobs/ and seal.key)
-    #[arg(long, value_name = "DIR", env = "OUTREACH_HUB_DATA")]
-    data: PathBuf,
+    /// The hub's data directory (hub.db, blobs/ and seal.key): the embedded default
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "OUTREACH_HUB_DATA",
+        required_unless_present = "database",
+        conflicts_with = "database"
+    )]
+    data: Option<PathBuf>,
+    /// A PostgreSQL database instead of a data directory, postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// (several hub instances may share it; each needs the same seal key, given with
+    /// --seal-key-file or OUTREACH_HUB_SEAL_KEY)
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "OUTREACH_HUB_DATABASE",
+        hide_env_values = true
+    )]
+    database: Option<String>,
     /// File holding hub.db's SQLCipher key, 64 hex characters (`openssl rand -hex 32`), mode 600
     #[arg(long, value_name = "PATH", env = "OUTREACH_HUB_DB_KEY_FILE")]
     db_key_file: Option<PathBuf>,
@@ -76,20 +93,42 @@ impl DataArg {
         Ok(HubKeys { db_key, seal_key })
     }
 
+    /// Where the data is.
+    fn storage(&self) -> CliResult<Storage> {
+        match (&self.data, &self.database) {
+            (Some(dir), None) => Ok(Storage::Embedded(dir.clone())),
+            (None, Some(url)) => Ok(Storage::Postgres(url.clone())),
+            _ => Err("give either --data DIR or --database URL".into()),
+        }
+    }
+
+    /// The data directory, for the commands that only an embedded hub has.
+    fn dir(&self, command: &str) -> CliResult<&Path> {
+        self.data.as_deref().ok_or_else(|| {
+            format!("`{command}` is for an embedded hub (--data DIR), not for one on PostgreSQL").into()
+        })
+    }
+
     /// Opens the hub: an initialised one unless `create`.
     fn open(&self, config: HubConfig, create: bool) -> CliResult<Hub> {
         let keys = self.keys()?;
-        let hub = if create {
-            Hub::open_with(&self.data, config, keys)?
-        } else {
-            Hub::open_existing_with(&self.data, config, keys)?
+        let hub = match (self.storage()?, create) {
+            (Storage::Embedded(dir), true) => Hub::open_with(&dir, config, keys)?,
+            (Storage::Embedded(dir), false) => Hub::open_existing_with(&dir, config, keys)?,
+            (storage, create) => {
+                let hub = Hub::open_storage(&storage, config, keys)?;
+                if !create && hub.organisations()?.is_empty() {
+                    return Err(outreach_hub::Error::NotInitialised(hub.location()).into());
+                }
+                hub
+            }
         };
         let narrowed = hub.tightened();
         if !narrowed.is_empty() {
             eprintln!(
                 "outreach-hub: {} files and directories in {} were open to group or others; now only their owner may read them",
                 narrowed.len(),
-                self.data.display()
+                hub.location()
             );
         }
         Ok(hub)

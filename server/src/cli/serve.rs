@@ -203,7 +203,7 @@ pub(super) fn serve(args: ServeArgs) -> CliResult {
             }
             out.flush()?;
         }
-        tracing::info!(target: outreach_hub::log_targets::HUB, url = %server.url(), data = %hub.data_dir().display(), "hub serving");
+        tracing::info!(target: outreach_hub::log_targets::HUB, url = %server.url(), data = %hub.location(), "hub serving");
         let trigger = server.shutdown_trigger();
         tokio::spawn(async move {
             shutdown_signal().await;

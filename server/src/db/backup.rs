@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use super::{cipher, connect, side_file, Db};
+use super::{cipher, connect, side_file, SqliteDb};
 use crate::error::{Error, Result};
 use crate::owner_only;
 
@@ -19,7 +19,7 @@ const PAGES_PER_STEP: i32 = 1024;
 /// How long a backup waits, in all, for a lock it cannot take at once.
 const BUSY_LIMIT: Duration = Duration::from_secs(60);
 
-impl Db {
+impl SqliteDb {
     /// Copies the database as it is now to `target`, replacing a file there; returns the size
     /// of the copy in bytes. Writers go on while it runs; what they commit after it started is
     /// not in the copy.
@@ -142,13 +142,13 @@ mod tests {
         let path = tmp.path().join("hub.db");
         let key = cipher::DbKey::random();
         let seal_key = KeyPlace::resolve(&SealKeySource::DataDir, tmp.path());
-        let db = Db::open(&path, Some(key.clone()), &seal_key, &mut Tightened::default()).unwrap();
+        let db = crate::db::Db::open(&path, Some(key.clone()), &seal_key, &mut Tightened::default()).unwrap();
         let value = "x".repeat(2000);
         db.write(|tx| {
             for i in 0..500 {
                 tx.execute(
                     "INSERT INTO meta VALUES (?1, ?2)",
-                    [format!("row {i}"), value.clone()],
+                    crate::db::params![format!("row {i}"), value],
                 )?;
             }
             Ok::<_, Error>(())
@@ -183,7 +183,7 @@ mod tests {
         }
         let before = committed.load(Ordering::SeqCst);
         let copy = tmp.path().join("copy.db");
-        db.backup_in_steps(&copy, 1).unwrap();
+        db.sqlite().unwrap().backup_in_steps(&copy, 1).unwrap();
         let after = committed.load(Ordering::SeqCst);
         stop.store(true, Ordering::SeqCst);
         writer.join().unwrap();

@@ -1,13 +1,12 @@
 //! Organisations, enrollment codes and devices in the database.
 
-use outreach_core::model::DeviceId;
-use outreach_core::sync::protocol::{EnrollRequest, EnrollResponse, ErrorCode, Role};
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
-use super::time_of;
+use super::sql::Row;
+use super::{params, time_of, Tx};
 use crate::admin::{CodeInfo, DeviceInfo, Organisation};
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, Error, Result};
+use outreach_core::model::DeviceId;
+use outreach_core::sync::protocol::{EnrollRequest, EnrollResponse, ErrorCode, Role};
 
 /// Longest organisation or device name, in characters.
 pub(crate) const NAME_MAX: usize = 100;
@@ -40,7 +39,7 @@ fn parse_device(s: &str) -> Result<DeviceId> {
         .map_err(|_| Error::Corrupt("a stored device id is unreadable".into()))
 }
 
-fn org_of_row(r: &Row<'_>) -> rusqlite::Result<Organisation> {
+fn org_of_row(r: &Row) -> Result<Organisation> {
     Ok(Organisation {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -49,13 +48,14 @@ fn org_of_row(r: &Row<'_>) -> rusqlite::Result<Organisation> {
 }
 
 /// Adds an organisation; its name must be new (ignoring case).
-pub(crate) fn insert_org(conn: &Connection, name: &str, now: i64) -> Result<Organisation> {
+pub(crate) fn insert_org(conn: &Tx<'_>, name: &str, now: i64) -> Result<Organisation> {
     let name = clean_name("organisation name", name)?;
-    let exists: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM organisations WHERE name = ?1)",
-        [&name],
-        |r| r.get(0),
-    )?;
+    let exists = conn
+        .query_opt(
+            "SELECT id FROM organisations WHERE lower(name) = lower(?1)",
+            params![name],
+        )?
+        .is_some();
     if exists {
         return Err(Error::OrganisationExists(name));
     }
@@ -72,25 +72,33 @@ pub(crate) fn insert_org(conn: &Connection, name: &str, now: i64) -> Result<Orga
 }
 
 /// Every organisation, by name.
-pub(crate) fn list_orgs(conn: &Connection) -> Result<Vec<Organisation>> {
-    let mut stmt = conn.prepare_cached("SELECT id, name, created_at FROM organisations ORDER BY name")?;
-    let rows = stmt.query_map([], org_of_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(crate) fn list_orgs(conn: &Tx<'_>) -> Result<Vec<Organisation>> {
+    conn.query(
+        "SELECT id, name, created_at FROM organisations ORDER BY lower(name), name",
+        params![],
+    )?
+    .iter()
+    .map(org_of_row)
+    .collect()
 }
 
 /// The organisation with this name (ignoring case) or id.
-pub(crate) fn find_org(conn: &Connection, name_or_id: &str) -> Result<Organisation> {
+pub(crate) fn find_org(conn: &Tx<'_>, name_or_id: &str) -> Result<Organisation> {
     let key = name_or_id.trim();
-    conn.prepare_cached("SELECT id, name, created_at FROM organisations WHERE name = ?1 OR id = ?1")?
-        .query_row([key], org_of_row)
-        .optional()?
-        .ok_or_else(|| Error::UnknownOrganisation(key.to_string()))
+    conn.query_opt(
+        "SELECT id, name, created_at FROM organisations WHERE lower(name) = lower(?1) OR id = ?1",
+        params![key],
+    )?
+    .as_ref()
+    .map(org_of_row)
+    .transpose()?
+    .ok_or_else(|| Error::UnknownOrganisation(key.to_string()))
 }
 
 /// Stores a new one-time code for `org` and `role`, valid until `expires_at`, with an optional
 /// label (the device it is meant for); returns the code and its id.
 pub(crate) fn insert_code(
-    conn: &Connection,
+    conn: &Tx<'_>,
     org: &str,
     role: Role,
     now: i64,
@@ -117,58 +125,53 @@ fn code_id(hash: &[u8]) -> String {
 const CODE_ID_BYTES: usize = 5;
 
 /// Every enrollment code, newest first.
-pub(crate) fn list_codes(conn: &Connection) -> Result<Vec<CodeInfo>> {
-    let mut stmt = conn.prepare_cached(
+pub(crate) fn list_codes(conn: &Tx<'_>) -> Result<Vec<CodeInfo>> {
+    Ok(codes(conn)?.into_iter().map(|(_, info)| info).collect())
+}
+
+/// Every enrollment code with its hash, newest first.
+fn codes(conn: &Tx<'_>) -> Result<Vec<(Vec<u8>, CodeInfo)>> {
+    let rows = conn.query(
         "SELECT c.code_hash, o.name, c.role, c.label, c.created_at, c.expires_at, c.used_at, c.cancelled_at
          FROM enrollment_codes c JOIN organisations o ON o.id = c.org_id
          ORDER BY c.created_at DESC, c.code_hash",
+        params![],
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, Vec<u8>>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, i64>(4)?,
-            r.get::<_, i64>(5)?,
-            r.get::<_, Option<i64>>(6)?,
-            r.get::<_, Option<i64>>(7)?,
-        ))
-    })?;
     let mut out = Vec::new();
-    for row in rows {
-        let (hash, org_name, role, label, created, expires, used, cancelled) = row?;
-        out.push(CodeInfo {
+    for r in rows {
+        let hash: Vec<u8> = r.get(0)?;
+        let info = CodeInfo {
             id: code_id(&hash),
-            org_name,
-            role: parse_role(&role)?,
-            label,
-            created_at: time_of(created),
-            expires_at: time_of(expires),
-            used_at: used.map(time_of),
-            cancelled_at: cancelled.map(time_of),
-        });
+            org_name: r.get(1)?,
+            role: parse_role(&r.get::<String>(2)?)?,
+            label: r.get(3)?,
+            created_at: time_of(r.get(4)?),
+            expires_at: time_of(r.get(5)?),
+            used_at: r.get::<Option<i64>>(6)?.map(time_of),
+            cancelled_at: r.get::<Option<i64>>(7)?.map(time_of),
+        };
+        out.push((hash, info));
     }
     Ok(out)
 }
 
 /// Cancels an open code named by its id or its label; returns its id. A used, expired or
 /// cancelled code, an unknown name and a label on several open codes are errors.
-pub(crate) fn cancel_code(conn: &Connection, id_or_label: &str, now: i64) -> Result<String> {
+pub(crate) fn cancel_code(conn: &Tx<'_>, id_or_label: &str, now: i64) -> Result<String> {
     let key = id_or_label.trim();
-    let open: Vec<CodeInfo> = list_codes(conn)?
+    let open: Vec<(Vec<u8>, CodeInfo)> = codes(conn)?
         .into_iter()
-        .filter(|c| c.used_at.is_none() && c.cancelled_at.is_none() && c.expires_at > time_of(now))
-        .filter(|c| {
+        .filter(|(_, c)| c.used_at.is_none() && c.cancelled_at.is_none() && c.expires_at > time_of(now))
+        .filter(|(_, c)| {
             c.id == key.to_ascii_lowercase()
                 || c.label.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(key))
         })
         .collect();
-    let code = match open.as_slice() {
-        [one] => one,
+    let (hash, code) = match open.as_slice() {
+        [(hash, one)] => (hash, one),
         [] => return Err(Error::invalid("code", format!("no open enrollment code {key:?}"))),
         many => {
-            let ids: Vec<&str> = many.iter().map(|c| c.id.as_str()).collect();
+            let ids: Vec<&str> = many.iter().map(|(_, c)| c.id.as_str()).collect();
             return Err(Error::invalid(
                 "code",
                 format!("{key:?} names several open codes: {}", ids.join(", ")),
@@ -176,8 +179,8 @@ pub(crate) fn cancel_code(conn: &Connection, id_or_label: &str, now: i64) -> Res
         }
     };
     conn.execute(
-        "UPDATE enrollment_codes SET cancelled_at = ?1 WHERE hex(substr(code_hash, 1, ?2)) = upper(?3)",
-        params![now, CODE_ID_BYTES as i64, code.id],
+        "UPDATE enrollment_codes SET cancelled_at = ?1 WHERE code_hash = ?2",
+        params![now, hash],
     )?;
     Ok(code.id.clone())
 }
@@ -189,7 +192,7 @@ fn refuse_code(reason: &str) -> ApiError {
 /// Exchanges a one-time code for a device's credentials: the code is marked used and the device
 /// stored with the hash of a new token, all in the caller's transaction.
 pub(crate) fn enroll(
-    conn: &Connection,
+    conn: &Tx<'_>,
     req: &EnrollRequest,
     name: &str,
     now: i64,
@@ -198,14 +201,13 @@ pub(crate) fn enroll(
     /// Organisation, role, expiry, when and by whom the code was used, when it was cancelled.
     type CodeRow = (String, String, i64, Option<i64>, Option<String>, Option<i64>);
     let code: Option<CodeRow> = conn
-        .prepare_cached(
+        .query_opt(
             "SELECT org_id, role, expires_at, used_at, used_by, cancelled_at FROM enrollment_codes
              WHERE code_hash = ?1",
+            params![hash],
         )?
-        .query_row([&hash[..]], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-        })
-        .optional()?;
+        .map(|r| Ok::<_, Error>((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .transpose()?;
     let (org_id, role, expires_at, used_at, used_by, cancelled_at) =
         code.ok_or_else(|| refuse_code("unknown enrollment code"))?;
     if cancelled_at.is_some() {
@@ -224,11 +226,9 @@ pub(crate) fn enroll(
     }
     let role = parse_role(&role)?;
     let device = req.device_id.to_string();
-    let enrolled: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1)",
-        [&device],
-        |r| r.get(0),
-    )?;
+    let enrolled = conn
+        .query_opt("SELECT id FROM devices WHERE id = ?1", params![device])?
+        .is_some();
     if enrolled {
         return Err(ApiError::new(
             ErrorCode::AlreadyEnrolled,
@@ -240,16 +240,15 @@ pub(crate) fn enroll(
         auth::token_hash(&token).ok_or_else(|| Error::Corrupt("a new token does not parse".into()))?;
     conn.execute(
         "INSERT INTO devices (id, org_id, role, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![device, org_id, role.as_str(), name, &token_hash[..], now],
+        params![device, org_id, role.as_str(), name, token_hash, now],
     )?;
     conn.execute(
         "UPDATE enrollment_codes SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3",
-        params![now, device, &hash[..]],
+        params![now, device, hash],
     )?;
-    let org_name: String =
-        conn.query_row("SELECT name FROM organisations WHERE id = ?1", [&org_id], |r| {
-            r.get(0)
-        })?;
+    let org_name: String = conn
+        .query_one("SELECT name FROM organisations WHERE id = ?1", params![org_id])?
+        .get(0)?;
     Ok(EnrollResponse {
         device_id: req.device_id,
         token,
@@ -265,22 +264,17 @@ const ENROLL_RETRY_SECONDS: i64 = 15 * 60;
 
 /// Answers a retried enrollment: only for a device that never synced and is not revoked, with a
 /// new token (the lost one stops working).
-fn reissue(
-    conn: &Connection,
-    req: &EnrollRequest,
-    org_id: &str,
-    now: i64,
-) -> Result<EnrollResponse, ApiError> {
+fn reissue(conn: &Tx<'_>, req: &EnrollRequest, org_id: &str, now: i64) -> Result<EnrollResponse, ApiError> {
     let device = req.device_id.to_string();
     type DeviceRow = (String, String, Option<i64>, Option<i64>);
     let row: Option<DeviceRow> = conn
-        .query_row(
+        .query_opt(
             "SELECT d.role, o.name, d.last_seen, d.revoked_at FROM devices d JOIN organisations o ON o.id = d.org_id
              WHERE d.id = ?1 AND d.org_id = ?2",
             params![device, org_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
+        )?
+        .map(|r| Ok::<_, Error>((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .transpose()?;
     match row {
         Some((role, org_name, None, None)) => {
             let role = parse_role(&role)?;
@@ -289,7 +283,7 @@ fn reissue(
                 .ok_or_else(|| Error::Corrupt("a new token does not parse".into()))?;
             conn.execute(
                 "UPDATE devices SET token_hash = ?1, enrolled_at = ?2 WHERE id = ?3",
-                params![&token_hash[..], now, device],
+                params![token_hash, now, device],
             )?;
             Ok(EnrollResponse {
                 device_id: req.device_id,
@@ -309,23 +303,18 @@ pub(crate) const RETIRE_GRACE_SECONDS: i64 = 30 * 86_400;
 
 /// The device a token belongs to, with the time it was last seen; refuses unknown tokens and
 /// revoked devices (the latter with a wipe order). A retired device is let in, marked so.
-pub(crate) fn authenticate(
-    conn: &Connection,
-    token: &str,
-    now: i64,
-) -> Result<(Caller, Option<i64>), ApiError> {
+pub(crate) fn authenticate(conn: &Tx<'_>, token: &str, now: i64) -> Result<(Caller, Option<i64>), ApiError> {
     let unknown = || ApiError::new(ErrorCode::Unauthorized, "unknown device token");
     let hash = auth::token_hash(token).ok_or_else(unknown)?;
     /// Who the token is, when it was last seen, and whether it was revoked or retired.
     type TokenRow = ((String, String, String), Option<i64>, Option<i64>, Option<i64>);
     let row: Option<TokenRow> = conn
-        .prepare_cached(
+        .query_opt(
             "SELECT id, org_id, role, revoked_at, last_seen, retired_at FROM devices WHERE token_hash = ?1",
+            params![hash],
         )?
-        .query_row([&hash[..]], |r| {
-            Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?, r.get(4)?, r.get(5)?))
-        })
-        .optional()?;
+        .map(|r| Ok::<_, Error>(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?, r.get(4)?, r.get(5)?)))
+        .transpose()?;
     let ((device, org, role), revoked_at, last_seen, retired_at) = row.ok_or_else(unknown)?;
     let expired = retired_at.is_some_and(|t| now - t > RETIRE_GRACE_SECONDS);
     if revoked_at.is_some() || expired {
@@ -344,48 +333,35 @@ pub(crate) fn authenticate(
 }
 
 /// Records that a device was seen now.
-pub(crate) fn touch(conn: &Connection, device: DeviceId, now: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE devices SET last_seen = ?1 WHERE id = ?2")?
-        .execute(params![now, device.to_string()])?;
+pub(crate) fn touch(conn: &Tx<'_>, device: DeviceId, now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE devices SET last_seen = ?1 WHERE id = ?2",
+        params![now, device.to_string()],
+    )?;
     Ok(())
 }
 
 /// Every device, by organisation and name.
-pub(crate) fn list_devices(conn: &Connection) -> Result<Vec<DeviceInfo>> {
-    let mut stmt = conn.prepare_cached(
+pub(crate) fn list_devices(conn: &Tx<'_>) -> Result<Vec<DeviceInfo>> {
+    let rows = conn.query(
         "SELECT d.id, d.org_id, o.name, d.role, d.name, d.enrolled_at, d.revoked_at, d.last_seen,
              d.retired_at
          FROM devices d JOIN organisations o ON o.id = d.org_id
-         ORDER BY o.name, d.name, d.id",
+         ORDER BY lower(o.name), o.name, d.name, d.id",
+        params![],
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            (
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ),
-            r.get::<_, i64>(5)?,
-            r.get::<_, Option<i64>>(6)?,
-            r.get::<_, Option<i64>>(7)?,
-            r.get::<_, Option<i64>>(8)?,
-        ))
-    })?;
     let mut out = Vec::new();
-    for row in rows {
-        let ((id, org_id, org_name, role, name), enrolled_at, revoked_at, last_seen, retired_at) = row?;
+    for r in rows {
         out.push(DeviceInfo {
-            id: parse_device(&id)?,
-            org_id,
-            org_name,
-            role: parse_role(&role)?,
-            name,
-            enrolled_at: time_of(enrolled_at),
-            revoked_at: revoked_at.map(time_of),
-            retired_at: retired_at.map(time_of),
-            last_seen: last_seen.map(time_of),
+            id: parse_device(&r.get::<String>(0)?)?,
+            org_id: r.get(1)?,
+            org_name: r.get(2)?,
+            role: parse_role(&r.get::<String>(3)?)?,
+            name: r.get(4)?,
+            enrolled_at: time_of(r.get(5)?),
+            revoked_at: r.get::<Option<i64>>(6)?.map(time_of),
+            last_seen: r.get::<Option<i64>>(7)?.map(time_of),
+            retired_at: r.get::<Option<i64>>(8)?.map(time_of),
         });
     }
     Ok(out)
@@ -393,7 +369,7 @@ pub(crate) fn list_devices(conn: &Connection) -> Result<Vec<DeviceInfo>> {
 
 /// The device named by its id or its name (ignoring case). A name several devices share is an
 /// error listing them, so that the right one can be named by id.
-pub(crate) fn find_device(conn: &Connection, id_or_name: &str) -> Result<DeviceInfo> {
+pub(crate) fn find_device(conn: &Tx<'_>, id_or_name: &str) -> Result<DeviceInfo> {
     let key = id_or_name.trim();
     let all = list_devices(conn)?;
     if let Ok(id) = key.parse::<DeviceId>() {
@@ -430,15 +406,15 @@ pub(crate) fn find_device(conn: &Connection, id_or_name: &str) -> Result<DeviceI
 
 /// Retires a device: it may still push what it holds, and every answer orders it to delete its
 /// store. A revoked device cannot be retired; retiring twice changes nothing.
-pub(crate) fn retire(conn: &Connection, device: DeviceId, now: i64) -> Result<()> {
+pub(crate) fn retire(conn: &Tx<'_>, device: DeviceId, now: i64) -> Result<()> {
     let id = device.to_string();
     let state: Option<(Option<i64>, Option<i64>)> = conn
-        .query_row(
+        .query_opt(
             "SELECT revoked_at, retired_at FROM devices WHERE id = ?1",
-            [&id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+            params![id],
+        )?
+        .map(|r| Ok::<_, Error>((r.get(0)?, r.get(1)?)))
+        .transpose()?;
     match state {
         None => Err(Error::UnknownDevice(device)),
         Some((Some(_), _)) => Err(Error::invalid(
@@ -458,18 +434,16 @@ pub(crate) fn retire(conn: &Connection, device: DeviceId, now: i64) -> Result<()
 
 /// Revokes a device: its next request is answered with a wipe order. Revoking a revoked device
 /// changes nothing.
-pub(crate) fn revoke(conn: &Connection, device: DeviceId, now: i64) -> Result<()> {
+pub(crate) fn revoke(conn: &Tx<'_>, device: DeviceId, now: i64) -> Result<()> {
     let id = device.to_string();
     let changed = conn.execute(
         "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
         params![now, id],
     )?;
     if changed == 0 {
-        let exists: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1)",
-            [&id],
-            |r| r.get(0),
-        )?;
+        let exists = conn
+            .query_opt("SELECT id FROM devices WHERE id = ?1", params![id])?
+            .is_some();
         if !exists {
             return Err(Error::UnknownDevice(device));
         }

@@ -2,15 +2,14 @@
 //! (kind, owner, current heads), and their bytes as a snapshot followed by incremental change
 //! chunks, replaced by a fresh snapshot when the increments outweigh it.
 
-use automerge::ChangeHash;
-use outreach_core::doc::{DocKind, DocMeta, Document};
-use outreach_core::model::{DeviceId, DocId};
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
-use super::time_of;
+use super::sql::Row;
+use super::{params, time_of, Tx};
 use crate::admin::DocumentInfo;
 use crate::auth::Caller;
 use crate::error::{Error, Result};
+use automerge::ChangeHash;
+use outreach_core::doc::{DocKind, DocMeta, Document};
+use outreach_core::model::{DeviceId, DocId};
 
 /// Increments below this many bytes never trigger a compaction, however small the snapshot.
 const COMPACT_MIN_BYTES: i64 = 64 * 1024;
@@ -72,126 +71,104 @@ pub(crate) fn decode_heads(bytes: &[u8]) -> Result<Vec<ChangeHash>> {
 const ROW_COLUMNS: &str = "pk, id, kind, owner_device, owner_org, heads, version, snapshot_bytes, \
                            incremental_bytes, incremental_count";
 
-type RawRow = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Vec<u8>,
-    i64,
-    i64,
-    i64,
-    i64,
-);
-
-fn raw_row(r: &Row<'_>) -> rusqlite::Result<RawRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-    ))
-}
-
-fn parse_row(raw: RawRow) -> Result<DocRow> {
-    let (pk, id, kind, owner_device, owner_org, heads, version, snapshot_bytes, incremental_bytes, count) =
-        raw;
+/// The document row in the first columns of `r` (those of [`ROW_COLUMNS`]).
+fn parse_row(r: &Row) -> Result<DocRow> {
     let corrupt = |what: &str| Error::Corrupt(format!("a document row has an unreadable {what}"));
     Ok(DocRow {
-        pk,
-        id: id.parse().map_err(|_| corrupt("id"))?,
-        kind: DocKind::parse(&kind).ok_or_else(|| corrupt("kind"))?,
-        owner_device: owner_device
+        pk: r.get(0)?,
+        id: r.get::<String>(1)?.parse().map_err(|_| corrupt("id"))?,
+        kind: DocKind::parse(&r.get::<String>(2)?).ok_or_else(|| corrupt("kind"))?,
+        owner_device: r
+            .get::<Option<String>>(3)?
             .map(|d| d.parse().map_err(|_| corrupt("owner")))
             .transpose()?,
-        owner_org,
-        heads: decode_heads(&heads)?,
-        version,
-        snapshot_bytes,
-        incremental_bytes,
-        incremental_count: count,
+        owner_org: r.get(4)?,
+        heads: decode_heads(&r.get::<Vec<u8>>(5)?)?,
+        version: r.get(6)?,
+        snapshot_bytes: r.get(7)?,
+        incremental_bytes: r.get(8)?,
+        incremental_count: r.get(9)?,
     })
 }
 
 /// The row of document `id`, if the hub holds it.
-pub(crate) fn row(conn: &Connection, id: DocId) -> Result<Option<DocRow>> {
-    let raw = conn
-        .prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM documents WHERE id = ?1"))?
-        .query_row([id.to_string()], raw_row)
-        .optional()?;
-    raw.map(parse_row).transpose()
+pub(crate) fn row(conn: &Tx<'_>, id: DocId) -> Result<Option<DocRow>> {
+    conn.query_opt(
+        &format!("SELECT {ROW_COLUMNS} FROM documents WHERE id = ?1"),
+        params![id.to_string()],
+    )?
+    .as_ref()
+    .map(parse_row)
+    .transpose()
 }
 
 /// The rows of every document `caller` may read, in a stable order.
-pub(crate) fn readable_rows(conn: &Connection, caller: &Caller) -> Result<Vec<DocRow>> {
+pub(crate) fn readable_rows(conn: &Tx<'_>, caller: &Caller) -> Result<Vec<DocRow>> {
     let org = if caller.role.edits_directory() {
         Some(caller.org.as_str())
     } else {
         None
     };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS} FROM documents
-         WHERE kind <> 'visit_log' OR owner_device = ?1 OR owner_org = ?2
-         ORDER BY pk"
-    ))?;
-    let rows = stmt.query_map(params![caller.device.to_string(), org], raw_row)?;
-    let mut out = Vec::new();
-    for raw in rows {
-        out.push(parse_row(raw?)?);
-    }
-    Ok(out)
+    conn.query(
+        &format!(
+            "SELECT {ROW_COLUMNS} FROM documents
+             WHERE kind <> 'visit_log' OR owner_device = ?1 OR owner_org = ?2
+             ORDER BY pk"
+        ),
+        params![caller.device.to_string(), org],
+    )?
+    .iter()
+    .map(parse_row)
+    .collect()
 }
 
 /// The rows of every document of one kind, in a stable order.
-pub(crate) fn rows_of_kind(conn: &Connection, kind: DocKind) -> Result<Vec<DocRow>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS} FROM documents WHERE kind = ?1 ORDER BY pk"
-    ))?;
-    let rows = stmt.query_map([kind.as_str()], raw_row)?;
-    let mut out = Vec::new();
-    for raw in rows {
-        out.push(parse_row(raw?)?);
-    }
-    Ok(out)
+pub(crate) fn rows_of_kind(conn: &Tx<'_>, kind: DocKind) -> Result<Vec<DocRow>> {
+    conn.query(
+        &format!("SELECT {ROW_COLUMNS} FROM documents WHERE kind = ?1 ORDER BY pk"),
+        params![kind.as_str()],
+    )?
+    .iter()
+    .map(parse_row)
+    .collect()
 }
 
 /// The rows of every visit log, with the name of the owner's organisation.
-pub(crate) fn visit_log_rows(conn: &Connection) -> Result<Vec<(DocRow, String)>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS},
-             COALESCE((SELECT o.name FROM organisations o WHERE o.id = documents.owner_org), '?')
-         FROM documents WHERE kind = 'visit_log' ORDER BY pk"
-    ))?;
-    let rows = stmt.query_map([], |r| Ok((raw_row(r)?, r.get::<_, String>(10)?)))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (raw, org) = row?;
-        out.push((parse_row(raw)?, org));
-    }
-    Ok(out)
+pub(crate) fn visit_log_rows(conn: &Tx<'_>) -> Result<Vec<(DocRow, String)>> {
+    conn.query(
+        &format!(
+            "SELECT {ROW_COLUMNS},
+                 COALESCE((SELECT o.name FROM organisations o WHERE o.id = documents.owner_org), '?')
+             FROM documents WHERE kind = 'visit_log' ORDER BY pk"
+        ),
+        params![],
+    )?
+    .iter()
+    .map(|r| Ok((parse_row(r)?, r.get(10)?)))
+    .collect()
 }
 
 /// The stored chunks of a document, concatenated: a valid Automerge document.
-pub(crate) fn bytes(conn: &Connection, pk: i64) -> Result<Vec<u8>> {
-    let mut stmt = conn.prepare_cached("SELECT bytes FROM chunks WHERE doc_pk = ?1 ORDER BY seq")?;
-    let mut rows = stmt.query([pk])?;
+pub(crate) fn bytes(conn: &Tx<'_>, pk: i64) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let chunk = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-        out.extend_from_slice(chunk);
-    }
+    conn.for_each(
+        "SELECT bytes FROM chunks WHERE doc_pk = ?1 ORDER BY seq",
+        params![pk],
+        |mut row| {
+            let chunk = row.take_blob(0)?;
+            if out.is_empty() {
+                out = chunk;
+            } else {
+                out.extend_from_slice(&chunk);
+            }
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
 /// Loads a stored document, refusing anything that does not parse.
-pub(crate) fn load(conn: &Connection, row: &DocRow, hub: DeviceId) -> Result<Document> {
+pub(crate) fn load(conn: &Tx<'_>, row: &DocRow, hub: DeviceId) -> Result<Document> {
     let bytes = bytes(conn, row.pk)?;
     let mut doc = Document::load_stored(row.id, &bytes, hub)
         .map_err(|e| Error::Corrupt(format!("stored document {} does not load: {e}", row.id)))?;
@@ -238,7 +215,7 @@ impl Compaction {
 
 /// Creates a document from its first snapshot; `false` if another request created it first.
 pub(crate) fn insert(
-    conn: &Connection,
+    conn: &Tx<'_>,
     meta: &DocMeta,
     owner_org: Option<&str>,
     heads: &[ChangeHash],
@@ -250,14 +227,13 @@ pub(crate) fn insert(
         DocMeta::BrochureCatalog => (None, None, None),
         DocMeta::VisitLog { owner, month } => (None, Some(owner.to_string()), Some(month.to_string())),
     };
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO documents (id, kind, region, owner_device, owner_org, month, heads, version,
-                 snapshot_bytes, incremental_bytes, incremental_count, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 0, 0, ?9, ?9)
-             ON CONFLICT (id) DO NOTHING",
-        )?
-        .execute(params![
+    let inserted = conn.query_opt(
+        "INSERT INTO documents (id, kind, region, owner_device, owner_org, month, heads, version,
+             snapshot_bytes, incremental_bytes, incremental_count, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 0, 0, ?9, ?9)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING pk",
+        params![
             meta.id().to_string(),
             meta.kind().as_str(),
             region,
@@ -267,20 +243,23 @@ pub(crate) fn insert(
             encode_heads(heads),
             snapshot.len() as i64,
             now
-        ])?;
-    if inserted == 0 {
+        ],
+    )?;
+    let Some(inserted) = inserted else {
         return Ok(false);
-    }
-    let pk = conn.last_insert_rowid();
-    conn.prepare_cached("INSERT INTO chunks (doc_pk, seq, snapshot, bytes) VALUES (?1, 0, 1, ?2)")?
-        .execute(params![pk, snapshot])?;
+    };
+    let pk: i64 = inserted.get(0)?;
+    conn.execute(
+        "INSERT INTO chunks (doc_pk, seq, snapshot, bytes) VALUES (?1, 0, 1, ?2)",
+        params![pk, snapshot],
+    )?;
     Ok(true)
 }
 
 /// Writes new bytes and heads of a document loaded at `row.version`; `false` (and nothing
 /// written) if another request wrote it since.
 pub(crate) fn update(
-    conn: &Connection,
+    conn: &Tx<'_>,
     row: &DocRow,
     heads: &[ChangeHash],
     chunk: &Chunk,
@@ -294,13 +273,11 @@ pub(crate) fn update(
             row.incremental_count + 1,
         ),
     };
-    let changed = conn
-        .prepare_cached(
-            "UPDATE documents SET heads = ?1, version = version + 1, snapshot_bytes = ?2,
-                 incremental_bytes = ?3, incremental_count = ?4, updated_at = ?5
-             WHERE pk = ?6 AND version = ?7",
-        )?
-        .execute(params![
+    let changed = conn.execute(
+        "UPDATE documents SET heads = ?1, version = version + 1, snapshot_bytes = ?2,
+             incremental_bytes = ?3, incremental_count = ?4, updated_at = ?5
+         WHERE pk = ?6 AND version = ?7",
+        params![
             encode_heads(heads),
             snapshot_bytes,
             incremental_bytes,
@@ -308,45 +285,41 @@ pub(crate) fn update(
             now,
             row.pk,
             row.version
-        ])?;
+        ],
+    )?;
     if changed == 0 {
         return Ok(false);
     }
     match chunk {
         Chunk::Snapshot(bytes) => {
-            conn.prepare_cached("DELETE FROM chunks WHERE doc_pk = ?1")?
-                .execute([row.pk])?;
-            conn.prepare_cached("INSERT INTO chunks (doc_pk, seq, snapshot, bytes) VALUES (?1, 0, 1, ?2)")?
-                .execute(params![row.pk, bytes])?;
+            conn.execute("DELETE FROM chunks WHERE doc_pk = ?1", params![row.pk])?;
+            conn.execute(
+                "INSERT INTO chunks (doc_pk, seq, snapshot, bytes) VALUES (?1, 0, 1, ?2)",
+                params![row.pk, bytes],
+            )?;
         }
         Chunk::Increment(bytes) => {
-            conn.prepare_cached(
+            conn.execute(
                 "INSERT INTO chunks (doc_pk, seq, snapshot, bytes)
-                 SELECT ?1, COALESCE(MAX(seq), 0) + 1, 0, ?2 FROM chunks WHERE doc_pk = ?1",
-            )?
-            .execute(params![row.pk, bytes])?;
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM chunks WHERE doc_pk = ?1), 0, ?2)",
+                params![row.pk, bytes],
+            )?;
         }
     }
     Ok(true)
 }
 
 /// Every stored document, for administration and tests.
-pub(crate) fn list(conn: &Connection) -> Result<Vec<DocumentInfo>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS}, region, month, updated_at FROM documents ORDER BY pk"
-    ))?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            raw_row(r)?,
-            r.get::<_, Option<String>>(10)?,
-            r.get::<_, Option<String>>(11)?,
-            r.get::<_, i64>(12)?,
-        ))
-    })?;
+pub(crate) fn list(conn: &Tx<'_>) -> Result<Vec<DocumentInfo>> {
+    let rows = conn.query(
+        &format!("SELECT {ROW_COLUMNS}, region, month, updated_at FROM documents ORDER BY pk"),
+        params![],
+    )?;
     let mut out = Vec::new();
-    for row in rows {
-        let (raw, region, month, updated_at) = row?;
-        let row = parse_row(raw)?;
+    for r in rows {
+        let (region, month, updated_at): (Option<String>, Option<String>, i64) =
+            (r.get(10)?, r.get(11)?, r.get(12)?);
+        let row = parse_row(&r)?;
         out.push(DocumentInfo {
             id: row.id,
             kind: row.kind,
@@ -367,19 +340,20 @@ mod tests {
     use super::*;
     use outreach_core::model::{OrgKind, Partner, Region};
 
-    fn chunk_count(conn: &Connection, pk: i64) -> i64 {
-        conn.query_row("SELECT count(*) FROM chunks WHERE doc_pk = ?1", [pk], |r| {
-            r.get(0)
-        })
-        .unwrap()
+    fn chunk_count(conn: &Tx<'_>, pk: i64) -> i64 {
+        conn.query_one("SELECT count(*) FROM chunks WHERE doc_pk = ?1", params![pk])
+            .unwrap()
+            .get(0)
+            .unwrap()
     }
 
     #[test]
     fn increments_are_appended_then_compacted_into_a_snapshot() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut sqlite = rusqlite::Connection::open_in_memory().unwrap();
         let keys = tempfile::tempdir().unwrap();
         let seal_key = crate::seal::KeyPlace::resolve(&Default::default(), keys.path());
-        let (hub, _) = super::super::schema::migrate(&mut conn, &seal_key).unwrap();
+        let (hub, _) = super::super::schema::migrate(&mut sqlite, &seal_key).unwrap();
+        let conn = Tx::sqlite(&sqlite);
         let device = DeviceId::random();
         let meta = DocMeta::DirectorySection {
             region: Region::Namur,

@@ -1,5 +1,8 @@
-//! The hub's SQLite database (`DIR/hub.db`): organisations, devices, enrollment codes and the
-//! documents' bytes. The workspace's SQLite is SQLCipher: with a database key (see
+//! The hub's database: organisations, devices, enrollment codes and the documents' bytes, in
+//! one of two backends that run the same queries (see [`sql`]): embedded SQLite (`DIR/hub.db`,
+//! the default) or PostgreSQL (see [`postgres`]).
+//!
+//! The workspace's SQLite is SQLCipher: with a database key (see
 //! [`cipher`]) every page is encrypted, without one it is plain SQLite. WAL lets readers run
 //! beside the writer; `synchronous = FULL` makes every committed write durable before the hub
 //! answers. The file, its -wal and -shm are the owner's only (0600).
@@ -8,10 +11,13 @@
 //! needs from the database, so several hub processes may share one.
 
 pub(crate) mod backup;
+pub(crate) mod blobs;
 pub(crate) mod cipher;
 pub(crate) mod devices;
 pub(crate) mod docs;
+pub(crate) mod postgres;
 pub(crate) mod schema;
+pub(crate) mod sql;
 pub(crate) mod states;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::owner_only::{self, Tightened};
 use crate::seal::{KeyPlace, Sealer};
 use cipher::DbKey;
+pub(crate) use sql::{params, Dialect, Tx};
 
 /// Connections kept open for reuse.
 const MAX_IDLE: usize = 16;
@@ -35,14 +42,27 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The files SQLite keeps beside the database: its write-ahead log and its shared memory.
 const SIDE_FILES: [&str; 2] = ["-wal", "-shm"];
 
-/// A pool of connections to the hub database.
+/// The hub database: a pool of connections to one of its two backends, the hub's id and its
+/// sealer.
 #[derive(Debug)]
 pub(crate) struct Db {
+    backend: Backend,
+    hub_id: DeviceId,
+    sealer: Sealer,
+}
+
+#[derive(Debug)]
+enum Backend {
+    Sqlite(SqliteDb),
+    Postgres(Box<postgres::PgDb>),
+}
+
+/// The embedded backend: a pool of connections to `hub.db`.
+#[derive(Debug)]
+pub(crate) struct SqliteDb {
     path: PathBuf,
     key: Option<DbKey>,
     idle: Mutex<Vec<Connection>>,
-    hub_id: DeviceId,
-    sealer: Sealer,
 }
 
 /// `path` with `suffix` appended to its file name (`hub.db-wal`).
@@ -118,11 +138,24 @@ impl Db {
         }
         let sealer = seal_key.load_or_create()?;
         Ok(Db {
-            path: path.to_path_buf(),
-            key,
-            idle: Mutex::new(vec![conn]),
+            backend: Backend::Sqlite(SqliteDb {
+                path: path.to_path_buf(),
+                key,
+                idle: Mutex::new(vec![conn]),
+            }),
             hub_id,
             sealer,
+        })
+    }
+
+    /// Opens the PostgreSQL database at `url`, migrating it if needed (see [`postgres`]).
+    /// `seal_key` must be given: every instance on the database needs the same one.
+    pub(crate) fn open_postgres(url: &str, seal_key: &KeyPlace) -> Result<Db> {
+        let (pg, hub_id) = postgres::PgDb::open(url)?;
+        Ok(Db {
+            backend: Backend::Postgres(Box::new(pg)),
+            hub_id,
+            sealer: seal_key.load_or_create()?,
         })
     }
 
@@ -136,6 +169,49 @@ impl Db {
         self.hub_id
     }
 
+    /// The embedded backend, for what only it has (its backup); `None` on PostgreSQL.
+    pub(crate) fn sqlite(&self) -> Option<&SqliteDb> {
+        match &self.backend {
+            Backend::Sqlite(db) => Some(db),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Which backend this is.
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self.backend {
+            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs `f` in a read transaction: it sees one consistent state of the database.
+    pub(crate) fn read<T, E>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<Error>,
+    {
+        match &self.backend {
+            Backend::Sqlite(db) => db.run(TransactionBehavior::Deferred, false, |tx| f(&Tx::sqlite(tx))),
+            Backend::Postgres(db) => db.read(f),
+        }
+    }
+
+    /// Runs `f` in a write transaction, committed only if `f` returns `Ok`. Writers are
+    /// serialised: on SQLite by its write lock (IMMEDIATE), on PostgreSQL by SERIALIZABLE
+    /// transactions, where `f` runs again when the database finds that a concurrent
+    /// transaction (of any instance) overtook it.
+    pub(crate) fn write<T, E>(&self, mut f: impl FnMut(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<Error>,
+    {
+        match &self.backend {
+            Backend::Sqlite(db) => db.run(TransactionBehavior::Immediate, true, |tx| f(&Tx::sqlite(tx))),
+            Backend::Postgres(db) => db.write(f),
+        }
+    }
+}
+
+impl SqliteDb {
     fn take(&self) -> Result<Connection> {
         let pooled = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
         match pooled {
@@ -152,22 +228,6 @@ impl Db {
         if idle.len() < MAX_IDLE {
             idle.push(conn);
         }
-    }
-
-    /// Runs `f` in a read transaction: it sees one consistent state of the database.
-    pub(crate) fn read<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
-    where
-        E: From<Error>,
-    {
-        self.run(TransactionBehavior::Deferred, false, f)
-    }
-
-    /// Runs `f` in an IMMEDIATE write transaction, committed only if `f` returns `Ok`.
-    pub(crate) fn write<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
-    where
-        E: From<Error>,
-    {
-        self.run(TransactionBehavior::Immediate, true, f)
     }
 
     fn run<T, E>(

@@ -10,6 +10,7 @@ use outreach_core::migrate::{self, MigrationError, Migrations, Outcome};
 use outreach_core::model::DeviceId;
 use rusqlite::{Connection, Transaction};
 
+use super::{params, Tx};
 use crate::error::{Error, Result};
 use crate::seal::{self, KeyPlace};
 
@@ -23,6 +24,7 @@ pub(crate) const STEPS: &[&str] = &[
     include_str!("sql/v2.sql"),
     include_str!("sql/v3.sql"),
     include_str!("sql/v4.sql"),
+    include_str!("sql/v5.sql"),
 ];
 
 /// What an upgrade did besides its SQL.
@@ -63,6 +65,7 @@ impl Migrations for HubSchema<'_> {
     }
 
     fn finish(self, tx: &Transaction<'_>, _: Outcome) -> Result<(DeviceId, Upgrade)> {
+        let tx = &Tx::sqlite(tx);
         let hub_id = match get_meta(tx, "hub_id")? {
             Some(id) => id
                 .parse()
@@ -89,13 +92,20 @@ impl From<MigrationError> for Error {
 }
 
 /// Reads a setting.
-pub(crate) fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(migrate::get_meta(conn, key)?)
+pub(crate) fn get_meta(conn: &Tx<'_>, key: &str) -> Result<Option<String>> {
+    conn.query_opt("SELECT value FROM meta WHERE key = ?1", params![key])?
+        .map(|r| r.get(0))
+        .transpose()
 }
 
 /// Writes a setting.
-pub(crate) fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    Ok(migrate::set_meta(conn, key, value)?)
+pub(crate) fn set_meta(conn: &Tx<'_>, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -123,8 +133,8 @@ mod tests {
     fn version_1(key_hex: &str) -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         migrate::build_at_version(&conn, STEPS, 1).unwrap();
-        set_meta(&conn, "hub_id", &DeviceId::random().to_string()).unwrap();
-        set_meta(&conn, "seal_key", key_hex).unwrap();
+        set_meta(&Tx::sqlite(&conn), "hub_id", &DeviceId::random().to_string()).unwrap();
+        set_meta(&Tx::sqlite(&conn), "seal_key", key_hex).unwrap();
         conn
     }
 
@@ -135,7 +145,7 @@ mod tests {
         let mut conn = version_1(&key_hex);
         let (_, upgrade) = migrate(&mut conn, &place(tmp.path())).unwrap();
         assert!(upgrade.moved_seal_key);
-        assert_eq!(get_meta(&conn, "seal_key").unwrap(), None);
+        assert_eq!(get_meta(&Tx::sqlite(&conn), "seal_key").unwrap(), None);
         let file = std::fs::read_to_string(tmp.path().join(crate::seal::SEAL_KEY_FILE)).unwrap();
         assert_eq!(file.trim(), key_hex);
         let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
@@ -152,7 +162,7 @@ mod tests {
         ));
         let version: u32 = other.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, 1);
-        assert!(get_meta(&other, "seal_key").unwrap().is_some());
+        assert!(get_meta(&Tx::sqlite(&other), "seal_key").unwrap().is_some());
     }
 
     /// Tables of version 1 with a representative row each; later versions only add columns.
@@ -191,10 +201,10 @@ mod tests {
             let mut conn = Connection::open_in_memory().unwrap();
             migrate::build_at_version(&conn, STEPS, version).unwrap();
             let hub_id = DeviceId::random();
-            set_meta(&conn, "hub_id", &hub_id.to_string()).unwrap();
+            set_meta(&Tx::sqlite(&conn), "hub_id", &hub_id.to_string()).unwrap();
             let key_hex = "a1".repeat(32);
             if version < 2 {
-                set_meta(&conn, "seal_key", &key_hex).unwrap();
+                set_meta(&Tx::sqlite(&conn), "seal_key", &key_hex).unwrap();
             }
             for (_, sql) in ROWS {
                 conn.execute(sql, []).unwrap();
@@ -208,7 +218,11 @@ mod tests {
             );
             assert_eq!(id, hub_id, "from {version}");
             assert_eq!(upgrade.moved_seal_key, version < 2, "from {version}");
-            assert_eq!(get_meta(&conn, "seal_key").unwrap(), None, "from {version}");
+            assert_eq!(
+                get_meta(&Tx::sqlite(&conn), "seal_key").unwrap(),
+                None,
+                "from {version}"
+            );
             for (table, _) in ROWS {
                 assert_eq!(count(&conn, table), 1, "{table} from {version}");
             }
@@ -250,7 +264,7 @@ mod tests {
             .unwrap();
         assert_eq!(columns, 0);
         assert_eq!(
-            get_meta(&conn, "hub_id").unwrap(),
+            get_meta(&Tx::sqlite(&conn), "hub_id").unwrap(),
             None,
             "no identity was created"
         );

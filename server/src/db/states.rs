@@ -2,10 +2,10 @@
 //! device names instead of listing every document it holds, and the documents and heads behind
 //! it. Only a cache: a state the hub does not know makes the device list everything again.
 
+use super::{params, Tx};
 use automerge::ChangeHash;
 use outreach_core::model::DocId;
 use outreach_core::sync::protocol::StateDigest;
-use rusqlite::{params, Connection, OptionalExtension};
 
 use super::docs::DocRow;
 use crate::error::{Error, Result};
@@ -56,11 +56,14 @@ fn decode(mut bytes: &[u8]) -> Result<DeviceState> {
 }
 
 /// The documents and heads behind `digest`, if it is the state last answered to `device`.
-pub(crate) fn recall(conn: &Connection, device: &str, digest: StateDigest) -> Result<Option<DeviceState>> {
+pub(crate) fn recall(conn: &Tx<'_>, device: &str, digest: StateDigest) -> Result<Option<DeviceState>> {
     let row: Option<(Vec<u8>, Vec<u8>)> = conn
-        .prepare_cached("SELECT digest, docs FROM device_states WHERE device_id = ?1")?
-        .query_row([device], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+        .query_opt(
+            "SELECT digest, docs FROM device_states WHERE device_id = ?1",
+            params![device],
+        )?
+        .map(|r| Ok::<_, Error>((r.get(0)?, r.get(1)?)))
+        .transpose()?;
     match row {
         Some((stored, docs)) if stored == digest.0 => Ok(Some(decode(&docs)?)),
         _ => Ok(None),
@@ -69,27 +72,30 @@ pub(crate) fn recall(conn: &Connection, device: &str, digest: StateDigest) -> Re
 
 /// Keeps `state`, whose digest is `digest`, as the state last answered to `device`.
 pub(crate) fn remember(
-    conn: &Connection,
+    conn: &Tx<'_>,
     device: &str,
     digest: StateDigest,
     state: &DeviceState,
     now: i64,
 ) -> Result<()> {
-    conn.prepare_cached(
+    conn.execute(
         "INSERT INTO device_states (device_id, digest, docs, updated_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (device_id) DO UPDATE SET digest = excluded.digest, docs = excluded.docs,
              updated_at = excluded.updated_at",
-    )?
-    .execute(params![device, digest.0.as_slice(), encode(state), now])?;
+        params![device, digest.0.as_slice(), encode(state), now],
+    )?;
     Ok(())
 }
 
 /// Whether `digest` is the state last kept for `device`.
-pub(crate) fn is_current(conn: &Connection, device: &str, digest: StateDigest) -> Result<bool> {
+pub(crate) fn is_current(conn: &Tx<'_>, device: &str, digest: StateDigest) -> Result<bool> {
     let stored: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT digest FROM device_states WHERE device_id = ?1")?
-        .query_row([device], |r| r.get(0))
-        .optional()?;
+        .query_opt(
+            "SELECT digest FROM device_states WHERE device_id = ?1",
+            params![device],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
     Ok(stored.is_some_and(|s| s == digest.0))
 }
 

@@ -18,9 +18,10 @@ use outreach_core::sync::protocol::ErrorCode;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use super::respond::{authenticate, body_error, content_length, drain};
+use super::respond::{authenticate, blocking, body_error, content_length, drain};
 use crate::auth::Caller;
-use crate::blobs::BlobName;
+use crate::blobs::{BlobDir, BlobName, BlobStore, DbUpload};
+use crate::db;
 use crate::error::{ApiError, Error};
 use crate::hub::Hub;
 
@@ -112,18 +113,23 @@ pub(crate) async fn get_blob(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let name = blob_name(path)?;
-    let path = hub.inner.blobs.path(&name);
-    let mut file = match tokio::fs::File::open(&path).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ApiError::new(
-                ErrorCode::NotFound,
-                "no brochure file with this hash",
-            ));
+    let not_found = || ApiError::new(ErrorCode::NotFound, "no brochure file with this hash");
+    let source = match &hub.inner.blobs {
+        BlobStore::Files(dir) => match tokio::fs::File::open(dir.path(&name)).await {
+            Ok(file) => {
+                let len = file.metadata().await.map_err(io_error)?.len();
+                Source::File(file, len)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
+            Err(e) => return Err(io_error(e)),
+        },
+        BlobStore::Database => {
+            let (db_hub, key) = (hub.clone(), name.as_str().to_string());
+            let len = blocking(move || Ok(db_hub.inner.db.read(|tx| db::blobs::len(tx, &key))?)).await?;
+            Source::Database(len.ok_or_else(not_found)?)
         }
-        Err(e) => return Err(io_error(e)),
     };
-    let len = file.metadata().await.map_err(io_error)?.len();
+    let len = source.len();
     let range = parse_range(headers.get(RANGE).and_then(|v| v.to_str().ok()), len);
     let (status, start, count) = match range {
         RangeRequest::Whole => (StatusCode::OK, 0, len),
@@ -139,10 +145,17 @@ pub(crate) async fn get_blob(
             return Ok(response);
         }
     };
-    if start > 0 {
-        file.seek(SeekFrom::Start(start)).await.map_err(io_error)?;
-    }
-    let body = Body::from_stream(ReaderStream::new(file.take(count)));
+    let body = match source {
+        Source::File(mut file, _) => {
+            if start > 0 {
+                file.seek(SeekFrom::Start(start)).await.map_err(io_error)?;
+            }
+            Body::from_stream(ReaderStream::new(file.take(count)))
+        }
+        Source::Database(_) => {
+            Body::from_stream(database_chunks(hub.clone(), name.clone(), start, start + count))
+        }
+    };
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
@@ -162,6 +175,58 @@ pub(crate) async fn get_blob(
     Ok(response)
 }
 
+/// Where a file is read from.
+enum Source {
+    File(tokio::fs::File, u64),
+    Database(u64),
+}
+
+impl Source {
+    fn len(&self) -> u64 {
+        match self {
+            Source::File(_, len) | Source::Database(len) => *len,
+        }
+    }
+}
+
+/// Bytes `start..end` of a file stored in the database, read one chunk at a time.
+fn database_chunks(
+    hub: Hub,
+    name: BlobName,
+    start: u64,
+    end: u64,
+) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> {
+    let chunk_bytes = db::blobs::CHUNK_BYTES as u64;
+    futures_util::stream::try_unfold(start, move |pos| {
+        let (hub, name) = (hub.clone(), name.clone());
+        async move {
+            if pos >= end {
+                return Ok(None);
+            }
+            let seq = pos / chunk_bytes;
+            let key = name.as_str().to_string();
+            let chunk =
+                tokio::task::spawn_blocking(move || hub.inner.db.read(|tx| db::blobs::chunk(tx, &key, seq)))
+                    .await
+                    .map_err(std::io::Error::other)?
+                    .map_err(std::io::Error::other)?
+                    .ok_or_else(|| std::io::Error::other("a stored brochure file lacks a chunk"))?;
+            let base = seq * chunk_bytes;
+            let from = usize::try_from(pos - base).unwrap_or(usize::MAX);
+            let to = usize::try_from((end - base).min(chunk.len() as u64)).unwrap_or(0);
+            if from >= to {
+                return Err(std::io::Error::other(
+                    "a stored brochure file is shorter than its length",
+                ));
+            }
+            Ok(Some((
+                bytes::Bytes::copy_from_slice(&chunk[from..to]),
+                base + to as u64,
+            )))
+        }
+    })
+}
+
 /// `PUT /v1/blobs/{sha256}`: `201 Created`, or `200 OK` when the hub held the file already.
 pub(crate) async fn put_blob(
     State(hub): State<Hub>,
@@ -169,7 +234,6 @@ pub(crate) async fn put_blob(
     req: Request,
 ) -> Result<StatusCode, ApiError> {
     let (parts, body) = req.into_parts();
-    let too_large = || ApiError::too_large(format!("a brochure file has at most {MAX_FILE_BYTES} bytes"));
     if content_length(&parts.headers).is_some_and(|n| n > MAX_FILE_BYTES) {
         return Err(too_large());
     }
@@ -187,9 +251,25 @@ pub(crate) async fn put_blob(
             return Err(e);
         }
     };
-    let blobs = &hub.inner.blobs;
-    let mut partial = blobs.create_partial().await.map_err(io_error)?;
-    let mut body = body;
+    match &hub.inner.blobs {
+        BlobStore::Files(dir) => receive_file(dir, &name, body).await,
+        BlobStore::Database => receive_into_database(&hub, &name, body).await,
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::too_large(format!("a brochure file has at most {MAX_FILE_BYTES} bytes"))
+}
+
+fn hash_mismatch() -> ApiError {
+    ApiError::new(
+        ErrorCode::HashMismatch,
+        "the file's SHA-256 does not match the name it was sent under",
+    )
+}
+
+async fn receive_file(dir: &BlobDir, name: &BlobName, mut body: Body) -> Result<StatusCode, ApiError> {
+    let mut partial = dir.create_partial().await.map_err(io_error)?;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(body_error)?;
         if let Ok(data) = frame.into_data() {
@@ -200,18 +280,37 @@ pub(crate) async fn put_blob(
         }
     }
     if partial.digest() != name.as_str() {
-        return Err(ApiError::new(
-            ErrorCode::HashMismatch,
-            "the file's SHA-256 does not match the name it was sent under",
-        ));
+        return Err(hash_mismatch());
     }
-    let existed = tokio::fs::try_exists(blobs.path(&name)).await.map_err(io_error)?;
+    let existed = tokio::fs::try_exists(dir.path(name)).await.map_err(io_error)?;
     if existed {
         // Content-addressed: the same name is the same bytes. The partial copy is dropped.
         return Ok(StatusCode::OK);
     }
-    partial.commit(blobs, &name).await.map_err(io_error)?;
+    partial.commit(dir, name).await.map_err(io_error)?;
     Ok(StatusCode::CREATED)
+}
+
+async fn receive_into_database(hub: &Hub, name: &BlobName, mut body: Body) -> Result<StatusCode, ApiError> {
+    let mut upload = DbUpload::new(hub.clone());
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(body_error)?;
+        if let Ok(data) = frame.into_data() {
+            if upload.len() + data.len() as u64 > MAX_FILE_BYTES {
+                return Err(too_large());
+            }
+            upload.write(&data).await?;
+        }
+    }
+    if upload.digest() != name.as_str() {
+        return Err(hash_mismatch());
+    }
+    let created = upload.commit(name).await?;
+    Ok(if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    })
 }
 
 #[cfg(test)]

@@ -12,11 +12,11 @@ mod plan;
 
 use std::collections::HashSet;
 
+use crate::db::Tx;
 use outreach_core::model::{DeviceId, DocId};
 use outreach_core::sync::protocol::{
     to_wire, DocPush, ErrorCode, StateDigest, SyncRequest, SyncResponse, AUTOMERGE_FORMAT, PROTOCOL_VERSION,
 };
-use rusqlite::Connection;
 
 use self::plan::Write;
 use crate::auth::Caller;
@@ -44,7 +44,7 @@ pub(crate) fn code_of(e: &outreach_core::doc::DocError) -> ErrorCode {
 
 /// What the phases of a sync share.
 pub(crate) struct Ctx<'a> {
-    pub conn: &'a Connection,
+    pub conn: &'a Tx<'a>,
     /// The actor the hub loads documents with.
     pub hub: DeviceId,
     pub caller: &'a Caller,
@@ -109,7 +109,7 @@ fn check_request(
 }
 
 /// Makes every write, or none.
-fn write_all(conn: &Connection, writes: &[Write], now: i64) -> Result<(), WriteError> {
+fn write_all(conn: &Tx<'_>, writes: &[Write], now: i64) -> Result<(), WriteError> {
     for write in writes {
         let done = match write {
             Write::Create {
@@ -129,7 +129,7 @@ fn write_all(conn: &Connection, writes: &[Write], now: i64) -> Result<(), WriteE
 
 /// The documents and heads behind the state a device names: the state last answered to it,
 /// or the hub's present state if that is it. `None` when the hub knows neither.
-fn recall(conn: &Connection, caller: &Caller, digest: StateDigest) -> Result<Option<DeviceState>, Error> {
+fn recall(conn: &Tx<'_>, caller: &Caller, digest: StateDigest) -> Result<Option<DeviceState>, Error> {
     if let Some(state) = states::recall(conn, &caller.device.to_string(), digest)? {
         return Ok(Some(state));
     }
@@ -138,7 +138,7 @@ fn recall(conn: &Connection, caller: &Caller, digest: StateDigest) -> Result<Opt
 }
 
 /// Every document `caller` may read at the heads the hub holds, and its digest.
-fn present(conn: &Connection, caller: &Caller) -> Result<(DeviceState, StateDigest), Error> {
+fn present(conn: &Tx<'_>, caller: &Caller) -> Result<(DeviceState, StateDigest), Error> {
     Ok(states::of_rows(docs::readable_rows(conn, caller)?))
 }
 
@@ -146,7 +146,7 @@ fn present(conn: &Connection, caller: &Caller) -> Result<(DeviceState, StateDige
 /// the state last answered to it; returns its digest. Kept with the writes of a sync, that
 /// state is the answer's in all but a race with another writer, and a state kept but not
 /// answered is harmless: a device names a state only when its own heads digest to it.
-fn remember_present(conn: &Connection, caller: &Caller) -> Result<StateDigest, Error> {
+fn remember_present(conn: &Tx<'_>, caller: &Caller) -> Result<StateDigest, Error> {
     let (present, digest) = present(conn, caller)?;
     states::remember(conn, &caller.device.to_string(), digest, &present, now())?;
     Ok(digest)
@@ -175,7 +175,7 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
     };
     let implied_ids: HashSet<DocId> = implied.iter().map(|p| p.id).collect();
     let all: HashSet<DocId> = sent.union(&implied_ids).copied().collect();
-    let plan_all = |conn: &rusqlite::Transaction<'_>| {
+    let plan_all = |conn: &Tx<'_>| {
         plan::plan(&ctx(hub, conn, caller), &req.docs, &implied).map_err(|e| ApiError::internal(&e))
     };
     // Validation runs outside the write lock, so that syncs validate in parallel...
@@ -184,7 +184,7 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
     // `remember_present`).
     let mut remembered = None;
     if !plan.writes.is_empty() {
-        let write = |conn: &rusqlite::Transaction<'_>| {
+        let write = |conn: &Tx<'_>| {
             write_all(conn, &plan.writes, now())?;
             Ok(remember_present(conn, caller)?)
         };
@@ -230,7 +230,7 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
     Ok(response)
 }
 
-fn ctx<'a>(hub: &'a Inner, conn: &'a Connection, caller: &'a Caller) -> Ctx<'a> {
+fn ctx<'a>(hub: &'a Inner, conn: &'a Tx<'a>, caller: &'a Caller) -> Ctx<'a> {
     Ctx {
         conn,
         hub: hub.db.hub_id(),

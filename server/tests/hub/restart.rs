@@ -6,61 +6,64 @@ use outreach_hub::{Count, TlsConfig};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 
+use crate::common::on_both_backends;
 use crate::common::TestHub;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_restart_keeps_devices_documents_and_files() {
-    let mut hub = TestHub::start().await;
-    let mut coordinator = hub.device(&hub.org_a, Role::Coordinator).await;
-    let mut worker = hub.device(&hub.org_a, Role::Fieldworker).await;
-    let (section, _) = coordinator.add_partner(Region::Limburg, "CAW Limburg");
-    let log = worker.log_visit("2026-11-02", "", &[]);
-    coordinator.sync(&hub).await;
-    worker.sync_all(&hub).await;
-    coordinator.sync_all(&hub).await;
-    let file = b"%PDF-1.7 brochure".to_vec();
-    let hash = hex::encode(Sha256::digest(&file));
-    let put = hub
-        .http
-        .put(format!("{}/v1/blobs/{hash}", hub.url))
-        .bearer_auth(&coordinator.token)
-        .body(file.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), StatusCode::CREATED);
-    let revoked = hub.device(&hub.org_b, Role::Fieldworker).await;
-    hub.hub.revoke_device(revoked.id).unwrap();
-    let code = hub.code(&hub.org_b, Role::Coordinator);
-    let before = hub.snapshot();
-    let devices = hub.hub.devices().unwrap();
-    let orgs = hub.hub.organisations().unwrap();
+on_both_backends! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_restart_keeps_devices_documents_and_files() {
+        let mut hub = TestHub::start().await;
+        let mut coordinator = hub.device(&hub.org_a, Role::Coordinator).await;
+        let mut worker = hub.device(&hub.org_a, Role::Fieldworker).await;
+        let (section, _) = coordinator.add_partner(Region::Limburg, "CAW Limburg");
+        let log = worker.log_visit("2026-11-02", "", &[]);
+        coordinator.sync(&hub).await;
+        worker.sync_all(&hub).await;
+        coordinator.sync_all(&hub).await;
+        let file = b"%PDF-1.7 brochure".to_vec();
+        let hash = hex::encode(Sha256::digest(&file));
+        let put = hub
+            .http
+            .put(format!("{}/v1/blobs/{hash}", hub.url))
+            .bearer_auth(&coordinator.token)
+            .body(file.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::CREATED);
+        let revoked = hub.device(&hub.org_b, Role::Fieldworker).await;
+        hub.hub.revoke_device(revoked.id).unwrap();
+        let code = hub.code(&hub.org_b, Role::Coordinator);
+        let before = hub.snapshot();
+        let devices = hub.hub.devices().unwrap();
+        let orgs = hub.hub.organisations().unwrap();
 
-    hub.restart().await;
+        hub.restart().await;
 
-    assert_eq!(hub.snapshot(), before);
-    assert_eq!(hub.hub.devices().unwrap(), devices);
-    assert_eq!(hub.hub.organisations().unwrap(), orgs);
-    // Tokens still work, and the devices are in step: nothing to exchange.
-    for device in [&mut coordinator, &mut worker] {
-        let resp = device.sync(&hub).await;
-        assert!(resp.docs.iter().all(|d| d.changes.is_empty()));
+        assert_eq!(hub.snapshot(), before);
+        assert_eq!(hub.hub.devices().unwrap(), devices);
+        assert_eq!(hub.hub.organisations().unwrap(), orgs);
+        // Tokens still work, and the devices are in step: nothing to exchange.
+        for device in [&mut coordinator, &mut worker] {
+            let resp = device.sync(&hub).await;
+            assert!(resp.docs.iter().all(|d| d.changes.is_empty()));
+        }
+        assert!(worker.in_step_with(&hub, section) && worker.in_step_with(&hub, log));
+        let got = hub
+            .http
+            .get(format!("{}/v1/blobs/{hash}", hub.url))
+            .bearer_auth(&worker.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.bytes().await.unwrap().to_vec(), file);
+        let (status, err) = revoked.send(&hub, &empty_request()).await.unwrap_err();
+        assert!(status == StatusCode::UNAUTHORIZED && err.wipe);
+        // An unused code survives too.
+        hub.try_enroll(&code, outreach_core::model::DeviceId::random())
+            .await
+            .unwrap();
     }
-    assert!(worker.in_step_with(&hub, section) && worker.in_step_with(&hub, log));
-    let got = hub
-        .http
-        .get(format!("{}/v1/blobs/{hash}", hub.url))
-        .bearer_auth(&worker.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(got.bytes().await.unwrap().to_vec(), file);
-    let (status, err) = revoked.send(&hub, &empty_request()).await.unwrap_err();
-    assert!(status == StatusCode::UNAUTHORIZED && err.wipe);
-    // An unused code survives too.
-    hub.try_enroll(&code, outreach_core::model::DeviceId::random())
-        .await
-        .unwrap();
 }
 
 fn empty_request() -> SyncRequest {
@@ -72,67 +75,71 @@ fn empty_request() -> SyncRequest {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_hub_serves_https() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut hub = TestHub::start().await;
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let tls = TlsConfig::from_pem_files(
-        &fixtures.join("localhost.cert.pem"),
-        &fixtures.join("localhost.key.pem"),
-    )
-    .unwrap();
-    let server = hub.serve_tls(tls).await;
-    assert!(server.url().starts_with("https://"));
-    let cert =
-        reqwest::Certificate::from_pem(&std::fs::read(fixtures.join("localhost.cert.pem")).unwrap()).unwrap();
-    let client = reqwest::Client::builder().tls_certs_only([cert]).build().unwrap();
-    let url = format!("https://localhost:{}/v1/health", server.local_addr().port());
-    let resp = client.get(url).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(resp.text().await.unwrap(), "ok");
-    server.shutdown().await.unwrap();
-    hub.stop().await;
+on_both_backends! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_hub_serves_https() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut hub = TestHub::start().await;
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let tls = TlsConfig::from_pem_files(
+            &fixtures.join("localhost.cert.pem"),
+            &fixtures.join("localhost.key.pem"),
+        )
+        .unwrap();
+        let server = hub.serve_tls(tls).await;
+        assert!(server.url().starts_with("https://"));
+        let cert =
+            reqwest::Certificate::from_pem(&std::fs::read(fixtures.join("localhost.cert.pem")).unwrap()).unwrap();
+        let client = reqwest::Client::builder().tls_certs_only([cert]).build().unwrap();
+        let url = format!("https://localhost:{}/v1/health", server.local_addr().port());
+        let resp = client.get(url).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.text().await.unwrap(), "ok");
+        server.shutdown().await.unwrap();
+        hub.stop().await;
 
-    assert!(TlsConfig::from_pem(b"not pem", b"not pem").is_err());
+        assert!(TlsConfig::from_pem(b"not pem", b"not pem").is_err());
+    }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_visit_report_suppresses_small_cells() {
-    let hub = TestHub::start().await;
-    let mut a = hub.device(&hub.org_a, Role::Fieldworker).await;
-    let mut b = hub.device(&hub.org_b, Role::Fieldworker).await;
-    for day in 1..=6 {
-        a.log_visit(&format!("2026-11-{day:02}"), "", &[Theme::Shelter]);
-    }
-    a.log_visit("2026-11-07", "", &[Theme::Shelter, Theme::Medical]);
-    a.log_visit("2026-12-01", "", &[]);
-    b.log_visit("2026-11-02", "", &[Theme::Legal]);
-    a.sync(&hub).await;
-    b.sync(&hub).await;
+on_both_backends! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_visit_report_suppresses_small_cells() {
+        let hub = TestHub::start().await;
+        let mut a = hub.device(&hub.org_a, Role::Fieldworker).await;
+        let mut b = hub.device(&hub.org_b, Role::Fieldworker).await;
+        for day in 1..=6 {
+            a.log_visit(&format!("2026-11-{day:02}"), "", &[Theme::Shelter]);
+        }
+        a.log_visit("2026-11-07", "", &[Theme::Shelter, Theme::Medical]);
+        a.log_visit("2026-12-01", "", &[]);
+        b.log_visit("2026-11-02", "", &[Theme::Legal]);
+        a.sync(&hub).await;
+        b.sync(&hub).await;
 
-    let report = hub.hub.visit_report().unwrap();
-    let cell = |org: &str, month: &str, theme: Option<Theme>| {
-        report
-            .rows
-            .iter()
-            .find(|r| r.organisation == org && r.month.to_string() == month && r.theme == theme)
-            .map(|r| r.visits)
-    };
-    assert_eq!(
-        cell("Fedasil", "2026-11", Some(Theme::Shelter)),
-        Some(Count::Exact(7))
-    );
-    assert_eq!(
-        cell("Fedasil", "2026-11", Some(Theme::Medical)),
-        Some(Count::Suppressed)
-    );
-    assert_eq!(cell("Fedasil", "2026-12", None), Some(Count::Suppressed));
-    assert_eq!(
-        cell("Caritas International", "2026-11", Some(Theme::Legal)),
-        Some(Count::Suppressed)
-    );
-    assert_eq!(report.rows.len(), 4);
-    let text = report.to_string();
-    assert!(text.contains("<5") && text.contains(" 7"), "{text}");
+        let report = hub.hub.visit_report().unwrap();
+        let cell = |org: &str, month: &str, theme: Option<Theme>| {
+            report
+                .rows
+                .iter()
+                .find(|r| r.organisation == org && r.month.to_string() == month && r.theme == theme)
+                .map(|r| r.visits)
+        };
+        assert_eq!(
+            cell("Fedasil", "2026-11", Some(Theme::Shelter)),
+            Some(Count::Exact(7))
+        );
+        assert_eq!(
+            cell("Fedasil", "2026-11", Some(Theme::Medical)),
+            Some(Count::Suppressed)
+        );
+        assert_eq!(cell("Fedasil", "2026-12", None), Some(Count::Suppressed));
+        assert_eq!(
+            cell("Caritas International", "2026-11", Some(Theme::Legal)),
+            Some(Count::Suppressed)
+        );
+        assert_eq!(report.rows.len(), 4);
+        let text = report.to_string();
+        assert!(text.contains("<5") && text.contains(" 7"), "{text}");
+    }
 }

@@ -20,13 +20,114 @@ use outreach_core::sync::protocol::{
     decode, encode, from_wire, to_wire, DocPush, DocRefusal, EnrollRequest, EnrollResponse, ErrorBody,
     ErrorCode, Role, SyncRequest, SyncResponse, AUTOMERGE_FORMAT, CONTENT_TYPE, PROTOCOL_VERSION,
 };
-use outreach_hub::{DbKey, Hub, HubConfig, HubKeys, Organisation, ServerHandle, TlsConfig};
+use outreach_hub::{
+    DbKey, Hub, HubConfig, HubKeys, Organisation, SealKeySource, ServerHandle, Storage, TlsConfig,
+};
 use reqwest::StatusCode;
 
-/// A hub serving a temporary data directory on 127.0.0.1, with two organisations.
+/// The backends a hub stores its data in: the tests written with [`on_both_backends!`] run on
+/// each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+tokio::task_local! {
+    static BACKEND: Backend;
+}
+
+/// The backend of the test running (SQLite outside [`on_both_backends!`]).
+pub fn backend() -> Backend {
+    BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite)
+}
+
+/// Runs a test body with [`TestHub`]s on `backend`.
+pub async fn on<F: std::future::Future>(backend: Backend, body: F) -> F::Output {
+    BACKEND.scope(backend, body).await
+}
+
+/// Each test inside, once on the embedded SQLite backend and once on PostgreSQL
+/// (`name::sqlite`, `name::postgres`): the same body, its `TestHub`s on either.
+macro_rules! on_both_backends {
+    ($($(#[$attr:meta])* async fn $name:ident() $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                $(#[$attr])*
+                async fn sqlite() {
+                    $crate::common::on($crate::common::Backend::Sqlite, async $body).await
+                }
+
+                $(#[$attr])*
+                async fn postgres() {
+                    $crate::common::on($crate::common::Backend::Postgres, async $body).await
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_backends;
+
+/// The PostgreSQL server the tests make their databases on: `OUTREACH_TEST_DATABASE`, set by
+/// `scripts/with-postgres.sh` (which starts a throwaway server when none is given).
+pub fn test_server() -> String {
+    std::env::var("OUTREACH_TEST_DATABASE").unwrap_or_else(|_| {
+        panic!(
+            "the PostgreSQL tests need a server: run them through scripts/with-postgres.sh \
+             (as the README's test command does), or set OUTREACH_TEST_DATABASE"
+        )
+    })
+}
+
+/// `server` (a URL naming any database) with its database replaced by `db`.
+pub fn database_url(server: &str, db: &str) -> String {
+    let (base, _) = server
+        .rsplit_once('/')
+        .expect("a postgres:// URL with a database");
+    format!("{base}/{db}")
+}
+
+/// Runs SQL on the test server's maintenance database, from any context (a thread and a
+/// runtime of its own).
+pub fn on_test_server(sql: &str) {
+    let (server, sql) = (test_server(), sql.to_string());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
+            tokio::spawn(connection);
+            client
+                .batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        })
+    })
+    .join()
+    .unwrap();
+}
+
+/// A new, empty database on the test server; its URL.
+pub fn new_database() -> String {
+    let name = format!("hub_{}", DeviceId::random().to_string().replace('-', ""));
+    on_test_server(&format!("CREATE DATABASE {name}"));
+    database_url(&test_server(), &name)
+}
+
+/// A hub serving a temporary data directory (or a new PostgreSQL database) on 127.0.0.1, with
+/// two organisations.
 pub struct TestHub {
     _tmp: tempfile::TempDir,
     pub dir: PathBuf,
+    /// Where the hub's data is: `dir`, or a database of its own on the test server.
+    pub storage: Storage,
     pub config: HubConfig,
     /// The keys the hub is opened with (restarts too).
     pub keys: HubKeys,
@@ -36,6 +137,17 @@ pub struct TestHub {
     pub http: reqwest::Client,
     pub org_a: Organisation,
     pub org_b: Organisation,
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if let Storage::Postgres(url) = &self.storage {
+            let (_, db) = url.rsplit_once('/').unwrap();
+            if !std::thread::panicking() {
+                on_test_server(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+            }
+        }
+    }
 }
 
 /// Everything the hub stores about documents and files, to show that a refusal changed nothing.
@@ -63,15 +175,29 @@ impl TestHub {
         TestHub::start_with_keys(HubConfig::default(), keys).await
     }
 
-    pub async fn start_with_keys(config: HubConfig, keys: HubKeys) -> TestHub {
+    pub async fn start_with_keys(config: HubConfig, mut keys: HubKeys) -> TestHub {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("hub");
-        let hub = Hub::open_with(&dir, config.clone(), keys.clone()).unwrap();
+        let storage = match backend() {
+            Backend::Sqlite => Storage::Embedded(dir.clone()),
+            Backend::Postgres => {
+                assert!(
+                    keys.db_key.is_none(),
+                    "a SQLCipher key is for the embedded backend only"
+                );
+                if matches!(keys.seal_key, SealKeySource::DataDir) {
+                    keys.seal_key = SealKeySource::File(tmp.path().join("seal.key"));
+                }
+                Storage::Postgres(new_database())
+            }
+        };
+        let hub = Hub::open_storage(&storage, config.clone(), keys.clone()).unwrap();
         let org_a = hub.create_organisation("Fedasil").unwrap();
         let org_b = hub.create_organisation("Caritas International").unwrap();
         let mut t = TestHub {
             _tmp: tmp,
             dir,
+            storage,
             config,
             keys,
             hub,
@@ -99,10 +225,11 @@ impl TestHub {
         }
     }
 
-    /// Stops, opens a new `Hub` on the same data directory and serves it on a new port.
+    /// Stops, opens a new `Hub` on the same data directory (or database) and serves it on a
+    /// new port.
     pub async fn restart(&mut self) {
         self.stop().await;
-        self.hub = Hub::open_with(&self.dir, self.config.clone(), self.keys.clone()).unwrap();
+        self.hub = Hub::open_storage(&self.storage, self.config.clone(), self.keys.clone()).unwrap();
         self.serve().await;
     }
 
@@ -114,18 +241,34 @@ impl TestHub {
         self.hub = Hub::open(scratch, self.config.clone()).unwrap();
     }
 
-    /// Copies the data directory to `backup`, as an operator backs up a stopped hub.
+    /// Copies the data directory to `backup`, as an operator backs up a stopped hub; on
+    /// PostgreSQL, copies the database to one named after `backup`'s file name.
     pub async fn back_up(&mut self, backup: &Path) {
         self.close().await;
-        copy_dir(&self.dir, backup);
+        match &self.storage {
+            Storage::Embedded(dir) => copy_dir(dir, backup),
+            Storage::Postgres(url) => {
+                let (_, db) = url.rsplit_once('/').unwrap();
+                on_test_server(&format!("CREATE DATABASE {} TEMPLATE {db}", backup_db(backup)));
+            }
+        }
         self.restart().await;
     }
 
-    /// Replaces the data directory with `backup` and serves it.
+    /// Replaces the data directory (or database) with `backup` and serves it.
     pub async fn restore(&mut self, backup: &Path) {
         self.close().await;
-        std::fs::remove_dir_all(&self.dir).unwrap();
-        copy_dir(backup, &self.dir);
+        match &self.storage {
+            Storage::Embedded(dir) => {
+                std::fs::remove_dir_all(dir).unwrap();
+                copy_dir(backup, dir);
+            }
+            Storage::Postgres(url) => {
+                let (_, db) = url.rsplit_once('/').unwrap();
+                on_test_server(&format!("DROP DATABASE {db}"));
+                on_test_server(&format!("CREATE DATABASE {db} TEMPLATE {}", backup_db(backup)));
+            }
+        }
         self.restart().await;
     }
 
@@ -222,7 +365,7 @@ impl TestHub {
             .collect();
         Snapshot {
             docs,
-            blobs: blob_files(&self.dir.join(outreach_hub::BLOBS_DIR)),
+            blobs: self.hub.brochure_files().unwrap(),
         }
     }
 
@@ -257,21 +400,21 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn blob_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| {
-            let e = e.unwrap();
-            e.file_type().unwrap().is_file().then(|| {
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    std::fs::read(e.path()).unwrap(),
-                )
-            })
+/// The database a PostgreSQL test hub's backup `path` is kept in.
+fn backup_db(path: &Path) -> String {
+    let name: String = path
+        .to_string_lossy()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
         })
         .collect();
-    out.sort();
-    out
+    let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(name.as_bytes()));
+    format!("backup_{}", hex::encode(&digest[..12]))
 }
 
 /// Decodes a CBOR answer, or the error body with the status.
