@@ -14,6 +14,7 @@ mod enroll;
 mod fuzz_regressions;
 mod hardening;
 mod hygiene;
+mod instances;
 #[cfg(unix)]
 mod isolation;
 mod operations;

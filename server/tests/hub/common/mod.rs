@@ -652,6 +652,33 @@ impl TestDevice {
         resp
     }
 
+    /// One sync round through any server, which may fail (a server killed, say): the device
+    /// then keeps what it holds, as a phone does, and nothing of the answer is applied.
+    pub async fn try_sync_via(&mut self, http: &reqwest::Client, url: &str) -> Result<SyncResponse, String> {
+        let req = self.request();
+        let resp = http
+            .post(format!("{url}/v1/sync"))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+            .body(encode(&req))
+            .send()
+            .await
+            .map_err(|e| format!("sending: {e}"))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| format!("receiving: {e}"))?;
+        if !status.is_success() {
+            return Err(format!("status {status}"));
+        }
+        let resp: SyncResponse = decode(&bytes).map_err(|e| format!("decoding: {e}"))?;
+        self.apply(&resp);
+        Ok(resp)
+    }
+
+    /// The heads the hub last acknowledged for each document.
+    pub fn acknowledged(&self) -> HashMap<DocId, Vec<ChangeHash>> {
+        self.acked.clone()
+    }
+
     /// Syncs until the hub has nothing more and asks for nothing; returns the rounds.
     pub async fn sync_all(&mut self, hub: &TestHub) -> Vec<SyncResponse> {
         let mut rounds = Vec::new();

@@ -93,6 +93,72 @@ impl HubProcess {
     }
 }
 
+/// A hub process serving a PostgreSQL database that other processes may share.
+pub struct DatabaseHubProcess {
+    child: Child,
+    /// Its base URL.
+    pub url: String,
+    args: Vec<String>,
+}
+
+impl DatabaseHubProcess {
+    /// Serves the hub in the PostgreSQL database `url` with the seal key in `seal_key`.
+    pub fn start(url: &str, seal_key: &std::path::Path) -> DatabaseHubProcess {
+        let args = vec![
+            "serve".into(),
+            "--database".into(),
+            url.into(),
+            "--seal-key-file".into(),
+            seal_key.display().to_string(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+        ];
+        let (child, url) = spawn_serving(&args);
+        DatabaseHubProcess { child, url, args }
+    }
+
+    /// Kills the process with SIGKILL: no request in flight is finished, nothing is flushed.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Starts the same hub again, on a new port.
+    pub fn restart(&mut self) {
+        let (child, url) = spawn_serving(&self.args);
+        self.child = child;
+        self.url = url;
+    }
+}
+
+impl Drop for DatabaseHubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `outreach-hub` with `args` and reads the address it listens on.
+fn spawn_serving(args: &[String]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("the hub did not start: {line:?}"))
+        .to_string();
+    (child, format!("http://{addr}"))
+}
+
 impl HubProcess {
     /// The process's id.
     pub fn pid(&self) -> u32 {

@@ -1,0 +1,212 @@
+//! Several hub processes on one PostgreSQL database: any instance serves any device, and one
+//! killed with SIGKILL in the middle of the traffic loses nothing it acknowledged.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use outreach_core::doc::Document;
+use outreach_core::model::{DeviceId, DocId, Region, Theme};
+use outreach_core::sync::protocol::Role;
+use outreach_hub::{SealKeySource, Storage};
+use rand::{Rng, SeedableRng};
+
+use crate::common::process::DatabaseHubProcess;
+use crate::common::{on, Backend, TestDevice, TestHub};
+
+const INSTANCES: usize = 3;
+const STEPS_PER_DEVICE: usize = 24;
+
+/// What one device did: the visits it logged (by id) and the heads each successful sync
+/// acknowledged.
+struct Outcome {
+    device: TestDevice,
+    acknowledged: Vec<BTreeMap<DocId, Vec<automerge::ChangeHash>>>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_on_one_postgresql_lose_nothing_when_one_is_killed() {
+    on(Backend::Postgres, async {
+        let hub = TestHub::start().await;
+        let (Storage::Postgres(url), SealKeySource::File(seal_key)) = (&hub.storage, &hub.keys.seal_key)
+        else {
+            unreachable!("a PostgreSQL test hub with a seal key file");
+        };
+        let mut processes: Vec<DatabaseHubProcess> = (0..INSTANCES)
+            .map(|_| DatabaseHubProcess::start(url, seal_key))
+            .collect();
+        let live: Arc<Mutex<Vec<Option<String>>>> = Arc::new(Mutex::new(
+            processes.iter().map(|p| Some(p.url.clone())).collect(),
+        ));
+
+        let mut devices = vec![
+            hub.device(&hub.org_a, Role::Coordinator).await,
+            hub.device(&hub.org_a, Role::Coordinator).await,
+            hub.device(&hub.org_a, Role::Fieldworker).await,
+            hub.device(&hub.org_a, Role::Fieldworker).await,
+            hub.device(&hub.org_b, Role::Fieldworker).await,
+        ];
+        // Everyone starts from the same directory.
+        devices[0].add_partner(Region::Brussels, "Seed Brussels");
+        devices[0].add_partner(Region::Namur, "Seed Namur");
+        devices[0].sync_via(&hub.http, &processes[0].url).await;
+
+        let steps_done = Arc::new(AtomicUsize::new(0));
+        let failed_syncs = Arc::new(AtomicUsize::new(0));
+        let all_steps = STEPS_PER_DEVICE * devices.len();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (n, mut device) in devices.into_iter().enumerate() {
+            let (live, http) = (live.clone(), hub.http.clone());
+            let (steps_done, failed_syncs) = (steps_done.clone(), failed_syncs.clone());
+            tasks.spawn(async move {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(n as u64);
+                let mut acknowledged = Vec::new();
+                for step in 0..STEPS_PER_DEVICE {
+                    // Offline work, some of the time.
+                    if rng.random_bool(0.7) {
+                        match device.role {
+                            Role::Fieldworker => {
+                                let day = format!("2026-11-{:02}", 1 + rng.random_range(0..28));
+                                device.log_visit(&day, "", &[Theme::Medical]);
+                            }
+                            _ => {
+                                let region = if rng.random_bool(0.5) {
+                                    Region::Brussels
+                                } else {
+                                    Region::Namur
+                                };
+                                device.add_partner(region, &format!("Partner {n}-{step}"));
+                            }
+                        }
+                    }
+                    let urls: Vec<String> = live.lock().unwrap().iter().flatten().cloned().collect();
+                    let url = &urls[rng.random_range(0..urls.len())];
+                    match device.try_sync_via(&http, url).await {
+                        Ok(_) => acknowledged.push(device.acknowledged().into_iter().collect()),
+                        Err(_) => {
+                            failed_syncs.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    steps_done.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(rng.random_range(5..40))).await;
+                }
+                Outcome { device, acknowledged }
+            });
+        }
+
+        // In the middle of the traffic: one instance killed, then started again.
+        while steps_done.load(Ordering::SeqCst) < all_steps / 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        processes[1].kill();
+        live.lock().unwrap()[1] = None;
+        let killed_at = steps_done.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        processes[1].restart();
+        live.lock().unwrap()[1] = Some(processes[1].url.clone());
+        assert!(
+            killed_at < all_steps,
+            "killed while the devices were still syncing"
+        );
+
+        let mut outcomes = Vec::new();
+        while let Some(outcome) = tasks.join_next().await {
+            outcomes.push(outcome.unwrap());
+        }
+        eprintln!(
+            "killed after {killed_at} of {all_steps} steps; {} syncs failed on the way",
+            failed_syncs.load(Ordering::SeqCst)
+        );
+
+        // Every write a device had acknowledged, by any instance, before or after the kill, is
+        // in the database.
+        let stored = |id: DocId| -> Document {
+            let bytes = hub
+                .hub
+                .document_bytes(id)
+                .unwrap()
+                .expect("an acknowledged document is stored");
+            Document::load(id, &bytes, DeviceId::random()).unwrap()
+        };
+        for outcome in &outcomes {
+            for acks in &outcome.acknowledged {
+                for (id, heads) in acks {
+                    let mut doc = stored(*id);
+                    for head in heads {
+                        assert!(
+                            doc.automerge_mut().get_change_by_hash(head).is_some(),
+                            "an acknowledged change of {id} is missing after the kill"
+                        );
+                    }
+                }
+            }
+        }
+
+        // Everyone syncs until nothing moves, through every instance in turn.
+        let mut devices: Vec<TestDevice> = outcomes.into_iter().map(|o| o.device).collect();
+        for _ in 0..3 {
+            for (i, device) in devices.iter_mut().enumerate() {
+                let url = processes[i % INSTANCES].url.clone();
+                for _ in 0..10 {
+                    let resp = device.sync_via(&hub.http, &url).await;
+                    if !resp.more && resp.resend.is_empty() {
+                        break;
+                    }
+                }
+            }
+        }
+
+        // The same directory everywhere: on every device, and as each instance answers a new one.
+        let sections = [Region::Brussels, Region::Namur]
+            .map(|r| outreach_core::doc::DocMeta::DirectorySection { region: r }.id());
+        let names = |doc: &Document| -> BTreeSet<String> {
+            doc.partners().unwrap().into_iter().map(|p| p.name).collect()
+        };
+        for id in sections {
+            let expected = names(&stored(id));
+            assert!(expected.len() > 2, "the coordinators' partners reached the hub");
+            for device in &mut devices {
+                assert!(device.in_step_with(&hub, id));
+                assert_eq!(names(device.doc(id)), expected);
+            }
+            for process in &processes {
+                let mut newcomer = hub.device(&hub.org_b, Role::Fieldworker).await;
+                for _ in 0..10 {
+                    if !newcomer.sync_via(&hub.http, &process.url).await.more {
+                        break;
+                    }
+                }
+                assert_eq!(names(newcomer.doc(id)), expected, "as {} answers", process.url);
+            }
+        }
+
+        // Every visit logged is stored once, by id: none lost, none twice.
+        let mut logged: BTreeMap<DocId, BTreeSet<String>> = BTreeMap::new();
+        for device in &mut devices {
+            let ids: Vec<DocId> = device
+                .docs
+                .iter()
+                .filter(|(_, doc)| doc.meta().kind() == outreach_core::doc::DocKind::VisitLog)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in ids {
+                let visits = device.doc(id).visits().unwrap();
+                logged
+                    .entry(id)
+                    .or_default()
+                    .extend(visits.iter().map(|v| v.id.to_string()));
+            }
+        }
+        let total: usize = logged.values().map(BTreeSet::len).sum();
+        assert!(total > 10, "the field workers logged visits: {total}");
+        for (id, ids) in &logged {
+            let visits = stored(*id).visits().unwrap();
+            let stored_ids: Vec<String> = visits.iter().map(|v| v.id.to_string()).collect();
+            let unique: BTreeSet<String> = stored_ids.iter().cloned().collect();
+            assert_eq!(unique.len(), stored_ids.len(), "a visit stored twice in {id}");
+            assert_eq!(&unique, ids, "the visits of {id}");
+        }
+    })
+    .await
+}
