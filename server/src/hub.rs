@@ -80,6 +80,8 @@ pub(crate) struct Counters {
     pub syncs: AtomicU64,
     pub documents_loaded: AtomicU64,
     pub documents_written: AtomicU64,
+    /// Changes stored by those writes.
+    pub changes_accepted: AtomicU64,
     pub documents_refused: AtomicU64,
     pub documents_validated: AtomicU64,
     pub write_conflicts: AtomicU64,
@@ -106,6 +108,8 @@ pub struct Metrics {
     pub documents_loaded: u64,
     /// Documents created or changed.
     pub documents_written: u64,
+    /// Changes stored by those writes.
+    pub changes_accepted: u64,
     /// Pushed documents refused (each with its code, in the answer).
     pub documents_refused: u64,
     /// Pushed documents handed to a validator.
@@ -268,6 +272,7 @@ impl Hub {
             syncs: c.syncs.load(Ordering::Relaxed),
             documents_loaded: c.documents_loaded.load(Ordering::Relaxed),
             documents_written: c.documents_written.load(Ordering::Relaxed),
+            changes_accepted: c.changes_accepted.load(Ordering::Relaxed),
             documents_refused: c.documents_refused.load(Ordering::Relaxed),
             documents_validated: c.documents_validated.load(Ordering::Relaxed),
             write_conflicts: c.write_conflicts.load(Ordering::Relaxed),

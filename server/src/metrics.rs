@@ -147,6 +147,7 @@ pub(crate) fn render(hub: &Hub, active_devices: u64) -> String {
         syncs,
         documents_loaded,
         documents_written,
+        changes_accepted,
         documents_refused: _,
         documents_validated,
         write_conflicts,
@@ -167,6 +168,11 @@ pub(crate) fn render(hub: &Hub, active_devices: u64) -> String {
             "outreach_hub_documents_written_total",
             "Documents created or changed by devices' pushes.",
             documents_written,
+        ),
+        (
+            "outreach_hub_changes_accepted_total",
+            "Automerge changes stored from devices' pushes.",
+            changes_accepted,
         ),
         (
             "outreach_hub_documents_validated_total",

@@ -117,8 +117,9 @@ fn write_all(conn: &Tx<'_>, writes: &[Write], now: i64) -> Result<(), WriteError
                 owner_org,
                 heads,
                 snapshot,
+                ..
             } => docs::insert(conn, meta, owner_org.as_deref(), heads, snapshot, now)?,
-            Write::Update { row, heads, chunk } => docs::update(conn, row, heads, chunk, now)?,
+            Write::Update { row, heads, chunk, .. } => docs::update(conn, row, heads, chunk, now)?,
         };
         if !done {
             return Err(WriteError::Conflict);
@@ -209,6 +210,10 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
             Err(WriteError::Failed(e)) => return Err(e.into()),
         }
         Counters::bump(&hub.counters.documents_written, plan.writes.len() as u64);
+        Counters::bump(
+            &hub.counters.changes_accepted,
+            plan.writes.iter().map(plan::Write::changes).sum(),
+        );
     }
     let listed = answer::Listed {
         all: &all,

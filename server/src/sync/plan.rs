@@ -65,13 +65,26 @@ pub(crate) enum Write {
         owner_org: Option<String>,
         heads: Vec<ChangeHash>,
         snapshot: Vec<u8>,
+        /// The changes accepted.
+        changes: u64,
     },
     /// New changes of a stored document, loaded at `row.version`.
     Update {
         row: DocRow,
         heads: Vec<ChangeHash>,
         chunk: Chunk,
+        /// The changes accepted.
+        changes: u64,
     },
+}
+
+impl Write {
+    /// How many changes the write stores.
+    pub(crate) fn changes(&self) -> u64 {
+        match self {
+            Write::Create { changes, .. } | Write::Update { changes, .. } => *changes,
+        }
+    }
 }
 
 /// The outcome of the first phase.
@@ -336,7 +349,8 @@ fn plan_existing(
             heads: heads.clone(),
         },
     };
-    Ok((decision, Some(Write::Update { row, heads, chunk })))
+    let changes = accepted.changes;
+    Ok((decision, Some(Write::Update { row, heads, chunk, changes })))
 }
 
 /// A regression refusal with the hub's whole copy, on which the device writes its work again.
@@ -408,6 +422,7 @@ fn plan_new(
         owner_org,
         heads,
         snapshot,
+        changes: accepted.changes,
     };
     Ok((decision, Some(write)))
 }

@@ -95,6 +95,9 @@ pub(crate) struct Accepted {
     pub contacts: Vec<Contact>,
     /// What the budgets gave.
     pub spent: Spent,
+    /// How many changes were new to the hub.
+    #[serde(default)]
+    pub changes: u64,
 }
 
 fn refused(e: &DocError) -> Verdict {
@@ -154,6 +157,7 @@ pub(crate) fn run(job: &Job) -> Verdict {
     if new.is_empty() && !new_doc {
         return Verdict::Unchanged(spent);
     }
+    let changes = new.len() as u64;
     let findings = match doc.accept(new, job.device, &attested, &mut rules) {
         Ok((_, findings)) => findings,
         Err(DocError::MissingDependencies(_)) => return Verdict::MissingDependencies,
@@ -177,6 +181,7 @@ pub(crate) fn run(job: &Job) -> Verdict {
         snapshot,
         contacts: findings.contacts,
         spent,
+        changes,
     })
 }
 

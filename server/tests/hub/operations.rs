@@ -123,6 +123,8 @@ on_both_backends! {
         assert_eq!(value(&after, "outreach_hub_syncs_total", &[]), 2.0);
         assert_eq!(value(&after, "outreach_hub_documents_written_total", &[]), 1.0);
         assert_eq!(value(&after, "outreach_hub_devices_active", &[]), 1.0);
+        let accepted = value(&after, "outreach_hub_changes_accepted_total", &[]);
+        assert!(accepted >= 1.0, "{accepted}");
 
         // What it must never carry: the device, its token, the organisation, the note.
         for secret in [
@@ -134,6 +136,12 @@ on_both_backends! {
         ] {
             assert!(!text.contains(&secret), "/metrics holds {secret:?}");
         }
+
+        // One more visit is one more change accepted.
+        worker.log_visit("2026-11-04", "", &[]);
+        worker.sync(&hub).await;
+        let (_, later) = scrape(&hub, &base).await;
+        assert_eq!(value(&later, "outreach_hub_changes_accepted_total", &[]), accepted + 1.0);
 
         // A refusal is counted by its code.
         let mut other = hub.device(&hub.org_b, Role::Fieldworker).await;
