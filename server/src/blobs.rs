@@ -81,6 +81,21 @@ impl BlobDir {
         Ok(BlobDir { dir, partial })
     }
 
+    /// The names of every stored file, sorted.
+    pub fn names(&self) -> Result<Vec<BlobName>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                if let Some(name) = BlobName::parse(&entry.file_name().to_string_lossy()) {
+                    out.push(name);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
     /// Every stored file, by name, with its bytes.
     pub fn list(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let mut out = Vec::new();

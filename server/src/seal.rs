@@ -100,7 +100,7 @@ impl KeyPlace {
 
     /// Makes `key` this place's key: writes the key file if there is none, and accepts a key
     /// already there only if it is the same.
-    fn adopt(&self, key: [u8; 32]) -> Result<()> {
+    pub(crate) fn adopt(&self, key: [u8; 32]) -> Result<()> {
         for _ in 0..2 {
             match self.read()? {
                 Some(found) if found == key => return Ok(()),
@@ -160,6 +160,11 @@ impl std::fmt::Debug for Sealer {
 }
 
 impl Sealer {
+    /// The key, to give a hub moved to another backend the same seals.
+    pub(crate) fn key(&self) -> [u8; 32] {
+        self.key
+    }
+
     fn mac(&self, doc: DocId, heads: &[ChangeHash]) -> HmacSha256 {
         let mut sorted = heads.to_vec();
         sorted.sort();

@@ -210,6 +210,31 @@ enum Command {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Move a stopped embedded hub to a new, empty PostgreSQL database, with every document,
+    /// device and brochure file, and check that both hold the same
+    Migrate {
+        /// The embedded hub's data directory
+        #[arg(long, value_name = "DIR")]
+        from_sqlite: PathBuf,
+        /// File holding its hub.db's SQLCipher key, if it is encrypted
+        #[arg(long, value_name = "PATH")]
+        db_key_file: Option<PathBuf>,
+        /// Its seal key file [default: DIR/seal.key]
+        #[arg(long, value_name = "PATH")]
+        from_seal_key_file: Option<PathBuf>,
+        /// The PostgreSQL database, postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "OUTREACH_HUB_DATABASE",
+            hide_env_values = true
+        )]
+        database: String,
+        /// The seal key file every instance on PostgreSQL will be given: made from the embedded
+        /// hub's key if it does not exist, else checked against it
+        #[arg(long, value_name = "PATH", env = "OUTREACH_HUB_SEAL_KEY_FILE")]
+        seal_key_file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -393,6 +418,35 @@ pub(crate) fn run(cli: Cli) -> CliResult {
         Command::Serve(args) => serve(*args),
         Command::Backup { data, to } => backup(&data, &to),
         Command::Encrypt { data } => encrypt(&data),
+        Command::Migrate {
+            from_sqlite,
+            db_key_file,
+            from_seal_key_file,
+            database,
+            seal_key_file,
+        } => {
+            let source_keys = HubKeys {
+                db_key: db_key_file.as_deref().map(DbKey::from_file).transpose()?,
+                seal_key: from_seal_key_file.map_or(SealKeySource::DataDir, SealKeySource::File),
+            };
+            let migrated = Hub::migrate_to_postgres(
+                &from_sqlite,
+                source_keys,
+                &database,
+                SealKeySource::File(seal_key_file.clone()),
+            )?;
+            for (table, rows) in &migrated.rows {
+                println!("{table}: {rows} rows");
+            }
+            println!(
+                "brochure files: {} ({} bytes)\nthe PostgreSQL hub holds the same as {}: serve it with --database and --seal-key-file {}",
+                migrated.files,
+                migrated.file_bytes,
+                from_sqlite.display(),
+                seal_key_file.display()
+            );
+            Ok(())
+        }
     }
 }
 

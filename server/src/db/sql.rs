@@ -80,6 +80,19 @@ impl<T: ToValue> ToValue for Option<T> {
     }
 }
 
+impl ToValue for Cell {
+    /// A cell read from one backend, given to the other (copying a hub). A real number has no
+    /// place in the hub's schema and is given as null.
+    fn to_value(&self) -> Value<'_> {
+        match self {
+            Cell::Null | Cell::Real(_) => Value::Null,
+            Cell::Int(v) => Value::Int(*v),
+            Cell::Text(t) => Value::Text(t),
+            Cell::Blob(b) => Value::Blob(b),
+        }
+    }
+}
+
 /// The parameters of a query, each anything [`ToValue`]: `params![id, name, now]`.
 macro_rules! params {
     ($($p:expr),* $(,)?) => {
@@ -154,6 +167,11 @@ impl<T: FromCell> FromCell for Option<T> {
 }
 
 impl Row {
+    /// The cells, in the order of the query's columns.
+    pub(crate) fn cells(&self) -> &[Cell] {
+        &self.0
+    }
+
     /// Cell `i`, as `T`; a missing column or another kind of value is damage.
     pub(crate) fn get<T: FromCell>(&self, i: usize) -> Result<T> {
         self.0

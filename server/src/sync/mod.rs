@@ -119,7 +119,9 @@ fn write_all(conn: &Tx<'_>, writes: &[Write], now: i64) -> Result<(), WriteError
                 snapshot,
                 ..
             } => docs::insert(conn, meta, owner_org.as_deref(), heads, snapshot, now)?,
-            Write::Update { row, heads, chunk, .. } => docs::update(conn, row, heads, chunk, now)?,
+            Write::Update {
+                row, heads, chunk, ..
+            } => docs::update(conn, row, heads, chunk, now)?,
         };
         if !done {
             return Err(WriteError::Conflict);

@@ -350,7 +350,15 @@ fn plan_existing(
         },
     };
     let changes = accepted.changes;
-    Ok((decision, Some(Write::Update { row, heads, chunk, changes })))
+    Ok((
+        decision,
+        Some(Write::Update {
+            row,
+            heads,
+            chunk,
+            changes,
+        }),
+    ))
 }
 
 /// A regression refusal with the hub's whole copy, on which the device writes its work again.

@@ -17,6 +17,7 @@ mod hygiene;
 mod instances;
 #[cfg(unix)]
 mod isolation;
+mod migrate;
 mod operations;
 mod restart;
 mod sync;
