@@ -30,5 +30,6 @@ bash android/host-test.sh
 step "benchmark runs (their figures mean something only on a quiet machine)"
 cargo run --release --locked -p outreach-tests --bin bench -- local
 cargo run --release --locked -p outreach-tests --bin bench -- sync
+cargo run --release --locked -p outreach-tests --bin bench -- sync --database "$OUTREACH_TEST_DATABASE"
 
 printf '\nall checks passed\n'

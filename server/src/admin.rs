@@ -8,6 +8,7 @@ use outreach_core::doc::DocKind;
 use outreach_core::model::{DeviceId, DocId};
 use outreach_core::sync::protocol::{Hash, Role};
 
+use crate::db::audit::{self, Action, Record};
 use crate::db::{devices, docs, now, time_of};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
@@ -17,6 +18,27 @@ pub const MAX_CODE_VALIDITY: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Default validity of an enrollment code.
 pub const DEFAULT_CODE_VALIDITY: Duration = Duration::from_secs(24 * 3600);
+
+/// One entry of the audit log: what was done to the hub's organisations, codes and devices,
+/// by whom and from where (see `outreach-hub audit`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What: `organisation_added`, `code_issued`, `code_cancelled`, `device_enrolled`,
+    /// `device_revoked`, `device_retired`, `device_renamed`, `backup_taken`, `hub_migrated`.
+    pub action: String,
+    /// Who: `operator NAME` (their account on the hub's host) or `device ID`.
+    pub actor: String,
+    /// From where: `host NAME` for a command, the client address for a request.
+    pub origin: String,
+    /// What it is about: a device id, a code id, an organisation id.
+    pub subject: Option<String>,
+    /// The organisation concerned, by name.
+    pub organisation: Option<String>,
+    /// More about it (a role, a label, a backup's file), never a code, token or key.
+    pub detail: Option<String>,
+}
 
 /// An organisation of the network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,8 +164,24 @@ impl Hub {
             }
             let now = now();
             let org = devices::insert_org(tx, org_name, now)?;
+            self.audit(
+                tx,
+                Action::OrganisationAdded,
+                Some(&org.id),
+                Some(&org.id),
+                None,
+                now,
+            )?;
             let expires_at = expiry(now, DEFAULT_CODE_VALIDITY)?;
             let (code, id) = devices::insert_code(tx, &org.id, Role::Admin, now, expires_at, None)?;
+            self.audit(
+                tx,
+                Action::CodeIssued,
+                Some(&id),
+                Some(&org.id),
+                Some("role admin"),
+                now,
+            )?;
             Ok(EnrollmentCode {
                 code,
                 id,
@@ -157,7 +195,43 @@ impl Hub {
 
     /// Adds an organisation; its name must be new (ignoring case).
     pub fn create_organisation(&self, name: &str) -> Result<Organisation> {
-        self.inner.db.write(|tx| devices::insert_org(tx, name, now()))
+        self.inner.db.write(|tx| {
+            let now = now();
+            let org = devices::insert_org(tx, name, now)?;
+            self.audit(
+                tx,
+                Action::OrganisationAdded,
+                Some(&org.id),
+                Some(&org.id),
+                None,
+                now,
+            )?;
+            Ok(org)
+        })
+    }
+
+    /// Records an act of this process's operator in the audit log, in the act's transaction.
+    fn audit(
+        &self,
+        tx: &crate::db::Tx<'_>,
+        action: Action,
+        subject: Option<&str>,
+        org: Option<&str>,
+        detail: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        audit::record(
+            tx,
+            &self.inner.actor,
+            action,
+            Record { subject, org, detail },
+            now,
+        )
+    }
+
+    /// The audit log since `since`, oldest first.
+    pub fn audit_log(&self, since: DateTime<Utc>) -> Result<Vec<AuditEntry>> {
+        self.inner.db.read(|tx| audit::since(tx, since.timestamp()))
     }
 
     /// Every organisation, by name.
@@ -190,6 +264,18 @@ impl Hub {
             let now = now();
             let expires_at = expiry(now, valid_for)?;
             let (code, id) = devices::insert_code(tx, &org.id, role, now, expires_at, label)?;
+            let detail = match label {
+                Some(label) => format!("role {}, for {}", role.as_str(), label.trim()),
+                None => format!("role {}", role.as_str()),
+            };
+            self.audit(
+                tx,
+                Action::CodeIssued,
+                Some(&id),
+                Some(&org.id),
+                Some(&detail),
+                now,
+            )?;
             Ok(EnrollmentCode {
                 code,
                 id,
@@ -208,9 +294,12 @@ impl Hub {
 
     /// Cancels an open code named by its id or label; returns its id.
     pub fn cancel_code(&self, id_or_label: &str) -> Result<String> {
-        self.inner
-            .db
-            .write(|tx| devices::cancel_code(tx, id_or_label, now()))
+        self.inner.db.write(|tx| {
+            let now = now();
+            let id = devices::cancel_code(tx, id_or_label, now)?;
+            self.audit(tx, Action::CodeCancelled, Some(&id), None, None, now)?;
+            Ok(id)
+        })
     }
 
     /// The device named by its id or its name.
@@ -223,7 +312,28 @@ impl Hub {
     /// of its work. It receives nothing new meanwhile; after 30 days it is refused like a lost
     /// one.
     pub fn retire_device(&self, id: DeviceId) -> Result<()> {
-        self.inner.db.write(|tx| devices::retire(tx, id, now()))
+        self.inner.db.write(|tx| {
+            let now = now();
+            devices::retire(tx, id, now)?;
+            self.audit(tx, Action::DeviceRetired, Some(&id.to_string()), None, None, now)
+        })
+    }
+
+    /// Renames a device: the name people know it by in lists and commands.
+    pub fn rename_device(&self, id: DeviceId, name: &str) -> Result<()> {
+        self.inner.db.write(|tx| {
+            let now = now();
+            let old = devices::rename(tx, id, name)?;
+            let detail = format!("from {old:?} to {:?}", name.trim());
+            self.audit(
+                tx,
+                Action::DeviceRenamed,
+                Some(&id.to_string()),
+                None,
+                Some(&detail),
+                now,
+            )
+        })
     }
 
     /// The hub's public address as devices reach it, if one was set ([`Hub::set_hub_url`]).
@@ -247,7 +357,11 @@ impl Hub {
     /// data, and nothing it holds is taken (the phone may be in other hands). Revoking a revoked
     /// device changes nothing.
     pub fn revoke_device(&self, id: DeviceId) -> Result<()> {
-        self.inner.db.write(|tx| devices::revoke(tx, id, now()))
+        self.inner.db.write(|tx| {
+            let now = now();
+            devices::revoke(tx, id, now)?;
+            self.audit(tx, Action::DeviceRevoked, Some(&id.to_string()), None, None, now)
+        })
     }
 
     /// Every stored document, in the order they were created.

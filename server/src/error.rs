@@ -15,7 +15,7 @@ pub enum Error {
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
     /// The PostgreSQL database failed or could not be reached.
-    #[error("PostgreSQL error: {0}")]
+    #[error("PostgreSQL error: {}", postgres_message(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// The database is too busy to serve now; the request may be tried again.
     #[error("the database is busy: {0}")]
@@ -166,6 +166,18 @@ impl ApiError {
     pub fn internal(error: &Error) -> ApiError {
         tracing::error!(target: crate::log_targets::HUB, error = %error, "request failed inside the hub");
         ApiError::new(ErrorCode::Internal, "the hub failed; try again later")
+    }
+}
+
+/// What PostgreSQL said: its message and SQLSTATE (never the error's detail, which may quote
+/// stored values), or the driver's own error.
+fn postgres_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => match std::error::Error::source(e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
     }
 }
 

@@ -72,6 +72,8 @@ pub(crate) struct Inner {
     pub tightened: Vec<PathBuf>,
     /// Validates pushed documents where the CRDT library's failures cannot reach this process.
     pub validator: crate::validate::Validator,
+    /// Who the administration calls of this process are recorded as, in the audit log.
+    pub actor: crate::db::audit::Actor,
 }
 
 /// Running totals of this hub instance, for `/metrics`, benchmarks and tests.
@@ -152,6 +154,7 @@ impl Hub {
                 config,
                 counters: Counters::default(),
                 tightened: tightened.0,
+                actor: crate::db::audit::Actor::operator(),
             }),
         })
     }
@@ -194,6 +197,7 @@ impl Hub {
                 config,
                 counters: Counters::default(),
                 tightened: Vec::new(),
+                actor: crate::db::audit::Actor::operator(),
             }),
         })
     }
@@ -219,7 +223,23 @@ impl Hub {
     /// the brochure files (`blobs/`) nor the seal key; returns its size in bytes.
     pub fn backup_to(&self, target: impl AsRef<Path>) -> Result<u64> {
         match self.inner.db.sqlite() {
-            Some(db) => db.backup_to(target.as_ref()),
+            Some(db) => {
+                let size = db.backup_to(target.as_ref())?;
+                let detail = format!("{} ({size} bytes)", target.as_ref().display());
+                self.inner.db.write(|tx| {
+                    crate::db::audit::record(
+                        tx,
+                        &self.inner.actor,
+                        crate::db::audit::Action::BackupTaken,
+                        crate::db::audit::Record {
+                            detail: Some(&detail),
+                            ..Default::default()
+                        },
+                        crate::db::now(),
+                    )
+                })?;
+                Ok(size)
+            }
             None => Err(Error::invalid(
                 "backup",
                 "a hub on PostgreSQL is backed up with the database's own tools (see the README)",

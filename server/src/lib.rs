@@ -51,7 +51,7 @@ pub mod log_targets {
 }
 
 pub use admin::{
-    CodeInfo, DeviceInfo, DocumentInfo, EnrollmentCode, Organisation, DEFAULT_CODE_VALIDITY,
+    AuditEntry, CodeInfo, DeviceInfo, DocumentInfo, EnrollmentCode, Organisation, DEFAULT_CODE_VALIDITY,
     MAX_CODE_VALIDITY,
 };
 pub use config::HubConfig;

@@ -41,6 +41,10 @@ const TABLES: &[(&str, &str)] = &[
     ),
     ("chunks", "doc_pk, seq, snapshot, bytes"),
     ("device_states", "device_id, digest, docs, updated_at"),
+    (
+        "audit_log",
+        "id, at, action, actor, origin, subject, org_id, detail",
+    ),
 ];
 
 /// What a migration copied, each figure checked on both sides.
@@ -89,15 +93,31 @@ impl Hub {
                 for (table, columns) in TABLES {
                     migrated.rows.push((table, copy_table(src, dst, table, columns)?));
                 }
-                // The next document created on PostgreSQL takes a row id after the copied ones.
-                dst.query_one(
-                    "SELECT setval(pg_get_serial_sequence('documents', 'pk'), \
-                     (SELECT COALESCE(MAX(pk), 0) + 1 FROM documents), false)::text",
-                    params![],
-                )?;
+                // The next rows made on PostgreSQL take ids after the copied ones.
+                for (table, column) in [("documents", "pk"), ("audit_log", "id")] {
+                    dst.query_one(
+                        &format!(
+                            "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \
+                             (SELECT COALESCE(MAX({column}), 0) + 1 FROM {table}), false)::text"
+                        ),
+                        params![],
+                    )?;
+                }
                 let (files, bytes) = copy_files(blob_dir, dst)?;
                 migrated.files = files;
                 migrated.file_bytes = bytes;
+                let detail = format!("from the embedded hub in {}", source_dir.display());
+                let what = db::audit::Record {
+                    detail: Some(&detail),
+                    ..Default::default()
+                };
+                db::audit::record(
+                    dst,
+                    &source.inner.actor,
+                    db::audit::Action::HubMigrated,
+                    what,
+                    db::now(),
+                )?;
                 Ok::<_, Error>(migrated)
             })
         })?;
@@ -126,7 +146,7 @@ fn refuse_unless_empty(dst: &Tx<'_>) -> Result<()> {
 fn copy_table(src: &Tx<'_>, dst: &Tx<'_>, table: &str, columns: &str) -> Result<u64> {
     let count = columns.split(',').count();
     let placeholders: Vec<String> = (1..=count).map(|i| format!("?{i}")).collect();
-    let overriding = if table == "documents" {
+    let overriding = if matches!(table, "documents" | "audit_log") {
         " OVERRIDING SYSTEM VALUE"
     } else {
         ""

@@ -73,6 +73,32 @@ pub(super) fn backup(data: &DataArg, to: &Path) -> CliResult {
     Ok(())
 }
 
+/// Prints the audit log, as a table or as JSON lines.
+pub(super) fn print_audit(entries: &[outreach_hub::AuditEntry], json: bool) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    for e in entries {
+        if json {
+            writeln!(out, "{}", serde_json::to_string(e)?)?;
+        } else {
+            let at = e.at.format("%Y-%m-%d %H:%M:%S UTC");
+            let what = [
+                e.subject.as_deref(),
+                e.organisation.as_deref(),
+                e.detail.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("  ");
+            writeln!(out, "{at}  {:<19} {}  ({})  {what}", e.action, e.actor, e.origin)?;
+        }
+    }
+    if entries.is_empty() && !json {
+        writeln!(out, "no entries")?;
+    }
+    Ok(())
+}
+
 pub(super) fn print_code(code: &EnrollmentCode, hub_url: &str) -> CliResult {
     let link = EnrollLink {
         hub: hub_url.to_string(),

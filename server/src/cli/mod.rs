@@ -135,6 +135,21 @@ impl DataArg {
     }
 }
 
+/// `--since`: a date, an RFC 3339 time or a duration back from now.
+fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    let back = parse_duration(s)
+        .map_err(|_| format!("{s:?} is neither a date (2026-11-01), a time nor a duration (24h, 7d)"))?;
+    let back = chrono::Duration::from_std(back).map_err(|e| e.to_string())?;
+    Ok(chrono::Utc::now() - back)
+}
+
 /// Where devices reach the hub.
 #[derive(Debug, Args)]
 struct HubUrlArg {
@@ -210,6 +225,19 @@ enum Command {
         #[command(flatten)]
         data: DataArg,
     },
+    /// The audit log: organisations added, codes issued and cancelled, devices enrolled,
+    /// revoked and retired, backups taken; who did it, when and from where
+    Audit {
+        #[command(flatten)]
+        data: DataArg,
+        /// Only entries since: a date (2026-11-01), a time (2026-11-01T08:00:00Z) or a duration
+        /// back from now (24h, 7d)
+        #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// One JSON object per line instead of a table
+        #[arg(long)]
+        json: bool,
+    },
     /// Move a stopped embedded hub to a new, empty PostgreSQL database, with every document,
     /// device and brochure file, and check that both hold the same
     Migrate {
@@ -270,6 +298,15 @@ enum DevicesCommand {
         /// Confirms that the device is lost or stolen (its unsynced visits are given up)
         #[arg(long)]
         lost: bool,
+    },
+    /// Rename a device (the name it is listed and named by)
+    Rename {
+        #[command(flatten)]
+        data: DataArg,
+        /// The device: its id or its name
+        device: String,
+        /// Its new name
+        name: String,
     },
     /// Retire a device handed in by a worker who leaves: at its next sync the hub takes what it
     /// holds, then the device deletes its store
@@ -400,6 +437,15 @@ pub(crate) fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Devices {
+            command: DevicesCommand::Rename { data, device, name },
+        } => {
+            let hub = open(&data)?;
+            let d = hub.find_device(&device)?;
+            hub.rename_device(d.id, &name)?;
+            println!("renamed {} ({}) to {}", d.name, d.id, name.trim());
+            Ok(())
+        }
+        Command::Devices {
             command: DevicesCommand::Retire { data, device },
         } => {
             let hub = open(&data)?;
@@ -418,6 +464,10 @@ pub(crate) fn run(cli: Cli) -> CliResult {
         Command::Serve(args) => serve(*args),
         Command::Backup { data, to } => backup(&data, &to),
         Command::Encrypt { data } => encrypt(&data),
+        Command::Audit { data, since, json } => {
+            let entries = open(&data)?.audit_log(since.unwrap_or(chrono::DateTime::UNIX_EPOCH))?;
+            manage::print_audit(&entries, json)
+        }
         Command::Migrate {
             from_sqlite,
             db_key_file,

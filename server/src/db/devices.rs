@@ -432,6 +432,18 @@ pub(crate) fn retire(conn: &Tx<'_>, device: DeviceId, now: i64) -> Result<()> {
     }
 }
 
+/// Renames a device (the name people know it by: "Liège phone 2"); returns its old name.
+pub(crate) fn rename(conn: &Tx<'_>, device: DeviceId, name: &str) -> Result<String> {
+    let name = clean_name("device name", name)?;
+    let id = device.to_string();
+    let old: String = conn
+        .query_opt("SELECT name FROM devices WHERE id = ?1", params![id])?
+        .ok_or(Error::UnknownDevice(device))?
+        .get(0)?;
+    conn.execute("UPDATE devices SET name = ?1 WHERE id = ?2", params![name, id])?;
+    Ok(old)
+}
+
 /// Revokes a device: its next request is answered with a wipe order. Revoking a revoked device
 /// changes nothing.
 pub(crate) fn revoke(conn: &Tx<'_>, device: DeviceId, now: i64) -> Result<()> {

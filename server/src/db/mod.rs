@@ -10,6 +10,7 @@
 //! Connections are pooled, nothing else is kept between requests: every request reads what it
 //! needs from the database, so several hub processes may share one.
 
+pub(crate) mod audit;
 pub(crate) mod backup;
 pub(crate) mod blobs;
 pub(crate) mod cipher;

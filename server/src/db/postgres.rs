@@ -47,6 +47,7 @@ pub(crate) const STEPS: &[&str] = &[
     include_str!("sql/pg/v3.sql"),
     include_str!("sql/pg/v4.sql"),
     include_str!("sql/pg/v5.sql"),
+    include_str!("sql/pg/v6.sql"),
 ];
 
 /// The key of the advisory lock the migration holds.

@@ -25,6 +25,7 @@ pub(crate) const STEPS: &[&str] = &[
     include_str!("sql/v3.sql"),
     include_str!("sql/v4.sql"),
     include_str!("sql/v5.sql"),
+    include_str!("sql/v6.sql"),
 ];
 
 /// What an upgrade did besides its SQL.

@@ -50,7 +50,7 @@ pub(crate) async fn enroll(
         );
         return Ok(with_retry_after(refusal.into_response(), wait));
     }
-    let response = enroll_device(&hub, &parts, body, limit).await?;
+    let response = enroll_device(&hub, &parts, body, limit, peer).await?;
     // An attempt that enrolled a device does not count against its address.
     limiter.refund(key, Instant::now());
     Ok(Cbor(response).into_response())
@@ -61,6 +61,7 @@ async fn enroll_device(
     parts: &Parts,
     body: Body,
     limit: usize,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<EnrollResponse, ApiError> {
     let bytes = read_body(&parts.headers, body, limit, OnTooLarge::Refuse).await?;
     let req: EnrollRequest = decode(&bytes)?;
@@ -86,7 +87,25 @@ async fn enroll_device(
     let name = devices::clean_name("device name", &req.device_name)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let hub = hub.clone();
-    blocking(move || hub.inner.db.write(|tx| devices::enroll(tx, &req, &name, now()))).await
+    let actor = crate::db::audit::Actor {
+        who: format!("device {}", req.device_id),
+        from: peer.map_or_else(|| "unknown address".into(), |ip| ip.to_string()),
+    };
+    blocking(move || {
+        hub.inner.db.write(|tx| {
+            let now = now();
+            let enrolled = devices::enroll(tx, &req, &name, now)?;
+            let detail = format!("role {}", enrolled.role.as_str());
+            let what = crate::db::audit::Record {
+                subject: Some(&enrolled.device_id.to_string()),
+                org: Some(&enrolled.org_id),
+                detail: Some(&detail),
+            };
+            crate::db::audit::record(tx, &actor, crate::db::audit::Action::DeviceEnrolled, what, now)?;
+            Ok(enrolled)
+        })
+    })
+    .await
 }
 
 /// `POST /v1/sync`.

@@ -5,6 +5,7 @@
 mod access;
 #[cfg(unix)]
 mod at_rest;
+mod audit;
 mod bad_input;
 mod blobs;
 mod cli;

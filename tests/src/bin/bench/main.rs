@@ -1,8 +1,10 @@
 //! Benchmarks, run in release mode: `cargo run --release -p outreach-tests --bin bench -- local`
-//! (the device's store) or `-- sync` (the hub and syncing). Each figure is printed as one
+//! (the device's store) or `-- sync [--database URL]` (the hub and syncing, embedded or on
+//! PostgreSQL). Each figure is printed as one
 //! `name value unit` line. `local --export DIR` also leaves in DIR, for the Kotlin replay of `android/host-test.sh
 //! --bench`, the bench store as the timed phase finds it, its key, the timed visits and queries.
 
+mod load;
 mod local;
 mod sync;
 
@@ -26,12 +28,14 @@ fn main() -> std::process::ExitCode {
             [flag, dir] if flag == "--export" => local::run(Some(Path::new(dir))),
             _ => Err("usage: bench local [--export DIR]".into()),
         },
-        "sync" => sync::run(),
+        "sync" => sync::run(&args),
+        // Internal: the load generator of `sync`'s `hub_syncs_per_s`, a process of its own.
+        "load" => load::run(&args),
         // Internal: the other device of `local`, run as its own process so that its memory does
         // not count in the measured device's peak.
         "replica-edits" if args.len() == 2 => local::replica_edits(Path::new(&args[0]), Path::new(&args[1])),
         // Internal: the hub of `sync`, in its own process so that its memory is its own.
-        "hub-serve" if args.len() == 1 => sync::serve_hub(Path::new(&args[0])),
+        "hub-serve" => sync::serve_hub(&args),
         other => Err(format!("unknown benchmark {other:?}; try: local, sync").into()),
     };
     match result {

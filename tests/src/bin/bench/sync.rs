@@ -9,20 +9,31 @@
 //!   sync with a second hub holding the 8-partner sample directory, so that their 200 first
 //!   syncs (not what this measures) do not take minutes; what they push is the same.
 //!
+//! - `hub_syncs_per_s`: steady-state syncs per second (a state digest, nothing new) from 200
+//!   devices against one hub instance, by a load generator in a process of its own
+//!   (`bench load`); with `--database`, also against two instances on one PostgreSQL
+//!   (`hub_syncs_per_s_2`), in the same run.
+//!
+//! `bench sync --database URL` runs the same on PostgreSQL (URL: a server and a role that may
+//! create databases; the bench makes its own and drops them). The directory, the visits and two
+//! brochure files are then entered on an embedded hub first, which `migrate --from-sqlite`
+//! moves to PostgreSQL: the devices that entered them sync on with nothing resent
+//! (`after_migration_documents_resent`), and every figure after is measured on PostgreSQL.
+//!
 //! Bytes are the request and response bodies of every round trip (headers aside).
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use chrono::{Local, NaiveDate};
-use outreach_core::model::{Partner, Visit, VisitDetails};
+use outreach_core::model::{Brochure, Lang, Partner, Visit, VisitDetails};
 use outreach_core::store::VisitQuery;
 use outreach_core::sync::protocol::{EnrollLink, Role};
 use outreach_core::{CancelToken, Store, StoreKey, StoreOptions, SyncOptions, SyncReport};
-use outreach_hub::{Hub, HubConfig};
+use outreach_hub::{Hub, HubConfig, HubKeys, SealKeySource, Storage};
 use outreach_tests::gen::Gen;
 use outreach_tests::stats::{percentile, print_figure};
 
@@ -32,6 +43,89 @@ const PARTNERS: usize = 2000;
 const DEVICES: usize = 200;
 const VISITS_EACH: usize = 20;
 
+/// How long the load generator measures, per figure.
+const LOAD_SECONDS: f64 = 5.0;
+
+/// Where a hub of the bench keeps its data.
+#[derive(Debug, Clone)]
+enum Place {
+    Dir(PathBuf),
+    Postgres { url: String, seal_key: PathBuf },
+}
+
+impl Place {
+    /// The arguments of `bench hub-serve` for this place.
+    fn args(&self) -> Vec<String> {
+        match self {
+            Place::Dir(dir) => vec![dir.display().to_string()],
+            Place::Postgres { url, seal_key } => {
+                vec![
+                    "--database".into(),
+                    url.clone(),
+                    "--seal-key-file".into(),
+                    seal_key.display().to_string(),
+                ]
+            }
+        }
+    }
+
+    /// The hub, opened in this process for administration (codes, organisations).
+    fn open(&self) -> Res<Hub> {
+        Ok(match self {
+            Place::Dir(dir) => Hub::open(dir, HubConfig::default())?,
+            Place::Postgres { url, seal_key } => Hub::open_storage(
+                &Storage::Postgres(url.clone()),
+                HubConfig::default(),
+                HubKeys {
+                    db_key: None,
+                    seal_key: SealKeySource::File(seal_key.clone()),
+                },
+            )?,
+        })
+    }
+}
+
+/// The PostgreSQL server of `--database`, and the databases the bench made on it (dropped
+/// when it ends).
+struct Server {
+    url: String,
+    made: Vec<String>,
+}
+
+impl Server {
+    async fn run(&self, sql: &str) -> Res<()> {
+        let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client.batch_execute(sql).await?;
+        Ok(())
+    }
+
+    /// A new database; its URL.
+    async fn database(&mut self, name: &str) -> Res<String> {
+        let name = format!("outreach_bench_{}_{name}", std::process::id());
+        self.run(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+        self.run(&format!("CREATE DATABASE {name}")).await?;
+        self.made.push(name.clone());
+        let (base, _) = self
+            .url
+            .rsplit_once('/')
+            .ok_or("the database URL names no database")?;
+        Ok(format!("{base}/{name}"))
+    }
+
+    async fn drop_all(&self) {
+        for name in &self.made {
+            if let Err(e) = self
+                .run(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+            {
+                eprintln!("could not drop the bench database {name}: {e}");
+            }
+        }
+    }
+}
+
 /// The hub process, killed when dropped.
 struct HubProcess {
     child: Child,
@@ -39,10 +133,12 @@ struct HubProcess {
 }
 
 impl HubProcess {
-    fn start(dir: &Path) -> Res<HubProcess> {
+    /// Serves the hub at `place`, on `port` (any free one if 0).
+    fn start(place: &Place, port: u16) -> Res<HubProcess> {
         let mut child = Command::new(std::env::current_exe()?)
             .arg("hub-serve")
-            .arg(dir)
+            .args(place.args())
+            .arg(format!("--port={port}"))
             .stdout(Stdio::piped())
             .spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
@@ -56,6 +152,11 @@ impl HubProcess {
             child,
             url: format!("http://{addr}"),
         })
+    }
+
+    /// The port it listens on.
+    fn port(&self) -> Res<u16> {
+        Ok(self.url.rsplit_once(':').ok_or("no port")?.1.parse()?)
     }
 
     /// Peak resident memory of the hub process, in MB.
@@ -79,8 +180,26 @@ impl Drop for HubProcess {
     }
 }
 
-/// The child process: serves the hub in `dir` on an ephemeral loopback port until killed.
-pub fn serve_hub(dir: &Path) -> Res<()> {
+/// The child process: serves a hub (`DIR`, or `--database URL --seal-key-file FILE`) on a
+/// loopback port (`--port=N`, else any) until killed.
+pub fn serve_hub(args: &[String]) -> Res<()> {
+    let (port, args): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| a.starts_with("--port="));
+    let port: u16 = match port.first() {
+        Some(p) => p.trim_start_matches("--port=").parse()?,
+        None => 0,
+    };
+    let place = match args.as_slice() {
+        [dir] => Place::Dir(PathBuf::from(dir)),
+        [flag, url, key_flag, key] if *flag == "--database" && *key_flag == "--seal-key-file" => {
+            Place::Postgres {
+                url: url.to_string(),
+                seal_key: PathBuf::from(key),
+            }
+        }
+        _ => {
+            return Err("usage: bench hub-serve DIR | --database URL --seal-key-file FILE [--port=N]".into())
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         // Pushed documents are validated in processes of their own, started from this program.
@@ -88,8 +207,18 @@ pub fn serve_hub(dir: &Path) -> Res<()> {
             isolation: outreach_hub::Isolation::Program(std::env::current_exe()?),
             ..HubConfig::default()
         };
-        let hub = Hub::open(dir, config)?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let hub = match &place {
+            Place::Dir(dir) => Hub::open(dir, config)?,
+            Place::Postgres { url, seal_key } => Hub::open_storage(
+                &Storage::Postgres(url.clone()),
+                config,
+                HubKeys {
+                    db_key: None,
+                    seal_key: SealKeySource::File(seal_key.clone()),
+                },
+            )?,
+        };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let server = hub.serve(listener, None)?;
         println!("listening on {}", server.local_addr());
         std::io::stdout().flush()?;
@@ -141,21 +270,58 @@ fn bytes(r: &SyncReport) -> u64 {
     r.bytes_up + r.bytes_down
 }
 
-pub fn run() -> Res<()> {
+/// `bench sync [--database URL]`.
+pub fn run(args: &[String]) -> Res<()> {
+    let server = match args {
+        [] => None,
+        [flag, url] if flag == "--database" => Some(Server {
+            url: url.clone(),
+            made: Vec::new(),
+        }),
+        _ => return Err("usage: bench sync [--database URL]".into()),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(run_async())
+    runtime.block_on(async {
+        let mut server = server;
+        let result = run_async(server.as_mut()).await;
+        if let Some(server) = &server {
+            server.drop_all().await;
+        }
+        result
+    })
 }
 
-async fn run_async() -> Res<()> {
+/// Two brochures, each with a file of its own, published by `coordinator`.
+fn publish_brochures(coordinator: &Store, gen: &mut Gen) -> Res<()> {
+    let fr = Lang::code("fr").ok_or("no French")?;
+    for (i, size) in [300_000usize, 700_000].into_iter().enumerate() {
+        let mut brochure = Brochure::new(Local::now().date_naive());
+        brochure.title.insert(fr.clone(), format!("Brochure {i}"));
+        coordinator.put_brochure(&brochure)?;
+        let mut pdf = b"%PDF-1.4\n%".to_vec();
+        pdf.extend((pdf.len()..size).map(|_| rand::Rng::random::<u8>(gen.rng())));
+        coordinator.publish_brochure_file(
+            brochure.id,
+            fr.clone(),
+            &pdf,
+            "application/pdf",
+            "brochure.pdf",
+        )?;
+    }
+    Ok(())
+}
+
+async fn run_async(mut server: Option<&mut Server>) -> Res<()> {
     let dir = tempfile::tempdir()?;
     let today = Local::now().date_naive();
     let mut gen = Gen::new(1);
 
-    // The hub, its organisation, a coordinator who enters the directory.
+    // The hub, its organisation, a coordinator who enters the directory. With a database, the
+    // hub is embedded until the directory and the visits are in, then moves to PostgreSQL.
     let hub_dir = dir.path().join("hub");
-    let admin = Hub::open(&hub_dir, HubConfig::default())?;
+    let mut admin = Hub::open(&hub_dir, HubConfig::default())?;
     let org = admin.create_organisation("Fedasil")?.id;
-    let hub = HubProcess::start(&hub_dir)?;
+    let mut hub = HubProcess::start(&Place::Dir(hub_dir.clone()), 0)?;
     let coordinator = enrolled(
         dir.path(),
         &admin,
@@ -169,19 +335,13 @@ async fn run_async() -> Res<()> {
     for p in &partners {
         coordinator.add_partner(p)?;
     }
-    sync(&coordinator).await?;
-
-    // A fresh device's first sync of the directory.
-    let fresh = enrolled(dir.path(), &admin, &hub.url, &org, Role::Fieldworker, "fresh").await?;
-    let t = Instant::now();
-    let first = sync(&fresh).await?;
-    let first_ms = t.elapsed().as_secs_f64() * 1e3;
-    if fresh.partner_count()? != PARTNERS as u64 {
-        return Err("the fresh device did not get the whole directory".into());
+    publish_brochures(&coordinator, &mut gen)?;
+    let entered = sync(&coordinator).await?;
+    if entered.files_uploaded != 2 {
+        return Err(format!("{} brochure files uploaded, not 2", entered.files_uploaded).into());
     }
-    let directory_json = gzip(&serde_json::to_vec(&partners)?)?;
 
-    // A device whose month the hub holds pushes 100 visits logged since.
+    // A device whose month the hub holds, with 300 visits in it.
     let worker = enrolled(dir.path(), &admin, &hub.url, &org, Role::Fieldworker, "worker").await?;
     sync(&worker).await?;
     let ids: Vec<_> = partners.iter().map(|p| p.id).collect();
@@ -199,6 +359,63 @@ async fn run_async() -> Res<()> {
         worker.log_visit(&gen.visit(d, &ids, &[]))?;
     }
     sync(&worker).await?;
+    sync(&coordinator).await?;
+
+    let place_200 = if let Some(server) = server.as_deref_mut() {
+        // The embedded hub moves to PostgreSQL, on the same port: the devices know it there.
+        let url = server.database("main").await?;
+        let seal_key = dir.path().join("postgres-seal.key");
+        let port = hub.port()?;
+        drop(hub);
+        let t = Instant::now();
+        let migrated = Hub::migrate_to_postgres(
+            &hub_dir,
+            HubKeys::default(),
+            &url,
+            SealKeySource::File(seal_key.clone()),
+        )?;
+        print_figure("migrate_ms", t.elapsed().as_secs_f64() * 1e3, "ms");
+        print_figure("migrated_brochure_files", migrated.files as f64, "files");
+        let place = Place::Postgres {
+            url,
+            seal_key: seal_key.clone(),
+        };
+        hub = HubProcess::start(&place, port)?;
+        admin = place.open()?;
+        let mut resent = 0;
+        let mut moved_bytes = 0;
+        for device in [&coordinator, &worker] {
+            let report = sync(device).await?;
+            resent += report.documents_resent;
+            moved_bytes += bytes(&report);
+            if report.changes_pushed > 0 || report.changes_pulled > 0 {
+                return Err("after the migration a device exchanged changes it had already".into());
+            }
+        }
+        print_figure("after_migration_documents_resent", resent as f64, "documents");
+        print_figure("after_migration_sync_bytes", moved_bytes as f64, "bytes");
+        if resent > 0 {
+            return Err(format!("after the migration, {resent} documents were resent in full").into());
+        }
+        Place::Postgres {
+            url: server.database("devices200").await?,
+            seal_key,
+        }
+    } else {
+        Place::Dir(dir.path().join("hub-200"))
+    };
+
+    // A fresh device's first sync of the directory.
+    let fresh = enrolled(dir.path(), &admin, &hub.url, &org, Role::Fieldworker, "fresh").await?;
+    let t = Instant::now();
+    let first = sync(&fresh).await?;
+    let first_ms = t.elapsed().as_secs_f64() * 1e3;
+    if fresh.partner_count()? != PARTNERS as u64 {
+        return Err("the fresh device did not get the whole directory".into());
+    }
+    let directory_json = gzip(&serde_json::to_vec(&partners)?)?;
+
+    // The device whose month the hub holds pushes 100 visits logged since.
     let mut logged: Vec<VisitDetails> = Vec::new();
     for _ in 0..100 {
         let d = date(&mut gen);
@@ -224,7 +441,7 @@ async fn run_async() -> Res<()> {
         return Err("the one-visit sync did not run".into());
     }
 
-    let (p50, p99, errors, small_hub_rss) = two_hundred_devices(dir.path(), &mut gen).await?;
+    let (p50, p99, errors, small_hub_rss) = two_hundred_devices(dir.path(), &place_200, &mut gen).await?;
 
     print_figure("first_sync_directory_ms", first_ms, "ms");
     print_figure("first_sync_directory_bytes", bytes(&first) as f64, "bytes");
@@ -255,13 +472,46 @@ async fn run_async() -> Res<()> {
     Ok(())
 }
 
+/// Runs `bench load` against `urls` with 200 new devices of `org`; the syncs per second.
+async fn syncs_per_second(dir: &Path, admin: &Hub, org: &str, urls: &[String]) -> Res<f64> {
+    let codes: Vec<String> = (0..DEVICES)
+        .map(|_| {
+            Ok(admin
+                .create_enrollment_code(org, Role::Fieldworker, Duration::from_secs(3600))?
+                .code)
+        })
+        .collect::<Res<_>>()?;
+    let file = dir.join(format!("load-codes-{}", urls.len()));
+    std::fs::write(&file, codes.join("\n"))?;
+    let out = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("load")
+        .arg(LOAD_SECONDS.to_string())
+        .arg(&file)
+        .args(urls)
+        .stderr(Stdio::inherit())
+        .output()
+        .await?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("the load generator failed: {text}").into());
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let [_, syncs, _, errors, _, seconds] = words.as_slice() else {
+        return Err(format!("the load generator said {text:?}").into());
+    };
+    let (syncs, errors, seconds): (f64, u64, f64) = (syncs.parse()?, errors.parse()?, seconds.parse()?);
+    if errors > 0 {
+        return Err(format!("{errors} steady-state syncs of the load generator failed").into());
+    }
+    Ok(syncs / seconds)
+}
+
 /// 200 synced devices push 20 visits each at once, each from its own thread; returns p50 and
 /// p99 sync latency in ms, the errors, and the hub's peak memory in MB.
-async fn two_hundred_devices(dir: &Path, gen: &mut Gen) -> Res<(f64, f64, usize, f64)> {
-    let hub_dir = dir.join("hub-200");
-    let admin = Hub::open(&hub_dir, HubConfig::default())?;
+async fn two_hundred_devices(dir: &Path, place: &Place, gen: &mut Gen) -> Res<(f64, f64, usize, f64)> {
+    let admin = place.open()?;
     let org = admin.create_organisation("CAW")?.id;
-    let hub = HubProcess::start(&hub_dir)?;
+    let hub = HubProcess::start(place, 0)?;
     let coordinator = enrolled(dir, &admin, &hub.url, &org, Role::Coordinator, "coordinator-200").await?;
     let sample = outreach_core::sample::conex_directory();
     for p in &sample {
@@ -333,6 +583,16 @@ async fn two_hundred_devices(dir: &Path, gen: &mut Gen) -> Res<(f64, f64, usize,
         eprintln!("first of {errors} failed syncs: {e}");
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
+
+    // Steady-state syncs per second from 200 devices of a load generator of its own, against
+    // this instance; on PostgreSQL also against it and a second instance on the same database.
+    let per_s = syncs_per_second(dir, &admin, &org, &[hub.url.clone()]).await?;
+    print_figure("hub_syncs_per_s", per_s, "syncs/s");
+    if let Place::Postgres { .. } = place {
+        let second = HubProcess::start(place, 0)?;
+        let per_s = syncs_per_second(dir, &admin, &org, &[hub.url.clone(), second.url.clone()]).await?;
+        print_figure("hub_syncs_per_s_2", per_s, "syncs/s");
+    }
     Ok((
         ms(percentile(&mut latencies, 0.5)),
         ms(percentile(&mut latencies, 0.99)),
