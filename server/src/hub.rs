@@ -217,34 +217,33 @@ impl Hub {
         Hub::open_with(dir, config, keys)
     }
 
-    /// Writes a consistent copy of `hub.db` to `target` while the hub goes on serving: every
-    /// write committed before the call is in it. The copy is 0600, encrypted with the hub's
-    /// database key if it has one, and appears at `target` only once complete. It holds neither
-    /// the brochure files (`blobs/`) nor the seal key; returns its size in bytes.
+    /// Writes a consistent copy of the database to `target` while the hub goes on serving: every
+    /// write committed before the call is in it. The copy is 0600 and appears at `target` only
+    /// once complete; returns its size in bytes. Of an embedded hub, a copy of `hub.db`,
+    /// encrypted with the hub's database key if it has one, without the brochure files
+    /// (`blobs/`); on PostgreSQL, `pg_dump`'s custom format of the hub's database, brochure
+    /// files included. Neither holds the seal key.
     pub fn backup_to(&self, target: impl AsRef<Path>) -> Result<u64> {
-        match self.inner.db.sqlite() {
-            Some(db) => {
-                let size = db.backup_to(target.as_ref())?;
-                let detail = format!("{} ({size} bytes)", target.as_ref().display());
-                self.inner.db.write(|tx| {
-                    crate::db::audit::record(
-                        tx,
-                        &self.inner.actor,
-                        crate::db::audit::Action::BackupTaken,
-                        crate::db::audit::Record {
-                            detail: Some(&detail),
-                            ..Default::default()
-                        },
-                        crate::db::now(),
-                    )
-                })?;
-                Ok(size)
-            }
-            None => Err(Error::invalid(
-                "backup",
-                "a hub on PostgreSQL is backed up with the database's own tools (see the README)",
-            )),
-        }
+        let target = target.as_ref();
+        let size = match (self.inner.db.sqlite(), self.inner.db.postgres_config()) {
+            (Some(db), _) => db.backup_to(target)?,
+            (None, Some(config)) => crate::db::dump::dump(config, target)?,
+            (None, None) => return Err(Error::Server("a hub without a database".into())),
+        };
+        let detail = format!("{} ({size} bytes)", target.display());
+        self.inner.db.write(|tx| {
+            crate::db::audit::record(
+                tx,
+                &self.inner.actor,
+                crate::db::audit::Action::BackupTaken,
+                crate::db::audit::Record {
+                    detail: Some(&detail),
+                    ..Default::default()
+                },
+                crate::db::now(),
+            )
+        })?;
+        Ok(size)
     }
 
     /// Encrypts the plaintext `hub.db` of the stopped hub in `data_dir` with `key`, in place (a

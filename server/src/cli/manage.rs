@@ -48,13 +48,23 @@ pub(super) fn encrypt(data: &DataArg) -> CliResult {
 }
 
 pub(super) fn backup(data: &DataArg, to: &Path) -> CliResult {
-    let dir = data.dir("backup")?;
     let hub = open(data)?;
     let size = hub.backup_to(to)?;
-    let seal_key = match (&data.seal_key_file, std::env::var_os(SEAL_KEY_VAR)) {
-        (_, Some(_)) => format!("the key in {SEAL_KEY_VAR}"),
-        (Some(path), None) => path.display().to_string(),
-        (None, None) => dir.join(outreach_hub::SEAL_KEY_FILE).display().to_string(),
+    let seal_key = match (&data.seal_key_file, std::env::var_os(SEAL_KEY_VAR), &data.data) {
+        (_, Some(_), _) => format!("the key in {SEAL_KEY_VAR}"),
+        (Some(path), None, _) => path.display().to_string(),
+        (None, None, Some(dir)) => dir.join(outreach_hub::SEAL_KEY_FILE).display().to_string(),
+        (None, None, None) => "the seal key".into(),
+    };
+    let Some(dir) = &data.data else {
+        println!(
+            "backed up the PostgreSQL database to {} ({size} bytes, pg_dump's custom format, brochure files included)",
+            to.display()
+        );
+        println!(
+            "not in it: the seal key, {seal_key} (keep a copy apart: a restored hub needs it); restore with pg_restore into a new database (see the README)"
+        );
+        return Ok(());
     };
     println!(
         "backed up {} to {} ({size} bytes{})",

@@ -16,6 +16,7 @@ pub(crate) mod blobs;
 pub(crate) mod cipher;
 pub(crate) mod devices;
 pub(crate) mod docs;
+pub(crate) mod dump;
 pub(crate) mod postgres;
 pub(crate) mod schema;
 pub(crate) mod sql;
@@ -175,6 +176,14 @@ impl Db {
         match &self.backend {
             Backend::Sqlite(db) => Some(db),
             Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL backend's connection settings; `None` for SQLite.
+    pub(crate) fn postgres_config(&self) -> Option<&tokio_postgres::Config> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(db) => Some(db.config()),
         }
     }
 

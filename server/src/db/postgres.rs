@@ -84,6 +84,11 @@ impl std::fmt::Debug for PgDb {
 }
 
 impl PgDb {
+    /// The connection settings (for `pg_dump`).
+    pub(crate) fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
     /// Connects to `url` and brings its schema to the newest version; returns the hub's id.
     pub(crate) fn open(url: &str) -> Result<(PgDb, DeviceId)> {
         let mut config: tokio_postgres::Config = url.parse().map_err(|_| {

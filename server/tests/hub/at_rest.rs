@@ -147,7 +147,8 @@ fn make_old(dir: &Path) -> String {
         "ALTER TABLE devices DROP COLUMN retired_at;
          ALTER TABLE enrollment_codes DROP COLUMN label;
          ALTER TABLE enrollment_codes DROP COLUMN cancelled_at;
-         DROP TABLE device_states;",
+         DROP TABLE device_states;
+         DROP TABLE audit_log;",
     )
     .unwrap();
     conn.pragma_update(None, "user_version", 1).unwrap();

@@ -13,7 +13,7 @@ use outreach_hub::{SealKeySource, Storage};
 use rand::{Rng, SeedableRng};
 
 use crate::common::process::DatabaseHubProcess;
-use crate::common::{on, Backend, TestDevice, TestHub};
+use crate::common::{new_database, on, on_database, Backend, TestDevice, TestHub};
 
 const INSTANCES: usize = 3;
 const STEPS_PER_DEVICE: usize = 24;
@@ -209,4 +209,57 @@ async fn three_instances_on_one_postgresql_lose_nothing_when_one_is_killed() {
         }
     })
     .await
+}
+
+/// Instances starting at once on a new database build its schema once and agree on the hub;
+/// a database of a newer schema is refused by all, untouched.
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_starting_together_migrate_once_and_a_newer_schema_is_refused() {
+    let url = new_database();
+    let keys = tempfile::tempdir().unwrap();
+    let seal_key = keys.path().join("seal.key");
+    std::fs::write(&seal_key, "5e".repeat(32)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&seal_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let open = |url: String, seal_key: std::path::PathBuf| {
+        std::thread::spawn(move || {
+            outreach_hub::Hub::open_storage(
+                &Storage::Postgres(url),
+                outreach_hub::HubConfig::default(),
+                outreach_hub::HubKeys {
+                    db_key: None,
+                    seal_key: SealKeySource::File(seal_key),
+                },
+            )
+        })
+    };
+    let hubs: Vec<_> = (0..4).map(|_| open(url.clone(), seal_key.clone())).collect();
+    let hubs: Vec<outreach_hub::Hub> = hubs.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+    hubs[0].create_organisation("Fedasil").unwrap();
+    for hub in &hubs {
+        assert_eq!(
+            hub.organisations().unwrap().len(),
+            1,
+            "one hub, whichever instance"
+        );
+    }
+    drop(hubs);
+
+    on_database(&url, "UPDATE hub_schema SET version = version + 1000");
+    let refused = open(url.clone(), seal_key.clone()).join().unwrap();
+    assert!(
+        matches!(refused, Err(outreach_hub::Error::SchemaTooNew { found, supported }) if found == supported + 1000),
+        "{refused:?}"
+    );
+    on_database(&url, "UPDATE hub_schema SET version = version - 1000");
+    let hub = open(url.clone(), seal_key).join().unwrap().unwrap();
+    assert_eq!(hub.organisations().unwrap().len(), 1, "nothing changed");
+    drop(hub);
+    crate::common::on_test_server(&format!(
+        "DROP DATABASE {} WITH (FORCE)",
+        url.rsplit_once('/').unwrap().1
+    ));
 }

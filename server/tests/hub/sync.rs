@@ -175,6 +175,13 @@ on_both_backends! {
         // Back up the hub, sync more, restore the backup: the hub forgot what it acknowledged.
         let backup = hub.dir.with_extension("backup");
         hub.back_up(&backup).await;
+        if let outreach_hub::Storage::Postgres(_) = &hub.storage {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&backup).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the dump is its owner's only");
+            let audit = hub.hub.audit_log(chrono::DateTime::UNIX_EPOCH).unwrap();
+            assert_eq!(audit.last().unwrap().action, "backup_taken");
+        }
         worker.log_visit("2026-11-03", "", &[]);
         worker.sync(&hub).await;
         assert!(worker.in_step_with(&hub, log));

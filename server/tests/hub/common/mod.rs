@@ -93,7 +93,12 @@ pub fn database_url(server: &str, db: &str) -> String {
 /// Runs SQL on the test server's maintenance database, from any context (a thread and a
 /// runtime of its own).
 pub fn on_test_server(sql: &str) {
-    let (server, sql) = (test_server(), sql.to_string());
+    on_database(&test_server(), sql);
+}
+
+/// Runs SQL on the PostgreSQL database at `url`, from any context.
+pub fn on_database(url: &str, sql: &str) {
+    let (server, sql) = (url.to_string(), sql.to_string());
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -242,20 +247,28 @@ impl TestHub {
     }
 
     /// Copies the data directory to `backup`, as an operator backs up a stopped hub; on
-    /// PostgreSQL, copies the database to one named after `backup`'s file name.
+    /// PostgreSQL, dumps the database to `backup` with `outreach-hub backup` (pg_dump) while
+    /// the hub serves.
     pub async fn back_up(&mut self, backup: &Path) {
-        self.close().await;
-        match &self.storage {
-            Storage::Embedded(dir) => copy_dir(dir, backup),
-            Storage::Postgres(url) => {
-                let (_, db) = url.rsplit_once('/').unwrap();
-                on_test_server(&format!("CREATE DATABASE {} TEMPLATE {db}", backup_db(backup)));
+        match self.storage.clone() {
+            Storage::Embedded(dir) => {
+                self.close().await;
+                copy_dir(&dir, backup);
+                self.restart().await;
+            }
+            Storage::Postgres(_) => {
+                let hub = self.hub.clone();
+                let target = backup.to_path_buf();
+                tokio::task::spawn_blocking(move || hub.backup_to(target))
+                    .await
+                    .unwrap()
+                    .unwrap();
             }
         }
-        self.restart().await;
     }
 
-    /// Replaces the data directory (or database) with `backup` and serves it.
+    /// Replaces the data directory with `backup` and serves it; on PostgreSQL, restores the
+    /// dump into the emptied database with `pg_restore`, as the README says.
     pub async fn restore(&mut self, backup: &Path) {
         self.close().await;
         match &self.storage {
@@ -265,8 +278,19 @@ impl TestHub {
             }
             Storage::Postgres(url) => {
                 let (_, db) = url.rsplit_once('/').unwrap();
-                on_test_server(&format!("DROP DATABASE {db}"));
-                on_test_server(&format!("CREATE DATABASE {db} TEMPLATE {}", backup_db(backup)));
+                on_test_server(&format!("DROP DATABASE {db} WITH (FORCE)"));
+                on_test_server(&format!("CREATE DATABASE {db}"));
+                let out = std::process::Command::new("pg_restore")
+                    .args(["--exit-on-error", "--single-transaction", "--no-owner"])
+                    .arg(format!("--dbname={url}"))
+                    .arg(backup)
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "pg_restore: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
         }
         self.restart().await;
@@ -398,23 +422,6 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
-}
-
-/// The database a PostgreSQL test hub's backup `path` is kept in.
-fn backup_db(path: &Path) -> String {
-    let name: String = path
-        .to_string_lossy()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(name.as_bytes()));
-    format!("backup_{}", hex::encode(&digest[..12]))
 }
 
 /// Decodes a CBOR answer, or the error body with the status.

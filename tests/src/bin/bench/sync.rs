@@ -311,7 +311,7 @@ fn publish_brochures(coordinator: &Store, gen: &mut Gen) -> Res<()> {
     Ok(())
 }
 
-async fn run_async(mut server: Option<&mut Server>) -> Res<()> {
+async fn run_async(server: Option<&mut Server>) -> Res<()> {
     let dir = tempfile::tempdir()?;
     let today = Local::now().date_naive();
     let mut gen = Gen::new(1);
@@ -361,7 +361,7 @@ async fn run_async(mut server: Option<&mut Server>) -> Res<()> {
     sync(&worker).await?;
     sync(&coordinator).await?;
 
-    let place_200 = if let Some(server) = server.as_deref_mut() {
+    let place_200 = if let Some(server) = server {
         // The embedded hub moves to PostgreSQL, on the same port: the devices know it there.
         let url = server.database("main").await?;
         let seal_key = dir.path().join("postgres-seal.key");
@@ -586,7 +586,7 @@ async fn two_hundred_devices(dir: &Path, place: &Place, gen: &mut Gen) -> Res<(f
 
     // Steady-state syncs per second from 200 devices of a load generator of its own, against
     // this instance; on PostgreSQL also against it and a second instance on the same database.
-    let per_s = syncs_per_second(dir, &admin, &org, &[hub.url.clone()]).await?;
+    let per_s = syncs_per_second(dir, &admin, &org, std::slice::from_ref(&hub.url)).await?;
     print_figure("hub_syncs_per_s", per_s, "syncs/s");
     if let Place::Postgres { .. } = place {
         let second = HubProcess::start(place, 0)?;

@@ -1,0 +1,93 @@
+//! The backup of a hub on PostgreSQL: `pg_dump --format=custom` of the hub's database, one
+//! consistent snapshot (pg_dump reads everything in one REPEATABLE READ transaction, and
+//! writers go on meanwhile), brochure files included since they are in the database. The dump
+//! is written to a 0600 file beside the target, synced, and renamed into place once complete.
+//! The connection settings reach pg_dump through its environment, never its command line,
+//! where other users of the host could read a password.
+//!
+//! Restore (see the README): `pg_restore --exit-on-error --single-transaction --no-owner
+//! --dbname NEW` into a new, empty database, then serve it with the same seal key.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use tokio_postgres::config::Host;
+
+use crate::error::{Error, Result};
+use crate::owner_only;
+
+/// The program run, found on `PATH` unless `OUTREACH_HUB_PG_DUMP` names it.
+fn pg_dump() -> PathBuf {
+    std::env::var_os("OUTREACH_HUB_PG_DUMP").map_or_else(|| PathBuf::from("pg_dump"), PathBuf::from)
+}
+
+/// libpq's environment for `config`.
+pub(crate) fn libpq_env(config: &tokio_postgres::Config) -> Vec<(&'static str, String)> {
+    let mut env = Vec::new();
+    if let Some(host) = config.get_hosts().first() {
+        match host {
+            Host::Tcp(name) => env.push(("PGHOST", name.clone())),
+            Host::Unix(dir) => env.push(("PGHOST", dir.display().to_string())),
+        }
+    }
+    if let Some(port) = config.get_ports().first() {
+        env.push(("PGPORT", port.to_string()));
+    }
+    if let Some(user) = config.get_user() {
+        env.push(("PGUSER", user.to_string()));
+    }
+    if let Some(db) = config.get_dbname() {
+        env.push(("PGDATABASE", db.to_string()));
+    }
+    if let Some(password) = config.get_password() {
+        env.push(("PGPASSWORD", String::from_utf8_lossy(password).into_owned()));
+    }
+    env
+}
+
+/// Dumps the database of `config` to `target`; returns the dump's size in bytes.
+pub(crate) fn dump(config: &tokio_postgres::Config, target: &Path) -> Result<u64> {
+    let name = target
+        .file_name()
+        .ok_or_else(|| Error::invalid("backup file", "it names no file"))?;
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp = dir.join(format!(
+        ".{}.{}.partial",
+        name.to_string_lossy(),
+        hex::encode(rand::random::<[u8; 8]>())
+    ));
+    let file = owner_only::new_file_options()
+        .open(&temp)
+        .map_err(|e| Error::invalid("backup file", format!("cannot write in {}: {e}", dir.display())))?;
+    let dumped = (|| {
+        let out = Command::new(pg_dump())
+            .args(["--format=custom", "--compress=6", "--no-owner", "--no-privileges"])
+            .env_clear()
+            .envs(libpq_env(config))
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| {
+                Error::Server(format!(
+                    "cannot run pg_dump (install PostgreSQL's client tools): {e}"
+                ))
+            })?;
+        if !out.status.success() {
+            let said = String::from_utf8_lossy(&out.stderr);
+            return Err(Error::Server(format!("pg_dump failed: {}", said.trim())));
+        }
+        file.sync_all()?;
+        std::fs::rename(&temp, target)?;
+        owner_only::sync_dir(&dir)?;
+        Ok(std::fs::metadata(target)?.len())
+    })();
+    if dumped.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    dumped
+}
