@@ -30,6 +30,10 @@ bash android/host-test.sh
 step "benchmark runs (their figures mean something only on a quiet machine)"
 cargo run --release --locked -p outreach-tests --bin bench -- local
 cargo run --release --locked -p outreach-tests --bin bench -- sync
-cargo run --release --locked -p outreach-tests --bin bench -- sync --database "$OUTREACH_TEST_DATABASE"
+database="$OUTREACH_TEST_DATABASE"
+if [ -n "${OUTREACH_TEST_DATABASE_CA:-}" ]; then
+    database="$database?sslrootcert=$OUTREACH_TEST_DATABASE_CA"
+fi
+cargo run --release --locked -p outreach-tests --bin bench -- sync --database "$database"
 
 printf '\nall checks passed\n'

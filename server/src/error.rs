@@ -174,10 +174,21 @@ impl ApiError {
 fn postgres_message(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => match std::error::Error::source(e) {
-            Some(source) => format!("{e}: {source}"),
-            None => e.to_string(),
-        },
+        None => {
+            let said = match std::error::Error::source(e) {
+                Some(source) => format!("{e}: {source}"),
+                None => e.to_string(),
+            };
+            if said.contains("TLS") && said.contains("certificate") {
+                format!(
+                    "{said} (the hub verifies the server's certificate whenever it speaks TLS: name \
+                     the CA that signed it with sslrootcert=FILE in the URL, or turn TLS off with \
+                     sslmode=disable)"
+                )
+            } else {
+                said
+            }
+        }
     }
 }
 

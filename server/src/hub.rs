@@ -225,9 +225,9 @@ impl Hub {
     /// files included. Neither holds the seal key.
     pub fn backup_to(&self, target: impl AsRef<Path>) -> Result<u64> {
         let target = target.as_ref();
-        let size = match (self.inner.db.sqlite(), self.inner.db.postgres_config()) {
+        let size = match (self.inner.db.sqlite(), self.inner.db.postgres()) {
             (Some(db), _) => db.backup_to(target)?,
-            (None, Some(config)) => crate::db::dump::dump(config, target)?,
+            (None, Some(db)) => crate::db::dump::dump(db, target)?,
             (None, None) => return Err(Error::Server("a hub without a database".into())),
         };
         let detail = format!("{} ({size} bytes)", target.display());

@@ -207,6 +207,13 @@ pub(crate) fn render(hub: &Hub, active_devices: u64) -> String {
     }
     single(
         &mut out,
+        "outreach_hub_transaction_retries_total",
+        "counter",
+        "Write transactions run again after PostgreSQL found a concurrent one overtook them.",
+        hub.inner.db.retries(),
+    );
+    single(
+        &mut out,
         "outreach_hub_devices_active",
         "gauge",
         "Devices enrolled and neither revoked nor retired, in the whole hub.",

@@ -102,6 +102,21 @@ pub(crate) fn row(conn: &Tx<'_>, id: DocId) -> Result<Option<DocRow>> {
     .transpose()
 }
 
+/// Locks the rows of the documents `ids` that exist until the transaction ends, in id order
+/// (so that two writers never wait for each other's): no other writer can change them
+/// meanwhile. On SQLite the write transaction holds the whole database already.
+pub(crate) fn lock(conn: &Tx<'_>, ids: &[DocId]) -> Result<()> {
+    if conn.dialect() == super::Dialect::Sqlite {
+        return Ok(());
+    }
+    let mut ids: Vec<String> = ids.iter().map(DocId::to_string).collect();
+    ids.sort_unstable();
+    for id in ids {
+        conn.query_opt("SELECT pk FROM documents WHERE id = ?1 FOR UPDATE", params![id])?;
+    }
+    Ok(())
+}
+
 /// The rows of every document `caller` may read, in a stable order.
 pub(crate) fn readable_rows(conn: &Tx<'_>, caller: &Caller) -> Result<Vec<DocRow>> {
     let org = if caller.role.edits_directory() {

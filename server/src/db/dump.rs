@@ -11,8 +11,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use tokio_postgres::config::Host;
-
 use crate::error::{Error, Result};
 use crate::owner_only;
 
@@ -21,32 +19,8 @@ fn pg_dump() -> PathBuf {
     std::env::var_os("OUTREACH_HUB_PG_DUMP").map_or_else(|| PathBuf::from("pg_dump"), PathBuf::from)
 }
 
-/// libpq's environment for `config`.
-pub(crate) fn libpq_env(config: &tokio_postgres::Config) -> Vec<(&'static str, String)> {
-    let mut env = Vec::new();
-    if let Some(host) = config.get_hosts().first() {
-        match host {
-            Host::Tcp(name) => env.push(("PGHOST", name.clone())),
-            Host::Unix(dir) => env.push(("PGHOST", dir.display().to_string())),
-        }
-    }
-    if let Some(port) = config.get_ports().first() {
-        env.push(("PGPORT", port.to_string()));
-    }
-    if let Some(user) = config.get_user() {
-        env.push(("PGUSER", user.to_string()));
-    }
-    if let Some(db) = config.get_dbname() {
-        env.push(("PGDATABASE", db.to_string()));
-    }
-    if let Some(password) = config.get_password() {
-        env.push(("PGPASSWORD", String::from_utf8_lossy(password).into_owned()));
-    }
-    env
-}
-
-/// Dumps the database of `config` to `target`; returns the dump's size in bytes.
-pub(crate) fn dump(config: &tokio_postgres::Config, target: &Path) -> Result<u64> {
+/// Dumps the database of `db` to `target`; returns the dump's size in bytes.
+pub(crate) fn dump(db: &super::postgres::PgDb, target: &Path) -> Result<u64> {
     let name = target
         .file_name()
         .ok_or_else(|| Error::invalid("backup file", "it names no file"))?;
@@ -66,7 +40,7 @@ pub(crate) fn dump(config: &tokio_postgres::Config, target: &Path) -> Result<u64
         let out = Command::new(pg_dump())
             .args(["--format=custom", "--compress=6", "--no-owner", "--no-privileges"])
             .env_clear()
-            .envs(libpq_env(config))
+            .envs(db.libpq_env())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .stdin(Stdio::null())
             .stdout(file.try_clone()?)

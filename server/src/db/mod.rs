@@ -179,12 +179,18 @@ impl Db {
         }
     }
 
-    /// The PostgreSQL backend's connection settings; `None` for SQLite.
-    pub(crate) fn postgres_config(&self) -> Option<&tokio_postgres::Config> {
+    /// The PostgreSQL backend; `None` for SQLite.
+    pub(crate) fn postgres(&self) -> Option<&postgres::PgDb> {
         match &self.backend {
             Backend::Sqlite(_) => None,
-            Backend::Postgres(db) => Some(db.config()),
+            Backend::Postgres(db) => Some(db),
         }
+    }
+
+    /// Write transactions run again because a concurrent one overtook them (PostgreSQL's
+    /// serialization failures; SQLite's single writer never needs it).
+    pub(crate) fn retries(&self) -> u64 {
+        self.postgres().map_or(0, postgres::PgDb::retries)
     }
 
     /// Which backend this is.
@@ -217,6 +223,23 @@ impl Db {
         match &self.backend {
             Backend::Sqlite(db) => db.run(TransactionBehavior::Immediate, true, |tx| f(&Tx::sqlite(tx))),
             Backend::Postgres(db) => db.write(f),
+        }
+    }
+}
+
+impl Db {
+    /// Runs `f` in a write transaction whose correctness rests on row versions and row locks
+    /// rather than on serialisation (the sync's writes: every document update checks the
+    /// version it was validated at, a new document's insert finds one inserted meanwhile):
+    /// on PostgreSQL READ COMMITTED, where writers to different documents never wait for or
+    /// abort each other; on SQLite the one writer, as [`Db::write`].
+    pub(crate) fn write_rows<T, E>(&self, mut f: impl FnMut(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<Error>,
+    {
+        match &self.backend {
+            Backend::Sqlite(db) => db.run(TransactionBehavior::Immediate, true, |tx| f(&Tx::sqlite(tx))),
+            Backend::Postgres(db) => db.write_rows(f),
         }
     }
 }

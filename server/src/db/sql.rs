@@ -208,6 +208,9 @@ pub(crate) struct PgConn {
     /// The last transaction failed because PostgreSQL could not serialise it: it may be run
     /// again.
     pub serialization_failed: bool,
+    /// A read transaction's BEGIN, sent with its first statement (one round trip for both), or
+    /// never if it runs none.
+    pub deferred_begin: Option<&'static str>,
 }
 
 impl std::fmt::Debug for PgConn {
@@ -225,6 +228,25 @@ impl PgConn {
             statements: HashMap::new(),
             broken: false,
             serialization_failed: false,
+            deferred_begin: None,
+        }
+    }
+
+    /// Waits for `future`, a request on this connection, with the deferred BEGIN sent just
+    /// before it: both travel together. A read transaction's only (so harmless if the BEGIN
+    /// failed and the statement ran alone: its error is the one reported).
+    fn pipelined<T>(
+        client: &tokio_postgres::Client,
+        begin: Option<&'static str>,
+        future: impl std::future::Future<Output = std::result::Result<T, tokio_postgres::Error>>,
+    ) -> std::result::Result<T, tokio_postgres::Error> {
+        match begin {
+            None => wait(future),
+            Some(begin) => {
+                let (began, done) = wait(futures_util::future::join(client.batch_execute(begin), future));
+                began?;
+                done
+            }
         }
     }
 
@@ -235,7 +257,10 @@ impl PgConn {
 
     /// Runs statements without parameters.
     pub(crate) fn batch_execute(&mut self, sql: &str) -> Result<()> {
-        let done = wait(self.client.batch_execute(sql));
+        let done = match self.deferred_begin.take() {
+            Some(begin) => wait(self.client.batch_execute(&format!("{begin}; {sql}"))),
+            None => wait(self.client.batch_execute(sql)),
+        };
         done.map_err(|e| self.note(e))
     }
 
@@ -282,6 +307,14 @@ impl<'a> Tx<'a> {
         Tx(Inner::Postgres(conn))
     }
 
+    /// Which backend the transaction runs on.
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self.0 {
+            Inner::Sqlite(_) => Dialect::Sqlite,
+            Inner::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
     /// Runs a statement; returns the number of rows it changed.
     pub(crate) fn execute(&self, sql: &str, params: &[&dyn ToValue]) -> Result<u64> {
         match &self.0 {
@@ -298,7 +331,8 @@ impl<'a> Tx<'a> {
                 let values: Vec<Value<'_>> = params.iter().map(|p| p.to_value()).collect();
                 let refs: Vec<&(dyn ToSql + Sync)> =
                     values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                let done = wait(conn.client.execute(&stmt, &refs));
+                let begin = conn.deferred_begin.take();
+                let done = PgConn::pipelined(&conn.client, begin, conn.client.execute(&stmt, &refs));
                 done.map_err(|e| conn.note(e))
             }
         }
@@ -327,19 +361,22 @@ impl<'a> Tx<'a> {
                 let mut conn = conn.borrow_mut();
                 let stmt = conn.statement(sql)?;
                 let values: Vec<Value<'_>> = params.iter().map(|p| p.to_value()).collect();
-                let failed = match wait(conn.client.query_raw(&stmt, values.iter())) {
-                    Ok(rows) => {
-                        let mut rows = std::pin::pin!(rows);
-                        loop {
-                            match wait(futures_util::StreamExt::next(&mut rows)) {
-                                Some(Ok(row)) => f(pg_row(&row)?)?,
-                                None => break None,
-                                Some(Err(e)) => break Some(e),
+                let begin = conn.deferred_begin.take();
+                let failed =
+                    match PgConn::pipelined(&conn.client, begin, conn.client.query_raw(&stmt, values.iter()))
+                    {
+                        Ok(rows) => {
+                            let mut rows = std::pin::pin!(rows);
+                            loop {
+                                match wait(futures_util::StreamExt::next(&mut rows)) {
+                                    Some(Ok(row)) => f(pg_row(&row)?)?,
+                                    None => break None,
+                                    Some(Err(e)) => break Some(e),
+                                }
                             }
                         }
-                    }
-                    Err(e) => Some(e),
-                };
+                        Err(e) => Some(e),
+                    };
                 match failed {
                     None => Ok(()),
                     Some(e) => Err(conn.note(e)),

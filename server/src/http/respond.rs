@@ -198,7 +198,7 @@ impl Hub {
         if last_seen.is_none_or(|t| now - t >= LAST_SEEN_GRANULARITY) {
             self.inner
                 .db
-                .write(|tx| devices::touch(tx, caller.device, now))
+                .write_rows(|tx| devices::touch(tx, caller.device, now))
                 .map_err(|e| ApiError::internal(&e))?;
         }
         Ok(caller)

@@ -56,11 +56,17 @@ pub(crate) struct Ctx<'a> {
     pub validator: &'a crate::validate::Validator,
 }
 
+/// How many times the write phase runs when other requests keep creating the same documents
+/// first (PostgreSQL only: SQLite's write lock lets nothing overtake the second run).
+const CONFLICT_ATTEMPTS: u32 = 5;
+
 /// Why the write phase did not commit.
 enum WriteError {
     /// Another request wrote one of the documents since they were loaded.
     Conflict,
     Failed(Error),
+    /// Validating again under the lock failed.
+    Refused(ApiError),
 }
 
 impl From<Error> for WriteError {
@@ -159,30 +165,38 @@ fn remember_present(conn: &Tx<'_>, caller: &Caller) -> Result<StateDigest, Error
 pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<SyncResponse, ApiError> {
     let sent = check_request(req, &hub.config)?;
     // The documents the device left out, at the heads of the state it names.
-    let (implied, unknown) = match req.known {
-        None => (Vec::new(), false),
-        Some(digest) => match hub.db.read(|conn| recall(conn, caller, digest))? {
+    let implied_of = |conn: &Tx<'_>| -> Result<(Vec<DocPush>, bool), ApiError> {
+        let Some(digest) = req.known else {
+            return Ok((Vec::new(), false));
+        };
+        match recall(conn, caller, digest)? {
             Some(state) => {
                 let implied: Vec<DocPush> = state
                     .into_iter()
                     .filter(|(id, _)| !sent.contains(id))
                     .map(|(id, heads)| DocPush::new(id, to_wire(&heads), Vec::new()))
                     .collect();
-                (implied, false)
+                Ok((implied, false))
             }
             None => {
                 Counters::bump(&hub.counters.states_unknown, 1);
-                (Vec::new(), true)
+                Ok((Vec::new(), true))
             }
-        },
+        }
     };
+    let plan_of = |conn: &Tx<'_>, implied: &[DocPush]| {
+        plan::plan(&ctx(hub, conn, caller), &req.docs, implied).map_err(|e| ApiError::internal(&e))
+    };
+    // Validation runs outside the write lock, so that syncs validate in parallel, in the read
+    // that recalls the device's state (one transaction where nothing is written)...
+    let (implied, unknown, mut plan) = hub.db.read(|conn| {
+        let (implied, unknown) = implied_of(conn)?;
+        let plan = plan_of(conn, &implied)?;
+        Ok::<_, ApiError>((implied, unknown, plan))
+    })?;
     let implied_ids: HashSet<DocId> = implied.iter().map(|p| p.id).collect();
     let all: HashSet<DocId> = sent.union(&implied_ids).copied().collect();
-    let plan_all = |conn: &Tx<'_>| {
-        plan::plan(&ctx(hub, conn, caller), &req.docs, &implied).map_err(|e| ApiError::internal(&e))
-    };
-    // Validation runs outside the write lock, so that syncs validate in parallel...
-    let mut plan = hub.db.read(plan_all)?;
+    let plan_all = |conn: &Tx<'_>| plan_of(conn, &implied);
     // The state the device will hold is kept with the writes, in their transaction (see
     // `remember_present`).
     let mut remembered = None;
@@ -191,25 +205,48 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
             write_all(conn, &plan.writes, now())?;
             Ok(remember_present(conn, caller)?)
         };
-        match hub.db.write(write) {
+        match hub.db.write_rows(write) {
             Ok(digest) => remembered = Some(digest),
             Err(WriteError::Conflict) => {
                 // ...and when another request wrote one of these documents in between, it runs
-                // again under the write lock, where nothing can overtake it.
+                // again in the write transaction, the documents' rows locked first (on SQLite,
+                // the database: nothing can overtake it). On PostgreSQL a document new to the
+                // hub has no row to lock: another request may still create it first, and the
+                // whole runs again.
                 Counters::bump(&hub.counters.write_conflicts, 1);
-                plan = hub.db.write(|conn| {
-                    let plan = plan_all(conn)?;
-                    write_all(conn, &plan.writes, now()).map_err(|e| match e {
-                        WriteError::Conflict => ApiError::internal(&Error::Corrupt(
-                            "a document changed under the write lock".into(),
-                        )),
-                        WriteError::Failed(e) => ApiError::internal(&e),
-                    })?;
-                    remembered = Some(remember_present(conn, caller).map_err(|e| ApiError::internal(&e))?);
-                    Ok::<_, ApiError>(plan)
-                })?;
+                let ids: Vec<DocId> = req
+                    .docs
+                    .iter()
+                    .map(|p| p.id)
+                    .chain(implied.iter().map(|p| p.id))
+                    .collect();
+                let mut attempts = 0;
+                plan = loop {
+                    attempts += 1;
+                    let again = hub.db.write_rows(|conn| {
+                        docs::lock(conn, &ids)?;
+                        let plan = plan_all(conn).map_err(WriteError::Refused)?;
+                        write_all(conn, &plan.writes, now())?;
+                        remembered = Some(remember_present(conn, caller)?);
+                        Ok::<_, WriteError>(plan)
+                    });
+                    match again {
+                        Ok(plan) => break plan,
+                        Err(WriteError::Conflict) if attempts < CONFLICT_ATTEMPTS => {
+                            Counters::bump(&hub.counters.write_conflicts, 1);
+                        }
+                        Err(WriteError::Conflict) => {
+                            return Err(ApiError::internal(&Error::Corrupt(
+                                "a document kept changing under the write lock".into(),
+                            )))
+                        }
+                        Err(WriteError::Failed(e)) => return Err(ApiError::internal(&e)),
+                        Err(WriteError::Refused(e)) => return Err(e),
+                    }
+                };
             }
             Err(WriteError::Failed(e)) => return Err(e.into()),
+            Err(WriteError::Refused(e)) => return Err(e),
         }
         Counters::bump(&hub.counters.documents_written, plan.writes.len() as u64);
         Counters::bump(
@@ -222,16 +259,22 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
         implied: &implied_ids,
         unknown,
     };
-    let (response, state) = hub
-        .db
-        .read(|conn| answer::answer(&ctx(hub, conn, caller), plan.decisions, &listed))?;
-    if let (Some(digest), Some(state)) = (response.state, state) {
+    // The answer, and whether the state it gives the device is the one kept for it already.
+    let device = caller.device.to_string();
+    let (response, state, current) = hub.db.read(|conn| {
+        let (response, state) = answer::answer(&ctx(hub, conn, caller), plan.decisions, &listed)?;
+        let current = match response.state {
+            Some(digest) if state.is_some() && remembered != Some(digest) => {
+                states::is_current(conn, &device, digest)?
+            }
+            _ => true,
+        };
+        Ok::<_, ApiError>((response, state, current))
+    })?;
+    if let (Some(digest), Some(state), false) = (response.state, state, current) {
         // Kept only when it changed: a device with nothing new costs the hub no write.
-        let device = caller.device.to_string();
-        if remembered != Some(digest) && !hub.db.read(|conn| states::is_current(conn, &device, digest))? {
-            hub.db
-                .write(|conn| states::remember(conn, &device, digest, &state, now()))?;
-        }
+        hub.db
+            .write_rows(|conn| states::remember(conn, &device, digest, &state, now()))?;
     }
     Counters::bump(&hub.counters.syncs, 1);
     Ok(response)

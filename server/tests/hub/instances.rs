@@ -13,7 +13,7 @@ use outreach_hub::{SealKeySource, Storage};
 use rand::{Rng, SeedableRng};
 
 use crate::common::process::DatabaseHubProcess;
-use crate::common::{new_database, on, on_database, Backend, TestDevice, TestHub};
+use crate::common::{new_database, on, on_database, query_text, Backend, TestDevice, TestHub};
 
 const INSTANCES: usize = 3;
 const STEPS_PER_DEVICE: usize = 24;
@@ -260,6 +260,56 @@ async fn instances_starting_together_migrate_once_and_a_newer_schema_is_refused(
     drop(hub);
     crate::common::on_test_server(&format!(
         "DROP DATABASE {} WITH (FORCE)",
-        url.rsplit_once('/').unwrap().1
+        crate::common::database_name(&url)
     ));
+}
+
+/// The hub speaks TLS to PostgreSQL and verifies the server's certificate: against the root
+/// given in the URL (`sslrootcert=`, as libpq names it), and a server whose certificate no root
+/// vouches for is refused. The test server of `scripts/with-postgres.sh` has a CA of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hub_speaks_tls_to_postgresql_and_verifies_the_server() {
+    let ca = std::env::var("OUTREACH_TEST_DATABASE_CA").unwrap_or_else(|_| {
+        panic!("the TLS test needs the test server's CA in OUTREACH_TEST_DATABASE_CA (scripts/with-postgres.sh sets it)")
+    });
+    let url = new_database();
+    let db = crate::common::database_name(&url).to_string();
+    let url = crate::common::database_url(&crate::common::test_server(), &db);
+    let keys = tempfile::tempdir().unwrap();
+    let hub_keys = || outreach_hub::HubKeys {
+        db_key: None,
+        seal_key: SealKeySource::File(keys.path().join("seal.key")),
+    };
+    let open = |url: String| {
+        outreach_hub::Hub::open_storage(
+            &Storage::Postgres(url),
+            outreach_hub::HubConfig::default(),
+            hub_keys(),
+        )
+    };
+    let encrypted = |db: &str| {
+        query_text(
+            &crate::common::test_server(),
+            &format!(
+                "SELECT COALESCE(string_agg(s.ssl::text, ','), 'none') FROM pg_stat_ssl s
+                 JOIN pg_stat_activity a USING (pid) WHERE a.datname = '{db}' AND a.application_name = 'outreach-hub'"
+            ),
+        )
+    };
+
+    let hub = open(format!("{url}?sslmode=verify-full&sslrootcert={ca}")).unwrap();
+    hub.create_organisation("Fedasil").unwrap();
+    assert_eq!(encrypted(&db), "true", "the hub's connection is encrypted");
+    drop(hub);
+
+    // The public roots do not vouch for this server: refused, not downgraded.
+    let refused = open(format!("{url}?sslmode=require")).unwrap_err().to_string();
+    assert!(refused.to_lowercase().contains("certificate"), "{refused}");
+
+    // Without TLS when told so.
+    let plain = open(format!("{url}?sslmode=disable")).unwrap();
+    assert_eq!(plain.organisations().unwrap().len(), 1);
+    assert_eq!(encrypted(&db), "false");
+    drop(plain);
+    crate::common::on_test_server(&format!("DROP DATABASE {db} WITH (FORCE)"));
 }

@@ -96,9 +96,33 @@ pub fn on_test_server(sql: &str) {
     on_database(&test_server(), sql);
 }
 
+/// The first column of the first row of `sql` on the database at `url`, as text.
+pub fn query_text(url: &str, sql: &str) -> String {
+    let (url, sql) = (without_parameters(url).to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            let row = client
+                .query_one(&sql, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            row.get::<_, String>(0)
+        })
+    })
+    .join()
+    .unwrap()
+}
+
 /// Runs SQL on the PostgreSQL database at `url`, from any context.
 pub fn on_database(url: &str, sql: &str) {
-    let (server, sql) = (url.to_string(), sql.to_string());
+    let (server, sql) = (without_parameters(url).to_string(), sql.to_string());
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -119,11 +143,26 @@ pub fn on_database(url: &str, sql: &str) {
     .unwrap();
 }
 
-/// A new, empty database on the test server; its URL.
+/// A new, empty database on the test server; its URL, naming the server's CA
+/// (`OUTREACH_TEST_DATABASE_CA`) when it has one, so that the hub verifies the server.
 pub fn new_database() -> String {
     let name = format!("hub_{}", DeviceId::random().to_string().replace('-', ""));
     on_test_server(&format!("CREATE DATABASE {name}"));
-    database_url(&test_server(), &name)
+    let url = database_url(&test_server(), &name);
+    match std::env::var("OUTREACH_TEST_DATABASE_CA") {
+        Ok(ca) => format!("{url}?sslrootcert={ca}"),
+        Err(_) => url,
+    }
+}
+
+/// `url` without its parameters, for the tests' own plain connections.
+fn without_parameters(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(base, _)| base)
+}
+
+/// The name of the database of `url`.
+pub fn database_name(url: &str) -> &str {
+    without_parameters(url).rsplit_once('/').unwrap().1
 }
 
 /// A hub serving a temporary data directory (or a new PostgreSQL database) on 127.0.0.1, with
@@ -147,7 +186,7 @@ pub struct TestHub {
 impl Drop for TestHub {
     fn drop(&mut self) {
         if let Storage::Postgres(url) = &self.storage {
-            let (_, db) = url.rsplit_once('/').unwrap();
+            let db = database_name(url);
             if !std::thread::panicking() {
                 on_test_server(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
             }
@@ -277,7 +316,7 @@ impl TestHub {
                 copy_dir(backup, dir);
             }
             Storage::Postgres(url) => {
-                let (_, db) = url.rsplit_once('/').unwrap();
+                let db = database_name(url);
                 on_test_server(&format!("DROP DATABASE {db} WITH (FORCE)"));
                 on_test_server(&format!("CREATE DATABASE {db}"));
                 let out = std::process::Command::new("pg_restore")

@@ -88,11 +88,26 @@ impl Place {
 /// The PostgreSQL server of `--database`, and the databases the bench made on it (dropped
 /// when it ends).
 struct Server {
+    /// The URL given, without its parameters: the bench's own connections, in plain text.
     url: String,
+    /// Its parameters (`?sslmode=...&sslrootcert=...`), for the hubs' URLs.
+    params: String,
     made: Vec<String>,
 }
 
 impl Server {
+    fn new(url: &str) -> Server {
+        let (url, params) = match url.split_once('?') {
+            Some((url, params)) => (url.to_string(), format!("?{params}")),
+            None => (url.to_string(), String::new()),
+        };
+        Server {
+            url,
+            params,
+            made: Vec::new(),
+        }
+    }
+
     async fn run(&self, sql: &str) -> Res<()> {
         let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
@@ -111,7 +126,7 @@ impl Server {
             .url
             .rsplit_once('/')
             .ok_or("the database URL names no database")?;
-        Ok(format!("{base}/{name}"))
+        Ok(format!("{base}/{name}{}", self.params))
     }
 
     async fn drop_all(&self) {
@@ -274,10 +289,7 @@ fn bytes(r: &SyncReport) -> u64 {
 pub fn run(args: &[String]) -> Res<()> {
     let server = match args {
         [] => None,
-        [flag, url] if flag == "--database" => Some(Server {
-            url: url.clone(),
-            made: Vec::new(),
-        }),
+        [flag, url] if flag == "--database" => Some(Server::new(url)),
         _ => return Err("usage: bench sync [--database URL]".into()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
