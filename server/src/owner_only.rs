@@ -77,6 +77,28 @@ pub(crate) fn new_file_options() -> std::fs::OpenOptions {
 }
 
 /// Creates `path` empty and owner-only if it does not exist; an existing file is left as it is.
+/// A new, empty 0600 file beside `target` (`.NAME.RANDOM.partial` in its directory), for a
+/// copy that is renamed over `target` once complete: the directory, the file's path and the
+/// file. `what` names the target in errors.
+pub(crate) fn partial_beside(target: &Path, what: &'static str) -> Result<(PathBuf, PathBuf, std::fs::File)> {
+    let name = target
+        .file_name()
+        .ok_or_else(|| Error::invalid(what, "it names no file"))?;
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp = dir.join(format!(
+        ".{}.{}.partial",
+        name.to_string_lossy(),
+        hex::encode(rand::random::<[u8; 8]>())
+    ));
+    let file = new_file_options()
+        .open(&temp)
+        .map_err(|e| Error::invalid(what, format!("cannot write in {}: {e}", dir.display())))?;
+    Ok((dir, temp, file))
+}
+
 pub(crate) fn create_file_if_missing(path: &Path) -> io::Result<()> {
     match new_file_options().open(path) {
         Ok(_) => Ok(()),

@@ -30,21 +30,7 @@ impl SqliteDb {
     /// [`Db::backup_to`], `pages` pages per step.
     fn backup_in_steps(&self, target: &Path, pages: i32) -> Result<u64> {
         self.refuse_live_files(target)?;
-        let name = target
-            .file_name()
-            .ok_or_else(|| Error::invalid("backup file", "it names no file"))?;
-        let dir = match target.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let temp = dir.join(format!(
-            ".{}.{}.partial",
-            name.to_string_lossy(),
-            hex::encode(rand::random::<[u8; 8]>())
-        ));
-        owner_only::new_file_options()
-            .open(&temp)
-            .map_err(|e| Error::invalid("backup file", format!("cannot write in {}: {e}", dir.display())))?;
+        let (dir, temp, _) = owner_only::partial_beside(target, "backup file")?;
         let copied = self.copy_into(&temp, pages).and_then(|size| {
             std::fs::File::open(&temp)?.sync_all()?;
             std::fs::rename(&temp, target)?;

@@ -21,21 +21,7 @@ fn pg_dump() -> PathBuf {
 
 /// Dumps the database of `db` to `target`; returns the dump's size in bytes.
 pub(crate) fn dump(db: &super::postgres::PgDb, target: &Path) -> Result<u64> {
-    let name = target
-        .file_name()
-        .ok_or_else(|| Error::invalid("backup file", "it names no file"))?;
-    let dir = match target.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let temp = dir.join(format!(
-        ".{}.{}.partial",
-        name.to_string_lossy(),
-        hex::encode(rand::random::<[u8; 8]>())
-    ));
-    let file = owner_only::new_file_options()
-        .open(&temp)
-        .map_err(|e| Error::invalid("backup file", format!("cannot write in {}: {e}", dir.display())))?;
+    let (dir, temp, file) = owner_only::partial_beside(target, "backup file")?;
     let dumped = (|| {
         let out = Command::new(pg_dump())
             .args(["--format=custom", "--compress=6", "--no-owner", "--no-privileges"])

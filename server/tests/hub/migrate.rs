@@ -43,17 +43,20 @@ async fn an_embedded_hub_moves_to_postgresql_and_its_devices_sync_on_unchanged()
 
     let url = new_database();
     let seal_key = hub.dir.parent().unwrap().join("postgres-seal.key");
-    let out = Command::new(BIN)
-        .args([
-            "migrate",
-            "--from-sqlite",
-            hub.dir.to_str().unwrap(),
-            "--database",
-            &url,
-        ])
-        .args(["--seal-key-file", seal_key.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let migrate = || {
+        Command::new(BIN)
+            .args([
+                "migrate",
+                "--from-sqlite",
+                hub.dir.to_str().unwrap(),
+                "--database",
+                &url,
+            ])
+            .args(["--seal-key-file", seal_key.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let out = migrate();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -69,17 +72,7 @@ async fn an_embedded_hub_moves_to_postgresql_and_its_devices_sync_on_unchanged()
     );
 
     // A second migration into the same database is refused, and changes nothing.
-    let again = Command::new(BIN)
-        .args([
-            "migrate",
-            "--from-sqlite",
-            hub.dir.to_str().unwrap(),
-            "--database",
-            &url,
-        ])
-        .args(["--seal-key-file", seal_key.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let again = migrate();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("holds a hub already"));
 

@@ -96,9 +96,15 @@ pub fn on_test_server(sql: &str) {
     on_database(&test_server(), sql);
 }
 
-/// The first column of the first row of `sql` on the database at `url`, as text.
-pub fn query_text(url: &str, sql: &str) -> String {
-    let (url, sql) = (without_parameters(url).to_string(), sql.to_string());
+/// Runs `work` with a plain connection to the PostgreSQL database at `url`, from any context
+/// (a thread and a runtime of its own).
+fn with_client<T: Send + 'static>(
+    url: &str,
+    work: impl FnOnce(tokio_postgres::Client) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
+        + Send
+        + 'static,
+) -> T {
+    let url = without_parameters(url).to_string();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -107,8 +113,20 @@ pub fn query_text(url: &str, sql: &str) -> String {
         runtime.block_on(async {
             let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
                 .await
-                .unwrap();
+                .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
             tokio::spawn(connection);
+            work(client).await
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+/// The first column of the first row of `sql` on the database at `url`, as text.
+pub fn query_text(url: &str, sql: &str) -> String {
+    let sql = sql.to_string();
+    with_client(url, move |client| {
+        Box::pin(async move {
             let row = client
                 .query_one(&sql, &[])
                 .await
@@ -116,31 +134,19 @@ pub fn query_text(url: &str, sql: &str) -> String {
             row.get::<_, String>(0)
         })
     })
-    .join()
-    .unwrap()
 }
 
 /// Runs SQL on the PostgreSQL database at `url`, from any context.
 pub fn on_database(url: &str, sql: &str) {
-    let (server, sql) = (without_parameters(url).to_string(), sql.to_string());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
-                .await
-                .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
-            tokio::spawn(connection);
+    let sql = sql.to_string();
+    with_client(url, move |client| {
+        Box::pin(async move {
             client
                 .batch_execute(&sql)
                 .await
                 .unwrap_or_else(|e| panic!("{sql}: {e}"));
         })
     })
-    .join()
-    .unwrap();
 }
 
 /// A new, empty database on the test server; its URL, naming the server's CA

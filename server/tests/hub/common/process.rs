@@ -29,29 +29,16 @@ impl HubProcess {
             .unwrap()
             .initialise("Fedasil")
             .unwrap();
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--data",
-                data.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line.trim().strip_prefix("listening on ").unwrap().to_string();
-        HubProcess {
-            child,
-            url: format!("http://{addr}"),
-            dir,
-        }
+        let args = [
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ]
+        .map(String::from);
+        let (child, url) = spawn_serving(&args);
+        HubProcess { child, url, dir }
     }
 
     /// Peak resident memory of the hub's process, in bytes (`VmHWM`).
