@@ -9,7 +9,7 @@
 //! Only then are its bytes handed to a validator process (see `validate/`), within what is left
 //! of the request's inflate and operation budgets; this process never parses them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use automerge::ChangeHash;
 use outreach_core::doc::{Contact, DocKind, DocMeta, Document};
@@ -143,8 +143,15 @@ pub(crate) fn plan(ctx: &Ctx<'_>, sent: &[DocPush], implied: &[DocPush]) -> Resu
         inflate_left: ctx.config.max_inflated_bytes,
         ops_left: ctx.config.max_ops_per_request,
     };
+    // Many documents: their rows in one query (those the caller may read, in the same
+    // snapshot), instead of one query each; a document the caller may not read, or new to the
+    // hub, is looked up by itself.
+    let rows: Option<HashMap<DocId, DocRow>> = (sent.len() + implied.len() >= ROWS_IN_ONE_QUERY)
+        .then(|| docs::readable_rows(ctx.conn, ctx.caller))
+        .transpose()?
+        .map(|rows| rows.into_iter().map(|row| (row.id, row)).collect());
     for push in sent.iter().chain(implied) {
-        match plan_one(ctx, push, &mut budget) {
+        match plan_one(ctx, push, rows.as_ref(), &mut budget) {
             Ok((decision, write)) => {
                 plan.decisions.push((push.id, decision));
                 plan.writes.extend(write);
@@ -165,9 +172,13 @@ pub(crate) fn plan(ctx: &Ctx<'_>, sent: &[DocPush], implied: &[DocPush]) -> Resu
     Ok(plan)
 }
 
+/// From this many pushed documents, the caller's readable rows are read at once.
+const ROWS_IN_ONE_QUERY: usize = 4;
+
 fn plan_one(
     ctx: &Ctx<'_>,
     push: &DocPush,
+    rows: Option<&HashMap<DocId, DocRow>>,
     budget: &mut Budget,
 ) -> Result<(Decision, Option<Write>), Failure> {
     if push.heads.len() > ctx.config.max_changes {
@@ -178,7 +189,11 @@ fn plan_one(
         )));
     }
     let device_heads = docs::sorted(from_wire(&push.heads));
-    match docs::row(ctx.conn, push.id)? {
+    let row = match rows.and_then(|rows| rows.get(&push.id)) {
+        Some(row) => Some(row.clone()),
+        None => docs::row(ctx.conn, push.id)?,
+    };
+    match row {
         Some(row) => plan_existing(ctx, push, row, device_heads, budget),
         None => plan_new(ctx, push, device_heads, budget),
     }
