@@ -688,20 +688,9 @@ impl TestDevice {
 
     /// One sync round through any server (another hub instance, say), which must succeed.
     pub async fn sync_via(&mut self, http: &reqwest::Client, url: &str) -> SyncResponse {
-        let req = self.request();
-        let resp = http
-            .post(format!("{url}/v1/sync"))
-            .bearer_auth(&self.token)
-            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-            .body(encode(&req))
-            .send()
+        self.try_sync_via(http, url)
             .await
-            .unwrap();
-        let resp: SyncResponse = answer(resp)
-            .await
-            .unwrap_or_else(|(s, e)| panic!("sync refused: {s} {e:?}"));
-        self.apply(&resp);
-        resp
+            .unwrap_or_else(|e| panic!("sync refused: {e}"))
     }
 
     /// One sync round through any server, which may fail (a server killed, say): the device
@@ -719,7 +708,8 @@ impl TestDevice {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| format!("receiving: {e}"))?;
         if !status.is_success() {
-            return Err(format!("status {status}"));
+            let body: Result<ErrorBody, _> = decode(&bytes);
+            return Err(format!("status {status}: {body:?}"));
         }
         let resp: SyncResponse = decode(&bytes).map_err(|e| format!("decoding: {e}"))?;
         self.apply(&resp);
