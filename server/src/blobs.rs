@@ -98,16 +98,10 @@ impl BlobDir {
 
     /// Every stored file, by name, with its bytes.
     pub fn list(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(&self.dir)? {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.file_type()?.is_file() && BlobName::parse(&name).is_some() {
-                out.push((name, std::fs::read(entry.path())?));
-            }
-        }
-        out.sort();
-        Ok(out)
+        self.names()?
+            .into_iter()
+            .map(|name| Ok((name.0.clone(), std::fs::read(self.path(&name))?)))
+            .collect()
     }
 
     /// Where a file is stored.
@@ -234,7 +228,7 @@ impl DbUpload {
         let bytes = std::mem::take(&mut self.buffer);
         let (hub, id, seq) = (self.hub.clone(), self.id.clone(), self.next_seq);
         self.next_seq += 1;
-        blocking(move || {
+        crate::hub::blocking(move || {
             hub.inner
                 .db
                 .write(|tx| crate::db::blobs::put_chunk(tx, &id, seq, &bytes, crate::db::now()))
@@ -265,7 +259,7 @@ impl DbUpload {
             self.len,
         );
         self.done = true;
-        blocking(move || {
+        crate::hub::blocking(move || {
             hub.inner
                 .db
                 .write(|tx| crate::db::blobs::commit(tx, &id, &name, len, crate::db::now()))
@@ -285,12 +279,6 @@ impl Drop for DbUpload {
             runtime.spawn_blocking(move || hub.inner.db.write(|tx| crate::db::blobs::discard(tx, &id)));
         }
     }
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| crate::error::Error::Server(format!("a storage task failed: {e}")))?
 }
 
 #[cfg(test)]

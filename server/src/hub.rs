@@ -145,18 +145,7 @@ impl Hub {
         let seal_key = KeyPlace::resolve(&keys.seal_key, &dir);
         let db = Db::open(&dir.join(DATABASE_FILE), keys.db_key, &seal_key, &mut tightened)?;
         let blobs = BlobStore::Files(BlobDir::open(dir.join(BLOBS_DIR), &mut tightened)?);
-        Ok(Hub {
-            inner: Arc::new(Inner {
-                dir,
-                db,
-                blobs,
-                validator: crate::validate::Validator::new(&config.isolation, config.validator),
-                config,
-                counters: Counters::default(),
-                tightened: tightened.0,
-                actor: crate::db::audit::Actor::operator(),
-            }),
-        })
+        Ok(Hub::of(dir, db, blobs, config, tightened.0))
     }
 
     /// Opens the hub kept in `storage`, as [`Hub::open_with`] does for a data directory. A hub
@@ -188,18 +177,29 @@ impl Hub {
         if removed > 0 {
             tracing::info!(target: crate::log_targets::STORAGE, chunks = removed, "removed abandoned brochure uploads");
         }
-        Ok(Hub {
+        Ok(Hub::of(
+            PathBuf::new(),
+            db,
+            BlobStore::Database,
+            config,
+            Vec::new(),
+        ))
+    }
+
+    /// A hub over an opened database and blob store.
+    fn of(dir: PathBuf, db: Db, blobs: BlobStore, config: HubConfig, tightened: Vec<PathBuf>) -> Hub {
+        Hub {
             inner: Arc::new(Inner {
-                dir: PathBuf::new(),
+                dir,
                 db,
-                blobs: BlobStore::Database,
+                blobs,
                 validator: crate::validate::Validator::new(&config.isolation, config.validator),
                 config,
                 counters: Counters::default(),
-                tightened: Vec::new(),
+                tightened,
                 actor: crate::db::audit::Actor::operator(),
             }),
-        })
+        }
     }
 
     /// Opens the hub in `data_dir`, which must have been initialised (see [`Hub::initialise`]):
@@ -297,6 +297,20 @@ impl Hub {
             write_conflicts: c.write_conflicts.load(Ordering::Relaxed),
             states_unknown: c.states_unknown.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// Runs blocking work (the database, Automerge) on the blocking pool; a task that failed there is
+/// the hub's error.
+pub(crate) async fn blocking<T, E, F>(f: F) -> std::result::Result<T, E>
+where
+    T: Send + 'static,
+    E: From<Error> + Send + 'static,
+    F: FnOnce() -> std::result::Result<T, E> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(e) => Err(E::from(Error::Server(format!("a request task failed: {e}")))),
     }
 }
 

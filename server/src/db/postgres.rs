@@ -441,18 +441,7 @@ fn migrate(tx: &Tx<'_>) -> Result<DeviceId> {
     } else if found < supported {
         tx.execute("UPDATE hub_schema SET version = ?1", params![supported])?;
     }
-    let hub_id = match super::schema::get_meta(tx, "hub_id")? {
-        Some(id) => id
-            .parse()
-            .map_err(|_| Error::Corrupt("the hub id is unreadable".into()))?,
-        None => {
-            let id = DeviceId::random();
-            super::schema::set_meta(tx, "hub_id", &id.to_string())?;
-            super::schema::set_meta(tx, "created_at", &chrono::Utc::now().to_rfc3339())?;
-            id
-        }
-    };
-    Ok(hub_id)
+    super::schema::hub_id(tx)
 }
 
 #[cfg(test)]

@@ -66,19 +66,7 @@ impl Migrations for HubSchema<'_> {
     }
 
     fn finish(self, tx: &Transaction<'_>, _: Outcome) -> Result<(DeviceId, Upgrade)> {
-        let tx = &Tx::sqlite(tx);
-        let hub_id = match get_meta(tx, "hub_id")? {
-            Some(id) => id
-                .parse()
-                .map_err(|_| Error::Corrupt("the hub id is unreadable".into()))?,
-            None => {
-                let id = DeviceId::random();
-                set_meta(tx, "hub_id", &id.to_string())?;
-                set_meta(tx, "created_at", &chrono::Utc::now().to_rfc3339())?;
-                id
-            }
-        };
-        Ok((hub_id, self.upgrade))
+        Ok((hub_id(&Tx::sqlite(tx))?, self.upgrade))
     }
 }
 
@@ -88,6 +76,22 @@ impl From<MigrationError> for Error {
         match e {
             MigrationError::SchemaTooNew { found, supported } => Error::SchemaTooNew { found, supported },
             MigrationError::Step { source, .. } | MigrationError::Sql(source) => Error::Database(source),
+        }
+    }
+}
+
+/// The hub's own id, read, or made with its creation time for a new database (either backend,
+/// in the migration's transaction).
+pub(crate) fn hub_id(tx: &Tx<'_>) -> Result<DeviceId> {
+    match get_meta(tx, "hub_id")? {
+        Some(id) => id
+            .parse()
+            .map_err(|_| Error::Corrupt("the hub id is unreadable".into())),
+        None => {
+            let id = DeviceId::random();
+            set_meta(tx, "hub_id", &id.to_string())?;
+            set_meta(tx, "created_at", &chrono::Utc::now().to_rfc3339())?;
+            Ok(id)
         }
     }
 }

@@ -125,7 +125,7 @@ pub(crate) async fn get_blob(
         },
         BlobStore::Database => {
             let (db_hub, key) = (hub.clone(), name.as_str().to_string());
-            let len = blocking(move || Ok(db_hub.inner.db.read(|tx| db::blobs::len(tx, &key))?)).await?;
+            let len = blocking(move || db_hub.inner.db.read(|tx| db::blobs::len(tx, &key))).await?;
             Source::Database(len.ok_or_else(not_found)?)
         }
     };

@@ -18,7 +18,7 @@ use super::limits::BodyTooSlow;
 use super::log::LogSlot;
 use crate::auth::Caller;
 use crate::db::{devices, now};
-use crate::error::{ApiError, Error};
+use crate::error::ApiError;
 use crate::hub::Hub;
 
 /// A device's `last_seen` is updated at most once per this many seconds, so that requests in
@@ -165,19 +165,7 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     protocol::decode(bytes).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-/// Runs blocking work (SQLite, Automerge) on the blocking pool.
-pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
-{
-    match tokio::task::spawn_blocking(f).await {
-        Ok(result) => result,
-        Err(e) => Err(ApiError::internal(&Error::Server(format!(
-            "a request task failed: {e}"
-        )))),
-    }
-}
+pub(crate) use crate::hub::blocking;
 
 fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
     let missing = || ApiError::new(ErrorCode::Unauthorized, "missing bearer token");

@@ -10,7 +10,7 @@ use outreach_core::model::DeviceId;
 use outreach_core::sync::protocol::{
     decode, encode, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode, Role, PROTOCOL_VERSION,
 };
-use outreach_hub::{HubConfig, TlsConfig};
+use outreach_hub::HubConfig;
 use reqwest::StatusCode;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -460,13 +460,7 @@ async fn a_stalled_tls_handshake_is_closed() {
         ..quick()
     };
     let mut hub = TestHub::start_with(config.clone()).await;
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let tls = TlsConfig::from_pem_files(
-        &fixtures.join("localhost.cert.pem"),
-        &fixtures.join("localhost.key.pem"),
-    )
-    .unwrap();
-    let server = hub.serve_tls(tls).await;
+    let server = hub.serve_fixture_tls().await;
     let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
     // The first bytes of a ClientHello's record header, and then nothing.
     stream.write_all(&[0x16, 0x03, 0x01]).await.unwrap();

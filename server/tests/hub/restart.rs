@@ -80,16 +80,10 @@ on_both_backends! {
     async fn the_hub_serves_https() {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut hub = TestHub::start().await;
-        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let tls = TlsConfig::from_pem_files(
-            &fixtures.join("localhost.cert.pem"),
-            &fixtures.join("localhost.key.pem"),
-        )
-        .unwrap();
-        let server = hub.serve_tls(tls).await;
+        let server = hub.serve_fixture_tls().await;
         assert!(server.url().starts_with("https://"));
         let cert =
-            reqwest::Certificate::from_pem(&std::fs::read(fixtures.join("localhost.cert.pem")).unwrap()).unwrap();
+            reqwest::Certificate::from_pem(&std::fs::read(crate::common::fixture("localhost.cert.pem")).unwrap()).unwrap();
         let client = reqwest::Client::builder().tls_certs_only([cert]).build().unwrap();
         let url = format!("https://localhost:{}/v1/health", server.local_addr().port());
         let resp = client.get(url).send().await.unwrap();

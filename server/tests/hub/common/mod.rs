@@ -341,6 +341,13 @@ impl TestHub {
         self.restart().await;
     }
 
+    /// Starts a server with TLS on the test certificate for `localhost` (`tests/fixtures/`).
+    pub async fn serve_fixture_tls(&mut self) -> ServerHandle {
+        let tls =
+            TlsConfig::from_pem_files(&fixture("localhost.cert.pem"), &fixture("localhost.key.pem")).unwrap();
+        self.serve_tls(tls).await
+    }
+
     /// Starts a server on an already opened data directory with TLS.
     pub async fn serve_tls(&mut self, tls: TlsConfig) -> ServerHandle {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -444,6 +451,13 @@ impl TestHub {
         let mut d = self.device(&self.org_a, Role::Fieldworker).await;
         d.sync(self).await;
     }
+}
+
+/// A file of `tests/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// An HTTP client; reqwest is built without a TLS provider of its own, so ring is installed.

@@ -71,11 +71,16 @@ impl Place {
 
     /// The hub, opened in this process for administration (codes, organisations).
     fn open(&self) -> Res<Hub> {
+        self.open_with(HubConfig::default())
+    }
+
+    /// The hub, opened with `config`.
+    fn open_with(&self, config: HubConfig) -> Res<Hub> {
         Ok(match self {
-            Place::Dir(dir) => Hub::open(dir, HubConfig::default())?,
+            Place::Dir(dir) => Hub::open(dir, config)?,
             Place::Postgres { url, seal_key } => Hub::open_storage(
                 &Storage::Postgres(url.clone()),
-                HubConfig::default(),
+                config,
                 HubKeys {
                     db_key: None,
                     seal_key: SealKeySource::File(seal_key.clone()),
@@ -222,17 +227,7 @@ pub fn serve_hub(args: &[String]) -> Res<()> {
             isolation: outreach_hub::Isolation::Program(std::env::current_exe()?),
             ..HubConfig::default()
         };
-        let hub = match &place {
-            Place::Dir(dir) => Hub::open(dir, config)?,
-            Place::Postgres { url, seal_key } => Hub::open_storage(
-                &Storage::Postgres(url.clone()),
-                config,
-                HubKeys {
-                    db_key: None,
-                    seal_key: SealKeySource::File(seal_key.clone()),
-                },
-            )?,
-        };
+        let hub = place.open_with(config)?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let server = hub.serve(listener, None)?;
         println!("listening on {}", server.local_addr());
