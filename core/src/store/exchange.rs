@@ -4,6 +4,7 @@
 //! The first two are each one pass under the writer lock, and `apply_incoming` one transaction,
 //! with a savepoint per document so that one the app cannot take is left out alone.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::mpsc::{sync_channel, Receiver};
 
@@ -13,7 +14,7 @@ use rusqlite::TransactionBehavior;
 use super::docs::{self, DocCache};
 use super::incoming::{self, Prepared};
 use super::sync_state::{write_acks, Ack};
-use super::{lock, Store, StoreChanges, Writer};
+use super::{lock, open, Store, StoreChanges, Writer};
 use crate::doc::{DeviceActor, DocError, DocMeta};
 use crate::error::{Error, Result};
 use crate::log_targets::SYNC;
@@ -137,9 +138,9 @@ impl Store {
     /// the answer names that this device now holds (with the hub's seals), all in one
     /// transaction: a savepoint per document, so that bytes this app cannot take (damaged, or
     /// from a newer app) leave that document unchanged and unacknowledged, and the next sync
-    /// asks again. Documents new to this device are loaded and read on a helper thread, one
-    /// ahead of the writer that stores them (a first sync's directory, mostly). Observers are
-    /// told once, after the commit.
+    /// asks again. Documents new to this device (a first sync's directory, mostly) are loaded
+    /// and read on helper threads, in turn, while the writer stores the ones before them.
+    /// Observers are told once, after the commit.
     pub(crate) fn apply_incoming(&self, response: &SyncResponse, report: &mut SyncReport) -> Result<()> {
         let retired: HashSet<DocId> = self.retired_documents()?.into_iter().map(|(id, _)| id).collect();
         let held: HashSet<DocId> = self.documents()?.into_iter().map(|(id, _)| id).collect();
@@ -151,11 +152,20 @@ impl Store {
             .collect();
         let actor = self.actor()?;
         std::thread::scope(|scope| {
-            let (ahead, prepared) = sync_channel(1);
-            if new.len() > 1 {
+            // Helper `h` reads the new documents `h`, `h + helpers`, ..., each at most one
+            // ahead of the writer: in the answer's order, with bounded memory, on every core.
+            let helpers = if new.len() > 1 {
+                helper_threads().min(new.len())
+            } else {
+                0
+            };
+            let mut prepared = Vec::with_capacity(helpers);
+            for h in 0..helpers {
+                let (ahead, got) = sync_channel(1);
+                prepared.push(got);
                 let new = &new;
                 scope.spawn(move || {
-                    for &i in new {
+                    for &i in new.iter().skip(h).step_by(helpers) {
                         let pull = &response.docs[i];
                         let read = incoming::prepare(pull.id, &pull.changes, actor);
                         if ahead.send((i, read)).is_err() {
@@ -163,18 +173,26 @@ impl Store {
                         }
                     }
                 });
-            } else {
-                drop(ahead);
             }
             let incoming = Incoming {
                 response,
                 retired: &retired,
                 held: &held,
                 prepared: &prepared,
+                taken: Cell::new(0),
             };
+            let bulk = helpers > 0;
             self.write(|w, device| {
                 let mut touched = Vec::new();
+                if bulk {
+                    open::set_writer_cache(&w.conn, open::BULK_CACHE_KIB)?;
+                }
                 let applied = incoming.apply(w, device, &mut touched, report);
+                if bulk {
+                    if let Err(e) = open::set_writer_cache(&w.conn, open::WRITER_CACHE_KIB) {
+                        tracing::warn!(target: SYNC, error = %e, "the page cache was not set back");
+                    }
+                }
                 if applied.is_err() {
                     // What the cache holds of them was not committed.
                     for id in touched {
@@ -326,13 +344,26 @@ fn push_of(
     })
 }
 
+/// Threads that read a first sync's documents while the writer stores them: as many as the
+/// cores, at most four (a directory has a dozen sections).
+fn helper_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+}
+
+/// What a helper read of the answer's document at an index.
+type ReadAhead = (usize, Result<Option<Prepared>>);
+
 /// A hub's answer being applied, under the writer lock.
 struct Incoming<'a> {
     response: &'a SyncResponse,
     retired: &'a HashSet<DocId>,
     held: &'a HashSet<DocId>,
-    /// Documents new to this device, read ahead in the answer's order.
-    prepared: &'a Receiver<(usize, Result<Option<Prepared>>)>,
+    /// Documents new to this device, read ahead by helpers in turn, in the answer's order.
+    prepared: &'a [Receiver<ReadAhead>],
+    /// How many of them the writer took.
+    taken: Cell<usize>,
 }
 
 impl Incoming<'_> {
@@ -402,8 +433,13 @@ impl Incoming<'_> {
         if self.held.contains(&id) {
             return Ok(None);
         }
-        // The helper sends in the answer's order; nothing when it did not run.
-        match self.prepared.recv() {
+        // The helpers send in the answer's order, in turn; nothing when they did not run.
+        let n = self.taken.get();
+        self.taken.set(n + 1);
+        let Some(helper) = self.prepared.get(n % self.prepared.len().max(1)) else {
+            return Ok(None);
+        };
+        match helper.recv() {
             Ok((j, read)) if j == i => read,
             _ => Ok(None),
         }

@@ -175,47 +175,88 @@ impl PartnerRows {
     }
 }
 
-/// Writes (or rewrites) the rows of one partner. Derived rows (facets, services, locations and
-/// hours, search text) are rewritten only when they differ from the stored entry's: an edit of a
-/// partner's notes then costs two row updates, not a rewrite of its search index.
-pub(crate) fn put_partner(conn: &Connection, doc: &Document, p: &Partner, rows: &PartnerRows) -> Result<()> {
-    let stored: Option<String> = conn
-        .prepare_cached(
-            "SELECT d.data FROM partners p JOIN partner_details d ON d.partner = p.pk WHERE p.id = ?1",
-        )?
-        .query_row([p.id.to_string()], |r| r.get::<_, String>(0))
-        .optional()?;
-    // A partner new to the read model has no rows to delete (a first sync brings thousands).
-    let new = stored.is_none();
-    let old: Option<Partner> = stored.and_then(|data| serde_json::from_str(&data).ok());
+/// A partner's search text to write, once every other row of the document is written.
+///
+/// FTS5 writes what it holds in memory to its index at each savepoint, and SQLite opens one
+/// for every statement that may fail halfway (an upsert, an insert under a constraint): search
+/// rows written between a document's other rows are flushed a partner at a time, in thousands
+/// of tiny segments that FTS5 then merges. Written last, a document's are flushed once.
+pub(crate) struct SearchRow {
+    pk: i64,
+    /// Whether the partner may have a search row already.
+    replace: bool,
+    text: (String, String),
+}
 
-    let pk: i64 = conn
+/// Writes the search rows of a document's partners, after all their other rows.
+pub(crate) fn put_search_rows(conn: &Connection, rows: Vec<SearchRow>) -> Result<()> {
+    for row in rows {
+        if row.replace {
+            conn.prepare_cached("DELETE FROM partner_fts WHERE rowid = ?1")?
+                .execute([row.pk])?;
+        }
+        conn.prepare_cached("INSERT INTO partner_fts (rowid, name, body) VALUES (?1, ?2, ?3)")?
+            .execute(params![row.pk, row.text.0, row.text.1])?;
+    }
+    Ok(())
+}
+
+/// Writes (or rewrites) the rows of one partner, but for its search text, which it returns when
+/// that changed, for [`put_search_rows`]. Derived rows (facets, services, locations and hours,
+/// search text) are rewritten only when they differ from the stored entry's: an edit of a
+/// partner's notes then costs two row updates, not a rewrite of its search index.
+pub(crate) fn put_partner(
+    conn: &Connection,
+    doc: &Document,
+    p: &Partner,
+    rows: PartnerRows,
+) -> Result<Option<SearchRow>> {
+    let stored: Option<(i64, Option<String>)> = conn
         .prepare_cached(
-            "INSERT INTO partners (id, doc_id, region, name, status, verified_on, conflicted, summary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT(id) DO UPDATE SET doc_id = excluded.doc_id, region = excluded.region,
-               name = excluded.name, status = excluded.status, verified_on = excluded.verified_on,
-               conflicted = excluded.conflicted, summary = excluded.summary
-             RETURNING pk",
+            "SELECT p.pk, d.data FROM partners p LEFT JOIN partner_details d ON d.partner = p.pk WHERE p.id = ?1",
         )?
-        .query_row(
-            params![
-                p.id.to_string(),
-                doc.id().to_string(),
-                p.region.as_str(),
-                p.name,
-                p.status.as_str(),
-                p.verified_on.map(|d| d.to_string()),
-                rows.conflicted,
-                rows.summary,
-            ],
-            |r| r.get(0),
-        )?;
-    conn.prepare_cached(
-        "INSERT INTO partner_details (partner, data) VALUES (?1, ?2)
-         ON CONFLICT(partner) DO UPDATE SET data = excluded.data",
-    )?
-    .execute(params![pk, rows.details])?;
+        .query_row([p.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    // A partner new to the read model has no rows to delete (a first sync brings thousands),
+    // and its rows are plain inserts: an upsert costs SQLite a statement journal each.
+    let new = stored.is_none();
+    let columns = params![
+        p.id.to_string(),
+        doc.id().to_string(),
+        p.region.as_str(),
+        p.name,
+        p.status.as_str(),
+        p.verified_on.map(|d| d.to_string()),
+        rows.conflicted,
+        rows.summary,
+    ];
+    let (pk, old) = match stored {
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO partners (id, doc_id, region, name, status, verified_on, conflicted, summary)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(columns)?;
+            let pk = conn.last_insert_rowid();
+            conn.prepare_cached("INSERT INTO partner_details (partner, data) VALUES (?1, ?2)")?
+                .execute(params![pk, rows.details])?;
+            (pk, None)
+        }
+        Some((pk, data)) => {
+            conn.prepare_cached(
+                "UPDATE partners SET doc_id = ?2, region = ?3, name = ?4, status = ?5, verified_on = ?6,
+                   conflicted = ?7, summary = ?8 WHERE id = ?1",
+            )?
+            .execute(columns)?;
+            conn.prepare_cached(
+                "INSERT INTO partner_details (partner, data) VALUES (?1, ?2)
+                 ON CONFLICT(partner) DO UPDATE SET data = excluded.data",
+            )?
+            .execute(params![pk, rows.details])?;
+            let old: Option<Partner> = data.and_then(|data| serde_json::from_str(&data).ok());
+            (pk, old)
+        }
+    };
 
     let changed = |f: &dyn Fn(&Partner) -> bool| old.as_ref().is_none_or(f);
     if changed(&|o| facets(o) != rows.facets) {
@@ -285,16 +326,12 @@ pub(crate) fn put_partner(conn: &Connection, doc: &Document, p: &Partner, rows: 
             stmt.execute(params![c, pk])?;
         }
     }
-    let text = &rows.fts;
-    if changed(&|o| fts_text(o) != *text) {
-        if !new {
-            conn.prepare_cached("DELETE FROM partner_fts WHERE rowid = ?1")?
-                .execute([pk])?;
-        }
-        conn.prepare_cached("INSERT INTO partner_fts (rowid, name, body) VALUES (?1, ?2, ?3)")?
-            .execute(params![pk, text.0, text.1])?;
-    }
-    Ok(())
+    let text = rows.fts;
+    Ok(changed(&|o| fts_text(o) != text).then_some(SearchRow {
+        pk,
+        replace: !new,
+        text,
+    }))
 }
 
 fn clear_partner_rows(conn: &Connection, pk: i64) -> Result<()> {
@@ -409,13 +446,15 @@ pub(crate) fn write_entities(conn: &Connection, doc: &Document, entities: Entiti
     let mut changes = StoreChanges::default();
     match entities {
         Entities::Partners(read) => {
+            let mut search = Vec::new();
             for (id, read) in read {
                 match read {
-                    Some((p, rows)) => put_partner(conn, doc, &p, &rows)?,
+                    Some((p, rows)) => search.extend(put_partner(conn, doc, &p, rows)?),
                     None => remove_partner(conn, id)?,
                 }
                 changes.partners.push(id);
             }
+            put_search_rows(conn, search)?;
         }
         Entities::Brochures(read) => {
             for (id, read) in read {

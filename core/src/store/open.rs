@@ -202,6 +202,20 @@ fn uri_escape(path: &str) -> String {
 }
 
 /// Connection settings for the writer and reader: WAL, `synchronous = NORMAL`, a busy timeout.
+/// The writer's page cache, in KiB.
+pub(crate) const WRITER_CACHE_KIB: u32 = 8_000;
+
+/// The writer's page cache while it stores documents new to this device (a first sync's
+/// directory writes some 20 MB of pages in one transaction): with less, SQLite spills dirty
+/// pages to the log, encrypting them, before the commit writes them again.
+pub(crate) const BULK_CACHE_KIB: u32 = 32_000;
+
+/// Sets the writer's page cache to `kib` KiB.
+pub(crate) fn set_writer_cache(conn: &Connection, kib: u32) -> Result<()> {
+    conn.execute_batch(&format!("PRAGMA cache_size = -{kib};"))?;
+    Ok(())
+}
+
 pub(crate) fn configure(conn: &Connection, writer: bool) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     if writer {
@@ -215,9 +229,8 @@ pub(crate) fn configure(conn: &Connection, writer: bool) -> Result<()> {
         // Checkpoints run on the checkpoint thread (see `checkpoint.rs`), not inside commits;
         // after one, the WAL file is cut back to 4 MB. An 8 MB page cache spares most reads (and
         // their decryption) on the write path.
-        conn.execute_batch(
-            "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 4194304; PRAGMA cache_size = -8000;",
-        )?;
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 4194304;")?;
+        set_writer_cache(conn, WRITER_CACHE_KIB)?;
     }
     if !writer {
         // Decrypted pages stay cached between queries (16 MB): a search then decrypts only what
