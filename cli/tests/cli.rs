@@ -420,6 +420,20 @@ fn concurrent_edits_from_another_device_show_as_conflicts() {
     assert!(s.ok("partners conflicts").contains("No conflicting values"));
     let history = s.ok(&format!("partners history {id} email"));
     assert_eq!(history.lines().count(), 5, "a header and four writes:\n{history}");
+
+    // Fields go by the names of the edit options, never by the document's keys.
+    s.ok_with(&format!("partners edit {id} --notes"), &["Ring twice"]);
+    let notes = s.ok(&format!("partners history {id} notes"));
+    assert!(
+        notes.contains("Ring twice") && notes.contains(" notes "),
+        "{notes}"
+    );
+    assert!(!notes.contains("worker_notes"), "{notes}");
+    let refused = failed(s.run(&format!("partners history {id} worker_notes")));
+    assert!(
+        refused.contains("is not a field") && refused.contains("notes, verified-on"),
+        "{refused}"
+    );
 }
 
 #[test]

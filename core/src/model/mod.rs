@@ -3,6 +3,7 @@
 
 mod brochure;
 mod codes;
+pub mod fields;
 mod hours;
 mod ids;
 mod partner;

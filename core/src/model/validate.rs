@@ -35,6 +35,9 @@ pub enum Problem {
     UnknownReference,
     /// The change is not allowed (for example moving a visit to another month).
     NotAllowed(&'static str),
+    /// No field has this name; the names valid where it stands, as the CLI and the apps name
+    /// them.
+    UnknownField(Vec<&'static str>),
 }
 
 impl fmt::Display for Problem {
@@ -51,6 +54,7 @@ impl fmt::Display for Problem {
             Problem::Malformed(hint) => write!(f, "is malformed: expected {hint}"),
             Problem::UnknownReference => f.write_str("refers to something unknown on this device"),
             Problem::NotAllowed(why) => write!(f, "cannot be changed: {why}"),
+            Problem::UnknownField(valid) => write!(f, "is not a field; the fields are: {}", valid.join(", ")),
         }
     }
 }

@@ -9,7 +9,7 @@ use super::{docs, lock, Store, Writer};
 use crate::doc::{DocMeta, Document, FieldChange, FieldConflict, PartnerEdit};
 use crate::error::{Error, Result};
 use crate::model::{
-    Brochure, DocId, Month, Partner, PartnerId, PartnerStatus, Region, Visit, VisitDetails, VisitId,
+    fields, Brochure, DocId, Month, Partner, PartnerId, PartnerStatus, Region, Visit, VisitDetails, VisitId,
 };
 use crate::privacy::{scan_note_allowing, PersonalDataKind};
 
@@ -127,14 +127,28 @@ impl Store {
         f(&mut cached.doc)
     }
 
-    /// Fields of a partner holding concurrent values, each with its author and time.
+    /// Fields of a partner holding concurrent values, each with its author and time. Paths
+    /// name fields as the CLI and the apps do (see [`fields`](crate::model::fields)).
     pub fn partner_conflicts(&self, id: PartnerId) -> Result<Vec<FieldConflict>> {
-        self.with_partner_doc(id, |doc| Ok(doc.partner_conflicts(id)?))
+        let mut conflicts = self.with_partner_doc(id, |doc| Ok(doc.partner_conflicts(id)?))?;
+        for c in &mut conflicts {
+            c.path = fields::partner_cli_path(&c.path);
+        }
+        Ok(conflicts)
     }
 
-    /// Who set a partner field, to what, and when (see [`Document::partner_field_history`]).
-    pub fn partner_history(&self, id: PartnerId, path: &str) -> Result<Vec<FieldChange>> {
-        self.with_partner_doc(id, |doc| Ok(doc.partner_field_history(id, path)?))
+    /// Who set a partner field, to what, and when, oldest first (see
+    /// [`Document::partner_field_history`]). `field` is named as the CLI and the apps name it
+    /// (`notes`, `description.fr`, `services.<id>.fees`; see [`fields`](crate::model::fields)),
+    /// and so is each change's key; a name that is no field is [`Error::Invalid`], listing the
+    /// valid names.
+    pub fn partner_history(&self, id: PartnerId, field: &str) -> Result<Vec<FieldChange>> {
+        let path = fields::partner_doc_path(field)?;
+        let mut changes = self.with_partner_doc(id, |doc| Ok(doc.partner_field_history(id, &path)?))?;
+        for c in &mut changes {
+            c.key = fields::partner_cli_key(&path, &c.key);
+        }
+        Ok(changes)
     }
 
     /// Adds a brochure or updates the fields of an existing one that differ. An enrolled field

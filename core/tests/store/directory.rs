@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use outreach_core::doc::PartnerEdit;
-use outreach_core::model::{Lang, OrgKind, Partner, PartnerStatus, Region, Theme};
+use outreach_core::model::{fields, Lang, OrgKind, Partner, PartnerStatus, Problem, Region, Theme};
 use outreach_core::sample::conex_directory;
 use outreach_core::store::PartnerQuery;
 use outreach_core::{Error, StoreChanges};
@@ -328,6 +328,61 @@ fn merging_two_stores_keeps_both_edits_and_surfaces_a_same_field_conflict() {
     assert!(a.store.partners_with_conflicts().unwrap().is_empty());
     let history = a.store.partner_history(id, "email").unwrap();
     assert_eq!(history.len(), 4, "{history:?}");
+}
+
+#[test]
+fn history_and_conflicts_name_fields_as_the_cli_does_and_an_unknown_name_lists_the_valid_ones() {
+    let a = seeded();
+    let b = open_new();
+    copy_all(&a, &b);
+    let id = conex_directory()[0].id;
+    a.store
+        .edit_partner(id, &[PartnerEdit::WorkerNotes(Some("Ring twice".into()))])
+        .unwrap();
+    b.store
+        .edit_partner(id, &[PartnerEdit::WorkerNotes(Some("Side door".into()))])
+        .unwrap();
+    copy_all(&b, &a);
+
+    let conflicts = a.store.partner_conflicts(id).unwrap();
+    assert_eq!(
+        conflicts.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(),
+        vec!["notes"]
+    );
+    let history = a.store.partner_history(id, "notes").unwrap();
+    assert!(history.len() >= 2, "{history:?}");
+    assert!(history.iter().all(|c| c.key == "notes"), "{history:?}");
+    assert!(history
+        .iter()
+        .any(|c| c.value.as_deref() == Some("Side door") && c.author == b.store.device_id()));
+
+    // The document's own key is not a name the CLI or the apps use.
+    let stored = || -> Vec<Vec<u8>> {
+        let docs = a.store.documents().unwrap();
+        docs.iter()
+            .map(|(d, _)| a.store.document_bytes(*d).unwrap())
+            .collect()
+    };
+    let before = stored();
+    match a.store.partner_history(id, "worker_notes") {
+        Err(Error::Invalid(e)) => {
+            assert_eq!(e.field, "field");
+            assert_eq!(e.problem, Problem::UnknownField(fields::partner_field_names()));
+            let text = e.to_string();
+            for name in ["name", "notes", "alternate-name", "services", "locations"] {
+                assert!(text.contains(name), "{text}");
+            }
+        }
+        other => panic!("expected an invalid field, got {other:?}"),
+    }
+    match a.store.partner_history(id, "services.x.price") {
+        Err(Error::Invalid(e)) => {
+            assert_eq!(e.field, "services.x.price");
+            assert!(e.to_string().contains("how-to-apply"), "{e}");
+        }
+        other => panic!("expected an invalid field, got {other:?}"),
+    }
+    assert_eq!(before, stored(), "a refused query changes nothing");
 }
 
 #[test]

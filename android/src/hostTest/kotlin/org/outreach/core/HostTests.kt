@@ -582,6 +582,12 @@ fun registerTests(h: Harness) {
         assertEquals(history.map { it.time }.sorted(), history.map { it.time })
         assertEquals("Caritas International", s.partner(p.id).name)
         expectThrows<OutreachException> { s.partnerHistory(newId(), "name") }
+        // Fields go by the names the apps use; the document's own keys are not among them.
+        s.editPartner(p.id, listOf(PartnerEdit.WorkerNotes("Ring twice")))
+        assertEquals(listOf("notes"), s.partnerHistory(p.id, "notes").map { it.key }.distinct())
+        val unknown = expectThrows<OutreachException.InvalidInput> { s.partnerHistory(p.id, "worker_notes") }
+        assertEquals("field", unknown.field)
+        assertTrue(unknown.reason.contains("notes, verified-on"), "lists the valid names: ${unknown.reason}")
     }
 
     h.test("enroll_and_sync_twice_with_progress") {
