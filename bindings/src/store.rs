@@ -289,12 +289,19 @@ impl OutreachStore {
         self.call("partner_id", partner_id, |store, id| store.partner_conflicts(id))
     }
 
-    /// Who set a field of a partner (`name`, `themes`, `services.<id>.fees`...), to what and
-    /// when, oldest first.
+    /// Who set a field of a partner (`name`, `notes`, `themes`, `services.<id>.fees`...: the
+    /// names the apps use), to what and when, oldest first. A name that is no field is
+    /// `InvalidInput { field = "field" }`, whose reason lists the valid names.
     pub fn partner_history(&self, partner_id: String, field: String) -> Res<Vec<FieldChange>> {
         self.call("partner_id", partner_id, |store, id| {
             store.partner_history(id, &field)
         })
+    }
+
+    /// Every write to a partner, its services and locations, newest first, each naming its
+    /// field; `settlesConflict` marks the writes that settled a conflict.
+    pub fn partner_changes(&self, partner_id: String) -> Res<Vec<FieldChange>> {
+        self.call("partner_id", partner_id, |store, id| store.partner_changes(id))
     }
 
     /// Adds a partner (coordinators). Returns its id.

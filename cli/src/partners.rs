@@ -64,8 +64,9 @@ pub enum PartnersCommand {
     History {
         /// The partner's id
         id: PartnerId,
-        /// The field: name, email, themes, phones, description.fr, services.<id>.fees...
-        field: String,
+        /// The field: name, notes, email, themes, phones, description.fr, services.<id>.fees...;
+        /// without it, every change to the partner, newest first
+        field: Option<String>,
     },
 }
 
@@ -387,9 +388,16 @@ pub fn run(command: PartnersCommand, store: &Store, out: Out<'_>) -> CliResult {
             }
             view::conflicts(out, &conflicted, store.device_id())?;
         }
-        PartnersCommand::History { id, field } => {
+        PartnersCommand::History {
+            id,
+            field: Some(field),
+        } => {
             let changes = store.partner_history(id, &field)?;
             view::history(out, &field, &changes, store.device_id())?;
+        }
+        PartnersCommand::History { id, field: None } => {
+            let changes = store.partner_changes(id)?;
+            view::changes(out, &changes, store.device_id())?;
         }
     }
     Ok(())

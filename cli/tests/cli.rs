@@ -429,6 +429,16 @@ fn concurrent_edits_from_another_device_show_as_conflicts() {
         "{notes}"
     );
     assert!(!notes.contains("worker_notes"), "{notes}");
+    let all = s.ok(&format!("partners history {id}"));
+    let first = all.lines().nth(1).unwrap_or_default();
+    assert!(
+        first.contains(" notes ") && first.contains("Ring twice"),
+        "newest first:\n{all}"
+    );
+    assert!(
+        all.contains("(settles a conflict)"),
+        "the email conflict settled:\n{all}"
+    );
     let refused = failed(s.run(&format!("partners history {id} worker_notes")));
     assert!(
         refused.contains("is not a field") && refused.contains("notes, verified-on"),

@@ -252,6 +252,16 @@ pub fn conflicts(out: Out<'_>, partners: &[Conflicted], this: DeviceId) -> io::R
     )
 }
 
+/// The value a change wrote, as shown: a write that replaced concurrent values says so.
+fn written(c: &FieldChange) -> String {
+    let value = c.value.clone().map_or_else(|| "(removed)".to_owned(), or_dash);
+    if c.settles_conflict {
+        format!("{value} (settles a conflict)")
+    } else {
+        value
+    }
+}
+
 /// Writes the history of one field, oldest first.
 pub fn history(out: Out<'_>, field: &str, changes: &[FieldChange], this: DeviceId) -> io::Result<()> {
     if changes.is_empty() {
@@ -263,7 +273,24 @@ pub fn history(out: Out<'_>, field: &str, changes: &[FieldChange], this: DeviceI
             time(c.time),
             crate::output::device(c.author, this),
             c.key.clone(),
-            c.value.clone().map_or_else(|| "(removed)".to_owned(), or_dash),
+            written(c),
+        ]);
+    }
+    table.write(out)
+}
+
+/// Writes every change to a partner, newest first.
+pub fn changes(out: Out<'_>, changes: &[FieldChange], this: DeviceId) -> io::Result<()> {
+    let mut table = Table::new(&["TIME", "DEVICE", "FIELD", "KEY", "VALUE"]);
+    for c in changes {
+        let own = c.field.rsplit('.').next() == Some(c.key.as_str());
+        let key = if own { String::new() } else { c.key.clone() };
+        table.row(vec![
+            time(c.time),
+            crate::output::device(c.author, this),
+            c.field.clone(),
+            or_dash(key),
+            written(c),
         ]);
     }
     table.write(out)

@@ -44,10 +44,16 @@ pub struct FieldChange {
     pub time: DateTime<Utc>,
     /// The device that made it.
     pub author: Author,
-    /// The key written (the field itself, or a member of a set or map field).
+    /// The field written (`name`, `themes`, `services.<id>.fees`), as the CLI and the apps name
+    /// it.
+    pub field: String,
+    /// The key written: the field itself, or a member of a set or map field (a theme, a
+    /// language of a text, a day of the hours).
     pub key: String,
     /// The value written, `None` when the key was removed.
     pub value: Option<String>,
+    /// Whether this write replaced several concurrent values: it settled a conflict.
+    pub settles_conflict: bool,
 }
 
 fn author_of(actor: &ActorId) -> Author {
@@ -150,15 +156,37 @@ fn resolve(am: &AutoCommit, base: &ObjId, path: &str) -> Result<(ObjId, Option<S
     }
 }
 
-fn history_of(am: &mut AutoCommit, obj: &ObjId, key: Option<&str>) -> Vec<FieldChange> {
-    let target = obj.to_string();
+/// The objects whose writes a history lists, each with its path in the document (empty for
+/// the entity itself).
+type Audited = Vec<(String, String)>;
+
+/// Every map object of the entity at `obj`, with its path below it.
+fn maps_below(am: &AutoCommit, obj: &ObjId, path: &str, out: &mut Audited) {
+    out.push((obj.to_string(), path.to_string()));
+    for key in am.keys(obj).collect::<Vec<_>>() {
+        if let Ok(Some((Value::Object(ObjType::Map), child))) = am.get(obj, key.as_str()) {
+            let below = if path.is_empty() {
+                key
+            } else {
+                format!("{path}.{key}")
+            };
+            maps_below(am, &child, &below, out);
+        }
+    }
+}
+
+/// Writes to the audited objects (to `key` of them only, if given), oldest first. A change's
+/// `field` is its path in the document (the caller names it as users do).
+fn history_of(am: &mut AutoCommit, audited: &Audited, key: Option<&str>) -> Vec<FieldChange> {
+    let paths: std::collections::HashMap<&str, &str> =
+        audited.iter().map(|(o, p)| (o.as_str(), p.as_str())).collect();
     let mut out = Vec::new();
     for change in am.get_changes(&[]) {
         let expanded = change.decode();
         for op in &expanded.operations {
-            if op.obj.to_string() != target {
+            let Some(path) = paths.get(op.obj.to_string().as_str()) else {
                 continue;
-            }
+            };
             let automerge::legacy::Key::Map(k) = &op.key else {
                 continue;
             };
@@ -174,8 +202,10 @@ fn history_of(am: &mut AutoCommit, obj: &ObjId, key: Option<&str>) -> Vec<FieldC
             out.push(FieldChange {
                 time: time_of(expanded.time),
                 author: author_of(&expanded.actor_id),
+                field: (*path).to_string(),
                 key: k.to_string(),
                 value,
+                settles_conflict: op.pred.len() > 1,
             });
         }
     }
@@ -211,7 +241,24 @@ impl Document {
             .partner_object(id)?
             .ok_or_else(|| malformed(format!("partners.{id}"), "an existing partner"))?;
         let (obj, key) = resolve(&self.am, &base, path)?;
-        Ok(history_of(&mut self.am, &obj, key.as_deref()))
+        let field = match &key {
+            Some(_) => path.rsplit_once('.').map_or("", |(parent, _)| parent),
+            None => path,
+        };
+        let audited = vec![(obj.to_string(), field.to_string())];
+        Ok(history_of(&mut self.am, &audited, key.as_deref()))
+    }
+
+    /// Every write to any field of a partner, its services and locations, oldest first; each
+    /// change's `field` is the path in the document of the object written (empty for the
+    /// partner itself).
+    pub fn partner_changes(&mut self, id: PartnerId) -> Result<Vec<FieldChange>, DocError> {
+        let base = self
+            .partner_object(id)?
+            .ok_or_else(|| malformed(format!("partners.{id}"), "an existing partner"))?;
+        let mut audited = Vec::new();
+        maps_below(&self.am, &base, "", &mut audited);
+        Ok(history_of(&mut self.am, &audited, None))
     }
 }
 

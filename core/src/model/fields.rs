@@ -164,19 +164,42 @@ pub fn partner_cli_path(doc_path: &str) -> String {
     out.join(".")
 }
 
-/// The name a change to `key`, inside the field that `doc_path` names, is shown under: a
-/// field's own key by the field's name (`worker_notes` as `notes`); a member as it is.
-pub fn partner_cli_key(doc_path: &str, key: &str) -> String {
-    let last = doc_path.rsplit('.').next().unwrap_or_default();
-    if last == key {
-        partner_cli_path(doc_path)
-            .rsplit('.')
-            .next()
-            .unwrap_or(key)
-            .to_string()
-    } else {
-        key.to_string()
+/// Whether `doc_path` names a field whose members are written one by one (a set, a text's
+/// languages, the days of the hours, the phones).
+fn holds_members(doc_path: &str) -> bool {
+    let mut fields = Some(PARTNER);
+    let mut segments = doc_path.split('.').filter(|s| !s.is_empty()).peekable();
+    while let Some(seg) = segments.next() {
+        let Some(f) = fields.and_then(|fs| fs.iter().find(|f| f.key == seg)) else {
+            return false;
+        };
+        match &f.inside {
+            Inside::Member => return segments.peek().is_none(),
+            Inside::Nothing => return false,
+            Inside::Entities(inner) => {
+                segments.next();
+                fields = Some(inner);
+            }
+        }
     }
+    false
+}
+
+/// How a write is shown: the field and the key, as the CLI and the apps name them, for a write
+/// of `key` in the object at `obj_path` (empty for the partner itself). A member keeps its
+/// name (`themes`, `legal`); a field's own key is the field's name (`notes`, `notes`).
+pub fn partner_change_names(obj_path: &str, key: &str) -> (String, String) {
+    if holds_members(obj_path) {
+        return (partner_cli_path(obj_path), key.to_string());
+    }
+    let full = if obj_path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{obj_path}.{key}")
+    };
+    let field = partner_cli_path(&full);
+    let key = field.rsplit('.').next().unwrap_or(key).to_string();
+    (field, key)
 }
 
 #[cfg(test)]
@@ -201,8 +224,22 @@ mod tests {
             assert_eq!(partner_doc_path(cli).unwrap(), doc, "{cli}");
             assert_eq!(partner_cli_path(doc), cli.replace('_', "-"), "{doc}");
         }
-        assert_eq!(partner_cli_key("worker_notes", "worker_notes"), "notes");
-        assert_eq!(partner_cli_key("themes", "legal"), "legal");
+        let names = |o: &str, k: &str| {
+            let (f, k) = partner_change_names(o, k);
+            (f, k)
+        };
+        assert_eq!(names("", "worker_notes"), ("notes".into(), "notes".into()));
+        assert_eq!(names("themes", "legal"), ("themes".into(), "legal".into()));
+        assert_eq!(names("description", "fr"), ("description".into(), "fr".into()));
+        assert_eq!(
+            names("services.s1", "how_to_apply"),
+            ("services.s1.how-to-apply".into(), "how-to-apply".into())
+        );
+        assert_eq!(
+            names("services.s1.schedule", "mon"),
+            ("services.s1.hours".into(), "mon".into())
+        );
+        assert_eq!(names("services", "s1"), ("services.s1".into(), "s1".into()));
         assert_eq!(partner_cli_path("future_field.x"), "future_field.x");
     }
 

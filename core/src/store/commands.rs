@@ -144,10 +144,17 @@ impl Store {
     /// valid names.
     pub fn partner_history(&self, id: PartnerId, field: &str) -> Result<Vec<FieldChange>> {
         let path = fields::partner_doc_path(field)?;
-        let mut changes = self.with_partner_doc(id, |doc| Ok(doc.partner_field_history(id, &path)?))?;
-        for c in &mut changes {
-            c.key = fields::partner_cli_key(&path, &c.key);
-        }
+        let changes = self.with_partner_doc(id, |doc| Ok(doc.partner_field_history(id, &path)?))?;
+        Ok(named(changes))
+    }
+
+    /// Every write to a partner, its services and locations, newest first: its whole history,
+    /// fields named as in [`partner_history`](Store::partner_history).
+    pub fn partner_changes(&self, id: PartnerId) -> Result<Vec<FieldChange>> {
+        let mut changes = named(self.with_partner_doc(id, |doc| Ok(doc.partner_changes(id)?))?);
+        // Newest first; a change's own writes too (the sort is stable).
+        changes.reverse();
+        changes.sort_by_key(|c| std::cmp::Reverse(c.time));
         Ok(changes)
     }
 
@@ -355,4 +362,14 @@ fn written_visit(id: VisitId, log: DocMeta, details: &VisitDetails) -> Entities 
         details: details.clone(),
     };
     Entities::Visits(vec![(id, Some(visit))])
+}
+
+/// Changes as the document lists them (the object written, the key), named as users name them.
+fn named(mut changes: Vec<FieldChange>) -> Vec<FieldChange> {
+    for c in &mut changes {
+        let (field, key) = fields::partner_change_names(&c.field, &c.key);
+        c.field = field;
+        c.key = key;
+    }
+    changes
 }

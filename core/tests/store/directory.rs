@@ -383,6 +383,35 @@ fn history_and_conflicts_name_fields_as_the_cli_does_and_an_unknown_name_lists_t
         other => panic!("expected an invalid field, got {other:?}"),
     }
     assert_eq!(before, stored(), "a refused query changes nothing");
+
+    // Settling the conflict shows as such, in the field's history and the partner's.
+    a.store
+        .edit_partner(
+            id,
+            &[PartnerEdit::WorkerNotes(Some("Side door, ring twice".into()))],
+        )
+        .unwrap();
+    let history = a.store.partner_history(id, "notes").unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last.value.as_deref(), Some("Side door, ring twice"));
+    assert!(last.settles_conflict, "{history:?}");
+    assert_eq!(
+        history.iter().filter(|c| c.settles_conflict).count(),
+        1,
+        "{history:?}"
+    );
+    let all = a.store.partner_changes(id).unwrap();
+    assert_eq!(all[0], *last, "newest first");
+    assert!(all.windows(2).all(|w| w[0].time >= w[1].time), "{all:?}");
+    let named: std::collections::BTreeSet<&str> = all.iter().map(|c| c.field.as_str()).collect();
+    for field in ["name", "notes", "themes", "description"] {
+        assert!(named.contains(field), "{field} in {named:?}");
+    }
+    assert!(named.iter().any(|f| f.starts_with("locations.")), "{named:?}");
+    assert!(
+        !named.iter().any(|f| f.contains('_')),
+        "document keys leak: {named:?}"
+    );
 }
 
 #[test]

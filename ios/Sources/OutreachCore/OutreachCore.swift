@@ -928,6 +928,12 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
     func partner(partnerId: String) throws  -> Partner
     
     /**
+     * Every write to a partner, its services and locations, newest first, each naming its
+     * field; `settlesConflict` marks the writes that settled a conflict.
+     */
+    func partnerChanges(partnerId: String) throws  -> [FieldChange]
+    
+    /**
      * The fields of a partner holding concurrent values, each with its author and time.
      * Writing the field again (any edit of it) resolves the conflict.
      */
@@ -939,8 +945,9 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
     func partnerCount() throws  -> UInt64
     
     /**
-     * Who set a field of a partner (`name`, `themes`, `services.<id>.fees`...), to what and
-     * when, oldest first.
+     * Who set a field of a partner (`name`, `notes`, `themes`, `services.<id>.fees`...: the
+     * names the apps use), to what and when, oldest first. A name that is no field is
+     * `InvalidInput { field = "field" }`, whose reason lists the valid names.
      */
     func partnerHistory(partnerId: String, field: String) throws  -> [FieldChange]
     
@@ -1282,6 +1289,20 @@ open func partner(partnerId: String)throws  -> Partner  {
 }
     
     /**
+     * Every write to a partner, its services and locations, newest first, each naming its
+     * field; `settlesConflict` marks the writes that settled a conflict.
+     */
+open func partnerChanges(partnerId: String)throws  -> [FieldChange]  {
+    return try  FfiConverterSequenceTypeFieldChange.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_method_outreachstore_partner_changes(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(partnerId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The fields of a partner holding concurrent values, each with its author and time.
      * Writing the field again (any edit of it) resolves the conflict.
      */
@@ -1308,8 +1329,9 @@ open func partnerCount()throws  -> UInt64  {
 }
     
     /**
-     * Who set a field of a partner (`name`, `themes`, `services.<id>.fees`...), to what and
-     * when, oldest first.
+     * Who set a field of a partner (`name`, `notes`, `themes`, `services.<id>.fees`...: the
+     * names the apps use), to what and when, oldest first. A name that is no field is
+     * `InvalidInput { field = "field" }`, whose reason lists the valid names.
      */
 open func partnerHistory(partnerId: String, field: String)throws  -> [FieldChange]  {
     return try  FfiConverterSequenceTypeFieldChange.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
@@ -5892,13 +5914,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_outreachstore_partner() != 9456) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_changes() != 30287) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_conflicts() != 16879) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_count() != 7153) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_history() != 1981) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_history() != 25592) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_partners_with_conflicts() != 56397) {

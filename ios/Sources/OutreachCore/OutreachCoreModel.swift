@@ -1398,13 +1398,23 @@ public struct FieldChange: Equatable, Hashable {
      */
     public let author: DeviceId
     /**
-     * The key written (the field itself, or a member of a set or map field).
+     * The field written (`name`, `themes`, `services.<id>.fees`), as the CLI and the apps name
+     * it.
+     */
+    public let field: String
+    /**
+     * The key written: the field itself, or a member of a set or map field (a theme, a
+     * language of a text, a day of the hours).
      */
     public let key: String
     /**
      * The value written, `None` when the key was removed.
      */
     public let value: String?
+    /**
+     * Whether this write replaced several concurrent values: it settled a conflict.
+     */
+    public let settlesConflict: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1416,15 +1426,25 @@ public struct FieldChange: Equatable, Hashable {
          * The device that made it.
          */author: DeviceId, 
         /**
-         * The key written (the field itself, or a member of a set or map field).
+         * The field written (`name`, `themes`, `services.<id>.fees`), as the CLI and the apps name
+         * it.
+         */field: String, 
+        /**
+         * The key written: the field itself, or a member of a set or map field (a theme, a
+         * language of a text, a day of the hours).
          */key: String, 
         /**
          * The value written, `None` when the key was removed.
-         */value: String?) {
+         */value: String?, 
+        /**
+         * Whether this write replaced several concurrent values: it settled a conflict.
+         */settlesConflict: Bool) {
         self.time = time
         self.author = author
+        self.field = field
         self.key = key
         self.value = value
+        self.settlesConflict = settlesConflict
     }
 
     
@@ -1445,16 +1465,20 @@ public struct FfiConverterTypeFieldChange: FfiConverterRustBuffer {
             try FieldChange(
                 time: FfiConverterTypeUtcDateTime.read(from: &buf), 
                 author: FfiConverterTypeDeviceId.read(from: &buf), 
+                field: FfiConverterString.read(from: &buf), 
                 key: FfiConverterString.read(from: &buf), 
-                value: FfiConverterOptionString.read(from: &buf)
+                value: FfiConverterOptionString.read(from: &buf), 
+                settlesConflict: FfiConverterBool.read(from: &buf)
         )
     }
 
     public static func write(_ value: FieldChange, into buf: inout [UInt8]) {
         FfiConverterTypeUtcDateTime.write(value.time, into: &buf)
         FfiConverterTypeDeviceId.write(value.author, into: &buf)
+        FfiConverterString.write(value.field, into: &buf)
         FfiConverterString.write(value.key, into: &buf)
         FfiConverterOptionString.write(value.value, into: &buf)
+        FfiConverterBool.write(value.settlesConflict, into: &buf)
     }
 }
 

@@ -588,6 +588,13 @@ fun registerTests(h: Harness) {
         val unknown = expectThrows<OutreachException.InvalidInput> { s.partnerHistory(p.id, "worker_notes") }
         assertEquals("field", unknown.field)
         assertTrue(unknown.reason.contains("notes, verified-on"), "lists the valid names: ${unknown.reason}")
+        // The whole history of the partner, newest first, every field by its name.
+        val all = s.partnerChanges(p.id)
+        assertEquals("notes", all.first().field)
+        assertEquals("Ring twice", all.first().value)
+        assertEquals(all.map { it.time }.sortedDescending(), all.map { it.time })
+        assertTrue(all.any { it.field == "name" && it.value == "Caritas International" }, "fields: ${all.map { it.field }}")
+        assertTrue(all.none { it.field.contains('_') || it.settlesConflict }, "fields: ${all.map { it.field }}")
     }
 
     h.test("enroll_and_sync_twice_with_progress") {
