@@ -333,6 +333,20 @@ impl OutreachStore {
         })
     }
 
+    /// Records that each of these partners' entries was checked on `on` by `by`; an unknown id
+    /// is `NotFound` before anything is recorded.
+    pub fn mark_all_verified(&self, partner_ids: Vec<String>, on: IsoDate, by: String) -> Res<()> {
+        self.call("partner_ids", partner_ids, |store, ids: Vec<m::PartnerId>| {
+            store.mark_all_verified(&ids, on, &by)
+        })
+    }
+
+    /// The entries that need checking: last verified before `verified_before`, or never;
+    /// oldest first (never verified first). Defunct partners are left out.
+    pub fn stale_partners(&self, verified_before: IsoDate) -> Res<Vec<PartnerSummary>> {
+        guard(|| Ok(self.store.stale_partners(verified_before)?.into_ffi()))
+    }
+
     // ---- brochures ----
 
     /// Brochures in force, each in the first of `languages` it has (then any), newest first.

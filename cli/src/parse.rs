@@ -182,6 +182,59 @@ pub fn hours(text: &str) -> Result<WeeklyHours, String> {
     })
 }
 
+/// An age, as `partners stale --older-than` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Age {
+    /// A number of days (`d`) or weeks (`w`, seven days each).
+    Days(u32),
+    /// A number of calendar months (`m`) or years (`y`, twelve months each).
+    Months(u32),
+}
+
+impl Age {
+    /// The day this age before `today`: entries verified before it are older.
+    pub fn before(self, today: NaiveDate) -> NaiveDate {
+        match self {
+            Age::Days(n) => today - chrono::Days::new(n.into()),
+            Age::Months(n) => today - chrono::Months::new(n),
+        }
+        .max(NaiveDate::MIN)
+    }
+}
+
+impl std::fmt::Display for Age {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Age::Days(n) => write!(f, "{n} days"),
+            Age::Months(n) => write!(f, "{n} months"),
+        }
+    }
+}
+
+/// Parses an age: a number and a unit, `d` (days), `w` (weeks), `m` (months) or `y` (years),
+/// at most 100 years.
+pub fn age(text: &str) -> Result<Age, String> {
+    const HINT: &str = "expected an age such as 90d, 8w, 6m or 1y";
+    let text = text.trim();
+    let (n, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: u32 = n.parse().map_err(|_| HINT.to_owned())?;
+    let age = match unit {
+        "d" => Age::Days(n),
+        "w" => Age::Days(n.checked_mul(7).ok_or_else(|| HINT.to_owned())?),
+        "m" => Age::Months(n),
+        "y" => Age::Months(n.checked_mul(12).ok_or_else(|| HINT.to_owned())?),
+        _ => return Err(HINT.to_owned()),
+    };
+    let too_old = match age {
+        Age::Days(d) => d > 36_525,
+        Age::Months(m) => m > 1_200,
+    };
+    if too_old {
+        return Err("an age of at most 100 years".to_owned());
+    }
+    Ok(age)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +269,18 @@ mod tests {
         assert!(point("95,4").is_err());
         assert!(hours("mon-fri 09:00-12:00").is_ok());
         assert!(hours("weekdays").is_err());
+    }
+
+    #[test]
+    fn ages_are_days_weeks_months_or_years() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(age("6m").unwrap().before(today), day(2026, 6, 1));
+        assert_eq!(age("1y").unwrap().before(today), day(2025, 12, 1));
+        assert_eq!(age("2w").unwrap().before(today), day(2026, 11, 17));
+        assert_eq!(age(" 90d ").unwrap().before(today), day(2026, 9, 2));
+        for bad in ["", "6", "m", "6x", "-1m", "101y", "99999999999d", "6 m"] {
+            assert!(age(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -34,16 +34,27 @@ pub enum PartnersCommand {
         #[arg(value_parser = code::<PartnerStatus>())]
         status: PartnerStatus,
     },
-    /// Record that a partner's entry was checked with the organisation
+    /// Record that partners' entries were checked with their organisations
     Verify {
-        /// The partner's id
-        id: PartnerId,
+        /// The partners' ids (one or more)
+        #[arg(required = true, num_args = 1..)]
+        ids: Vec<PartnerId>,
         /// Who checked it (a role or team, not a person's details)
         #[arg(long, default_value = "coordinator")]
         by: String,
         /// Day of the check (default: today)
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse::date)]
         on: Option<NaiveDate>,
+    },
+    /// List the entries that need checking: last verified before a given age, or never; oldest
+    /// first
+    Stale {
+        /// Age: days, weeks, months or years (90d, 8w, 6m, 1y)
+        #[arg(long, value_name = "AGE", value_parser = parse::age, default_value = "6m")]
+        older_than: parse::Age,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
     },
     /// Search the directory: free text, themes, place, languages, opening hours, distance
     Search(SearchArgs),
@@ -352,8 +363,18 @@ pub fn run(command: PartnersCommand, store: &Store, out: Out<'_>) -> CliResult {
             store.edit_partner(id, &edits.into_edits())?;
         }
         PartnersCommand::Status { id, status } => store.set_partner_status(id, status)?,
-        PartnersCommand::Verify { id, by, on } => {
-            store.mark_verified(id, on.unwrap_or_else(crate::today), &by)?
+        PartnersCommand::Verify { ids, by, on } => {
+            store.mark_all_verified(&ids, on.unwrap_or_else(crate::today), &by)?
+        }
+        PartnersCommand::Stale { older_than, json } => {
+            let stale = store.stale_partners(older_than.before(crate::today()))?;
+            if json {
+                output::json(out, serde_json::to_string_pretty(&stale))?;
+            } else if stale.is_empty() {
+                writeln!(out, "Every entry was verified within {older_than}.")?;
+            } else {
+                view::search_results(out, &stale, false)?;
+            }
         }
         PartnersCommand::Search(args) => {
             let found = store.search_partners(&args.query())?;

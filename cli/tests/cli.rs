@@ -247,6 +247,31 @@ fn partners_are_added_edited_searched_and_audited() {
         .ok(&format!("partners show {liege}"))
         .contains("2026-11-20 by CONEX coordinator"));
 
+    // What needs checking: never verified first, then the oldest; verified in bulk.
+    let stale = s.ok("partners stale --older-than 1d");
+    let rows: Vec<&str> = stale.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{stale}");
+    assert!(rows[0].contains(caw) && rows[0].contains("never"), "{stale}");
+    assert!(
+        rows[1].contains(liege) && rows[1].contains("2026-11-20"),
+        "{stale}"
+    );
+    let listed = json(&s.ok("partners stale --older-than 100y --json"));
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(1),
+        "only the never verified"
+    );
+    assert_eq!(listed[0]["id"], caw);
+    s.ok(&format!("partners verify {liege} {caw}"));
+    assert!(s
+        .ok("partners stale --older-than 1d")
+        .contains("Every entry was verified within 1 days"));
+    let refused = s.run("partners stale --older-than 6x");
+    assert_eq!(refused.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("90d, 8w, 6m or 1y"), "{stderr}");
+
     let history = s.ok(&format!("partners history {liege} name"));
     let changes: Vec<&str> = history.lines().skip(1).collect();
     assert_eq!(changes.len(), 2, "{history}");

@@ -115,6 +115,18 @@ impl Store {
         )
     }
 
+    /// Records that each of these partners' entries was checked on `on`, by `by`. An id this
+    /// device does not know is [`Error::NotFound`] before anything is recorded.
+    pub fn mark_all_verified(&self, ids: &[PartnerId], on: NaiveDate, by: &str) -> Result<()> {
+        for &id in ids {
+            self.partner_region(id)?;
+        }
+        for &id in ids {
+            self.mark_verified(id, on, by)?;
+        }
+        Ok(())
+    }
+
     /// Runs `f` on the loaded document holding partner `id`.
     fn with_partner_doc<T>(&self, id: PartnerId, f: impl FnOnce(&mut Document) -> Result<T>) -> Result<T> {
         let region = self.partner_region(id)?;

@@ -241,6 +241,21 @@ impl Store {
         })
     }
 
+    /// Partners whose entry was last verified before `verified_before`, or never: what needs
+    /// checking, oldest first (never verified first), then by name. Defunct partners are left
+    /// out: nothing is left to check.
+    pub fn stale_partners(&self, verified_before: NaiveDate) -> Result<Vec<PartnerSummary>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT summary FROM partners
+                 WHERE status != 'defunct' AND (verified_on IS NULL OR verified_on < ?1)
+                 ORDER BY verified_on IS NOT NULL, verified_on, name, id",
+            )?;
+            let rows = stmt.query_map([verified_before.to_string()], |r| r.get::<_, String>(0))?;
+            rows.map(|r| from_json(&r?)).collect()
+        })
+    }
+
     /// Number of partners in the directory, all statuses.
     pub fn partner_count(&self) -> Result<u64> {
         self.read(|c| Ok(c.query_row("SELECT count(*) FROM partners", [], |r| r.get::<_, i64>(0))? as u64))

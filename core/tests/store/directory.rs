@@ -498,3 +498,43 @@ fn a_panicking_observer_does_not_break_the_store() {
     assert_eq!(*calls.lock().unwrap(), 8);
     assert_eq!(t.store.partner_count().unwrap(), 8);
 }
+
+#[test]
+fn stale_entries_are_listed_oldest_first_and_verified_in_bulk() {
+    let t = seeded();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let ids: Vec<_> = conex_directory().iter().map(|p| p.id).collect();
+    let (a, b) = (ids[0], ids[1]);
+    let age = |s: &outreach_core::store::PartnerSummary| (s.verified_on.is_some(), s.verified_on);
+    let stale = t.store.stale_partners(today).unwrap();
+    assert!(
+        stale.windows(2).all(|w| age(&w[0]) <= age(&w[1])),
+        "oldest first, never first"
+    );
+    assert!(stale.iter().all(|s| s.verified_on.is_none_or(|d| d < today)));
+    assert!(stale.iter().all(|s| s.status != PartnerStatus::Defunct));
+
+    // One unknown id: nothing is recorded.
+    let before = t.store.partner(a).unwrap();
+    let unknown = Partner::new(Region::Brussels, "Nowhere", OrgKind::Other).id;
+    assert!(matches!(
+        t.store.mark_all_verified(&[a, unknown], today, "coordinator"),
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(t.store.partner(a).unwrap(), before);
+
+    t.store.mark_all_verified(&[a, b], today, "coordinator").unwrap();
+    let stale = t.store.stale_partners(today).unwrap();
+    assert!(!stale.iter().any(|s| s.id == a || s.id == b), "verified today");
+    let tomorrow = today.succ_opt().unwrap();
+    let later = t.store.stale_partners(tomorrow).unwrap();
+    assert_eq!(
+        later.iter().filter(|s| s.id == a || s.id == b).count(),
+        2,
+        "verified before tomorrow"
+    );
+    assert_eq!(
+        t.store.partner(b).unwrap().verified_by.as_deref(),
+        Some("coordinator")
+    );
+}

@@ -918,6 +918,12 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
     func logVisit(details: VisitDetails) throws  -> String
     
     /**
+     * Records that each of these partners' entries was checked on `on` by `by`; an unknown id
+     * is `NotFound` before anything is recorded.
+     */
+    func markAllVerified(partnerIds: [String], on: IsoDate, by: String) throws 
+    
+    /**
      * Records that a partner's entry was checked with the organisation on `on` by `by`.
      */
     func markVerified(partnerId: String, on: IsoDate, by: String) throws 
@@ -976,6 +982,12 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
      * Sets a partner's status (partners are closed, never deleted).
      */
     func setPartnerStatus(partnerId: String, status: PartnerStatus) throws 
+    
+    /**
+     * The entries that need checking: last verified before `verified_before`, or never;
+     * oldest first (never verified first). Defunct partners are left out.
+     */
+    func stalePartners(verifiedBefore: IsoDate) throws  -> [PartnerSummary]
     
     /**
      * Calls `observer` after every commit that changes partners, brochures or visits, until
@@ -1262,6 +1274,21 @@ open func logVisit(details: VisitDetails)throws  -> String  {
 }
     
     /**
+     * Records that each of these partners' entries was checked on `on` by `by`; an unknown id
+     * is `NotFound` before anything is recorded.
+     */
+open func markAllVerified(partnerIds: [String], on: IsoDate, by: String)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_method_outreachstore_mark_all_verified(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceString.lower(partnerIds),
+        FfiConverterTypeIsoDate_lower(on),
+        FfiConverterString.lower(by),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Records that a partner's entry was checked with the organisation on `on` by `by`.
      */
 open func markVerified(partnerId: String, on: IsoDate, by: String)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
@@ -1409,6 +1436,20 @@ open func setPartnerStatus(partnerId: String, status: PartnerStatus)throws   {tr
         FfiConverterTypePartnerStatus_lower(status),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * The entries that need checking: last verified before `verified_before`, or never;
+     * oldest first (never verified first). Defunct partners are left out.
+     */
+open func stalePartners(verifiedBefore: IsoDate)throws  -> [PartnerSummary]  {
+    return try  FfiConverterSequenceTypePartnerSummary.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_method_outreachstore_stale_partners(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeIsoDate_lower(verifiedBefore),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -5908,6 +5949,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_outreachstore_log_visit() != 55102) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_all_verified() != 33507) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_verified() != 8297) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5939,6 +5983,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_set_partner_status() != 50035) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_stale_partners() != 1213) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_subscribe() != 43416) {

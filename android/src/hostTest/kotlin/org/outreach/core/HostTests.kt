@@ -436,6 +436,21 @@ fun registerTests(h: Harness) {
         assertEquals(listOf(), s.partnersWithConflicts())
     }
 
+    h.test("stale_list_oldest_first_and_bulk_verify") {
+        val s = TestStore("stale").store
+        val old = partner("CAW Limburg", Region.LIMBURG).copy(verifiedOn = LocalDate.of(2024, 3, 1), verifiedBy = "coordinator")
+        val never = partner("Caritas Bruxelles", Region.BRUSSELS)
+        val fresh = partner("Fedasil Liège", Region.LIEGE).copy(verifiedOn = LocalDate.of(2026, 11, 20), verifiedBy = "coordinator")
+        listOf(old, never, fresh).forEach { s.addPartner(it) }
+        val cutoff = LocalDate.of(2026, 6, 1)
+        assertEquals(listOf(never.id, old.id), s.stalePartners(cutoff).map { it.id }, "never verified first, then the oldest")
+        expectThrows<OutreachException.NotFound> { s.markAllVerified(listOf(old.id, newId()), LocalDate.of(2026, 12, 1), "coordinator") }
+        assertEquals(LocalDate.of(2024, 3, 1), s.partner(old.id).verifiedOn, "nothing recorded")
+        s.markAllVerified(listOf(old.id, never.id), LocalDate.of(2026, 12, 1), "Coordination")
+        assertEquals(listOf(), s.stalePartners(cutoff))
+        assertEquals("Coordination", s.partner(never.id).verifiedBy)
+    }
+
     h.test("observer_sees_an_edit_and_stops_after_cancel") {
         val s = TestStore("observer").store
         val p = partner("CAW Limburg", Region.LIMBURG, OrgKind.WELFARE_CENTRE)
