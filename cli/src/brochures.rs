@@ -3,14 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Subcommand;
-use outreach_core::model::{BrochureId, Lang, MAX_FILE_BYTES};
+use chrono::NaiveDate;
+use clap::{Args, Subcommand};
+use outreach_core::model::{Audience, Brochure, BrochureId, Lang, MultiText, Theme, MAX_FILE_BYTES};
 use outreach_core::Store;
 
 use crate::error::{CliError, CliResult};
 use crate::net::{self, NetArgs};
 use crate::output::{self, Out, Table};
-use crate::parse;
+use crate::parse::{self, code};
 
 /// Commands on the brochure catalog.
 #[derive(Debug, Subcommand)]
@@ -25,8 +26,29 @@ pub enum BrochuresCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Add a brochure to the catalog (coordinators) and print its id; its files are published
+    /// with `brochures publish`
+    Add(Box<Entry>),
+    /// Change a brochure's catalog entry (coordinators)
+    Edit {
+        /// The brochure
+        #[arg(value_name = "ID", value_parser = parse::from_str::<BrochureId>)]
+        id: BrochureId,
+        #[command(flatten)]
+        entry: Box<Entry>,
+        /// A new edition: the version is raised by one
+        #[arg(long)]
+        new_version: bool,
+    },
+    /// Retire a brochure (coordinators): it stays in the catalog, hidden from workers, and
+    /// devices drop its files
+    Retire {
+        /// The brochure
+        #[arg(value_name = "ID", value_parser = parse::from_str::<BrochureId>)]
+        id: BrochureId,
+    },
     /// Publish the file of one language of a brochure (coordinators); it is uploaded to the hub
-    /// at the next sync, before the catalog
+    /// at the next sync, before the catalog. Publishing again replaces the language's file
     Publish {
         /// The brochure
         #[arg(value_name = "ID", value_parser = parse::from_str::<BrochureId>)]
@@ -61,6 +83,71 @@ pub enum BrochuresCommand {
         #[arg(long = "lang", value_name = "LANG", value_parser = parse::from_str::<Lang>)]
         languages: Vec<Lang>,
     },
+}
+
+/// The fields of a catalog entry that `add` and `edit` set.
+#[derive(Debug, Args)]
+pub struct Entry {
+    /// The title in one language; an empty TEXT removes it (repeatable)
+    #[arg(long = "title", value_name = "LANG=TEXT", value_parser = parse::lang_text)]
+    titles: Vec<(Lang, String)>,
+    /// The summary in one language; an empty TEXT removes it (repeatable)
+    #[arg(long = "summary", value_name = "LANG=TEXT", value_parser = parse::lang_text)]
+    summaries: Vec<(Lang, String)>,
+    /// Add a theme (repeatable)
+    #[arg(long = "theme", value_name = "THEME", value_parser = code::<Theme>())]
+    themes: Vec<Theme>,
+    /// Remove a theme (repeatable)
+    #[arg(long = "remove-theme", value_name = "THEME", value_parser = code::<Theme>())]
+    remove_themes: Vec<Theme>,
+    /// Add an audience (repeatable) [default for a new brochure: migrants]
+    #[arg(long = "audience", value_name = "AUDIENCE", value_parser = code::<Audience>())]
+    audience: Vec<Audience>,
+    /// Remove an audience (repeatable)
+    #[arg(long = "remove-audience", value_name = "AUDIENCE", value_parser = code::<Audience>())]
+    remove_audience: Vec<Audience>,
+    /// Day of first publication [default for a new brochure: today]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse::date)]
+    published_on: Option<NaiveDate>,
+}
+
+impl Entry {
+    fn is_empty(&self) -> bool {
+        self.titles.is_empty()
+            && self.summaries.is_empty()
+            && self.themes.is_empty()
+            && self.remove_themes.is_empty()
+            && self.audience.is_empty()
+            && self.remove_audience.is_empty()
+            && self.published_on.is_none()
+    }
+
+    /// Sets these fields on `b`.
+    fn apply(&self, b: &mut Brochure) {
+        fn texts(into: &mut MultiText, from: &[(Lang, String)]) {
+            for (lang, text) in from {
+                if text.is_empty() {
+                    into.remove(lang);
+                } else {
+                    into.insert(lang.clone(), text.clone());
+                }
+            }
+        }
+        texts(&mut b.title, &self.titles);
+        texts(&mut b.summary, &self.summaries);
+        b.themes.extend(self.themes.iter().copied());
+        for t in &self.remove_themes {
+            b.themes.remove(t);
+        }
+        b.audience.extend(self.audience.iter().copied());
+        for a in &self.remove_audience {
+            b.audience.remove(a);
+        }
+        if let Some(on) = self.published_on {
+            b.published_on = on;
+            b.updated_on = b.updated_on.max(on);
+        }
+    }
 }
 
 /// The media type of a brochure file, from its extension.
@@ -148,6 +235,39 @@ pub fn run(command: BrochuresCommand, store: &Store, out: Out<'_>) -> CliResult 
                 ]);
             }
             table.write(out)?;
+        }
+        BrochuresCommand::Add(entry) => {
+            let mut b = Brochure::new(crate::today());
+            if !entry.audience.is_empty() {
+                b.audience.clear();
+            }
+            entry.apply(&mut b);
+            store.put_brochure(&b)?;
+            writeln!(out, "{}", b.id)?;
+        }
+        BrochuresCommand::Edit {
+            id,
+            entry,
+            new_version,
+        } => {
+            if entry.is_empty() && !new_version {
+                return Err(CliError::msg(
+                    "nothing to change: give at least one field or --new-version",
+                ));
+            }
+            let mut b = store.brochure(id)?;
+            entry.apply(&mut b);
+            if new_version {
+                b.version = b.version.saturating_add(1);
+            }
+            b.updated_on = b.updated_on.max(crate::today());
+            store.put_brochure(&b)?;
+        }
+        BrochuresCommand::Retire { id } => {
+            let mut b = store.brochure(id)?;
+            b.retired = true;
+            b.updated_on = b.updated_on.max(crate::today());
+            store.put_brochure(&b)?;
         }
         BrochuresCommand::Publish {
             id,

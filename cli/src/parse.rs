@@ -9,8 +9,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use outreach_core::model::{
-    Activity, AgeBand, Gender, Lang, OrgKind, PartOfDay, PartnerStatus, Referral, Region, Setting, Theme,
-    WeeklyHours,
+    Activity, AgeBand, Audience, Gender, Lang, OrgKind, PartOfDay, PartnerStatus, Referral, Region, Setting,
+    Theme, WeeklyHours,
 };
 
 /// A closed vocabulary of the model, with every code known in advance.
@@ -44,7 +44,8 @@ vocabulary!(
     Setting,
     Activity,
     Gender,
-    AgeBand
+    AgeBand,
+    Audience
 );
 
 /// Finds the value of a code, forgiving case, surrounding spaces and `-` for `_`.

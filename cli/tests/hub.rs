@@ -602,6 +602,132 @@ async fn the_cli_enrolls_syncs_publishes_fetches_and_opens() {
     hub.stop().await;
 }
 
+/// Whether a file under `dir` holds exactly `bytes`.
+fn holds_file(dir: &std::path::Path, bytes: &[u8]) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|e| {
+        let path = e.unwrap().path();
+        if path.is_dir() {
+            holds_file(&path, bytes)
+        } else {
+            std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64)
+                && std::fs::read(&path).is_ok_and(|b| b == bytes)
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_brochure_made_published_replaced_and_retired_on_the_cli_leaves_the_field_device_only_its_current_file(
+) {
+    let hub = TestHub::start().await;
+    let coordinator = hub.code(Role::Coordinator);
+    let worker = hub.code(Role::Fieldworker);
+    let url = hub.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let done = tokio::task::spawn_blocking(move || {
+        let (a, b) = (a.as_path(), b.as_path());
+        let edition = |n: u8, lang: &str| {
+            let mut pdf = b"%PDF-1.7\n".to_vec();
+            pdf.extend(format!("retour volontaire, edition {n}, {lang}\n%%EOF\n").bytes());
+            pdf
+        };
+        let (fr1, nl1, fr2) = (edition(1, "fr"), edition(1, "nl"), edition(2, "fr"));
+        std::fs::write(a.join("retour.pdf"), &fr1).unwrap();
+        std::fs::write(a.join("terugkeer.pdf"), &nl1).unwrap();
+
+        ok(a, &["init"]);
+        ok(
+            a,
+            &[
+                "enroll",
+                "--hub",
+                &url,
+                "--code",
+                &coordinator,
+                "--name",
+                "Laptop 2",
+            ],
+        );
+        let no_title = outreach(a, &["brochures", "add", "--theme", "voluntary_return"]);
+        assert_eq!(no_title.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&no_title.stderr).contains("title"));
+        let id = ok(
+            a,
+            &[
+                "brochures",
+                "add",
+                "--title",
+                "fr=Retour volontaire",
+                "--title",
+                "nl=Vrijwillige terugkeer",
+                "--summary",
+                "fr=Ce que le retour volontaire offre",
+                "--theme",
+                "voluntary_return",
+                "--audience",
+                "migrants",
+                "--audience",
+                "frontline_staff",
+            ],
+        );
+        let id = id.trim().to_string();
+        ok(a, &["brochures", "publish", &id, "--lang", "fr", "retour.pdf"]);
+        ok(a, &["brochures", "publish", &id, "--lang", "nl", "terugkeer.pdf"]);
+        ok(a, &["sync", "--no-files"]);
+
+        ok(b, &["init"]);
+        ok(b, &["enroll", "--hub", &url, "--code", &worker]);
+        ok(b, &["sync", "--languages", "fr"]);
+        let listed = ok(b, &["brochures", "list", "--lang", "fr"]);
+        assert!(
+            listed.contains("Retour volontaire") && listed.contains(&id),
+            "{listed}"
+        );
+        assert!(
+            holds_file(b, &fr1) && !holds_file(b, &nl1),
+            "only the file of its language"
+        );
+
+        // A new edition, then the brochure retired.
+        ok(
+            a,
+            &[
+                "brochures",
+                "edit",
+                &id,
+                "--new-version",
+                "--title",
+                "fr=Le retour volontaire",
+            ],
+        );
+        std::fs::write(a.join("retour.pdf"), &fr2).unwrap();
+        ok(a, &["brochures", "publish", &id, "--lang", "fr", "retour.pdf"]);
+        ok(a, &["sync", "--no-files"]);
+        ok(b, &["sync", "--languages", "fr"]);
+        let entry: serde_json::Value =
+            serde_json::from_str(&ok(b, &["brochures", "list", "--json"])).unwrap();
+        assert_eq!(entry[0]["version"], 2, "{entry}");
+        let path = ok(b, &["brochures", "open", &id, "--lang", "fr"]);
+        assert_eq!(std::fs::read(path.trim()).unwrap(), fr2);
+        assert!(!holds_file(b, &fr1), "the old edition is dropped");
+
+        ok(a, &["brochures", "retire", &id]);
+        ok(a, &["sync", "--no-files"]);
+        ok(b, &["sync", "--languages", "fr"]);
+        assert!(ok(b, &["brochures", "list"]).contains("No brochure"));
+        assert!(!holds_file(b, &fr2), "a retired brochure's file is dropped");
+
+        // A field worker's device makes no catalog entry.
+        let refused = outreach(b, &["brochures", "add", "--title", "fr=X"]);
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("not allowed"));
+    });
+    done.await.unwrap();
+    hub.stop().await;
+}
+
 fn key() -> Vec<u8> {
     let hex = "6f7574726561636820636c6920746573742073746f7265206b65792030303031";
     (0..hex.len())
