@@ -86,19 +86,17 @@ pub fn partner_doc_path(path: &str) -> Result<String, ValidationError> {
     let mut out: Vec<String> = Vec::with_capacity(segments.len());
     let mut fields = PARTNER;
     let mut i = 0;
+    // Each pass starts at a segment: the first, or the one after an entity's id.
     loop {
-        let shown = segments[..i].join(".");
-        let Some(seg) = segments.get(i) else {
-            return Err(unknown(&shown, fields));
-        };
+        let seg = segments[i];
         let wanted = seg.replace('_', "-");
         let Some(f) = fields.iter().find(|f| f.name == wanted) else {
-            let at = if shown.is_empty() {
+            let at = if i == 0 {
                 "field".to_string()
             } else {
-                format!("{shown}.{seg}")
+                segments[..=i].join(".")
             };
-            return Err(unknown(&at, fields));
+            return Err(ValidationError::new(at, Problem::UnknownField(names(fields))));
         };
         out.push(f.key.to_string());
         i += 1;
@@ -135,18 +133,16 @@ pub fn partner_doc_path(path: &str) -> Result<String, ValidationError> {
     }
 }
 
-fn unknown(at: &str, fields: &[Field]) -> ValidationError {
-    let at = if at.is_empty() { "field" } else { at };
-    ValidationError::new(at, Problem::UnknownField(names(fields)))
-}
-
-/// Translates a path in the document (`worker_notes`, `services.<id>.how_to_apply`) to the
-/// name the CLI and the apps use; a key this app does not know is shown as it is.
-pub fn partner_cli_path(doc_path: &str) -> String {
+/// Walks a path in the document through the vocabulary: the path as the CLI and the apps name
+/// it (a key this app does not know, and all after it, as it is), and whether it ends at a field
+/// whose members are written one by one (a set, a text's languages, the days of the hours).
+fn from_doc(doc_path: &str) -> (String, bool) {
     let mut out: Vec<&str> = Vec::new();
     let mut fields = Some(PARTNER);
+    let mut members = false;
     let mut segments = doc_path.split('.');
     while let Some(seg) = segments.next() {
+        members = false;
         let Some(f) = fields.and_then(|fs| fs.iter().find(|f| f.key == seg)) else {
             out.push(seg);
             out.extend(segments);
@@ -154,43 +150,32 @@ pub fn partner_cli_path(doc_path: &str) -> String {
         };
         out.push(f.name);
         fields = None;
-        if let Inside::Entities(inner) = &f.inside {
-            if let Some(id) = segments.next() {
-                out.push(id);
-                fields = Some(inner);
+        match &f.inside {
+            Inside::Nothing => {}
+            Inside::Member => members = true,
+            Inside::Entities(inner) => {
+                if let Some(id) = segments.next() {
+                    out.push(id);
+                    fields = Some(inner);
+                }
             }
         }
     }
-    out.join(".")
+    (out.join("."), members)
 }
 
-/// Whether `doc_path` names a field whose members are written one by one (a set, a text's
-/// languages, the days of the hours, the phones).
-fn holds_members(doc_path: &str) -> bool {
-    let mut fields = Some(PARTNER);
-    let mut segments = doc_path.split('.').filter(|s| !s.is_empty()).peekable();
-    while let Some(seg) = segments.next() {
-        let Some(f) = fields.and_then(|fs| fs.iter().find(|f| f.key == seg)) else {
-            return false;
-        };
-        match &f.inside {
-            Inside::Member => return segments.peek().is_none(),
-            Inside::Nothing => return false,
-            Inside::Entities(inner) => {
-                segments.next();
-                fields = Some(inner);
-            }
-        }
-    }
-    false
+/// Translates a path in the document (`worker_notes`, `services.<id>.how_to_apply`) to the
+/// name the CLI and the apps use; a key this app does not know is shown as it is.
+pub fn partner_cli_path(doc_path: &str) -> String {
+    from_doc(doc_path).0
 }
 
 /// How a write is shown: the field and the key, as the CLI and the apps name them, for a write
 /// of `key` in the object at `obj_path` (empty for the partner itself). A member keeps its
 /// name (`themes`, `legal`); a field's own key is the field's name (`notes`, `notes`).
 pub fn partner_change_names(obj_path: &str, key: &str) -> (String, String) {
-    if holds_members(obj_path) {
-        return (partner_cli_path(obj_path), key.to_string());
+    if let (field, true) = from_doc(obj_path) {
+        return (field, key.to_string());
     }
     let full = if obj_path.is_empty() {
         key.to_string()
@@ -224,10 +209,7 @@ mod tests {
             assert_eq!(partner_doc_path(cli).unwrap(), doc, "{cli}");
             assert_eq!(partner_cli_path(doc), cli.replace('_', "-"), "{doc}");
         }
-        let names = |o: &str, k: &str| {
-            let (f, k) = partner_change_names(o, k);
-            (f, k)
-        };
+        let names = partner_change_names;
         assert_eq!(names("", "worker_notes"), ("notes".into(), "notes".into()));
         assert_eq!(names("themes", "legal"), ("themes".into(), "legal".into()));
         assert_eq!(names("description", "fr"), ("description".into(), "fr".into()));
