@@ -97,11 +97,47 @@ impl OutreachError {
     }
 }
 
+/// A field as the apps name it: each word of the core's `snake_case` names in `lowerCamelCase`,
+/// as the generated Kotlin and Swift properties are (`people_reached` is `peopleReached`,
+/// `services.<id>.how_to_apply` is `services.<id>.howToApply`); ids, codes and days as they are.
+pub(crate) fn app_field(field: &str) -> String {
+    field
+        .split('.')
+        .map(|segment| {
+            let snake = segment.contains('_')
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !snake {
+                return segment.to_string();
+            }
+            let mut out = String::with_capacity(segment.len());
+            let mut upper = false;
+            for c in segment.chars() {
+                match c {
+                    '_' => upper = true,
+                    c if upper => {
+                        out.push(c.to_ascii_uppercase());
+                        upper = false;
+                    }
+                    c => out.push(c),
+                }
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 impl From<CoreError> for OutreachError {
     fn from(e: CoreError) -> Self {
         let reason = e.to_string();
         match e {
-            CoreError::Invalid(v) => Self::input(v.field, reason),
+            CoreError::Invalid(v) => {
+                let field = app_field(&v.field);
+                let reason = format!("invalid input: {field} {}", v.problem);
+                Self::input(field, reason)
+            }
             CoreError::KeyMissing | CoreError::KeyInvalid(_) => Self::input("key", reason),
             CoreError::PersonalData(spans) => Self::PersonalData {
                 spans: spans.into_ffi(),

@@ -16,10 +16,10 @@ use outreach_core::model as m;
 use crate::error::{guard, panic_reason, OutreachError};
 use crate::log::TARGET;
 use crate::types::{
-    arg, Brochure, BrochureView, Enrollment, FetchReport, FieldChange, FieldConflict, FromFfi, IntoFfi,
-    IsoDate, LocalBrochureFile, MonthlyCount, Partner, PartnerEdit, PartnerQuery, PartnerStatus,
-    PartnerSummary, Res, StoreChanges, StoreConfig, SyncProgress, SyncReport, Visit, VisitDetails,
-    VisitQuery,
+    arg, Brochure, BrochureView, DeviceName, Enrollment, EntryPair, EntryRef, FetchReport, FieldChange,
+    FieldConflict, FromFfi, IntoFfi, IsoDate, LocalBrochureFile, MonthlyCount, Partner, PartnerEdit,
+    PartnerQuery, PartnerStatus, PartnerSummary, Res, StaleEntry, StoreChanges, StoreConfig, SyncProgress,
+    SyncReport, Visit, VisitDetails, VisitQuery,
 };
 
 /// The runtime the network calls run on: two workers are plenty for one sync at a time.
@@ -304,6 +304,13 @@ impl OutreachStore {
         self.call("partner_id", partner_id, |store, id| store.partner_changes(id))
     }
 
+    /// The names of the devices this device may see (every coordinator and admin, itself, and
+    /// for a coordinator its organisation's devices), as the hub last sent them with a sync:
+    /// what `FieldChange.by` and `ConflictValue.by` come from.
+    pub fn device_names(&self) -> Res<Vec<DeviceName>> {
+        guard(|| Ok(self.store.device_names()?))
+    }
+
     /// Adds a partner (coordinators). Returns its id.
     pub fn add_partner(&self, partner: Partner) -> Res<String> {
         self.call("", partner, |store, partner| store.add_partner(&partner))
@@ -345,6 +352,24 @@ impl OutreachStore {
     /// oldest first (never verified first). Defunct partners are left out.
     pub fn stale_partners(&self, verified_before: IsoDate) -> Res<Vec<PartnerSummary>> {
         guard(|| Ok(self.store.stale_partners(verified_before)?.into_ffi()))
+    }
+
+    /// Everything whose information needs checking: partners, their offices and services last
+    /// verified before `verified_before`, or never; never verified first, then the oldest.
+    pub fn stale_entries(&self, verified_before: IsoDate) -> Res<Vec<StaleEntry>> {
+        guard(|| Ok(self.store.stale_entries(verified_before)?))
+    }
+
+    /// Records that each of these entries (partners, offices, services) was checked on `on` by
+    /// `by`; an entry this device does not know is `NotFound` before anything is recorded.
+    pub fn mark_entries_verified(&self, entries: Vec<EntryRef>, on: IsoDate, by: String) -> Res<()> {
+        guard(|| {
+            let pairs = entries
+                .into_iter()
+                .map(|e| arg::<EntryPair, _>("entries", e).map(|e| (e.partner, e.entry)))
+                .collect::<Res<Vec<_>>>()?;
+            Ok(self.store.mark_entries_verified(&pairs, on, &by)?)
+        })
     }
 
     // ---- brochures ----

@@ -98,10 +98,36 @@ fn core_errors_map_to_stable_variants_with_their_field() {
     assert_eq!(
         OutreachError::from(invalid),
         OutreachError::InvalidInput {
-            field: "people_reached".into(),
-            reason: "invalid input: people_reached must be between 1 and 500".into(),
+            field: "peopleReached".into(),
+            reason: "invalid input: peopleReached must be between 1 and 500".into(),
         }
     );
+    // Every field by the name of the records' properties in Kotlin and Swift; ids, language
+    // codes and days as they are.
+    for (core, app) in [
+        ("by_age", "byAge"),
+        (
+            "locations.5d0c8a4e-8f2b-4c9e-9d57-1f0a2b3c4d5e.postcode",
+            "locations.5d0c8a4e-8f2b-4c9e-9d57-1f0a2b3c4d5e.postcode",
+        ),
+        ("services.s1.how_to_apply", "services.s1.howToApply"),
+        (
+            "locations.l1.exceptions.2026-12-24",
+            "locations.l1.exceptions.2026-12-24",
+        ),
+        ("description.fr", "description.fr"),
+        ("worker_notes", "workerNotes"),
+    ] {
+        let e = CoreError::Invalid(ValidationError::new(core, Problem::OutOfRange { min: 1, max: 3 }));
+        assert_eq!(
+            OutreachError::from(e),
+            OutreachError::InvalidInput {
+                field: app.into(),
+                reason: format!("invalid input: {app} must be between 1 and 3"),
+            },
+            "{core}"
+        );
+    }
     assert!(matches!(
         OutreachError::from(CoreError::KeyInvalid(31)),
         OutreachError::InvalidInput { field, .. } if field == "key"

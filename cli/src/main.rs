@@ -31,9 +31,10 @@ use crate::visits::VisitsCommand;
 #[command(name = "outreach", version)]
 #[command(after_help = "\
 The store is encrypted with a 32-byte key, given as 64 hex characters in OUTREACH_KEY or in a
-key file (--key-file) that only its owner can read. Create a store and a key with:
+key file (--key-file, or OUTREACH_KEY_FILE) that only its owner can read. Create a store and a
+key with:
     outreach init --generate-key outreach.key
-then run other commands with --key-file outreach.key.")]
+then run other commands with --key-file outreach.key, or export OUTREACH_KEY_FILE=outreach.key.")]
 struct Cli {
     #[command(flatten, next_help_heading = "Store options")]
     store: StoreArgs,
@@ -55,7 +56,7 @@ struct StoreArgs {
     path: PathBuf,
     /// File holding the key as 64 hex characters, readable by its owner only [default: the key in
     /// OUTREACH_KEY]
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH", env = "OUTREACH_KEY_FILE", global = true)]
     key_file: Option<PathBuf>,
 }
 

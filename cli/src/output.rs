@@ -118,12 +118,18 @@ pub fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// A device id, marked when it is this device.
-pub fn device(id: DeviceId, this: DeviceId) -> String {
+/// A change's author: its name, role and organisation when the hub gave them ("Laptop 2,
+/// coordinator, CAW Limburg"), else its id; marked when it is this device.
+pub fn device(
+    id: DeviceId,
+    by: Option<&outreach_core::sync::protocol::DeviceName>,
+    this: DeviceId,
+) -> String {
+    let shown = by.map_or_else(|| id.to_string(), |d| d.label());
     if id == this {
-        format!("{id} (this device)")
+        format!("{shown} (this device)")
     } else {
-        id.to_string()
+        shown
     }
 }
 

@@ -9,8 +9,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use outreach_core::model::{
-    Activity, AgeBand, Audience, Gender, Lang, OrgKind, PartOfDay, PartnerStatus, Referral, Region, Setting,
-    Theme, WeeklyHours,
+    Activity, AgeBand, Audience, Gender, HoursException, Lang, OrgKind, PartOfDay, PartnerStatus, Referral,
+    Region, Setting, Theme, WeeklyHours,
 };
 
 /// A closed vocabulary of the model, with every code known in advance.
@@ -181,6 +181,33 @@ pub fn hours(text: &str) -> Result<WeeklyHours, String> {
     text.parse().map_err(|_| {
         "expected opening hours like \"mon-fri 09:00-12:00,13:00-16:00; sat 10:00-12:00\"".to_owned()
     })
+}
+
+/// Parses a Belgian postcode: four digits, 1000 to 9999.
+pub fn postcode(text: &str) -> Result<u16, String> {
+    match text.trim().parse::<u16>() {
+        Ok(p) if (1000..=9999).contains(&p) => Ok(p),
+        _ => Err("expected a Belgian postcode: four digits, 1000 to 9999".to_owned()),
+    }
+}
+
+/// Parses a closure, `FROM[..TO]` (both days included), as `--closed` takes it.
+pub fn closure(text: &str) -> Result<HoursException, String> {
+    format!("{} closed", text.trim())
+        .parse()
+        .map_err(|_| "expected a day or days such as 2026-12-24..2027-01-01 (at most a year)".to_owned())
+}
+
+/// Parses special hours on a day or days, `FROM[..TO]=RANGES`, as `--special` takes it.
+pub fn special(text: &str) -> Result<HoursException, String> {
+    let bad = || "expected a day or days and their hours such as 2026-12-31=09:00-12:00".to_owned();
+    let (days, ranges) = text.split_once('=').ok_or_else(bad)?;
+    if ranges.trim().is_empty() {
+        return Err(bad());
+    }
+    format!("{} {}", days.trim(), ranges.trim())
+        .parse()
+        .map_err(|_| bad())
 }
 
 /// An age, as `partners stale --older-than` takes it.

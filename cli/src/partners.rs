@@ -1,6 +1,7 @@
 //! `outreach partners`: the partner directory, for coordinators (add, edit, close, verify,
 //! settle conflicts) and for workers (search, show).
 
+mod places;
 mod view;
 
 use std::collections::BTreeMap;
@@ -34,9 +35,10 @@ pub enum PartnersCommand {
         #[arg(value_parser = code::<PartnerStatus>())]
         status: PartnerStatus,
     },
-    /// Record that partners' entries were checked with their organisations
+    /// Record that entries were checked with their organisations: partners, offices or
+    /// services, by their ids (as `partners stale` lists them)
     Verify {
-        /// The partners' ids (one or more)
+        /// The ids (one or more) of partners, offices or services
         #[arg(required = true, num_args = 1..)]
         ids: Vec<PartnerId>,
         /// Who checked it (a role or team, not a person's details)
@@ -46,8 +48,8 @@ pub enum PartnersCommand {
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse::date)]
         on: Option<NaiveDate>,
     },
-    /// List the entries that need checking: last verified before a given age, or never; oldest
-    /// first
+    /// List what needs checking: partners, offices and services last verified before a given
+    /// age, or never; oldest first
     Stale {
         /// Age: days, weeks, months or years (90d, 8w, 6m, 1y)
         #[arg(long, value_name = "AGE", value_parser = parse::age, default_value = "6m")]
@@ -70,6 +72,16 @@ pub enum PartnersCommand {
     Conflicts {
         /// Only this partner (default: every partner with conflicts)
         id: Option<PartnerId>,
+    },
+    /// Add, edit or close a partner's offices: address, coordinates, hours, holiday closures
+    Location {
+        #[command(subcommand)]
+        command: places::LocationCommand,
+    },
+    /// Add, edit or close a partner's services: themes, eligibility, fees, schedule
+    Service {
+        #[command(subcommand)]
+        command: places::ServiceCommand,
     },
     /// Show who set a field, to what, and when
     History {
@@ -125,7 +137,7 @@ pub struct AddArgs {
 #[derive(Debug, Args)]
 struct OfficeArgs {
     /// Postcode of the office (with --municipality)
-    #[arg(long, requires = "municipality")]
+    #[arg(long, value_parser = parse::postcode, requires = "municipality")]
     postcode: Option<u16>,
     /// Municipality of the office (with --postcode)
     #[arg(long, requires = "postcode")]
@@ -279,7 +291,7 @@ impl Edits {
 }
 
 /// `Some(None)` to clear a field, `Some(Some(v))` to set it, `None` to leave it.
-fn set_or_clear(value: Option<String>, clear: bool) -> Option<Option<String>> {
+pub(crate) fn set_or_clear(value: Option<String>, clear: bool) -> Option<Option<String>> {
     if clear {
         Some(None)
     } else {
@@ -364,16 +376,20 @@ pub fn run(command: PartnersCommand, store: &Store, out: Out<'_>) -> CliResult {
         }
         PartnersCommand::Status { id, status } => store.set_partner_status(id, status)?,
         PartnersCommand::Verify { ids, by, on } => {
-            store.mark_all_verified(&ids, on.unwrap_or_else(crate::today), &by)?
+            let entries = ids
+                .iter()
+                .map(|id| store.find_entry(id.uuid()))
+                .collect::<Result<Vec<_>, _>>()?;
+            store.mark_entries_verified(&entries, on.unwrap_or_else(crate::today), &by)?
         }
         PartnersCommand::Stale { older_than, json } => {
-            let stale = store.stale_partners(older_than.before(crate::today()))?;
+            let stale = store.stale_entries(older_than.before(crate::today()))?;
             if json {
                 output::json(out, serde_json::to_string_pretty(&stale))?;
             } else if stale.is_empty() {
                 writeln!(out, "Every entry was verified within {older_than}.")?;
             } else {
-                view::search_results(out, &stale, false)?;
+                view::stale(out, &stale)?;
             }
         }
         PartnersCommand::Search(args) => {
@@ -409,6 +425,8 @@ pub fn run(command: PartnersCommand, store: &Store, out: Out<'_>) -> CliResult {
             }
             view::conflicts(out, &conflicted, store.device_id())?;
         }
+        PartnersCommand::Location { command } => places::run_location(command, store, out)?,
+        PartnersCommand::Service { command } => places::run_service(command, store, out)?,
         PartnersCommand::History {
             id,
             field: Some(field),

@@ -62,7 +62,7 @@ pub struct LogArgs {
     #[arg(long, value_parser = code::<PartOfDay>())]
     part: PartOfDay,
     /// Postcode of the municipality
-    #[arg(long)]
+    #[arg(long, value_parser = parse::postcode)]
     postcode: u16,
     /// Municipality (never a more precise place)
     #[arg(long)]
@@ -95,7 +95,7 @@ pub struct AmendArgs {
     #[arg(long, value_parser = code::<PartOfDay>())]
     part: Option<PartOfDay>,
     /// New postcode
-    #[arg(long)]
+    #[arg(long, value_parser = parse::postcode)]
     postcode: Option<u16>,
     /// New municipality
     #[arg(long)]

@@ -36,6 +36,7 @@ impl Sandbox {
             .args(more)
             .current_dir(self.dir.path())
             .env_remove("OUTREACH_STORE")
+            .env_remove("OUTREACH_KEY_FILE")
             .env("OUTREACH_KEY", KEY);
         c
     }
@@ -247,26 +248,65 @@ fn partners_are_added_edited_searched_and_audited() {
         .ok(&format!("partners show {liege}"))
         .contains("2026-11-20 by CONEX coordinator"));
 
-    // What needs checking: never verified first, then the oldest; verified in bulk.
+    // What needs checking, partners and their offices: never verified first, then the oldest;
+    // verified in bulk, by their ids.
+    let office_of = |id: &str| -> String {
+        let entry = json(&s.ok(&format!("partners show {id} --json")));
+        entry["locations"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .clone()
+    };
+    let (caw_office, liege_office) = (office_of(caw), office_of(liege));
     let stale = s.ok("partners stale --older-than 1d");
     let rows: Vec<&str> = stale.lines().skip(1).collect();
-    assert_eq!(rows.len(), 2, "{stale}");
-    assert!(rows[0].contains(caw) && rows[0].contains("never"), "{stale}");
+    assert_eq!(rows.len(), 4, "{stale}");
+    assert!(rows[..3].iter().all(|r| r.contains("never")), "{stale}");
     assert!(
-        rows[1].contains(liege) && rows[1].contains("2026-11-20"),
+        rows[..3]
+            .iter()
+            .any(|r| r.starts_with(caw) && r.contains(" partner ")),
+        "{stale}"
+    );
+    assert!(
+        rows[..3]
+            .iter()
+            .any(|r| r.starts_with(&caw_office) && r.contains("3500 Hasselt")),
+        "{stale}"
+    );
+    assert!(
+        rows[..3]
+            .iter()
+            .any(|r| r.starts_with(&liege_office) && r.contains(" office ")),
+        "{stale}"
+    );
+    assert!(
+        rows[3].starts_with(liege) && rows[3].contains("2026-11-20"),
         "{stale}"
     );
     let listed = json(&s.ok("partners stale --older-than 100y --json"));
     assert_eq!(
         listed.as_array().map(Vec::len),
-        Some(1),
+        Some(3),
         "only the never verified"
     );
-    assert_eq!(listed[0]["id"], caw);
-    s.ok(&format!("partners verify {liege} {caw}"));
+    assert_eq!(listed[0]["partner"], caw);
+    assert_eq!(listed[0]["entry"]["kind"], "partner");
+    s.ok(&format!(
+        "partners verify {liege} {caw} {caw_office} {liege_office}"
+    ));
     assert!(s
         .ok("partners stale --older-than 1d")
         .contains("Every entry was verified within 1 days"));
+    let shown = json(&s.ok(&format!("partners show {caw} --json")));
+    assert_eq!(shown["locations"][&caw_office]["verified_by"], "coordinator");
+    let unknown = failed(s.run(&format!(
+        "partners verify {caw} 5d0c8a4e-8f2b-4c9e-9d57-1f0a2b3c4d5e"
+    )));
+    assert!(unknown.contains("no partner, office or service"), "{unknown}");
     let refused = s.run("partners stale --older-than 6x");
     assert_eq!(refused.status.code(), Some(2), "a usage error");
     let stderr = String::from_utf8_lossy(&refused.stderr);
@@ -469,6 +509,237 @@ fn concurrent_edits_from_another_device_show_as_conflicts() {
         refused.contains("is not a field") && refused.contains("notes, verified-on"),
         "{refused}"
     );
+}
+
+#[test]
+fn validation_errors_name_the_options_that_were_given() {
+    let s = Sandbox::new();
+    s.ok("init");
+    let log = "visits log --part evening --postcode 1000 --municipality Bruxelles --setting street \
+               --activity individual_contact";
+    let ages = failed(s.run(&format!("{log} --people 3 --age 36_50=4")));
+    assert_eq!(ages, "error: --age must be between 1 and 3");
+    let genders = failed(s.run(&format!("{log} --people 2 --gender female=2 --gender male=1")));
+    assert_eq!(
+        genders,
+        "error: --gender counts add up to more than the 2 people reached"
+    );
+    let people = failed(s.run(&format!("{log} --people 0")));
+    assert_eq!(people, "error: --people must be between 1 and 500");
+
+    let name = failed(s.run_with("partners add --region limburg", &["--name", "  "]));
+    assert_eq!(name, "error: --name must not be empty");
+    let id = s.ok_with("partners add --region limburg", &["--name", "CAW Limburg"]);
+    let id = id.trim();
+    let long = "x".repeat(201);
+    let alternate = failed(s.run_with(&format!("partners edit {id} --alternate-name"), &[&long]));
+    assert_eq!(
+        alternate,
+        "error: --alternate-name must be at most 200 characters"
+    );
+    let office = failed(s.run_with(
+        &format!("partners location add {id} --postcode 3500"),
+        &["--municipality", " "],
+    ));
+    assert!(
+        office.starts_with("error: --municipality (office ") && office.ends_with(") must not be empty"),
+        "{office}"
+    );
+    let far = failed(s.run(&format!(
+        "partners location add {id} --postcode 3500 --municipality Hasselt --lat 48.1 --lon 5.3"
+    )));
+    assert!(
+        far.starts_with("error: --lat (office ") && far.contains("between 49 and 52"),
+        "{far}"
+    );
+
+    // A postcode that is no Belgian postcode is refused as the option is read.
+    for bad in ["99999", "999", "Hasselt"] {
+        let out = s.run(&format!(
+            "partners location add {id} --municipality Hasselt --postcode {bad}"
+        ));
+        assert_eq!(out.status.code(), Some(2), "a usage error");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("expected a Belgian postcode: four digits, 1000 to 9999"),
+            "{err}"
+        );
+        assert!(!err.contains("65535"), "{err}");
+    }
+    assert!(
+        !s.ok(&format!("partners show {id}")).contains("offices:"),
+        "nothing was added"
+    );
+}
+
+/// Whether `partners search --open-at AT` lists `id`.
+fn open_at(s: &Sandbox, id: &str, at: &str) -> bool {
+    s.ok_with("partners search --open-at", &[at]).contains(id)
+}
+
+#[test]
+fn offices_and_services_are_added_edited_and_closed_with_hours_that_honour_dated_exceptions() {
+    use outreach_core::doc::DocKind;
+    use outreach_core::{Store, StoreOptions};
+
+    let s = Sandbox::new();
+    s.ok("init");
+    let id = s.ok_with(
+        "partners add --region limburg --kind welfare_centre",
+        &["--name", "CAW Limburg"],
+    );
+    let id = id.trim();
+    let office = s.ok_with(
+        &format!("partners location add {id} --postcode 3500 --municipality Hasselt --lat 50.93 --lon 5.34"),
+        &["--hours", "mon-fri 09:00-17:00", "--street", "Kerkstraat 1"],
+    );
+    let office = office.trim();
+    // 2026-12-23 is a Wednesday.
+    assert!(open_at(&s, id, "2026-12-23 10:00"));
+    s.ok(&format!(
+        "partners location edit {id} {office} --closed 2026-12-24..2027-01-01 --special 2026-12-31=10:00-12:00"
+    ));
+    assert!(!open_at(&s, id, "2026-12-24 10:00"), "closed for the holidays");
+    assert!(
+        open_at(&s, id, "2026-12-31 11:00"),
+        "special hours inside the closure"
+    );
+    assert!(!open_at(&s, id, "2026-12-31 14:00"));
+    assert!(
+        open_at(&s, id, "2027-01-04 14:00"),
+        "open again after the closure"
+    );
+    s.ok_with(
+        &format!("partners location edit {id} {office} --street"),
+        &["Grote Markt 2"],
+    );
+    s.ok_with(
+        &format!("partners location edit {id} {office} --hours"),
+        &["mon-thu 13:00-16:00"],
+    );
+    assert!(!open_at(&s, id, "2026-12-23 10:00") && open_at(&s, id, "2026-12-23 14:00"));
+    s.ok(&format!(
+        "partners location edit {id} {office} --remove-exception 2026-12-24"
+    ));
+    assert!(open_at(&s, id, "2026-12-28 14:00"), "the closure removed");
+
+    let service = s.ok_with(
+        &format!("partners service add {id} --theme voluntary_return --language nl --fees free"),
+        &[
+            "--name",
+            "Vrijwillige terugkeer",
+            "--hours",
+            "tue,thu 13:00-16:00",
+        ],
+    );
+    let service = service.trim();
+    s.ok_with(
+        &format!("partners service edit {id} {service} --add-theme legal --closed 2026-12-25 --how-to-apply"),
+        &["by appointment"],
+    );
+    let shown = s.ok(&format!("partners show {id}"));
+    for expected in [
+        "Grote Markt 2, 3500 Hasselt",
+        "mon-thu 13:00-16:00",
+        "2026-12-31 10:00-12:00",
+        "Vrijwillige terugkeer",
+        "tue 13:00-16:00; thu 13:00-16:00",
+        "2026-12-25 closed",
+        "by appointment",
+        office,
+        service,
+    ] {
+        assert!(shown.contains(expected), "{expected} missing from:\n{shown}");
+    }
+    assert!(
+        s.ok("partners search --theme legal").contains(id),
+        "the service's new theme"
+    );
+    s.ok(&format!("partners service close {id} {service}"));
+    assert!(
+        !s.ok("partners search --theme legal").contains(id),
+        "a closed service's themes leave"
+    );
+    assert!(s
+        .ok(&format!("partners show {id}"))
+        .contains("Vrijwillige terugkeer (defunct)"));
+
+    // Field history by the names the CLI uses.
+    let hours = s.ok(&format!("partners history {id} locations.{office}.hours"));
+    assert!(
+        hours.contains("mon-fri 09:00-17:00") && hours.contains("mon-thu 13:00-16:00"),
+        "{hours}"
+    );
+    assert!(s
+        .ok(&format!("partners history {id} locations.{office}.street"))
+        .contains("Grote Markt 2"));
+
+    // An unknown office, or a bad day, is refused naming it; nothing changes.
+    let unknown = failed(s.run(&format!(
+        "partners location edit {id} 00000000-0000-0000-0000-000000000001 --street x"
+    )));
+    assert!(unknown.contains("location"), "{unknown}");
+    let bad = s.run(&format!(
+        "partners location edit {id} {office} --closed 2026-12-24..2028-01-01"
+    ));
+    assert_eq!(bad.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("at most a year"));
+
+    // Hours changed on two devices at once are a conflict, not a mix of both.
+    let other = Store::open(s.path("other.db"), &[7; 32], StoreOptions::default()).unwrap();
+    let section = {
+        let store = Store::open(s.path("outreach.db"), &key_bytes(), StoreOptions::default()).unwrap();
+        let (doc, _) = store
+            .documents()
+            .unwrap()
+            .into_iter()
+            .find(|(_, kind)| *kind == DocKind::DirectorySection)
+            .expect("a directory section");
+        other
+            .apply_remote(doc, &store.document_bytes(doc).unwrap())
+            .unwrap();
+        doc
+    };
+    s.ok_with(
+        &format!("partners location edit {id} {office} --hours"),
+        &["mon-fri 08:00-12:00"],
+    );
+    let edit = outreach_core::doc::PartnerEdit::Location {
+        id: office.parse().unwrap(),
+        edit: outreach_core::doc::LocationEdit::Hours("sat 10:00-12:00".parse().unwrap()),
+    };
+    other.edit_partner(id.parse().unwrap(), &[edit]).unwrap();
+    {
+        let store = Store::open(s.path("outreach.db"), &key_bytes(), StoreOptions::default()).unwrap();
+        store
+            .apply_remote(section, &other.document_bytes(section).unwrap())
+            .unwrap();
+    }
+    let conflicts = s.ok(&format!("partners conflicts {id}"));
+    assert!(
+        conflicts.contains(&format!("locations.{office}.hours"))
+            && conflicts.contains("mon-fri 08:00-12:00")
+            && conflicts.contains("sat 10:00-12:00"),
+        "{conflicts}"
+    );
+    let entry = json(&s.ok(&format!("partners show {id} --json")));
+    let weekly = entry["locations"][office]["hours"].to_string();
+    assert!(
+        weekly.contains(":480") != weekly.contains("\"sat\""),
+        "one device's hours, not both: {weekly}"
+    );
+    s.ok_with(
+        &format!("partners location edit {id} {office} --hours"),
+        &["mon-fri 08:00-12:00"],
+    );
+    assert!(s.ok("partners conflicts").contains("No conflicting values"));
+
+    s.ok(&format!("partners location close {id} {office}"));
+    assert!(
+        !open_at(&s, id, "2026-12-23 09:00"),
+        "a closed office is never open"
+    );
+    assert!(!s.ok("partners search --place hasselt").contains(id));
 }
 
 #[test]

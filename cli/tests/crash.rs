@@ -21,6 +21,7 @@ fn outreach(dir: &Path, args: &[&str]) -> Command {
     c.args(args)
         .current_dir(dir)
         .env_remove("OUTREACH_STORE")
+        .env_remove("OUTREACH_KEY_FILE")
         .env("OUTREACH_KEY", KEY)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -521,6 +521,7 @@ fn outreach(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .current_dir(dir)
         .env_remove("OUTREACH_STORE")
+        .env_remove("OUTREACH_KEY_FILE")
         .env(
             "OUTREACH_KEY",
             "6f7574726561636820636c6920746573742073746f7265206b65792030303031",
@@ -725,6 +726,255 @@ async fn a_brochure_made_published_replaced_and_retired_on_the_cli_leaves_the_fi
         assert!(String::from_utf8_lossy(&refused.stderr).contains("not allowed"));
     });
     done.await.unwrap();
+    hub.stop().await;
+}
+
+/// Whether `partners search --open-at AT` on the device in `dir` lists `id`.
+fn open_at(dir: &std::path::Path, id: &str, at: &str) -> bool {
+    ok(dir, &["partners", "search", "--open-at", at]).contains(id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_hours_from_one_coordinator_and_a_holiday_closure_from_another_reach_a_field_device() {
+    let hub = TestHub::start().await;
+    let fedasil = hub.hub.create_organisation("Fedasil").unwrap().id;
+    let codes = [
+        hub.code(Role::Coordinator),
+        hub.hub
+            .create_enrollment_code(&fedasil, Role::Coordinator, DAY)
+            .unwrap()
+            .code,
+        hub.code(Role::Fieldworker),
+        hub.hub
+            .create_enrollment_code(&fedasil, Role::Fieldworker, DAY)
+            .unwrap()
+            .code,
+    ];
+    let url = hub.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let devices: Vec<std::path::PathBuf> = ["a", "b", "c", "d"].iter().map(|d| dir.path().join(d)).collect();
+    for d in &devices {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let done = tokio::task::spawn_blocking(move || {
+        let (a, b, c, d) = (
+            devices[0].as_path(),
+            devices[1].as_path(),
+            devices[2].as_path(),
+            devices[3].as_path(),
+        );
+        let names = ["Laptop 1", "Laptop 2", "Phone", "Fedasil phone"];
+        for (i, dev) in [a, b, c, d].into_iter().enumerate() {
+            ok(dev, &["init"]);
+            ok(
+                dev,
+                &["enroll", "--hub", &url, "--code", &codes[i], "--name", names[i]],
+            );
+        }
+        let id = ok(
+            a,
+            &[
+                "partners",
+                "add",
+                "--region",
+                "limburg",
+                "--name",
+                "CAW Limburg",
+                "--postcode",
+                "3500",
+                "--municipality",
+                "Hasselt",
+                "--hours",
+                "mon-fri 09:00-17:00",
+            ],
+        );
+        let id = id.trim().to_string();
+        let entry: serde_json::Value =
+            serde_json::from_str(&ok(a, &["partners", "show", &id, "--json"])).unwrap();
+        let office = entry["locations"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .clone();
+        ok(a, &["sync"]);
+        ok(b, &["sync"]);
+        // Offline, each coordinator changes something else of the same office.
+        ok(
+            a,
+            &[
+                "partners",
+                "location",
+                "edit",
+                &id,
+                &office,
+                "--hours",
+                "mon-fri 13:00-17:00",
+            ],
+        );
+        ok(
+            b,
+            &[
+                "partners",
+                "location",
+                "edit",
+                &id,
+                &office,
+                "--closed",
+                "2026-12-24..2027-01-01",
+            ],
+        );
+        for dev in [a, b, a, c, d] {
+            ok(dev, &["sync"]);
+        }
+        // 2026-12-23 is a Wednesday; 2026-12-30 too.
+        for dev in [a, b, c] {
+            assert!(
+                !open_at(dev, &id, "2026-12-23 10:00"),
+                "the new hours, mornings closed"
+            );
+            assert!(
+                open_at(dev, &id, "2026-12-23 14:00"),
+                "the new hours, afternoons open"
+            );
+            assert!(!open_at(dev, &id, "2026-12-30 14:00"), "the holiday closure");
+            assert!(open_at(dev, &id, "2027-01-06 14:00"), "open again after it");
+            let shown = ok(dev, &["partners", "show", &id]);
+            assert!(
+                shown.contains("mon-fri 13:00-17:00") && shown.contains("2026-12-24..2027-01-01 closed"),
+                "{shown}"
+            );
+            assert!(ok(dev, &["partners", "conflicts"]).contains("No conflicting values"));
+        }
+        // Who changed what, in words, on the field device.
+        let history = ok(c, &["partners", "history", &id]);
+        assert!(
+            history.contains("Laptop 1, coordinator, CAW Limburg")
+                && history.contains("Laptop 2, coordinator, Fedasil"),
+            "{history}"
+        );
+        let hours = ok(
+            c,
+            &["partners", "history", &id, &format!("locations.{office}.hours")],
+        );
+        assert!(hours.contains("Laptop 1, coordinator, CAW Limburg"), "{hours}");
+        assert!(!hours.contains("Laptop 2"), "{hours}");
+        // Each device knows the names it may: the coordinators, itself, and a coordinator its
+        // organisation's devices; no field worker of another organisation.
+        let known = |dev: &std::path::Path| -> Vec<String> {
+            let store = Store::open(dev.join("outreach.db"), &key(), StoreOptions::default()).unwrap();
+            let mut n: Vec<String> = store
+                .device_names()
+                .unwrap()
+                .into_iter()
+                .map(|d| d.name)
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(known(c), ["Laptop 1", "Laptop 2", "Phone"]);
+        assert_eq!(known(a), ["Laptop 1", "Laptop 2", "Phone"]);
+        assert_eq!(known(d), ["Fedasil phone", "Laptop 1", "Laptop 2"]);
+        assert_eq!(known(b), ["Fedasil phone", "Laptop 1", "Laptop 2"]);
+        // The field device may not change the directory.
+        let refused = outreach(
+            c,
+            &["partners", "location", "edit", &id, &office, "--hours", "closed"],
+        );
+        assert_eq!(refused.status.code(), Some(1));
+        id
+    });
+    let id = done.await.unwrap();
+    // A renamed device is named anew after the next sync.
+    let laptop = hub
+        .hub
+        .devices()
+        .unwrap()
+        .into_iter()
+        .find(|d| d.name == "Laptop 1")
+        .unwrap()
+        .id;
+    hub.hub.rename_device(laptop, "Coordination desk").unwrap();
+    let c = dir.path().join("c");
+    let history = tokio::task::spawn_blocking(move || {
+        ok(&c, &["sync"]);
+        ok(&c, &["partners", "history", &id])
+    })
+    .await
+    .unwrap();
+    assert!(
+        history.contains("Coordination desk, coordinator, CAW Limburg") && !history.contains("Laptop 1"),
+        "{history}"
+    );
+    hub.stop().await;
+}
+
+/// The CLI walk-through of README.md: the first `sh` block after "## The CLI".
+fn readme_walkthrough() -> String {
+    let readme = include_str!("../../README.md");
+    let section = &readme[readme.find("## The CLI").expect("a CLI section")..];
+    let start = section.find("```sh\n").expect("a shell block") + "```sh\n".len();
+    let end = section[start..].find("```").expect("the block's end");
+    section[start..start + end].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_walkthrough_runs_as_written_against_a_hub() {
+    let hub = TestHub::start().await;
+    let link = EnrollLink {
+        hub: hub.url.clone(),
+        code: hub.code(Role::Coordinator),
+    }
+    .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let script = readme_walkthrough();
+    assert!(
+        script.contains("partners location edit") && script.contains("outreach sync"),
+        "{script}"
+    );
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_outreach"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let cwd = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &script])
+            .current_dir(&cwd)
+            .env("PATH", path)
+            .env("ENROLL_LINK", link)
+            .env_remove("OUTREACH_KEY")
+            .env_remove("OUTREACH_KEY_FILE")
+            .env_remove("OUTREACH_STORE")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "CAW Limburg",
+        "2026-12-24..2027-01-01 closed",
+        "2026-12-31 09:00-12:00",
+        "By appointment",
+        "Laptop 2, coordinator, CAW Limburg (this device)",
+    ] {
+        assert!(stdout.contains(expected), "{expected} missing from:\n{stdout}");
+    }
+    // The search for 31 December at 10:00 found the partner: its special hours that day.
+    let search = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("ID "))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(search.contains("CAW Limburg"), "{stdout}");
     hub.stop().await;
 }
 

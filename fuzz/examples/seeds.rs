@@ -196,6 +196,7 @@ fn main() {
     let request = SyncRequest {
         protocol: PROTOCOL_VERSION,
         known: None,
+        roster: None,
         format: AUTOMERGE_FORMAT.into(),
         docs: vec![DocPush {
             meta: Some(DocMeta::BrochureCatalog),

@@ -123,6 +123,7 @@ pub fn push_body(meta: DocMeta, changes: Vec<u8>) -> Vec<u8> {
     encode(&SyncRequest {
         protocol: PROTOCOL_VERSION,
         known: None,
+        roster: None,
         format: AUTOMERGE_FORMAT.into(),
         docs: vec![DocPush {
             meta: Some(meta),

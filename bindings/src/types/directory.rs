@@ -37,8 +37,17 @@ pub struct Service {
     /// When it runs, day by day (empty: the location's hours).
     #[uniffi(default)]
     pub schedule: m::WeeklyHours,
+    /// Dated exceptions to the schedule: closures and special hours, by first day.
+    #[uniffi(default)]
+    pub exceptions: Vec<m::HoursException>,
     /// Status.
     pub status: PartnerStatus,
+    /// When the service was last checked with the organisation.
+    #[uniffi(default = None)]
+    pub verified_on: Option<IsoDate>,
+    /// Who checked it.
+    #[uniffi(default = None)]
+    pub verified_by: Option<String>,
 }
 
 /// An office of a partner (HSDS `location`). Its coordinates are the office's, never a person's.
@@ -67,9 +76,21 @@ pub struct Location {
     /// Opening hours, day by day.
     #[uniffi(default)]
     pub hours: m::WeeklyHours,
+    /// Dated exceptions to the opening hours (a holiday closure, special hours on a day): on
+    /// those days `openAt` searches follow them instead of `hours`.
+    #[uniffi(default)]
+    pub exceptions: Vec<m::HoursException>,
     /// Accessibility notes.
     #[uniffi(default = None)]
     pub accessibility: Option<String>,
+    /// Whether the office receives visitors; offices are closed, never deleted.
+    pub status: PartnerStatus,
+    /// When the office was last checked with the organisation.
+    #[uniffi(default = None)]
+    pub verified_on: Option<IsoDate>,
+    /// Who checked it.
+    #[uniffi(default = None)]
+    pub verified_by: Option<String>,
 }
 
 /// A partner organisation of the directory (HSDS `organization`).
@@ -127,10 +148,12 @@ pub struct Partner {
 }
 
 convert!("services." Service <=> m::Service {
-    id, name, description, themes, languages, eligibility, fees, how_to_apply, schedule, status,
+    id, name, description, themes, languages, eligibility, fees, how_to_apply, schedule, exceptions, status,
+    verified_on, verified_by,
 });
 convert!("locations." Location <=> m::Location {
-    id, name, street, postcode, municipality, province, latitude, longitude, hours, accessibility,
+    id, name, street, postcode, municipality, province, latitude, longitude, hours, exceptions, accessibility,
+    status, verified_on, verified_by,
 });
 convert!(Partner <=> m::Partner {
     id, region, name, alternate_name, description, kind, status, themes, languages, regions_served,
@@ -310,6 +333,205 @@ pub enum PartnerEdit {
         /// The office.
         location: Location,
     },
+    /// Edits one field of an existing service (settling a conflict there).
+    Service {
+        /// The service's id.
+        service_id: String,
+        /// The edit.
+        edit: ServiceEdit,
+    },
+    /// Edits one field of an existing office (settling a conflict there).
+    Location {
+        /// The office's id.
+        location_id: String,
+        /// The edit.
+        edit: LocationEdit,
+    },
+}
+
+/// One edit of a partner's office.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum LocationEdit {
+    /// Sets or clears the office's name.
+    Name {
+        /// The name, or `null`.
+        name: Option<String>,
+    },
+    /// Sets or clears the street and number.
+    Street {
+        /// The street, or `null`.
+        street: Option<String>,
+    },
+    /// Sets the postcode; the province follows it.
+    Postcode {
+        /// A Belgian postcode, 1000..=9999.
+        postcode: u16,
+    },
+    /// Sets the municipality.
+    Municipality {
+        /// The municipality.
+        municipality: String,
+    },
+    /// Sets or clears the office's coordinates.
+    Coordinates {
+        /// The point, or `null`.
+        point: Option<GeoPoint>,
+    },
+    /// Sets the weekly opening hours (one value: edits on two devices at once are a conflict).
+    Hours {
+        /// The hours, day by day.
+        hours: m::WeeklyHours,
+    },
+    /// Adds a dated exception, or replaces the one starting the same day.
+    PutException {
+        /// The exception.
+        exception: m::HoursException,
+    },
+    /// Removes the exception starting on a day.
+    RemoveException {
+        /// Its first day.
+        from: IsoDate,
+    },
+    /// Sets or clears the accessibility notes.
+    Accessibility {
+        /// The notes, or `null`.
+        accessibility: Option<String>,
+    },
+    /// Sets the status (close an office with `DEFUNCT`, or `TEMPORARILY_CLOSED`).
+    Status {
+        /// The status.
+        status: PartnerStatus,
+    },
+    /// Records that the office was checked with the organisation.
+    Verified {
+        /// Day of the check.
+        on: IsoDate,
+        /// Who checked (a role or team).
+        by: String,
+    },
+}
+
+/// One edit of a partner's service.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum ServiceEdit {
+    /// Sets the name.
+    Name {
+        /// The name.
+        name: String,
+    },
+    /// Sets or clears the description in one language.
+    Description {
+        /// Language code.
+        lang: String,
+        /// The text, or `null` to remove this language.
+        text: Option<String>,
+    },
+    /// Adds a theme.
+    AddTheme {
+        /// The theme.
+        theme: Theme,
+    },
+    /// Removes a theme.
+    RemoveTheme {
+        /// The theme.
+        theme: Theme,
+    },
+    /// Adds a language it is offered in.
+    AddLanguage {
+        /// Language code.
+        lang: String,
+    },
+    /// Removes a language.
+    RemoveLanguage {
+        /// Language code.
+        lang: String,
+    },
+    /// Sets or clears who can use it.
+    Eligibility {
+        /// The text, or `null`.
+        eligibility: Option<String>,
+    },
+    /// Sets or clears what it costs.
+    Fees {
+        /// The text, or `null`.
+        fees: Option<String>,
+    },
+    /// Sets or clears how to get it.
+    HowToApply {
+        /// The text, or `null`.
+        how_to_apply: Option<String>,
+    },
+    /// Sets the weekly schedule (empty: during the offices' hours).
+    Hours {
+        /// The hours, day by day.
+        hours: m::WeeklyHours,
+    },
+    /// Adds a dated exception, or replaces the one starting the same day.
+    PutException {
+        /// The exception.
+        exception: m::HoursException,
+    },
+    /// Removes the exception starting on a day.
+    RemoveException {
+        /// Its first day.
+        from: IsoDate,
+    },
+    /// Sets the status (close a service with `DEFUNCT`).
+    Status {
+        /// The status.
+        status: PartnerStatus,
+    },
+    /// Records that the service was checked with the organisation.
+    Verified {
+        /// Day of the check.
+        on: IsoDate,
+        /// Who checked (a role or team).
+        by: String,
+    },
+}
+
+impl FromFfi<LocationEdit> for oc::doc::LocationEdit {
+    fn from_ffi(_: &str, edit: LocationEdit) -> Res<Self> {
+        use oc::doc::LocationEdit as E;
+        Ok(match edit {
+            LocationEdit::Name { name } => E::Name(name),
+            LocationEdit::Street { street } => E::Street(street),
+            LocationEdit::Postcode { postcode } => E::Postcode(postcode),
+            LocationEdit::Municipality { municipality } => E::Municipality(municipality),
+            LocationEdit::Coordinates { point } => E::Coordinates(arg("point", point)?),
+            LocationEdit::Hours { hours } => E::Hours(hours),
+            LocationEdit::PutException { exception } => E::PutException(exception),
+            LocationEdit::RemoveException { from } => E::RemoveException(from),
+            LocationEdit::Accessibility { accessibility } => E::Accessibility(accessibility),
+            LocationEdit::Status { status } => E::Status(status),
+            LocationEdit::Verified { on, by } => E::Verified { on, by },
+        })
+    }
+}
+
+impl FromFfi<ServiceEdit> for oc::doc::ServiceEdit {
+    fn from_ffi(_: &str, edit: ServiceEdit) -> Res<Self> {
+        use oc::doc::ServiceEdit as E;
+        Ok(match edit {
+            ServiceEdit::Name { name } => E::Name(name),
+            ServiceEdit::Description { lang, text } => E::Description {
+                lang: arg("description.lang", lang)?,
+                text,
+            },
+            ServiceEdit::AddTheme { theme } => E::AddTheme(theme),
+            ServiceEdit::RemoveTheme { theme } => E::RemoveTheme(theme),
+            ServiceEdit::AddLanguage { lang } => E::AddLanguage(arg("languages", lang)?),
+            ServiceEdit::RemoveLanguage { lang } => E::RemoveLanguage(arg("languages", lang)?),
+            ServiceEdit::Eligibility { eligibility } => E::Eligibility(eligibility),
+            ServiceEdit::Fees { fees } => E::Fees(fees),
+            ServiceEdit::HowToApply { how_to_apply } => E::HowToApply(how_to_apply),
+            ServiceEdit::Hours { hours } => E::Hours(hours),
+            ServiceEdit::PutException { exception } => E::PutException(exception),
+            ServiceEdit::RemoveException { from } => E::RemoveException(from),
+            ServiceEdit::Status { status } => E::Status(status),
+            ServiceEdit::Verified { on, by } => E::Verified { on, by },
+        })
+    }
 }
 
 impl FromFfi<PartnerEdit> for oc::doc::PartnerEdit {
@@ -338,6 +560,31 @@ impl FromFfi<PartnerEdit> for oc::doc::PartnerEdit {
             PartnerEdit::Verified { on, by } => E::Verified { on, by },
             PartnerEdit::PutService { service } => E::PutService(arg("", service)?),
             PartnerEdit::PutLocation { location } => E::PutLocation(arg("", location)?),
+            PartnerEdit::Service { service_id, edit } => E::Service {
+                id: arg("service_id", service_id)?,
+                edit: arg("", edit)?,
+            },
+            PartnerEdit::Location { location_id, edit } => E::Location {
+                id: arg("location_id", location_id)?,
+                edit: arg("", edit)?,
+            },
         })
     }
+}
+
+/// A part of a partner's entry: the partner, or one of its offices or services.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct EntryRef {
+    /// The partner's id.
+    pub partner_id: String,
+    /// Which part.
+    pub entry: oc::store::Entry,
+}
+
+convert!(EntryRef => EntryPair { partner_id = partner, entry });
+
+/// What an [`EntryRef`] checks into.
+pub(crate) struct EntryPair {
+    pub partner: m::PartnerId,
+    pub entry: oc::store::Entry,
 }

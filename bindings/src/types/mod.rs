@@ -66,16 +66,19 @@ use outreach_core as oc;
 use outreach_core::model as m;
 
 pub use catalog::Brochure;
-pub use directory::{GeoPoint, Location, Partner, PartnerEdit, PartnerQuery, Service};
+pub(crate) use directory::EntryPair;
+pub use directory::{
+    EntryRef, GeoPoint, Location, LocationEdit, Partner, PartnerEdit, PartnerQuery, Service, ServiceEdit,
+};
 pub use oc::doc::{ConflictValue, FieldChange, FieldConflict};
 pub use oc::model::BrochureFileEntry as BrochureFile;
 pub use oc::model::{
-    Activity, AgeBand, Audience, DayHours, Gender, Month, OrgKind, PartOfDay, PartnerStatus, Phone, Region,
-    Setting, Theme, TimeRange, Weekday,
+    Activity, AgeBand, Audience, DayHours, Gender, HoursException, Month, OrgKind, PartOfDay, PartnerStatus,
+    Phone, Region, Setting, Theme, TimeRange, Weekday,
 };
 pub use oc::privacy::PersonalDataKind;
-pub use oc::store::{BrochureView, MonthlyCount, PartnerSummary, VisitQuery};
-pub use oc::sync::protocol::Role;
+pub use oc::store::{BrochureView, Entry, MonthlyCount, PartnerSummary, StaleEntry, VisitQuery};
+pub use oc::sync::protocol::{DeviceName, Role};
 pub use oc::{
     DocumentRefusal, Enrollment, FetchReport, LocalBrochureFile, SyncPhase,
     SyncProgressUpdate as SyncProgress, SyncReport,
@@ -97,7 +100,7 @@ pub(crate) type Res<T> = Result<T, OutreachError>;
 
 /// A value the app gave at `field` that `is` not what it should be.
 pub(crate) fn invalid(field: impl Into<String>, is: &str) -> OutreachError {
-    let field = field.into();
+    let field = crate::error::app_field(&field.into());
     OutreachError::input(&field, format!("{field} {is}"))
 }
 

@@ -5,10 +5,9 @@ use std::io;
 use chrono::NaiveDate;
 use outreach_core::doc::{FieldChange, FieldConflict};
 use outreach_core::model::{
-    format_ranges, DeviceId, Location, Partner, PartnerId, PartnerStatus, Service, TimeRange, Weekday,
-    WeeklyHours,
+    DeviceId, HoursException, Location, Partner, PartnerId, PartnerStatus, Service, WeeklyHours,
 };
-use outreach_core::store::PartnerSummary;
+use outreach_core::store::{Entry, PartnerSummary, StaleEntry};
 
 use crate::output::{list, or_dash, time, truncate, Out, Table};
 
@@ -116,6 +115,27 @@ pub fn partner(out: Out<'_>, p: &Partner, conflicts: usize, today: NaiveDate) ->
     Ok(())
 }
 
+/// Entries that need checking, oldest first, each with the id `partners verify` takes.
+pub fn stale(out: Out<'_>, entries: &[StaleEntry]) -> io::Result<()> {
+    let mut table = Table::new(&["ID", "WHAT", "PARTNER", "ENTRY", "VERIFIED", "DAYS AGO"]).align_right(5);
+    for e in entries {
+        let (id, what) = match e.entry {
+            Entry::Partner => (e.partner.to_string(), "partner"),
+            Entry::Location { id } => (id.to_string(), "office"),
+            Entry::Service { id } => (id.to_string(), "service"),
+        };
+        table.row(vec![
+            id,
+            what.to_string(),
+            truncate(&e.partner_name, 30),
+            truncate(&e.label, 40),
+            e.verified_on.map_or_else(|| "never".into(), |d| d.to_string()),
+            e.verified_days_ago.map_or_else(|| "-".into(), |d| d.to_string()),
+        ]);
+    }
+    table.write(out)
+}
+
 /// When the entry was last checked, and how long ago.
 fn freshness(p: &Partner, today: NaiveDate) -> String {
     let Some(on) = p.verified_on else {
@@ -156,6 +176,7 @@ fn service(out: Out<'_>, s: &Service) -> io::Result<()> {
     if !s.schedule.is_empty() {
         field(out, 4, "schedule", hours_text(&s.schedule))?;
     }
+    exceptions(out, &s.exceptions)?;
     for (lang, text) in &s.description {
         writeln!(out, "    [{lang}] {text}")?;
     }
@@ -165,12 +186,18 @@ fn service(out: Out<'_>, s: &Service) -> io::Result<()> {
 fn location(out: Out<'_>, l: &Location) -> io::Result<()> {
     let street = l.street.as_deref().map(|s| format!("{s}, ")).unwrap_or_default();
     let name = l.name.as_deref().map(|n| format!("{n}: ")).unwrap_or_default();
+    let status = match l.status {
+        PartnerStatus::Active => String::new(),
+        other => format!(" [{other}]"),
+    };
     writeln!(
         out,
-        "  - {name}{street}{} {} ({})",
+        "  - {name}{street}{} {} ({}){status}",
         l.postcode, l.municipality, l.province
     )?;
+    field(out, 4, "id", l.id)?;
     field(out, 4, "hours", hours_text(&l.hours))?;
+    exceptions(out, &l.exceptions)?;
     if let (Some(lat), Some(lon)) = (l.latitude, l.longitude) {
         field(out, 4, "coordinates", format!("{lat:.5}, {lon:.5}"))?;
     }
@@ -183,32 +210,15 @@ fn location(out: Out<'_>, l: &Location) -> io::Result<()> {
 /// Opening hours with runs of days sharing their ranges grouped (`mon-fri 09:00-12:00`), in
 /// the form `--hours` reads.
 fn hours_text(hours: &WeeklyHours) -> String {
-    let mut groups: Vec<(Weekday, Weekday, &[TimeRange])> = Vec::new();
-    for &day in Weekday::ALL {
-        let ranges = hours.day(day);
-        if ranges.is_empty() {
-            continue;
-        }
-        match groups.last_mut() {
-            Some((_, last, shared)) if *shared == ranges && last.next() == day => *last = day,
-            _ => groups.push((day, day, ranges)),
-        }
+    hours.to_string()
+}
+
+/// A place's dated exceptions, as `--closed` and `--special` read them.
+fn exceptions(out: Out<'_>, list: &[HoursException]) -> io::Result<()> {
+    for e in list {
+        field(out, 4, "exception", e)?;
     }
-    if groups.is_empty() {
-        return "closed".into();
-    }
-    let groups: Vec<String> = groups
-        .into_iter()
-        .map(|(first, last, ranges)| {
-            let days = if first == last {
-                first.to_string()
-            } else {
-                format!("{first}-{last}")
-            };
-            format!("{days} {}", format_ranges(ranges))
-        })
-        .collect();
-    groups.join("; ")
+    Ok(())
 }
 
 /// A partner and its fields holding concurrent values.
@@ -238,7 +248,7 @@ pub fn conflicts(out: Out<'_>, partners: &[Conflicted], this: DeviceId) -> io::R
                 table.row(vec![
                     mark.into(),
                     v.value.clone(),
-                    crate::output::device(v.author, this),
+                    crate::output::device(v.author, v.by.as_ref(), this),
                     time(v.time),
                 ]);
             }
@@ -271,7 +281,7 @@ pub fn history(out: Out<'_>, field: &str, changes: &[FieldChange], this: DeviceI
     for c in changes {
         table.row(vec![
             time(c.time),
-            crate::output::device(c.author, this),
+            crate::output::device(c.author, c.by.as_ref(), this),
             c.key.clone(),
             written(c),
         ]);
@@ -287,7 +297,7 @@ pub fn changes(out: Out<'_>, changes: &[FieldChange], this: DeviceId) -> io::Res
         let key = if own { String::new() } else { c.key.clone() };
         table.row(vec![
             time(c.time),
-            crate::output::device(c.author, this),
+            crate::output::device(c.author, c.by.as_ref(), this),
             c.field.clone(),
             or_dash(key),
             written(c),

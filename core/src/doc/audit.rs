@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::access::{get_map, malformed};
 use super::{DocError, Document};
 use crate::model::{BrochureId, DeviceId, PartnerId};
+use crate::sync::protocol::DeviceName;
 
 /// Who made a change: the device whose actor it carries. The nil id stands for the genesis
 /// change that every device creates identically.
@@ -22,6 +23,8 @@ pub struct ConflictValue {
     pub value: String,
     /// The device that wrote it.
     pub author: Author,
+    /// Its name, role and organisation, where this device knows them (the hub's roster).
+    pub by: Option<DeviceName>,
     /// When that device committed it.
     pub time: DateTime<Utc>,
 }
@@ -44,6 +47,8 @@ pub struct FieldChange {
     pub time: DateTime<Utc>,
     /// The device that made it.
     pub author: Author,
+    /// Its name, role and organisation, where this device knows them (the hub's roster).
+    pub by: Option<DeviceName>,
     /// The field written (`name`, `themes`, `services.<id>.fees`), as the CLI and the apps name
     /// it.
     pub field: String,
@@ -123,6 +128,7 @@ fn conflicts_in(
                 values.push(ConflictValue {
                     value: render(am, v, id),
                     author,
+                    by: None,
                     time: time_of(time),
                 });
             }
@@ -202,6 +208,7 @@ fn history_of(am: &mut AutoCommit, audited: &Audited, key: Option<&str>) -> Vec<
             out.push(FieldChange {
                 time: time_of(expanded.time),
                 author: author_of(&expanded.actor_id),
+                by: None,
                 field: (*path).to_string(),
                 key: k.to_string(),
                 value,

@@ -5,20 +5,34 @@
 //! `regions`), and collections keyed by id (`services/<id>`, `locations/<id>`, `phones/<number>`).
 //! Every container is created with the partner, so that later concurrent edits write into the
 //! same maps instead of racing to create them.
+//!
+//! Weekly hours are one value (`weekly = "mon-fri 09:00-12:00; sat 10:00-12:00"`): an edit on
+//! one device and another on a second device are a conflict a coordinator settles, never a mix
+//! of days that nobody entered. Dated exceptions are kept by first day (`exceptions/<from> =
+//! "<to> closed"`). These (with an office's `status`) came with layout version 2: a section gets
+//! version 2 with its first such write, and older apps then leave it alone rather than misread
+//! it. Version 1 kept the hours day by day (`hours/<day>`, `schedule/<day>`); they are still read
+//! where a location or service has no `weekly` yet.
 
 use std::collections::BTreeMap;
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc};
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ROOT};
 use chrono::NaiveDate;
 
-use super::access::{delete, ensure_map, get_map, malformed, put, put_opt_str, put_set, set_member, Mode};
+use super::access::{
+    delete, ensure_map, get_map, get_uint, malformed, put, put_opt_str, put_set, set_member, Mode,
+};
 use super::tree::Node;
 use super::{DocError, DocMeta, Document};
 use crate::model::{
-    format_ranges, parse_ranges, Lang, Location, LocationId, OrgKind, Partner, PartnerId, PartnerStatus,
-    Phone, Region, Service, ServiceId, Theme, Weekday, WeeklyHours,
+    parse_ranges, HoursException, Lang, Location, LocationId, OrgKind, Partner, PartnerId, PartnerStatus,
+    Phone, Region, Service, ServiceId, Theme, TimeRange, Weekday, WeeklyHours,
 };
+
+/// The layout version that brought single-value weekly hours, dated exceptions and an office's
+/// status.
+pub(crate) const HOURS_SCHEMA: u64 = 2;
 
 /// One edit of a partner entry by a coordinator. Each writes only its own field, so edits of
 /// different fields made offline on two devices both survive the merge; an edit of a field that
@@ -73,6 +87,97 @@ pub enum PartnerEdit {
     PutService(Service),
     /// Adds a location, or updates the fields of an existing one that differ.
     PutLocation(Location),
+    /// Edits one field of an existing service.
+    Service {
+        /// The service.
+        id: ServiceId,
+        /// The edit.
+        edit: ServiceEdit,
+    },
+    /// Edits one field of an existing office.
+    Location {
+        /// The office.
+        id: LocationId,
+        /// The edit.
+        edit: LocationEdit,
+    },
+}
+
+/// One edit of a partner's office. Like a [`PartnerEdit`], each writes its own field and
+/// settles a conflict there.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LocationEdit {
+    /// Sets or clears the office's name.
+    Name(Option<String>),
+    /// Sets or clears the street and number.
+    Street(Option<String>),
+    /// Sets the postcode (and the province it lies in).
+    Postcode(u16),
+    /// Sets the municipality.
+    Municipality(String),
+    /// Sets or clears the coordinates of the office, (latitude, longitude).
+    Coordinates(Option<(f64, f64)>),
+    /// Sets the weekly opening hours.
+    Hours(WeeklyHours),
+    /// Adds a dated exception, or replaces the one that starts the same day.
+    PutException(HoursException),
+    /// Removes the exception that starts on this day.
+    RemoveException(NaiveDate),
+    /// Sets or clears the accessibility notes.
+    Accessibility(Option<String>),
+    /// Sets the status (offices are closed, never deleted).
+    Status(PartnerStatus),
+    /// Records that the office was checked on `on` by `by`.
+    Verified {
+        /// Day of the check.
+        on: NaiveDate,
+        /// Who checked.
+        by: String,
+    },
+}
+
+/// One edit of a partner's service. Like a [`PartnerEdit`], each writes its own field and
+/// settles a conflict there.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServiceEdit {
+    /// Sets the name.
+    Name(String),
+    /// Sets or clears the description in one language.
+    Description {
+        /// The language.
+        lang: Lang,
+        /// The text, or `None` to remove this language.
+        text: Option<String>,
+    },
+    /// Adds a theme.
+    AddTheme(Theme),
+    /// Removes a theme.
+    RemoveTheme(Theme),
+    /// Adds a language the service is offered in.
+    AddLanguage(Lang),
+    /// Removes a language.
+    RemoveLanguage(Lang),
+    /// Sets or clears who can use it.
+    Eligibility(Option<String>),
+    /// Sets or clears what it costs.
+    Fees(Option<String>),
+    /// Sets or clears how to get it.
+    HowToApply(Option<String>),
+    /// Sets the weekly schedule (empty: the offices' hours).
+    Hours(WeeklyHours),
+    /// Adds a dated exception, or replaces the one that starts the same day.
+    PutException(HoursException),
+    /// Removes the exception that starts on this day.
+    RemoveException(NaiveDate),
+    /// Sets the status (services are closed, never deleted).
+    Status(PartnerStatus),
+    /// Records that the service was checked on `on` by `by`.
+    Verified {
+        /// Day of the check.
+        on: NaiveDate,
+        /// Who checked.
+        by: String,
+    },
 }
 
 impl PartnerEdit {
@@ -92,8 +197,53 @@ impl PartnerEdit {
             PartnerEdit::Website(_) => "set website",
             PartnerEdit::WorkerNotes(_) => "set notes",
             PartnerEdit::Verified { .. } => "mark verified",
-            PartnerEdit::PutService(_) => "edit service",
-            PartnerEdit::PutLocation(_) => "edit location",
+            PartnerEdit::PutService(_) | PartnerEdit::Service { .. } => "edit service",
+            PartnerEdit::PutLocation(_) | PartnerEdit::Location { .. } => "edit location",
+        }
+    }
+}
+
+impl PartnerEdit {
+    /// Checks what an edit carries that can be checked on its own (an office or service given
+    /// whole, hours, a dated exception), before anything is written: the entry as edited is
+    /// checked whole afterwards, but a value the document cannot hold must never reach it.
+    pub fn check(&self) -> crate::model::Validation {
+        use crate::model::{Problem, ValidationError};
+        let hours = |field: String, h: &WeeklyHours| {
+            h.check().map_err(|_| {
+                ValidationError::new(field, Problem::Malformed("non-overlapping HH:MM-HH:MM ranges"))
+            })
+        };
+        let exception = |field: String, e: &HoursException| {
+            e.check().map_err(|_| {
+                ValidationError::new(
+                    format!("{field}.exceptions.{}", e.from),
+                    Problem::Malformed(
+                        "at most a year of days, in order, with non-overlapping HH:MM-HH:MM ranges",
+                    ),
+                )
+            })
+        };
+        match self {
+            PartnerEdit::PutService(s) => s.validate(&format!("services.{}", s.id)),
+            PartnerEdit::PutLocation(l) => l.validate(&format!("locations.{}", l.id)),
+            PartnerEdit::Location { id, edit } => {
+                let at = format!("locations.{id}");
+                match edit {
+                    LocationEdit::Hours(h) => hours(format!("{at}.hours"), h),
+                    LocationEdit::PutException(e) => exception(at, e),
+                    _ => Ok(()),
+                }
+            }
+            PartnerEdit::Service { id, edit } => {
+                let at = format!("services.{id}");
+                match edit {
+                    ServiceEdit::Hours(h) => hours(format!("{at}.schedule"), h),
+                    ServiceEdit::PutException(e) => exception(at, e),
+                    _ => Ok(()),
+                }
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -290,6 +440,101 @@ fn apply_edit(am: &mut AutoCommit, obj: &ObjId, edit: &PartnerEdit) -> Result<()
         }
         PartnerEdit::PutService(s) => put_service(am, obj, s),
         PartnerEdit::PutLocation(l) => put_location(am, obj, l),
+        PartnerEdit::Service { id, edit } => {
+            let s = entity(am, obj, "services", &id.to_string())?;
+            raise_schema(am)?;
+            apply_service_edit(am, &s, edit)
+        }
+        PartnerEdit::Location { id, edit } => {
+            let l = entity(am, obj, "locations", &id.to_string())?;
+            raise_schema(am)?;
+            apply_location_edit(am, &l, edit)
+        }
+    }
+}
+
+/// The map of an existing service or location.
+fn entity(am: &AutoCommit, partner: &ObjId, collection: &str, key: &str) -> Result<ObjId, DocError> {
+    let path = format!("{collection}.{key}");
+    let coll =
+        get_map(am, partner, collection, collection)?.ok_or_else(|| malformed(path.clone(), "a map"))?;
+    get_map(am, &coll, key, &path)?.ok_or_else(|| malformed(path, "an existing entry"))
+}
+
+fn apply_location_edit(am: &mut AutoCommit, obj: &ObjId, edit: &LocationEdit) -> Result<(), DocError> {
+    let r = Mode::Resolve;
+    match edit {
+        LocationEdit::Name(n) => put_opt_str(am, obj, "name", n.as_deref(), r),
+        LocationEdit::Street(n) => put_opt_str(am, obj, "street", n.as_deref(), r),
+        LocationEdit::Postcode(p) => {
+            put(am, obj, "postcode", u64::from(*p), r)?;
+            match Region::of_postcode(*p) {
+                Some(province) => put(am, obj, "province", province.as_str(), r),
+                None => Ok(()),
+            }
+        }
+        LocationEdit::Municipality(m) => put(am, obj, "municipality", m.as_str(), r),
+        LocationEdit::Coordinates(c) => put_coordinates(am, obj, *c, r),
+        LocationEdit::Hours(h) => put_weekly(am, obj, h, r),
+        LocationEdit::PutException(e) => put_exception(am, obj, e, r),
+        LocationEdit::RemoveException(from) => remove_exception(am, obj, *from),
+        LocationEdit::Accessibility(a) => put_opt_str(am, obj, "accessibility", a.as_deref(), r),
+        LocationEdit::Status(s) => put(am, obj, "status", s.as_str(), r),
+        LocationEdit::Verified { on, by } => put_verified(am, obj, *on, by),
+    }
+}
+
+fn apply_service_edit(am: &mut AutoCommit, obj: &ObjId, edit: &ServiceEdit) -> Result<(), DocError> {
+    let r = Mode::Resolve;
+    match edit {
+        ServiceEdit::Name(n) => put(am, obj, "name", n.as_str(), r),
+        ServiceEdit::Description { lang, text } => {
+            let desc = ensure_map(am, obj, "description")?;
+            put_opt_str(am, &desc, lang.as_str(), text.as_deref(), r)
+        }
+        ServiceEdit::AddTheme(t) => set_member(am, obj, "themes", t.as_str(), true),
+        ServiceEdit::RemoveTheme(t) => set_member(am, obj, "themes", t.as_str(), false),
+        ServiceEdit::AddLanguage(l) => set_member(am, obj, "languages", l.as_str(), true),
+        ServiceEdit::RemoveLanguage(l) => set_member(am, obj, "languages", l.as_str(), false),
+        ServiceEdit::Eligibility(e) => put_opt_str(am, obj, "eligibility", e.as_deref(), r),
+        ServiceEdit::Fees(f) => put_opt_str(am, obj, "fees", f.as_deref(), r),
+        ServiceEdit::HowToApply(h) => put_opt_str(am, obj, "how_to_apply", h.as_deref(), r),
+        ServiceEdit::Hours(h) => put_weekly(am, obj, h, r),
+        ServiceEdit::PutException(e) => put_exception(am, obj, e, r),
+        ServiceEdit::RemoveException(from) => remove_exception(am, obj, *from),
+        ServiceEdit::Status(s) => put(am, obj, "status", s.as_str(), r),
+        ServiceEdit::Verified { on, by } => put_verified(am, obj, *on, by),
+    }
+}
+
+fn put_verified(am: &mut AutoCommit, obj: &ObjId, on: NaiveDate, by: &str) -> Result<(), DocError> {
+    put(am, obj, "verified_on", on.to_string(), Mode::Resolve)?;
+    put(am, obj, "verified_by", by, Mode::Resolve)
+}
+
+/// Raises the document to [`HOURS_SCHEMA`] before its first write of that layout.
+fn raise_schema(am: &mut AutoCommit) -> Result<(), DocError> {
+    if get_uint(am, &ROOT, "schema", "schema")?.unwrap_or(0) < HOURS_SCHEMA {
+        am.put(ROOT, "schema", HOURS_SCHEMA)?;
+    }
+    Ok(())
+}
+
+fn put_coordinates(
+    am: &mut AutoCommit,
+    obj: &ObjId,
+    at: Option<(f64, f64)>,
+    m: Mode,
+) -> Result<(), DocError> {
+    match at {
+        Some((lat, lon)) => {
+            put(am, obj, "latitude", lat, m)?;
+            put(am, obj, "longitude", lon, m)
+        }
+        None => {
+            delete(am, obj, "latitude")?;
+            delete(am, obj, "longitude")
+        }
     }
 }
 
@@ -300,28 +545,51 @@ fn put_phone(am: &mut AutoCommit, partner: &ObjId, phone: &Phone) -> Result<(), 
     put_opt_str(am, &entry, "label", phone.label.as_deref(), Mode::Resolve)
 }
 
-fn put_hours(am: &mut AutoCommit, obj: &ObjId, key: &str, hours: &WeeklyHours) -> Result<(), DocError> {
-    let map = ensure_map(am, obj, key)?;
-    for day in Weekday::ALL {
-        let ranges = hours.day(*day);
-        if ranges.is_empty() {
-            delete(am, &map, day.as_str())?;
-        } else {
-            put(am, &map, day.as_str(), format_ranges(ranges), Mode::Reconcile)?;
+/// Writes the weekly hours as one value (`closed` when there are none).
+fn put_weekly(am: &mut AutoCommit, obj: &ObjId, hours: &WeeklyHours, m: Mode) -> Result<(), DocError> {
+    put(am, obj, "weekly", hours.to_string(), m)
+}
+
+/// Makes the exceptions of `obj` exactly `exceptions`.
+fn put_exceptions(am: &mut AutoCommit, obj: &ObjId, exceptions: &[HoursException]) -> Result<(), DocError> {
+    let map = ensure_map(am, obj, "exceptions")?;
+    let wanted: Vec<String> = exceptions.iter().map(|e| e.from.to_string()).collect();
+    for k in am.keys(&map).collect::<Vec<_>>() {
+        if !wanted.contains(&k) {
+            am.delete(&map, k.as_str())?;
         }
+    }
+    for e in exceptions {
+        put_exception(am, obj, e, Mode::Reconcile)?;
     }
     Ok(())
 }
 
-fn read_hours(node: &Node<'_>, key: &str) -> Result<WeeklyHours, DocError> {
+fn put_exception(am: &mut AutoCommit, obj: &ObjId, e: &HoursException, m: Mode) -> Result<(), DocError> {
+    let map = ensure_map(am, obj, "exceptions")?;
+    put(am, &map, &e.from.to_string(), e.stored_value(), m)
+}
+
+fn remove_exception(am: &mut AutoCommit, obj: &ObjId, from: NaiveDate) -> Result<(), DocError> {
+    let map = ensure_map(am, obj, "exceptions")?;
+    delete(am, &map, &from.to_string())
+}
+
+/// Reads the weekly hours: the single value, else (layout 1) the days under `legacy_key`.
+fn read_weekly(node: &Node<'_>, legacy_key: &str) -> Result<WeeklyHours, DocError> {
+    if let Some(text) = node.str("weekly")? {
+        return text
+            .parse()
+            .map_err(|_| malformed(format!("{}.weekly", node.path()), "weekly hours"));
+    }
     let mut hours = WeeklyHours::default();
-    if let Some(days) = node.map(key)? {
+    if let Some(days) = node.map(legacy_key)? {
         for (k, _) in days.children_keys() {
             let day: Weekday = k
                 .parse()
                 .map_err(|_| malformed(days.path().to_string(), "a weekday"))?;
             let text = days.str(k)?.unwrap_or_default();
-            let ranges = parse_ranges(&text)
+            let ranges: Vec<TimeRange> = parse_ranges(&text)
                 .map_err(|_| malformed(days.path().to_string(), "opening ranges HH:MM-HH:MM"))?;
             if !ranges.is_empty() {
                 hours.0.insert(day, ranges);
@@ -329,6 +597,20 @@ fn read_hours(node: &Node<'_>, key: &str) -> Result<WeeklyHours, DocError> {
         }
     }
     Ok(hours)
+}
+
+fn read_exceptions(node: &Node<'_>) -> Result<Vec<HoursException>, DocError> {
+    let mut out = Vec::new();
+    if let Some(map) = node.map("exceptions")? {
+        for (k, _) in map.children_keys() {
+            let bad = || malformed(format!("{}.{k}", map.path()), "a dated exception");
+            let from: NaiveDate = k.parse().map_err(|_| bad())?;
+            let value = map.str(k)?.unwrap_or_default();
+            out.push(HoursException::from_stored(from, &value).map_err(|_| bad())?);
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Writes a service: creates it with its containers if new, else writes the fields that differ.
@@ -339,12 +621,13 @@ fn put_service(am: &mut AutoCommit, partner: &ObjId, s: &Service) -> Result<(), 
         Some(o) => o,
         None => {
             let o = am.put_object(&services, key.as_str(), ObjType::Map)?;
-            for c in ["description", "themes", "languages", "schedule"] {
+            for c in ["description", "themes", "languages", "exceptions"] {
                 am.put_object(&o, c, ObjType::Map)?;
             }
             o
         }
     };
+    raise_schema(am)?;
     let m = Mode::Reconcile;
     put(am, &obj, "name", s.name.as_str(), m)?;
     let desc = ensure_map(am, &obj, "description")?;
@@ -362,8 +645,22 @@ fn put_service(am: &mut AutoCommit, partner: &ObjId, s: &Service) -> Result<(), 
     put_opt_str(am, &obj, "eligibility", s.eligibility.as_deref(), m)?;
     put_opt_str(am, &obj, "fees", s.fees.as_deref(), m)?;
     put_opt_str(am, &obj, "how_to_apply", s.how_to_apply.as_deref(), m)?;
-    put_hours(am, &obj, "schedule", &s.schedule)?;
+    put_weekly(am, &obj, &s.schedule, m)?;
+    put_exceptions(am, &obj, &s.exceptions)?;
+    put_opt_date(am, &obj, s.verified_on, s.verified_by.as_deref())?;
     put(am, &obj, "status", s.status.as_str(), m)
+}
+
+/// Writes when and by whom an office or a service was checked, as a record written back whole.
+fn put_opt_date(
+    am: &mut AutoCommit,
+    obj: &ObjId,
+    on: Option<NaiveDate>,
+    by: Option<&str>,
+) -> Result<(), DocError> {
+    let m = Mode::Reconcile;
+    put_opt_str(am, obj, "verified_on", on.map(|d| d.to_string()).as_deref(), m)?;
+    put_opt_str(am, obj, "verified_by", by, m)
 }
 
 /// Writes a location: creates it if new, else writes the fields that differ.
@@ -374,28 +671,23 @@ fn put_location(am: &mut AutoCommit, partner: &ObjId, l: &Location) -> Result<()
         Some(o) => o,
         None => {
             let o = am.put_object(&locations, key.as_str(), ObjType::Map)?;
-            am.put_object(&o, "hours", ObjType::Map)?;
+            am.put_object(&o, "exceptions", ObjType::Map)?;
             o
         }
     };
+    raise_schema(am)?;
     let m = Mode::Reconcile;
     put_opt_str(am, &obj, "name", l.name.as_deref(), m)?;
     put_opt_str(am, &obj, "street", l.street.as_deref(), m)?;
     put(am, &obj, "postcode", u64::from(l.postcode), m)?;
     put(am, &obj, "municipality", l.municipality.as_str(), m)?;
     put(am, &obj, "province", l.province.as_str(), m)?;
-    match (l.latitude, l.longitude) {
-        (Some(lat), Some(lon)) => {
-            put(am, &obj, "latitude", lat, m)?;
-            put(am, &obj, "longitude", lon, m)?;
-        }
-        _ => {
-            delete(am, &obj, "latitude")?;
-            delete(am, &obj, "longitude")?;
-        }
-    }
-    put_hours(am, &obj, "hours", &l.hours)?;
-    put_opt_str(am, &obj, "accessibility", l.accessibility.as_deref(), m)
+    put_coordinates(am, &obj, l.latitude.zip(l.longitude), m)?;
+    put_weekly(am, &obj, &l.hours, m)?;
+    put_exceptions(am, &obj, &l.exceptions)?;
+    put_opt_str(am, &obj, "accessibility", l.accessibility.as_deref(), m)?;
+    put_opt_date(am, &obj, l.verified_on, l.verified_by.as_deref())?;
+    put(am, &obj, "status", l.status.as_str(), m)
 }
 
 fn read_partner(node: &Node<'_>, id: PartnerId, region: Region) -> Result<Partner, DocError> {
@@ -458,8 +750,11 @@ fn read_service(node: &Node<'_>, id: ServiceId) -> Result<Service, DocError> {
         eligibility: node.str("eligibility")?,
         fees: node.str("fees")?,
         how_to_apply: node.str("how_to_apply")?,
-        schedule: read_hours(node, "schedule")?,
+        schedule: read_weekly(node, "schedule")?,
+        exceptions: read_exceptions(node)?,
         status: node.code("status")?,
+        verified_on: node.date("verified_on")?,
+        verified_by: node.str("verified_by")?,
     })
 }
 
@@ -477,8 +772,18 @@ fn read_location(node: &Node<'_>, id: LocationId) -> Result<Location, DocError> 
         province: node.code("province")?,
         latitude: node.f64("latitude")?,
         longitude: node.f64("longitude")?,
-        hours: read_hours(node, "hours")?,
+        hours: read_weekly(node, "hours")?,
+        exceptions: read_exceptions(node)?,
         accessibility: node.str("accessibility")?,
+        status: match node.str("status")? {
+            // Layout 1 had no status for an office: it was open.
+            None => PartnerStatus::Active,
+            Some(s) => s
+                .parse()
+                .map_err(|_| malformed(format!("locations.{id}.status"), "a status"))?,
+        },
+        verified_on: node.date("verified_on")?,
+        verified_by: node.str("verified_by")?,
     })
 }
 

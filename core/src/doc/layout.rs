@@ -35,8 +35,10 @@ pub(crate) enum Node {
     Phones,
     /// `partners/<id>/phones/<number>`.
     Phone,
-    /// Weekly hours: weekday -> ranges.
+    /// Weekly hours day by day, weekday -> ranges (layout 1; layout 2 keeps them as one value).
     Hours,
+    /// Dated exceptions to weekly hours, by first day.
+    Exceptions,
     /// Text per language, of at most this many characters.
     Texts(usize),
     /// A set stored as a map `code -> true`.
@@ -97,6 +99,10 @@ pub(crate) enum Value {
     Degrees { min: i32, max: i32 },
     /// Opening ranges, `HH:MM-HH:MM,...`.
     Ranges,
+    /// A week's hours, `mon-fri 09:00-12:00; sat 10:00-12:00` or `closed`.
+    Weekly,
+    /// A dated exception under its first day: `<last day> closed` or `<last day> <ranges>`.
+    Exception,
     /// `true` or `false`.
     Bool,
     /// `true`: a member of a set.
@@ -205,6 +211,10 @@ impl Node {
                 "themes" => map(Node::Set(SetOf::Themes), false),
                 "languages" => map(Node::Set(SetOf::Langs), false),
                 "schedule" => map(Node::Hours, false),
+                "weekly" => value(Weekly, false),
+                "exceptions" => map(Node::Exceptions, false),
+                "verified_on" => value(Date, true),
+                "verified_by" => value(FreeText(SHORT_TEXT_MAX), true),
                 _ => return None,
             },
             Node::Locations => match canonical::<LocationId>(key) {
@@ -220,6 +230,11 @@ impl Node {
                 "longitude" => value(Degrees { min: 2, max: 7 }, true),
                 "accessibility" => value(Text(LONG_TEXT_MAX), true),
                 "hours" => map(Node::Hours, false),
+                "weekly" => value(Weekly, false),
+                "exceptions" => map(Node::Exceptions, false),
+                "status" => value(Code(Vocabulary::Status), false),
+                "verified_on" => value(Date, true),
+                "verified_by" => value(FreeText(SHORT_TEXT_MAX), true),
                 _ => return None,
             },
             Node::Phones => match phone_key(key) {
@@ -233,6 +248,10 @@ impl Node {
             },
             Node::Hours => match canonical::<Weekday>(key) {
                 true => value(Ranges, true),
+                false => return None,
+            },
+            Node::Exceptions => match canonical::<chrono::NaiveDate>(key) {
+                true => value(Exception, true),
                 false => return None,
             },
             Node::Texts(max) => match canonical::<Lang>(key) {
@@ -385,6 +404,16 @@ impl Value {
                     Err(_) => Err("opening ranges HH:MM-HH:MM"),
                 }
             }
+            Value::Weekly => {
+                let s = text(500)?.unwrap_or_default();
+                match s.parse::<crate::model::WeeklyHours>() {
+                    Ok(_) => Ok(None),
+                    Err(_) => Err("weekly hours such as mon-fri 09:00-12:00"),
+                }
+            }
+            // The first day is the key: the whole exception is checked with it, where the
+            // operation's key is known (`inspect`).
+            Value::Exception => text(100),
             Value::Bool => match v {
                 ScalarValue::Boolean(_) => Ok(None),
                 _ => Err("true or false"),

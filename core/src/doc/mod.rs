@@ -28,7 +28,7 @@ use crate::model::{DeviceId, DocId, Month, Region};
 pub use accept::{ancestors, check_authors};
 pub use actor::DeviceActor;
 pub use audit::{Author, ConflictValue, FieldChange, FieldConflict};
-pub use directory::{PartnerEdit, ReadPartner};
+pub use directory::{LocationEdit, PartnerEdit, ReadPartner, ServiceEdit};
 pub use inspect::{partner_contacts, tagged, Contact, Findings, Rules};
 
 pub(crate) use access::malformed;
@@ -41,7 +41,11 @@ pub(crate) use access::malformed;
 /// the version of the documents it writes them to, by a put on the root `schema` key in a later
 /// change (the genesis always says 1, so that copies created apart still merge). An older hub or
 /// device leaves such a document alone, keeps what it had, and syncs every other document.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
+
+/// The layout version every genesis change says, whatever the app that makes it: copies of a
+/// document created apart must be the same change.
+pub(crate) const GENESIS_SCHEMA: u64 = 1;
 
 /// Actor of the deterministic first change of every document. Every device creates the same
 /// genesis change for the same document, so independently created copies merge as one.
@@ -192,7 +196,7 @@ impl DocMeta {
     fn genesis(&self) -> Result<AutoCommit, DocError> {
         let mut am = AutoCommit::new().with_actor(ActorId::from(&GENESIS_ACTOR[..]));
         am.put(ROOT, "kind", self.kind().as_str())?;
-        am.put(ROOT, "schema", SCHEMA_VERSION)?;
+        am.put(ROOT, "schema", GENESIS_SCHEMA)?;
         match self {
             DocMeta::DirectorySection { region } => am.put(ROOT, "region", region.as_str())?,
             DocMeta::BrochureCatalog => {}
@@ -529,7 +533,23 @@ impl Document {
     pub fn check_meta(&self, expected: &DocMeta) -> Result<(), DocError> {
         use automerge::ReadDoc;
         for key in self.am.keys(ROOT) {
-            if self.am.get_all(ROOT, key.as_str())?.len() > 1 {
+            let values = self.am.get_all(ROOT, key.as_str())?;
+            if key == "schema" {
+                // Two devices may raise the layout version at once: each value must be one
+                // this code reads.
+                for (value, _) in &values {
+                    match value {
+                        automerge::Value::Scalar(v) => match v.as_ref() {
+                            automerge::ScalarValue::Uint(n) if *n > SCHEMA_VERSION => {
+                                return Err(DocError::TooNew { schema: *n })
+                            }
+                            automerge::ScalarValue::Uint(_) => {}
+                            _ => return Err(malformed(key, "a version")),
+                        },
+                        _ => return Err(malformed(key, "a version")),
+                    }
+                }
+            } else if values.len() > 1 {
                 return Err(malformed(key, "a single value"));
             }
         }

@@ -1,11 +1,74 @@
 //! Property: any order of merging the same concurrent edits gives the same document, the same
-//! partners and the same conflicts.
+//! partners and the same conflicts; weekly hours edited on two devices at once are a conflict,
+//! never a mix that nobody entered.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use proptest::prelude::*;
 
-use super::{DocMeta, Document, PartnerEdit};
-use crate::model::{DeviceId, Lang, OrgKind, Partner, PartnerId, PartnerStatus, Region, Service, Theme};
+use super::{DocMeta, Document, LocationEdit, PartnerEdit, ServiceEdit};
+use crate::model::{
+    DeviceId, HoursException, Lang, Location, LocationId, OrgKind, Partner, PartnerId, PartnerStatus, Region,
+    Service, ServiceId, Theme, WeeklyHours,
+};
+
+/// The office and the service every partner of the property starts with.
+fn office_id() -> LocationId {
+    LocationId::from_uuid(uuid::Uuid::from_u128(0x10c))
+}
+
+fn service_id() -> ServiceId {
+    ServiceId::from_uuid(uuid::Uuid::from_u128(0x5e5))
+}
+
+/// Weekly hours the edits choose from: each replaces the whole week.
+const WEEKS: [&str; 4] = [
+    "mon-fri 09:00-12:00",
+    "mon-wed 09:00-17:00; sat 10:00-12:00",
+    "tue,thu 13:00-16:00",
+    "mon-sun 20:00-08:00",
+];
+
+fn week(i: usize) -> WeeklyHours {
+    WEEKS[i].parse().unwrap_or_else(|_| unreachable!())
+}
+
+fn exception() -> impl Strategy<Value = HoursException> {
+    (0u32..4, 0u32..3, prop::bool::ANY).prop_map(|(start, len, closed)| {
+        let from = NaiveDate::from_ymd_opt(2026, 12, 22 + start).unwrap_or_default();
+        let to = from + chrono::Days::new(u64::from(len));
+        let ranges = match closed {
+            true => Vec::new(),
+            false => crate::model::parse_ranges("10:00-12:00").unwrap_or_default(),
+        };
+        HoursException { from, to, ranges }
+    })
+}
+
+fn location_edit() -> impl Strategy<Value = LocationEdit> {
+    prop_oneof![
+        (0..WEEKS.len()).prop_map(|i| LocationEdit::Hours(week(i))),
+        exception().prop_map(LocationEdit::PutException),
+        (0u32..4).prop_map(|d| LocationEdit::RemoveException(
+            NaiveDate::from_ymd_opt(2026, 12, 22 + d).unwrap_or_default()
+        )),
+        (0u8..3).prop_map(|v| LocationEdit::Street(Some(format!("Kerkstraat {v}")))),
+        prop::sample::select(vec![(1000u16, "Brussel"), (3500, "Hasselt")])
+            .prop_map(|(p, _)| LocationEdit::Postcode(p)),
+        (0..PartnerStatus::ALL.len()).prop_map(|i| LocationEdit::Status(PartnerStatus::ALL[i])),
+        Just(LocationEdit::Coordinates(Some((50.93, 5.34)))),
+        Just(LocationEdit::Coordinates(None)),
+    ]
+}
+
+fn service_edit() -> impl Strategy<Value = ServiceEdit> {
+    prop_oneof![
+        (0..WEEKS.len()).prop_map(|i| ServiceEdit::Hours(week(i))),
+        exception().prop_map(ServiceEdit::PutException),
+        (0u8..3).prop_map(|v| ServiceEdit::Fees(Some(format!("{v} euro")))),
+        (0..Theme::ALL.len()).prop_map(|i| ServiceEdit::AddTheme(Theme::ALL[i])),
+        (0..PartnerStatus::ALL.len()).prop_map(|i| ServiceEdit::Status(PartnerStatus::ALL[i])),
+    ]
+}
 
 fn edit() -> impl Strategy<Value = PartnerEdit> {
     prop_oneof![
@@ -23,10 +86,54 @@ fn edit() -> impl Strategy<Value = PartnerEdit> {
         }),
         (0u8..3).prop_map(|v| {
             let mut s = Service::new(format!("Service {v}"));
-            s.id = crate::model::ServiceId::from_uuid(uuid::Uuid::from_u128(0x5e5 + u128::from(v % 2)));
+            s.id = ServiceId::from_uuid(uuid::Uuid::from_u128(0x5e6 + u128::from(v % 2)));
             PartnerEdit::PutService(s)
         }),
+        location_edit().prop_map(|edit| PartnerEdit::Location {
+            id: office_id(),
+            edit
+        }),
+        location_edit().prop_map(|edit| PartnerEdit::Location {
+            id: office_id(),
+            edit
+        }),
+        service_edit().prop_map(|edit| PartnerEdit::Service {
+            id: service_id(),
+            edit
+        }),
     ]
+}
+
+/// The weekly hours each replica holds at the end for the office and for the service of a
+/// partner, where it wrote any (an edit to the hours a replica already holds writes nothing).
+fn written_hours(edits: &[(usize, usize, PartnerEdit)], which: usize) -> [[Option<WeeklyHours>; 3]; 2] {
+    let mut now = [
+        [week(0), week(0), week(0)],
+        [
+            WeeklyHours::closed(),
+            WeeklyHours::closed(),
+            WeeklyHours::closed(),
+        ],
+    ];
+    let mut wrote: [[Option<WeeklyHours>; 3]; 2] = Default::default();
+    for (who, _, e) in edits.iter().filter(|(_, w, _)| *w == which) {
+        let (k, h) = match e {
+            PartnerEdit::Location {
+                edit: LocationEdit::Hours(h),
+                ..
+            } => (0, h),
+            PartnerEdit::Service {
+                edit: ServiceEdit::Hours(h),
+                ..
+            } => (1, h),
+            _ => continue,
+        };
+        if now[k][*who] != *h {
+            now[k][*who] = h.clone();
+            wrote[k][*who] = Some(h.clone());
+        }
+    }
+    wrote
 }
 
 fn at(step: usize) -> DateTime<Utc> {
@@ -51,6 +158,13 @@ proptest! {
         for id in ids {
             let mut p = Partner::new(Region::Namur, "Partner", OrgKind::Ngo);
             p.id = id;
+            let mut office = Location::new(5000, "Namur");
+            office.id = office_id();
+            office.hours = week(0);
+            p.locations.insert(office.id, office);
+            let mut service = Service::new("Accueil");
+            service.id = service_id();
+            p.services.insert(service.id, service);
             origin.insert_partner(&p).unwrap_or_else(|e| panic!("{e}"));
         }
         origin.commit(at(0));
@@ -100,6 +214,31 @@ proptest! {
             prop_assert_eq!(&c[0], &c[2]);
             // The conflict flag and the conflict list agree.
             prop_assert_eq!(p[0].as_ref().map(|(_, flag)| *flag), Some(!c[0].is_empty()));
+            // Hours are what one replica entered (or the first hours), never a mix; replicas
+            // that entered different hours leave a conflict for a coordinator.
+            let Some((partner, _)) = &p[0] else { unreachable!() };
+            let which = ids.iter().position(|i| *i == id).unwrap_or_default();
+            let last = written_hours(&edits, which);
+            let shown = [
+                partner.locations[&office_id()].hours.clone(),
+                partner.services[&service_id()].schedule.clone(),
+            ];
+            let paths = [format!("locations.{}.weekly", office_id()), format!("services.{}.weekly", service_id())];
+            for k in 0..2 {
+                let entered: Vec<&WeeklyHours> = last[k].iter().flatten().collect();
+                let base = if k == 0 { week(0) } else { WeeklyHours::closed() };
+                prop_assert!(
+                    entered.contains(&&shown[k]) || (entered.is_empty() && shown[k] == base),
+                    "hours nobody entered: {}", shown[k]
+                );
+                let distinct: std::collections::BTreeSet<String> = entered.iter().map(|h| h.to_string()).collect();
+                let conflicted = c[0].iter().any(|f| f.path == paths[k]);
+                if distinct.len() > 1 {
+                    prop_assert!(conflicted, "{}: {:?}", paths[k], distinct);
+                } else if entered.len() < 2 {
+                    prop_assert!(!conflicted, "{}: {:?}", paths[k], distinct);
+                }
+            }
         }
     }
 }

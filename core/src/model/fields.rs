@@ -16,7 +16,8 @@ struct Field {
 enum Inside {
     /// Nothing: a plain value.
     Nothing,
-    /// A member: a language of a text, a code of a set, a day of the hours, a phone number.
+    /// A member: a language of a text, a code of a set, a dated exception by its first day, a
+    /// phone number.
     Member,
     /// An entity by its id, then one of its fields.
     Entities(&'static [Field]),
@@ -34,8 +35,11 @@ const SERVICE: &[Field] = &[
     field("eligibility", "eligibility", Inside::Nothing),
     field("fees", "fees", Inside::Nothing),
     field("how-to-apply", "how_to_apply", Inside::Nothing),
-    field("hours", "schedule", Inside::Member),
+    field("hours", "weekly", Inside::Nothing),
+    field("exceptions", "exceptions", Inside::Member),
     field("status", "status", Inside::Nothing),
+    field("verified-on", "verified_on", Inside::Nothing),
+    field("verified-by", "verified_by", Inside::Nothing),
 ];
 
 const LOCATION: &[Field] = &[
@@ -46,8 +50,12 @@ const LOCATION: &[Field] = &[
     field("province", "province", Inside::Nothing),
     field("lat", "latitude", Inside::Nothing),
     field("lon", "longitude", Inside::Nothing),
-    field("hours", "hours", Inside::Member),
+    field("hours", "weekly", Inside::Nothing),
+    field("exceptions", "exceptions", Inside::Member),
     field("accessibility", "accessibility", Inside::Nothing),
+    field("status", "status", Inside::Nothing),
+    field("verified-on", "verified_on", Inside::Nothing),
+    field("verified-by", "verified_by", Inside::Nothing),
 ];
 
 const PARTNER: &[Field] = &[
@@ -135,7 +143,7 @@ pub fn partner_doc_path(path: &str) -> Result<String, ValidationError> {
 
 /// Walks a path in the document through the vocabulary: the path as the CLI and the apps name
 /// it (a key this app does not know, and all after it, as it is), and whether it ends at a field
-/// whose members are written one by one (a set, a text's languages, the days of the hours).
+/// whose members are written one by one (a set, a text's languages, dated exceptions).
 fn from_doc(doc_path: &str) -> (String, bool) {
     let mut out: Vec<&str> = Vec::new();
     let mut fields = Some(PARTNER);
@@ -202,7 +210,12 @@ mod tests {
             ("services", "services"),
             ("services.s1", "services.s1"),
             ("services.s1.how-to-apply", "services.s1.how_to_apply"),
-            ("services.s1.hours.mon", "services.s1.schedule.mon"),
+            ("services.s1.hours", "services.s1.weekly"),
+            (
+                "locations.l1.exceptions.2026-12-24",
+                "locations.l1.exceptions.2026-12-24",
+            ),
+            ("locations.l1.status", "locations.l1.status"),
             ("locations.l1.lat", "locations.l1.latitude"),
             ("locations.l1.postcode", "locations.l1.postcode"),
         ] {
@@ -218,8 +231,17 @@ mod tests {
             ("services.s1.how-to-apply".into(), "how-to-apply".into())
         );
         assert_eq!(
-            names("services.s1.schedule", "mon"),
-            ("services.s1.hours".into(), "mon".into())
+            names("locations.l1.exceptions", "2026-12-24"),
+            ("locations.l1.exceptions".into(), "2026-12-24".into())
+        );
+        assert_eq!(
+            names("locations.l1", "weekly"),
+            ("locations.l1.hours".into(), "hours".into())
+        );
+        // Layout 1 kept hours day by day: shown under their own keys.
+        assert_eq!(
+            partner_cli_path("locations.l1.hours.mon"),
+            "locations.l1.hours.mon"
         );
         assert_eq!(names("services", "s1"), ("services.s1".into(), "s1".into()));
         assert_eq!(partner_cli_path("future_field.x"), "future_field.x");
@@ -237,7 +259,13 @@ mod tests {
         assert_eq!(e.field, "services.s1.price");
         assert!(e.to_string().contains("how-to-apply"), "{e}");
 
-        for bad in ["", "name.x", "description.fr.x", "notes."] {
+        for bad in [
+            "",
+            "name.x",
+            "description.fr.x",
+            "notes.",
+            "locations.l1.hours.mon",
+        ] {
             assert!(partner_doc_path(bad).is_err(), "{bad:?}");
         }
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::codes::Weekday;
@@ -168,15 +169,16 @@ impl WeeklyHours {
         today || spill
     }
 
-    /// Every (day, range) after splitting overnight ranges at midnight: what an index stores.
-    pub fn day_ranges(&self) -> Vec<(Weekday, TimeRange)> {
+    /// Every range after splitting overnight ranges at midnight, with the day it falls on and
+    /// whether it spilled from the day before: what an index stores.
+    pub fn day_ranges(&self) -> Vec<(Weekday, TimeRange, bool)> {
         let mut out = Vec::new();
         for (day, ranges) in &self.0 {
             for r in ranges {
                 let (own, next) = r.split();
-                out.push((*day, own));
+                out.push((*day, own, false));
                 if let Some(next) = next {
-                    out.push((day.next(), next));
+                    out.push((day.next(), next, true));
                 }
             }
         }
@@ -186,27 +188,215 @@ impl WeeklyHours {
     /// Checks the ranges of each day: at most 6, each within the day and not empty (as
     /// [`TimeRange::new`] makes them), none overlapping.
     pub fn check(&self) -> Result<(), InvalidHours> {
-        for ranges in self.0.values() {
-            let impossible = |r: &TimeRange| r.open >= 1440 || r.close > 1440 || r.open == r.close;
-            if ranges.len() > 6 || ranges.iter().any(impossible) {
-                return Err(InvalidHours);
-            }
-            let mut sorted: Vec<_> = ranges.iter().map(|r| r.split().0).collect();
-            sorted.sort();
-            if sorted.windows(2).any(|w| w[1].open < w[0].close) {
-                return Err(InvalidHours);
-            }
+        self.0.values().try_for_each(|ranges| check_day(ranges))
+    }
+}
+
+/// Checks the ranges of one day: at most 6, each within the day and not empty, none overlapping.
+fn check_day(ranges: &[TimeRange]) -> Result<(), InvalidHours> {
+    let impossible = |r: &TimeRange| r.open >= 1440 || r.close > 1440 || r.open == r.close;
+    if ranges.len() > 6 || ranges.iter().any(impossible) {
+        return Err(InvalidHours);
+    }
+    let mut sorted: Vec<_> = ranges.iter().map(|r| r.split().0).collect();
+    sorted.sort();
+    if sorted.windows(2).any(|w| w[1].open < w[0].close) {
+        return Err(InvalidHours);
+    }
+    Ok(())
+}
+
+/// Longest dated exception, in days: a year (a closure for works, a summer schedule).
+pub const EXCEPTION_MAX_DAYS: i64 = 366;
+/// Most dated exceptions an office or a service keeps.
+pub const EXCEPTIONS_MAX: usize = 50;
+
+/// A dated exception to the weekly hours (HSDS `schedule` with `valid_from`/`valid_to`): from
+/// `from` to `to`, both included, the place keeps `ranges` every day instead of its weekly hours;
+/// no ranges is a closure (a public holiday, the Christmas break). Where exceptions overlap, the
+/// one that starts last applies (a day of special hours inside a closure).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct HoursException {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day (the same as `from` for one day).
+    pub to: NaiveDate,
+    /// The hours of each of those days; empty: closed.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub ranges: Vec<TimeRange>,
+}
+
+/// The text was not a dated exception such as `2026-12-24..2027-01-01 closed`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "expected a day or days and their hours, such as 2026-12-24..2027-01-01 closed or 2026-12-31 09:00-12:00 \
+     (at most {EXCEPTION_MAX_DAYS} days, the first not after the last)"
+)]
+pub struct InvalidException;
+
+impl HoursException {
+    /// Closed from `from` to `to`, both included.
+    pub fn closed(from: NaiveDate, to: NaiveDate) -> HoursException {
+        HoursException {
+            from,
+            to,
+            ranges: Vec::new(),
         }
-        Ok(())
+    }
+
+    /// Whether this exception covers `date`.
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        self.from <= date && date <= self.to
+    }
+
+    /// Checks the days (in order, at most [`EXCEPTION_MAX_DAYS`]) and the ranges (as a day of
+    /// [`WeeklyHours::check`]).
+    pub fn check(&self) -> Result<(), InvalidException> {
+        let days = (self.to - self.from).num_days() + 1;
+        if !(1..=EXCEPTION_MAX_DAYS).contains(&days) {
+            return Err(InvalidException);
+        }
+        check_day(&self.ranges).map_err(|_| InvalidException)
+    }
+
+    /// The value kept in the document under the key `from`: `TO closed` or `TO RANGES`.
+    pub fn stored_value(&self) -> String {
+        let ranges = match self.ranges.is_empty() {
+            true => "closed".to_string(),
+            false => format_ranges(&self.ranges),
+        };
+        format!("{} {ranges}", self.to)
+    }
+
+    /// Reads what [`stored_value`](Self::stored_value) wrote, under the key `from`.
+    pub fn from_stored(from: NaiveDate, value: &str) -> Result<HoursException, InvalidException> {
+        let (to, ranges) = value.split_once(' ').ok_or(InvalidException)?;
+        let to = parse_day(to)?;
+        let ranges = match ranges.trim() {
+            "closed" => Vec::new(),
+            r => parse_ranges(r).map_err(|_| InvalidException)?,
+        };
+        let e = HoursException { from, to, ranges };
+        e.check()?;
+        Ok(e)
+    }
+}
+
+fn parse_day(s: &str) -> Result<NaiveDate, InvalidException> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| InvalidException)
+}
+
+impl FromStr for HoursException {
+    type Err = InvalidException;
+
+    /// Parses `2026-12-24..2027-01-01 closed`, `2026-12-31 09:00-12:00` (one day) or
+    /// `2026-07-01..2026-08-31 10:00-12:00`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (days, ranges) = s.trim().split_once(char::is_whitespace).ok_or(InvalidException)?;
+        let (from, to) = days.split_once("..").unwrap_or((days, days));
+        let (from, to) = (parse_day(from)?, parse_day(to)?);
+        let ranges = match ranges.trim() {
+            "closed" => Vec::new(),
+            r => parse_ranges(r).map_err(|_| InvalidException)?,
+        };
+        let e = HoursException { from, to, ranges };
+        e.check()?;
+        Ok(e)
+    }
+}
+
+impl fmt::Display for HoursException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.from == self.to {
+            write!(f, "{} ", self.from)?;
+        } else {
+            write!(f, "{}..{} ", self.from, self.to)?;
+        }
+        match self.ranges.is_empty() {
+            true => f.write_str("closed"),
+            false => f.write_str(&format_ranges(&self.ranges)),
+        }
+    }
+}
+
+/// Weekly hours with their dated exceptions: when a place is open on a given day.
+#[derive(Debug, Clone, Copy)]
+pub struct Opening<'a> {
+    /// The weekly hours.
+    pub weekly: &'a WeeklyHours,
+    /// The dated exceptions.
+    pub exceptions: &'a [HoursException],
+}
+
+impl Opening<'_> {
+    /// The exception that applies on `date`: of those that cover it, the one that starts last.
+    pub fn exception_on(&self, date: NaiveDate) -> Option<&HoursException> {
+        self.exceptions
+            .iter()
+            .filter(|e| e.covers(date))
+            .max_by_key(|e| (e.from, e.to))
+    }
+
+    /// The ranges of `date`: an exception's, else the weekly ones of its weekday.
+    pub fn ranges_on(&self, date: NaiveDate) -> &[TimeRange] {
+        match self.exception_on(date) {
+            Some(e) => &e.ranges,
+            None => self.weekly.day(Weekday::from_chrono(date.weekday())),
+        }
+    }
+
+    /// Whether the place is open on `date` at `minute` after midnight, counting an overnight
+    /// range that began the day before (whose own day's hours decide it).
+    pub fn is_open(&self, date: NaiveDate, minute: u16) -> bool {
+        let covers = |r: &TimeRange| r.open <= minute && minute < r.close;
+        let today = self.ranges_on(date).iter().any(|r| covers(&r.split().0));
+        let spill = date.pred_opt().is_some_and(|prev| {
+            self.ranges_on(prev)
+                .iter()
+                .filter_map(|r| r.split().1)
+                .any(|r| covers(&r))
+        });
+        today || spill
+    }
+
+    /// Every day an exception decides, with its ranges split at midnight (each with the day it
+    /// falls on and whether it spilled from the day before): what an index stores beside the
+    /// weekly rows.
+    pub fn dated_ranges(&self) -> Vec<(NaiveDate, Vec<(NaiveDate, TimeRange)>)> {
+        let mut days: Vec<NaiveDate> = self
+            .exceptions
+            .iter()
+            .flat_map(|e| e.from.iter_days().take_while(move |d| *d <= e.to))
+            .collect();
+        days.sort();
+        days.dedup();
+        days.into_iter()
+            .map(|d| {
+                let mut parts = Vec::new();
+                for r in self.ranges_on(d) {
+                    let (own, next) = r.split();
+                    parts.push((d, own));
+                    if let (Some(next), Some(tomorrow)) = (next, d.succ_opt()) {
+                        parts.push((tomorrow, next));
+                    }
+                }
+                (d, parts)
+            })
+            .collect()
     }
 }
 
 impl FromStr for WeeklyHours {
     type Err = InvalidHours;
 
-    /// Parses `mon-fri 09:00-12:00,13:00-16:00; sat 10:00-12:00` (day groups separated by `;`).
+    /// Parses `mon-fri 09:00-12:00,13:00-16:00; sat 10:00-12:00` (day groups separated by `;`);
+    /// `closed` (as [`Display`](fmt::Display) writes no hours) or nothing is no hours.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut hours = WeeklyHours::default();
+        if s.trim() == "closed" {
+            return Ok(hours);
+        }
         for group in s.split(';').map(str::trim).filter(|g| !g.is_empty()) {
             let (days, ranges) = group.split_once(char::is_whitespace).ok_or(InvalidHours)?;
             let ranges = parse_ranges(ranges)?;
@@ -244,17 +434,31 @@ fn parse_days(s: &str) -> Result<Vec<Weekday>, InvalidHours> {
 }
 
 impl fmt::Display for WeeklyHours {
+    /// Runs of days that share their ranges grouped (`mon-fri 09:00-12:00; sat 10:00-12:00`),
+    /// as [`FromStr`] reads them; `closed` for no hours.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for (day, ranges) in self.0.iter().filter(|(_, r)| !r.is_empty()) {
-            if !first {
+        let mut groups: Vec<(Weekday, Weekday, &[TimeRange])> = Vec::new();
+        for &day in Weekday::ALL {
+            let ranges = self.day(day);
+            if ranges.is_empty() {
+                continue;
+            }
+            match groups.last_mut() {
+                Some((_, last, shared)) if *shared == ranges && last.next() == day => *last = day,
+                _ => groups.push((day, day, ranges)),
+            }
+        }
+        if groups.is_empty() {
+            return f.write_str("closed");
+        }
+        for (i, (first, last, ranges)) in groups.into_iter().enumerate() {
+            if i > 0 {
                 f.write_str("; ")?;
             }
-            first = false;
-            write!(f, "{day} {}", format_ranges(ranges))?;
-        }
-        if first {
-            f.write_str("closed")?;
+            match first == last {
+                true => write!(f, "{first} {}", format_ranges(ranges))?,
+                false => write!(f, "{first}-{last} {}", format_ranges(ranges))?,
+            }
         }
         Ok(())
     }
@@ -304,9 +508,69 @@ mod tests {
         assert!(h.is_open(Weekday::Wed, 9 * 60));
         assert!(!h.is_open(Weekday::Wed, 12 * 60 + 30));
         assert!(!h.is_open(Weekday::Sun, 10 * 60));
+        assert_eq!(h.to_string(), "mon-fri 09:00-12:00,13:00-16:00; sat 10:00-12:00");
         let again: WeeklyHours = h.to_string().parse().unwrap();
         assert_eq!(again, h);
+        assert_eq!(
+            WeeklyHours::closed().to_string().parse::<WeeklyHours>().unwrap(),
+            WeeklyHours::closed()
+        );
         assert!("mon 09:00-12:00,11:00-13:00".parse::<WeeklyHours>().is_err());
         assert!("funday 09:00-12:00".parse::<WeeklyHours>().is_err());
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn exceptions_parse_and_round_trip() {
+        let e: HoursException = "2026-12-24..2027-01-01 closed".parse().unwrap();
+        assert_eq!(e, HoursException::closed(day("2026-12-24"), day("2027-01-01")));
+        assert_eq!(e.to_string(), "2026-12-24..2027-01-01 closed");
+        let one: HoursException = "2026-12-31 09:00-12:00".parse().unwrap();
+        assert_eq!((one.from, one.to), (day("2026-12-31"), day("2026-12-31")));
+        assert_eq!(one.to_string(), "2026-12-31 09:00-12:00");
+        assert_eq!(
+            HoursException::from_stored(one.from, &one.stored_value()).unwrap(),
+            one
+        );
+        for bad in [
+            "2026-12-24",
+            "2027-01-01..2026-12-24 closed",
+            "2026-01-01..2027-06-01 closed",
+            "2026-12-31 09:00-12:00,11:00-13:00",
+            "24/12/2026 closed",
+        ] {
+            assert!(bad.parse::<HoursException>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_exception_replaces_the_weekly_hours_of_its_days() {
+        let weekly: WeeklyHours = "mon-fri 09:00-17:00; fri 20:00-02:00".parse().unwrap();
+        let exceptions = vec![
+            "2026-12-24..2027-01-01 closed".parse().unwrap(),
+            "2026-12-31 10:00-12:00".parse().unwrap(),
+        ];
+        let o = Opening {
+            weekly: &weekly,
+            exceptions: &exceptions,
+        };
+        // Thursday 2026-12-17: the weekly hours.
+        assert!(o.is_open(day("2026-12-17"), 10 * 60));
+        // Thursday 2026-12-24: closed for the holidays.
+        assert!(!o.is_open(day("2026-12-24"), 10 * 60));
+        // Thursday 2026-12-31: special hours inside the closure.
+        assert!(o.is_open(day("2026-12-31"), 11 * 60));
+        assert!(!o.is_open(day("2026-12-31"), 13 * 60));
+        // Friday 2026-12-18 runs past midnight into Saturday; Friday 2027-01-01 is closed, so
+        // Saturday 2027-01-02 at 01:00 is too.
+        assert!(o.is_open(day("2026-12-19"), 60));
+        assert!(!o.is_open(day("2027-01-02"), 60));
+        let dated = o.dated_ranges();
+        assert_eq!(dated.len(), 9);
+        let (d, parts) = &dated[7];
+        assert_eq!((*d, parts.len()), (day("2026-12-31"), 1));
     }
 }

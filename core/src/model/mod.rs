@@ -19,7 +19,10 @@ pub use codes::{
 };
 #[cfg(feature = "uniffi")]
 pub use hours::DayHours;
-pub use hours::{format_ranges, parse_ranges, InvalidHours, TimeRange, WeeklyHours};
+pub use hours::{
+    format_ranges, parse_ranges, HoursException, InvalidException, InvalidHours, Opening, TimeRange,
+    WeeklyHours, EXCEPTIONS_MAX, EXCEPTION_MAX_DAYS,
+};
 pub use ids::{BrochureId, DeviceId, DocId, InvalidId, LocationId, PartnerId, ServiceId, VisitId};
 pub use partner::{
     best_text, normalise_phone, Location, MultiText, Partner, Phone, Service, LONG_TEXT_MAX, SHORT_TEXT_MAX,

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::codes::{Lang, OrgKind, PartnerStatus, Region, Theme};
-use super::hours::WeeklyHours;
+use super::hours::{HoursException, Opening, WeeklyHours, EXCEPTIONS_MAX};
 use super::ids::{LocationId, PartnerId, ServiceId};
 use super::validate::{in_range, max_chars, non_empty, optional_text, Problem, Validation, ValidationError};
 
@@ -93,8 +93,17 @@ pub struct Service {
     pub how_to_apply: Option<String>,
     /// When it is offered; empty means during the opening hours of the locations.
     pub schedule: WeeklyHours,
+    /// Dated exceptions to the schedule (closures, special hours), by first day.
+    #[serde(default)]
+    pub exceptions: Vec<HoursException>,
     /// Whether it is still offered.
     pub status: PartnerStatus,
+    /// Day the service was last checked with the organisation.
+    #[serde(default)]
+    pub verified_on: Option<NaiveDate>,
+    /// Who checked it (a role or team).
+    #[serde(default)]
+    pub verified_by: Option<String>,
 }
 
 /// An office of a partner (HSDS `location` + `address`). Coordinates are of the office, never of
@@ -119,8 +128,25 @@ pub struct Location {
     pub longitude: Option<f64>,
     /// Weekly opening hours.
     pub hours: WeeklyHours,
+    /// Dated exceptions to the opening hours (a holiday closure, special hours on a day), by
+    /// first day.
+    #[serde(default)]
+    pub exceptions: Vec<HoursException>,
     /// Accessibility notes (wheelchair access, no registration needed...).
     pub accessibility: Option<String>,
+    /// Whether the office is open to visitors (offices are closed, never deleted).
+    #[serde(default = "active")]
+    pub status: PartnerStatus,
+    /// Day the office (address, hours) was last checked with the organisation.
+    #[serde(default)]
+    pub verified_on: Option<NaiveDate>,
+    /// Who checked it (a role or team).
+    #[serde(default)]
+    pub verified_by: Option<String>,
+}
+
+fn active() -> PartnerStatus {
+    PartnerStatus::Active
 }
 
 /// A public organisational phone number.
@@ -259,7 +285,18 @@ impl Service {
             fees: None,
             how_to_apply: None,
             schedule: WeeklyHours::closed(),
+            exceptions: Vec::new(),
             status: PartnerStatus::Active,
+            verified_on: None,
+            verified_by: None,
+        }
+    }
+
+    /// The schedule with its dated exceptions.
+    pub fn opening(&self) -> Opening<'_> {
+        Opening {
+            weekly: &self.schedule,
+            exceptions: &self.exceptions,
         }
     }
 
@@ -272,12 +309,14 @@ impl Service {
         optional_text(&f("eligibility"), self.eligibility.as_deref(), LONG_TEXT_MAX)?;
         optional_text(&f("fees"), self.fees.as_deref(), SHORT_TEXT_MAX)?;
         optional_text(&f("how_to_apply"), self.how_to_apply.as_deref(), LONG_TEXT_MAX)?;
+        optional_text(&f("verified_by"), self.verified_by.as_deref(), SHORT_TEXT_MAX)?;
         self.schedule.check().map_err(|_| {
             ValidationError::new(
                 f("schedule"),
                 Problem::Malformed("non-overlapping HH:MM-HH:MM ranges"),
             )
-        })
+        })?;
+        validate_exceptions(&f("exceptions"), &self.exceptions)
     }
 }
 
@@ -294,8 +333,28 @@ impl Location {
             latitude: None,
             longitude: None,
             hours: WeeklyHours::closed(),
+            exceptions: Vec::new(),
             accessibility: None,
+            status: PartnerStatus::Active,
+            verified_on: None,
+            verified_by: None,
         }
+    }
+
+    /// The opening hours with their dated exceptions.
+    pub fn opening(&self) -> Opening<'_> {
+        Opening {
+            weekly: &self.hours,
+            exceptions: &self.exceptions,
+        }
+    }
+
+    /// Whether visitors can find the office (active or closed for a while), as search lists it.
+    pub fn is_listed(&self) -> bool {
+        matches!(
+            self.status,
+            PartnerStatus::Active | PartnerStatus::TemporarilyClosed
+        )
     }
 
     /// Checks every field, naming fields under `prefix`.
@@ -331,13 +390,47 @@ impl Location {
             }
         }
         optional_text(&f("accessibility"), self.accessibility.as_deref(), LONG_TEXT_MAX)?;
+        optional_text(&f("verified_by"), self.verified_by.as_deref(), SHORT_TEXT_MAX)?;
         self.hours.check().map_err(|_| {
             ValidationError::new(
                 f("hours"),
                 Problem::Malformed("non-overlapping HH:MM-HH:MM ranges"),
             )
-        })
+        })?;
+        validate_exceptions(&f("exceptions"), &self.exceptions)
     }
+}
+
+/// At most [`EXCEPTIONS_MAX`], each valid, no two starting on the same day.
+fn validate_exceptions(field: &str, exceptions: &[HoursException]) -> Validation {
+    if exceptions.len() > EXCEPTIONS_MAX {
+        return Err(ValidationError::new(
+            field,
+            Problem::OutOfRange {
+                min: 0,
+                max: EXCEPTIONS_MAX as i64,
+            },
+        ));
+    }
+    let mut starts = std::collections::BTreeSet::new();
+    for e in exceptions {
+        let f = format!("{field}.{}", e.from);
+        e.check().map_err(|_| {
+            ValidationError::new(
+                f.clone(),
+                Problem::Malformed(
+                    "at most a year of days, in order, with non-overlapping HH:MM-HH:MM ranges",
+                ),
+            )
+        })?;
+        if !starts.insert(e.from) {
+            return Err(ValidationError::new(
+                f,
+                Problem::Malformed("one exception a first day"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A Belgian postcode is four digits, 1000 to 9999.

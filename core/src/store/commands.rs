@@ -5,6 +5,7 @@ use chrono::{DateTime, Local, NaiveDate, Utc};
 use rusqlite::OptionalExtension;
 
 use super::index::Entities;
+use super::query::Entry;
 use super::{docs, lock, Store, Writer};
 use crate::doc::{DocMeta, Document, FieldChange, FieldConflict, PartnerEdit};
 use crate::error::{Error, Result};
@@ -82,13 +83,34 @@ impl Store {
     }
 
     /// Applies edits to a partner as one change; the edited entry must still be valid. An
+    /// edit of an office or a service the partner does not have is [`Error::NotFound`]. An
     /// enrolled field worker's device refuses it ([`Error::NotAllowed`]).
     pub fn edit_partner(&self, id: PartnerId, edits: &[PartnerEdit]) -> Result<()> {
         self.check_edits_directory()?;
         if edits.is_empty() {
             return Ok(());
         }
+        for edit in edits {
+            edit.check()?;
+        }
         let region = self.partner_region(id)?;
+        let entities = edits
+            .iter()
+            .filter(|e| matches!(e, PartnerEdit::Location { .. } | PartnerEdit::Service { .. }));
+        if entities.clone().next().is_some() {
+            let partner = self.partner(id)?;
+            for edit in entities {
+                match edit {
+                    PartnerEdit::Location { id, .. } if !partner.locations.contains_key(id) => {
+                        return Err(Error::NotFound { what: "location" })
+                    }
+                    PartnerEdit::Service { id, .. } if !partner.services.contains_key(id) => {
+                        return Err(Error::NotFound { what: "service" })
+                    }
+                    _ => {}
+                }
+            }
+        }
         self.commit_edit(DocMeta::DirectorySection { region }, false, |_, doc| {
             doc.edit_partner(id, edits)?;
             let (partner, conflicted) = doc
@@ -127,6 +149,83 @@ impl Store {
         Ok(())
     }
 
+    /// Records that each of these entries (a partner, one of its offices or services) was
+    /// checked on `on`, by `by`: one change per partner. An entry this device does not know is
+    /// [`Error::NotFound`] before anything is recorded.
+    pub fn mark_entries_verified(
+        &self,
+        entries: &[(PartnerId, Entry)],
+        on: NaiveDate,
+        by: &str,
+    ) -> Result<()> {
+        let mut by_partner: std::collections::BTreeMap<PartnerId, Vec<PartnerEdit>> = Default::default();
+        for &(partner, entry) in entries {
+            let p = self.partner(partner)?;
+            let by = by.to_string();
+            let edit = match entry {
+                Entry::Partner => PartnerEdit::Verified { on, by },
+                Entry::Location { id } if p.locations.contains_key(&id) => PartnerEdit::Location {
+                    id,
+                    edit: crate::doc::LocationEdit::Verified { on, by },
+                },
+                Entry::Service { id } if p.services.contains_key(&id) => PartnerEdit::Service {
+                    id,
+                    edit: crate::doc::ServiceEdit::Verified { on, by },
+                },
+                Entry::Location { .. } => return Err(Error::NotFound { what: "location" }),
+                Entry::Service { .. } => return Err(Error::NotFound { what: "service" }),
+            };
+            by_partner.entry(partner).or_default().push(edit);
+        }
+        for (partner, edits) in by_partner {
+            self.edit_partner(partner, &edits)?;
+        }
+        Ok(())
+    }
+
+    /// The entry an id names: a partner, or an office or a service of one (ids are UUIDs, never
+    /// shared between them). An id this device does not know is [`Error::NotFound`].
+    pub fn find_entry(&self, id: uuid::Uuid) -> Result<(PartnerId, Entry)> {
+        let text = id.to_string();
+        self.read(|c| {
+            let partner = |sql: &str| -> Result<Option<String>> {
+                Ok(c.prepare_cached(sql)?
+                    .query_row([&text], |r| r.get(0))
+                    .optional()?)
+            };
+            let parse = |p: String| -> Result<PartnerId> {
+                p.parse()
+                    .map_err(|_| Error::Corrupt("a partner id is unreadable"))
+            };
+            if let Some(p) = partner("SELECT id FROM partners WHERE id = ?1")? {
+                return Ok((parse(p)?, Entry::Partner));
+            }
+            if let Some(p) =
+                partner("SELECT p.id FROM locations l JOIN partners p ON p.pk = l.partner WHERE l.id = ?1")?
+            {
+                return Ok((
+                    parse(p)?,
+                    Entry::Location {
+                        id: crate::model::LocationId::from_uuid(id),
+                    },
+                ));
+            }
+            if let Some(p) =
+                partner("SELECT p.id FROM services s JOIN partners p ON p.pk = s.partner WHERE s.id = ?1")?
+            {
+                return Ok((
+                    parse(p)?,
+                    Entry::Service {
+                        id: crate::model::ServiceId::from_uuid(id),
+                    },
+                ));
+            }
+            Err(Error::NotFound {
+                what: "partner, office or service",
+            })
+        })
+    }
+
     /// Runs `f` on the loaded document holding partner `id`.
     fn with_partner_doc<T>(&self, id: PartnerId, f: impl FnOnce(&mut Document) -> Result<T>) -> Result<T> {
         let region = self.partner_region(id)?;
@@ -146,7 +245,7 @@ impl Store {
         for c in &mut conflicts {
             c.path = fields::partner_cli_path(&c.path);
         }
-        Ok(conflicts)
+        self.name_conflicts(conflicts)
     }
 
     /// Who set a partner field, to what, and when, oldest first (see
@@ -157,7 +256,7 @@ impl Store {
     pub fn partner_history(&self, id: PartnerId, field: &str) -> Result<Vec<FieldChange>> {
         let path = fields::partner_doc_path(field)?;
         let changes = self.with_partner_doc(id, |doc| Ok(doc.partner_field_history(id, &path)?))?;
-        Ok(named(changes))
+        self.name_changes(named(changes))
     }
 
     /// Every write to a partner, its services and locations, newest first: its whole history,
@@ -167,7 +266,7 @@ impl Store {
         // Newest first; a change's own writes too (the sort is stable).
         changes.reverse();
         changes.sort_by_key(|c| std::cmp::Reverse(c.time));
-        Ok(changes)
+        self.name_changes(changes)
     }
 
     /// Adds a brochure or updates the fields of an existing one that differ. An enrolled field

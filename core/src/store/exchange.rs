@@ -70,6 +70,7 @@ impl Store {
                 format: AUTOMERGE_FORMAT.to_string(),
                 docs: Vec::new(),
                 known,
+                roster: self.roster_version()?,
             },
             documents_with_changes: 0,
             changes: 0,

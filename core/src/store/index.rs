@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use chrono::Datelike;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +11,8 @@ use crate::doc::partner_contacts;
 use crate::doc::{DocKind, Document, EntityKey};
 use crate::error::{Error, Result};
 use crate::model::{
-    Brochure, BrochureId, Lang, OrgKind, Partner, PartnerId, PartnerStatus, Region, Theme, Visit, VisitId,
+    Brochure, BrochureId, Lang, Location, OrgKind, Partner, PartnerId, PartnerStatus, Region, Theme, Visit,
+    VisitId,
 };
 use crate::privacy::PersonalDataKind;
 use crate::text::fold;
@@ -43,6 +45,10 @@ pub struct PartnerSummary {
     pub phone: Option<String>,
     /// When the entry was last verified.
     pub verified_on: Option<chrono::NaiveDate>,
+    /// How many days ago, by this device's calendar when the query ran: the age of the
+    /// information, for the app to show.
+    #[serde(default)]
+    pub verified_days_ago: Option<u32>,
     /// Whether some field holds concurrent values waiting for a coordinator.
     pub has_conflicts: bool,
     /// Distance in km from the query's `near` point, when given and the partner has an office
@@ -51,7 +57,7 @@ pub struct PartnerSummary {
 }
 
 fn summary(p: &Partner, conflicted: bool) -> PartnerSummary {
-    let mut municipalities: Vec<String> = p.locations.values().map(|l| l.municipality.clone()).collect();
+    let mut municipalities: Vec<String> = listed(p).map(|l| l.municipality.clone()).collect();
     municipalities.sort();
     municipalities.dedup();
     PartnerSummary {
@@ -66,6 +72,7 @@ fn summary(p: &Partner, conflicted: bool) -> PartnerSummary {
         municipalities,
         phone: p.phones.first().map(|ph| ph.number.clone()),
         verified_on: p.verified_on,
+        verified_days_ago: None,
         has_conflicts: conflicted,
         distance_km: None,
     }
@@ -74,6 +81,11 @@ fn summary(p: &Partner, conflicted: bool) -> PartnerSummary {
 fn json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value)
         .map_err(|e| Error::Storage(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
+}
+
+/// The offices visitors can find (not those closed for good).
+fn listed(p: &Partner) -> impl Iterator<Item = &Location> {
+    p.locations.values().filter(|l| l.is_listed())
 }
 
 /// Facets a partner can be filtered on: themes, languages, regions, postcodes, municipalities.
@@ -89,7 +101,7 @@ fn facets(p: &Partner) -> BTreeSet<String> {
     for r in &p.regions_served {
         f.insert(format!("r:{r}"));
     }
-    for l in p.locations.values() {
+    for l in listed(p) {
         f.insert(format!("r:{}", l.province));
         f.insert(format!("p:{}", l.postcode));
         f.insert(format!("m:{}", fold(l.municipality.trim())));
@@ -288,32 +300,12 @@ pub(crate) fn put_partner(
     }
     if changed(&|o| o.locations != p.locations) {
         if !new {
-            conn.prepare_cached("DELETE FROM locations WHERE partner = ?1")?
-                .execute([pk])?;
-            conn.prepare_cached("DELETE FROM opening_hours WHERE partner = ?1")?
-                .execute([pk])?;
-        }
-        let mut loc = conn.prepare_cached(
-            "INSERT INTO locations (id, partner, postcode, municipality, province, latitude, longitude)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        let mut hours = conn.prepare_cached(
-            "INSERT INTO opening_hours (partner, day, open_min, close_min) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for l in p.locations.values() {
-            loc.execute(params![
-                l.id.to_string(),
-                pk,
-                l.postcode,
-                l.municipality,
-                l.province.as_str(),
-                l.latitude,
-                l.longitude
-            ])?;
-            for (day, r) in l.hours.day_ranges() {
-                hours.execute(params![pk, day.index(), r.open, r.close])?;
+            for table in ["locations", "opening_hours", "excepted_days", "dated_hours"] {
+                conn.prepare_cached(&format!("DELETE FROM {table} WHERE partner = ?1"))?
+                    .execute([pk])?;
             }
         }
+        put_location_rows(conn, pk, p)?;
     }
     if changed(&|o| partner_contacts(o) != rows.contacts) {
         if !new {
@@ -334,12 +326,58 @@ pub(crate) fn put_partner(
     }))
 }
 
+/// The rows of a partner's listed offices: their places, weekly hours (only an active office's)
+/// and the days their exceptions decide, with those days' hours.
+fn put_location_rows(conn: &Connection, pk: i64, p: &Partner) -> Result<()> {
+    let mut loc = conn.prepare_cached(
+        "INSERT INTO locations (id, partner, postcode, municipality, province, latitude, longitude)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut hours = conn.prepare_cached(
+        "INSERT INTO opening_hours (partner, location, day, open_min, close_min, spill)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut excepted = conn.prepare_cached(
+        "INSERT OR IGNORE INTO excepted_days (partner, location, date) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut dated = conn.prepare_cached(
+        "INSERT INTO dated_hours (partner, date, open_min, close_min) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for l in listed(p) {
+        let id = l.id.to_string();
+        loc.execute(params![
+            id,
+            pk,
+            l.postcode,
+            l.municipality,
+            l.province.as_str(),
+            l.latitude,
+            l.longitude
+        ])?;
+        if l.status != PartnerStatus::Active {
+            continue;
+        }
+        for (day, r, spill) in l.hours.day_ranges() {
+            hours.execute(params![pk, id, day.index(), r.open, r.close, spill])?;
+        }
+        for (day, parts) in l.opening().dated_ranges() {
+            excepted.execute(params![pk, id, day.num_days_from_ce()])?;
+            for (on, r) in parts {
+                dated.execute(params![pk, on.num_days_from_ce(), r.open, r.close])?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn clear_partner_rows(conn: &Connection, pk: i64) -> Result<()> {
     for sql in [
         "DELETE FROM partner_facets WHERE partner = ?1",
         "DELETE FROM services WHERE partner = ?1",
         "DELETE FROM locations WHERE partner = ?1",
         "DELETE FROM opening_hours WHERE partner = ?1",
+        "DELETE FROM excepted_days WHERE partner = ?1",
+        "DELETE FROM dated_hours WHERE partner = ?1",
         "DELETE FROM partner_fts WHERE rowid = ?1",
         "DELETE FROM partner_contacts WHERE partner = ?1",
     ] {
@@ -516,6 +554,7 @@ pub(crate) fn all_keys(doc: &Document) -> Result<Vec<EntityKey>> {
 pub(crate) fn clear_all(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM partner_facets; DELETE FROM services; DELETE FROM locations; DELETE FROM opening_hours;
+         DELETE FROM excepted_days; DELETE FROM dated_hours;
          DELETE FROM partner_fts; DELETE FROM partner_contacts; DELETE FROM partner_details; DELETE FROM partners; DELETE FROM brochures; DELETE FROM visits;",
     )?;
     Ok(())

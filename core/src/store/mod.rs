@@ -13,6 +13,7 @@ mod index;
 mod open;
 mod query;
 mod recover;
+mod roster;
 pub mod schema;
 pub(crate) mod sync_state;
 
@@ -32,7 +33,7 @@ pub use brochure_files::LocalBrochureFile;
 pub use commands::Clock;
 pub use index::PartnerSummary;
 pub use open::{StoreKey, CIPHER_SETTINGS};
-pub use query::{BrochureView, MonthlyCount, PartnerQuery, VisitQuery};
+pub use query::{BrochureView, Entry, MonthlyCount, PartnerQuery, StaleEntry, VisitQuery};
 #[doc(hidden)]
 pub use sync_state::testing;
 

@@ -70,6 +70,51 @@ pub struct BrochureView {
     pub updated_on: NaiveDate,
 }
 
+/// What part of a partner's entry a [`StaleEntry`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Entry {
+    /// The partner itself (its name, contacts, description).
+    Partner,
+    /// One of its offices.
+    Location {
+        /// The office.
+        id: crate::model::LocationId,
+    },
+    /// One of its services.
+    Service {
+        /// The service.
+        id: crate::model::ServiceId,
+    },
+}
+
+/// Information that needs checking: a partner, an office or a service last verified long ago,
+/// or never.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct StaleEntry {
+    /// The partner.
+    pub partner: PartnerId,
+    /// Its name.
+    pub partner_name: String,
+    /// Which part of it.
+    pub entry: Entry,
+    /// That part as a person reads it: the partner's name, an office's address, a service's name.
+    pub label: String,
+    /// When it was last verified.
+    pub verified_on: Option<NaiveDate>,
+    /// By whom.
+    pub verified_by: Option<String>,
+    /// How many days ago, by this device's calendar.
+    pub verified_days_ago: Option<u32>,
+}
+
+/// Days from `on` to `today`, none for a day in the future or never.
+pub(crate) fn days_ago(on: Option<NaiveDate>, today: NaiveDate) -> Option<u32> {
+    on.and_then(|d| u32::try_from((today - d).num_days()).ok())
+}
+
 /// A device's visits and people reached in a month, for one theme or (`theme: None`) in all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
@@ -181,14 +226,25 @@ impl Store {
             facet_any(&mut sql, &mut params, vec![facet]);
         }
         if let Some(at) = q.open_at {
+            // Open: a weekly range of an active office on that weekday, unless an exception
+            // decides the day the range began; or a range of a day an exception decides.
             let day = Weekday::from_chrono(at.weekday()).index();
+            let date = at.date().num_days_from_ce();
             let minute = at.hour() * 60 + at.minute();
             sql.push_str(
-                " AND p.status = 'active' AND EXISTS (SELECT 1 FROM opening_hours h WHERE h.partner = p.pk
-                  AND h.day = ? AND h.open_min <= ? AND ? < h.close_min)",
+                " AND p.status = 'active' AND (EXISTS (SELECT 1 FROM opening_hours h WHERE h.partner = p.pk
+                  AND h.day = ? AND h.open_min <= ? AND ? < h.close_min
+                  AND NOT EXISTS (SELECT 1 FROM excepted_days e WHERE e.partner = h.partner
+                    AND e.location = h.location AND e.date = ? - h.spill))
+                  OR EXISTS (SELECT 1 FROM dated_hours x WHERE x.partner = p.pk AND x.date = ?
+                  AND x.open_min <= ? AND ? < x.close_min))",
             );
             params.extend([
                 SqlValue::Integer(day.into()),
+                SqlValue::Integer(minute.into()),
+                SqlValue::Integer(minute.into()),
+                SqlValue::Integer(date.into()),
+                SqlValue::Integer(date.into()),
                 SqlValue::Integer(minute.into()),
                 SqlValue::Integer(minute.into()),
             ]);
@@ -199,6 +255,7 @@ impl Store {
             ") SELECT pk, d2 FROM c ORDER BY coalesce(d2, 1e300), name_hit DESC, rank, v IS NULL, v DESC, name, id LIMIT ?",
         );
         params.push(SqlValue::Integer(q.limit.unwrap_or(DEFAULT_LIMIT).into()));
+        let today = self.clock.today();
         self.read(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let hits = stmt
@@ -212,6 +269,7 @@ impl Store {
                 let json: String = summary.query_row([pk], |r| r.get(0))?;
                 let mut s: PartnerSummary = from_json(&json)?;
                 s.distance_km = d2.map(|d| d.sqrt() * KM_PER_DEGREE);
+                s.verified_days_ago = days_ago(s.verified_on, today);
                 out.push(s);
             }
             Ok(out)
@@ -237,8 +295,15 @@ impl Store {
             let mut stmt =
                 c.prepare_cached("SELECT summary FROM partners WHERE conflicted = 1 ORDER BY name, id")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            rows.map(|r| from_json(&r?)).collect()
+            rows.map(|r| self.aged(&r?)).collect()
         })
+    }
+
+    /// A stored summary, with the age of its information.
+    fn aged(&self, json: &str) -> Result<PartnerSummary> {
+        let mut s: PartnerSummary = from_json(json)?;
+        s.verified_days_ago = days_ago(s.verified_on, self.clock.today());
+        Ok(s)
     }
 
     /// Partners whose entry was last verified before `verified_before`, or never: what needs
@@ -252,8 +317,65 @@ impl Store {
                  ORDER BY verified_on IS NOT NULL, verified_on, name, id",
             )?;
             let rows = stmt.query_map([verified_before.to_string()], |r| r.get::<_, String>(0))?;
-            rows.map(|r| from_json(&r?)).collect()
+            rows.map(|r| self.aged(&r?)).collect()
         })
+    }
+
+    /// Every entry whose information was last verified before `verified_before`, or never:
+    /// partners, their listed offices and their services still offered. Never verified first,
+    /// then the oldest, then by partner name. Defunct partners are left out, and so are the
+    /// offices and services of partners closed for good.
+    pub fn stale_entries(&self, verified_before: NaiveDate) -> Result<Vec<StaleEntry>> {
+        let details: Vec<String> = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT d.data FROM partners p JOIN partner_details d ON d.partner = p.pk
+                 WHERE p.status != 'defunct' ORDER BY p.name, p.id",
+            )?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Error::from)
+        })?;
+        let today = self.clock.today();
+        let stale = |on: Option<NaiveDate>| on.is_none_or(|d| d < verified_before);
+        let mut out = Vec::new();
+        for json in details {
+            let p: Partner = from_json(&json)?;
+            let mut entry = |part: Entry, label: String, on: Option<NaiveDate>, by: &Option<String>| {
+                if stale(on) {
+                    out.push(StaleEntry {
+                        partner: p.id,
+                        partner_name: p.name.clone(),
+                        entry: part,
+                        label,
+                        verified_on: on,
+                        verified_by: by.clone(),
+                        verified_days_ago: days_ago(on, today),
+                    });
+                }
+            };
+            entry(Entry::Partner, p.name.clone(), p.verified_on, &p.verified_by);
+            for l in p.locations.values().filter(|l| l.is_listed()) {
+                let label = match &l.name {
+                    Some(n) => format!("{n}, {} {}", l.postcode, l.municipality),
+                    None => format!("{} {}", l.postcode, l.municipality),
+                };
+                entry(Entry::Location { id: l.id }, label, l.verified_on, &l.verified_by);
+            }
+            for s in p
+                .services
+                .values()
+                .filter(|s| s.status != crate::model::PartnerStatus::Defunct)
+            {
+                entry(
+                    Entry::Service { id: s.id },
+                    s.name.clone(),
+                    s.verified_on,
+                    &s.verified_by,
+                );
+            }
+        }
+        // Stable: partners keep their name order within a day.
+        out.sort_by_key(|e| (e.verified_on.is_some(), e.verified_on));
+        Ok(out)
     }
 
     /// Number of partners in the directory, all statuses.

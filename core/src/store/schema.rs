@@ -15,7 +15,7 @@ pub const END_VERSION: u32 = migrate::end_version(STEPS);
 
 /// Version of the read model's content (how documents are indexed). Bumping it makes every
 /// store rebuild its read model on open.
-pub const READ_MODEL_VERSION: u32 = 2;
+pub const READ_MODEL_VERSION: u32 = 3;
 
 /// The frozen SQL of each schema step, in order: a new version is one more line here.
 pub const STEPS: &[&str] = &[
@@ -23,6 +23,7 @@ pub const STEPS: &[&str] = &[
     include_str!("sql/v2.sql"),
     include_str!("sql/v3.sql"),
     include_str!("sql/v4.sql"),
+    include_str!("sql/v5.sql"),
 ];
 
 /// Meta key of the epoch of this device's actor.
@@ -152,6 +153,16 @@ mod tests {
             4,
             "partner_contacts",
             "INSERT INTO partner_contacts VALUES ('e:info@caw.be', 1)",
+        ),
+        (
+            5,
+            "excepted_days",
+            "INSERT INTO excepted_days VALUES (1, 'l-1', 739609)",
+        ),
+        (
+            5,
+            "dated_hours",
+            "INSERT INTO dated_hours VALUES (1, 739609, 600, 720)",
         ),
     ];
 

@@ -211,6 +211,9 @@ impl<'a> Engine<'a> {
         self.store.apply_incoming(response, &mut self.report)?;
         self.reporter.tell(SyncPhase::Applying, total, total, 0, 0);
         let recovered = self.store.apply_verdicts(response, &mut self.report)?;
+        if let Some(roster) = &response.roster {
+            self.store.put_roster(roster)?;
+        }
         self.store.record_hub_state(response.state)?;
         Ok(recovered)
     }

@@ -162,7 +162,51 @@ pub struct SyncRequest {
     /// document it did not change, and the hub answers only what changed since that state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known: Option<StateDigest>,
+    /// The version of the [`Roster`] the device holds: the hub sends its roster again only
+    /// when its own differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roster: Option<u64>,
 }
+
+/// A device of the network as histories and conflicts name it: what the hub knows of it, never
+/// more (no token, no times).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct DeviceName {
+    /// The device (the author of its changes).
+    pub device: DeviceId,
+    /// Its name, as enrolled or renamed ("Laptop 2").
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// The name of its organisation.
+    pub org: String,
+    /// Revoked or retired: it syncs no more; what it wrote stays, under its name.
+    #[serde(default)]
+    pub gone: bool,
+}
+
+impl DeviceName {
+    /// How a change's author is shown: "Laptop 2, coordinator, CAW Limburg".
+    pub fn label(&self) -> String {
+        let gone = if self.gone { " (no longer enrolled)" } else { "" };
+        format!("{}, {}, {}{gone}", self.name, self.role, self.org)
+    }
+}
+
+/// The names of the devices one device may see, from the hub: every coordinator and admin
+/// device (the authors of the directory and the catalog), the device itself and, for a
+/// coordinator or admin, the devices of its own organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Roster {
+    /// The hub's version of it: the device names it in its next request.
+    pub version: u64,
+    /// The devices, by id.
+    pub devices: Vec<DeviceName>,
+}
+
+/// Most devices a roster may list: what a device takes from a hub is bounded too.
+pub const MAX_ROSTER: usize = 20_000;
 
 /// One document, as the device sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,6 +307,9 @@ pub struct SyncResponse {
     /// and the device sends the heads of every document in the next round.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub list_all: bool,
+    /// The names of the devices this device may see, when its roster is not the hub's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roster: Option<Roster>,
 }
 
 /// A digest of a set of documents at given heads (16 bytes of SHA-256): what a device and the
@@ -535,6 +582,7 @@ mod tests {
                 },
             ],
             known: Some(StateDigest([3; 16])),
+            roster: Some(12),
         };
         assert_eq!(decode::<SyncRequest>(&encode(&req)).unwrap(), req);
         let err = ErrorBody {

@@ -890,6 +890,13 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
     func deviceId()  -> String
     
     /**
+     * The names of the devices this device may see (every coordinator and admin, itself, and
+     * for a coordinator its organisation's devices), as the hub last sent them with a sync:
+     * what `FieldChange.by` and `ConflictValue.by` come from.
+     */
+    func deviceNames() throws  -> [DeviceName]
+    
+    /**
      * Applies edits to a partner as one change (coordinators); the entry must stay valid.
      */
     func editPartner(partnerId: String, edits: [PartnerEdit]) throws 
@@ -922,6 +929,12 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
      * is `NotFound` before anything is recorded.
      */
     func markAllVerified(partnerIds: [String], on: IsoDate, by: String) throws 
+    
+    /**
+     * Records that each of these entries (partners, offices, services) was checked on `on` by
+     * `by`; an entry this device does not know is `NotFound` before anything is recorded.
+     */
+    func markEntriesVerified(entries: [EntryRef], on: IsoDate, by: String) throws 
     
     /**
      * Records that a partner's entry was checked with the organisation on `on` by `by`.
@@ -982,6 +995,12 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
      * Sets a partner's status (partners are closed, never deleted).
      */
     func setPartnerStatus(partnerId: String, status: PartnerStatus) throws 
+    
+    /**
+     * Everything whose information needs checking: partners, their offices and services last
+     * verified before `verified_before`, or never; never verified first, then the oldest.
+     */
+    func staleEntries(verifiedBefore: IsoDate) throws  -> [StaleEntry]
     
     /**
      * The entries that need checking: last verified before `verified_before`, or never;
@@ -1195,6 +1214,20 @@ open func deviceId() -> String  {
 }
     
     /**
+     * The names of the devices this device may see (every coordinator and admin, itself, and
+     * for a coordinator its organisation's devices), as the hub last sent them with a sync:
+     * what `FieldChange.by` and `ConflictValue.by` come from.
+     */
+open func deviceNames()throws  -> [DeviceName]  {
+    return try  FfiConverterSequenceTypeDeviceName.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_method_outreachstore_device_names(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Applies edits to a partner as one change (coordinators); the entry must stay valid.
      */
 open func editPartner(partnerId: String, edits: [PartnerEdit])throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
@@ -1282,6 +1315,21 @@ open func markAllVerified(partnerIds: [String], on: IsoDate, by: String)throws  
     uniffi_outreach_ffi_fn_method_outreachstore_mark_all_verified(
             self.uniffiCloneHandle(),
         FfiConverterSequenceString.lower(partnerIds),
+        FfiConverterTypeIsoDate_lower(on),
+        FfiConverterString.lower(by),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Records that each of these entries (partners, offices, services) was checked on `on` by
+     * `by`; an entry this device does not know is `NotFound` before anything is recorded.
+     */
+open func markEntriesVerified(entries: [EntryRef], on: IsoDate, by: String)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_method_outreachstore_mark_entries_verified(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeEntryRef.lower(entries),
         FfiConverterTypeIsoDate_lower(on),
         FfiConverterString.lower(by),uniffiCallStatus
     )
@@ -1436,6 +1484,20 @@ open func setPartnerStatus(partnerId: String, status: PartnerStatus)throws   {tr
         FfiConverterTypePartnerStatus_lower(status),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Everything whose information needs checking: partners, their offices and services last
+     * verified before `verified_before`, or never; never verified first, then the oldest.
+     */
+open func staleEntries(verifiedBefore: IsoDate)throws  -> [StaleEntry]  {
+    return try  FfiConverterSequenceTypeStaleEntry.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_method_outreachstore_stale_entries(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeIsoDate_lower(verifiedBefore),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -2610,6 +2672,75 @@ public func FfiConverterTypeBrochureCount_lower(_ value: BrochureCount) -> RustB
 
 
 /**
+ * A part of a partner's entry: the partner, or one of its offices or services.
+ */
+public struct EntryRef: Equatable, Hashable {
+    /**
+     * The partner's id.
+     */
+    public let partnerId: String
+    /**
+     * Which part.
+     */
+    public let entry: Entry
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The partner's id.
+         */partnerId: String, 
+        /**
+         * Which part.
+         */entry: Entry) {
+        self.partnerId = partnerId
+        self.entry = entry
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EntryRef: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEntryRef: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EntryRef {
+        return
+            try EntryRef(
+                partnerId: FfiConverterString.read(from: &buf), 
+                entry: FfiConverterTypeEntry.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EntryRef, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.partnerId, into: &buf)
+        FfiConverterTypeEntry.write(value.entry, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEntryRef_lift(_ buf: RustBuffer) throws -> EntryRef {
+    return try FfiConverterTypeEntryRef.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEntryRef_lower(_ value: EntryRef) -> RustBuffer {
+    return FfiConverterTypeEntryRef.lower(value)
+}
+
+
+/**
  * People of one gender reached by a visit.
  */
 public struct GenderCount: Equatable, Hashable {
@@ -2788,9 +2919,26 @@ public struct Location: Equatable, Hashable {
      */
     public let hours: WeeklyHours
     /**
+     * Dated exceptions to the opening hours (a holiday closure, special hours on a day): on
+     * those days `openAt` searches follow them instead of `hours`.
+     */
+    public let exceptions: [HoursException]
+    /**
      * Accessibility notes.
      */
     public let accessibility: String?
+    /**
+     * Whether the office receives visitors; offices are closed, never deleted.
+     */
+    public let status: PartnerStatus
+    /**
+     * When the office was last checked with the organisation.
+     */
+    public let verifiedOn: IsoDate?
+    /**
+     * Who checked it.
+     */
+    public let verifiedBy: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2823,8 +2971,21 @@ public struct Location: Equatable, Hashable {
          * Opening hours, day by day.
          */hours: WeeklyHours = [], 
         /**
+         * Dated exceptions to the opening hours (a holiday closure, special hours on a day): on
+         * those days `openAt` searches follow them instead of `hours`.
+         */exceptions: [HoursException] = [], 
+        /**
          * Accessibility notes.
-         */accessibility: String? = nil) {
+         */accessibility: String? = nil, 
+        /**
+         * Whether the office receives visitors; offices are closed, never deleted.
+         */status: PartnerStatus, 
+        /**
+         * When the office was last checked with the organisation.
+         */verifiedOn: IsoDate? = nil, 
+        /**
+         * Who checked it.
+         */verifiedBy: String? = nil) {
         self.id = id
         self.name = name
         self.street = street
@@ -2834,7 +2995,11 @@ public struct Location: Equatable, Hashable {
         self.latitude = latitude
         self.longitude = longitude
         self.hours = hours
+        self.exceptions = exceptions
         self.accessibility = accessibility
+        self.status = status
+        self.verifiedOn = verifiedOn
+        self.verifiedBy = verifiedBy
     }
 
     
@@ -2862,7 +3027,11 @@ public struct FfiConverterTypeLocation: FfiConverterRustBuffer {
                 latitude: FfiConverterOptionDouble.read(from: &buf), 
                 longitude: FfiConverterOptionDouble.read(from: &buf), 
                 hours: FfiConverterTypeWeeklyHours.read(from: &buf), 
-                accessibility: FfiConverterOptionString.read(from: &buf)
+                exceptions: FfiConverterSequenceTypeHoursException.read(from: &buf), 
+                accessibility: FfiConverterOptionString.read(from: &buf), 
+                status: FfiConverterTypePartnerStatus.read(from: &buf), 
+                verifiedOn: FfiConverterOptionTypeIsoDate.read(from: &buf), 
+                verifiedBy: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2876,7 +3045,11 @@ public struct FfiConverterTypeLocation: FfiConverterRustBuffer {
         FfiConverterOptionDouble.write(value.latitude, into: &buf)
         FfiConverterOptionDouble.write(value.longitude, into: &buf)
         FfiConverterTypeWeeklyHours.write(value.hours, into: &buf)
+        FfiConverterSequenceTypeHoursException.write(value.exceptions, into: &buf)
         FfiConverterOptionString.write(value.accessibility, into: &buf)
+        FfiConverterTypePartnerStatus.write(value.status, into: &buf)
+        FfiConverterOptionTypeIsoDate.write(value.verifiedOn, into: &buf)
+        FfiConverterOptionString.write(value.verifiedBy, into: &buf)
     }
 }
 
@@ -3543,9 +3716,21 @@ public struct Service: Equatable, Hashable {
      */
     public let schedule: WeeklyHours
     /**
+     * Dated exceptions to the schedule: closures and special hours, by first day.
+     */
+    public let exceptions: [HoursException]
+    /**
      * Status.
      */
     public let status: PartnerStatus
+    /**
+     * When the service was last checked with the organisation.
+     */
+    public let verifiedOn: IsoDate?
+    /**
+     * Who checked it.
+     */
+    public let verifiedBy: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3578,8 +3763,17 @@ public struct Service: Equatable, Hashable {
          * When it runs, day by day (empty: the location's hours).
          */schedule: WeeklyHours = [], 
         /**
+         * Dated exceptions to the schedule: closures and special hours, by first day.
+         */exceptions: [HoursException] = [], 
+        /**
          * Status.
-         */status: PartnerStatus) {
+         */status: PartnerStatus, 
+        /**
+         * When the service was last checked with the organisation.
+         */verifiedOn: IsoDate? = nil, 
+        /**
+         * Who checked it.
+         */verifiedBy: String? = nil) {
         self.id = id
         self.name = name
         self.description = description
@@ -3589,7 +3783,10 @@ public struct Service: Equatable, Hashable {
         self.fees = fees
         self.howToApply = howToApply
         self.schedule = schedule
+        self.exceptions = exceptions
         self.status = status
+        self.verifiedOn = verifiedOn
+        self.verifiedBy = verifiedBy
     }
 
     
@@ -3617,7 +3814,10 @@ public struct FfiConverterTypeService: FfiConverterRustBuffer {
                 fees: FfiConverterOptionString.read(from: &buf), 
                 howToApply: FfiConverterOptionString.read(from: &buf), 
                 schedule: FfiConverterTypeWeeklyHours.read(from: &buf), 
-                status: FfiConverterTypePartnerStatus.read(from: &buf)
+                exceptions: FfiConverterSequenceTypeHoursException.read(from: &buf), 
+                status: FfiConverterTypePartnerStatus.read(from: &buf), 
+                verifiedOn: FfiConverterOptionTypeIsoDate.read(from: &buf), 
+                verifiedBy: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -3631,7 +3831,10 @@ public struct FfiConverterTypeService: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.fees, into: &buf)
         FfiConverterOptionString.write(value.howToApply, into: &buf)
         FfiConverterTypeWeeklyHours.write(value.schedule, into: &buf)
+        FfiConverterSequenceTypeHoursException.write(value.exceptions, into: &buf)
         FfiConverterTypePartnerStatus.write(value.status, into: &buf)
+        FfiConverterOptionTypeIsoDate.write(value.verifiedOn, into: &buf)
+        FfiConverterOptionString.write(value.verifiedBy, into: &buf)
     }
 }
 
@@ -4248,6 +4451,241 @@ public func FfiConverterTypeCallbackError_lower(_ value: CallbackError) -> RustB
 
 
 /**
+ * One edit of a partner's office.
+ */
+
+public enum LocationEdit: Equatable, Hashable {
+    
+    /**
+     * Sets or clears the office's name.
+     */
+    case name(
+        /**
+         * The name, or `null`.
+         */name: String?
+    )
+    /**
+     * Sets or clears the street and number.
+     */
+    case street(
+        /**
+         * The street, or `null`.
+         */street: String?
+    )
+    /**
+     * Sets the postcode; the province follows it.
+     */
+    case postcode(
+        /**
+         * A Belgian postcode, 1000..=9999.
+         */postcode: UInt16
+    )
+    /**
+     * Sets the municipality.
+     */
+    case municipality(
+        /**
+         * The municipality.
+         */municipality: String
+    )
+    /**
+     * Sets or clears the office's coordinates.
+     */
+    case coordinates(
+        /**
+         * The point, or `null`.
+         */point: GeoPoint?
+    )
+    /**
+     * Sets the weekly opening hours (one value: edits on two devices at once are a conflict).
+     */
+    case hours(
+        /**
+         * The hours, day by day.
+         */hours: WeeklyHours
+    )
+    /**
+     * Adds a dated exception, or replaces the one starting the same day.
+     */
+    case putException(
+        /**
+         * The exception.
+         */exception: HoursException
+    )
+    /**
+     * Removes the exception starting on a day.
+     */
+    case removeException(
+        /**
+         * Its first day.
+         */from: IsoDate
+    )
+    /**
+     * Sets or clears the accessibility notes.
+     */
+    case accessibility(
+        /**
+         * The notes, or `null`.
+         */accessibility: String?
+    )
+    /**
+     * Sets the status (close an office with `DEFUNCT`, or `TEMPORARILY_CLOSED`).
+     */
+    case status(
+        /**
+         * The status.
+         */status: PartnerStatus
+    )
+    /**
+     * Records that the office was checked with the organisation.
+     */
+    case verified(
+        /**
+         * Day of the check.
+         */on: IsoDate, 
+        /**
+         * Who checked (a role or team).
+         */by: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LocationEdit: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLocationEdit: FfiConverterRustBuffer {
+    typealias SwiftType = LocationEdit
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LocationEdit {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .name(name: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        case 2: return .street(street: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        case 3: return .postcode(postcode: try FfiConverterUInt16.read(from: &buf)
+        )
+        
+        case 4: return .municipality(municipality: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 5: return .coordinates(point: try FfiConverterOptionTypeGeoPoint.read(from: &buf)
+        )
+        
+        case 6: return .hours(hours: try FfiConverterTypeWeeklyHours.read(from: &buf)
+        )
+        
+        case 7: return .putException(exception: try FfiConverterTypeHoursException.read(from: &buf)
+        )
+        
+        case 8: return .removeException(from: try FfiConverterTypeIsoDate.read(from: &buf)
+        )
+        
+        case 9: return .accessibility(accessibility: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        case 10: return .status(status: try FfiConverterTypePartnerStatus.read(from: &buf)
+        )
+        
+        case 11: return .verified(on: try FfiConverterTypeIsoDate.read(from: &buf), by: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LocationEdit, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .name(name):
+            writeInt(&buf, Int32(1))
+            FfiConverterOptionString.write(name, into: &buf)
+            
+        
+        case let .street(street):
+            writeInt(&buf, Int32(2))
+            FfiConverterOptionString.write(street, into: &buf)
+            
+        
+        case let .postcode(postcode):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt16.write(postcode, into: &buf)
+            
+        
+        case let .municipality(municipality):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(municipality, into: &buf)
+            
+        
+        case let .coordinates(point):
+            writeInt(&buf, Int32(5))
+            FfiConverterOptionTypeGeoPoint.write(point, into: &buf)
+            
+        
+        case let .hours(hours):
+            writeInt(&buf, Int32(6))
+            FfiConverterTypeWeeklyHours.write(hours, into: &buf)
+            
+        
+        case let .putException(exception):
+            writeInt(&buf, Int32(7))
+            FfiConverterTypeHoursException.write(exception, into: &buf)
+            
+        
+        case let .removeException(from):
+            writeInt(&buf, Int32(8))
+            FfiConverterTypeIsoDate.write(from, into: &buf)
+            
+        
+        case let .accessibility(accessibility):
+            writeInt(&buf, Int32(9))
+            FfiConverterOptionString.write(accessibility, into: &buf)
+            
+        
+        case let .status(status):
+            writeInt(&buf, Int32(10))
+            FfiConverterTypePartnerStatus.write(status, into: &buf)
+            
+        
+        case let .verified(on,by):
+            writeInt(&buf, Int32(11))
+            FfiConverterTypeIsoDate.write(on, into: &buf)
+            FfiConverterString.write(by, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocationEdit_lift(_ buf: RustBuffer) throws -> LocationEdit {
+    return try FfiConverterTypeLocationEdit.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocationEdit_lower(_ value: LocationEdit) -> RustBuffer {
+    return FfiConverterTypeLocationEdit.lower(value)
+}
+
+
+
+/**
  * How much a log line matters, most severe first.
  */
 
@@ -4761,6 +5199,28 @@ public enum PartnerEdit: Equatable, Hashable {
          * The office.
          */location: Location
     )
+    /**
+     * Edits one field of an existing service (settling a conflict there).
+     */
+    case service(
+        /**
+         * The service's id.
+         */serviceId: String, 
+        /**
+         * The edit.
+         */edit: ServiceEdit
+    )
+    /**
+     * Edits one field of an existing office (settling a conflict there).
+     */
+    case location(
+        /**
+         * The office's id.
+         */locationId: String, 
+        /**
+         * The edit.
+         */edit: LocationEdit
+    )
 
 
 
@@ -4837,6 +5297,12 @@ public struct FfiConverterTypePartnerEdit: FfiConverterRustBuffer {
         )
         
         case 19: return .putLocation(location: try FfiConverterTypeLocation.read(from: &buf)
+        )
+        
+        case 20: return .service(serviceId: try FfiConverterString.read(from: &buf), edit: try FfiConverterTypeServiceEdit.read(from: &buf)
+        )
+        
+        case 21: return .location(locationId: try FfiConverterString.read(from: &buf), edit: try FfiConverterTypeLocationEdit.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4943,6 +5409,18 @@ public struct FfiConverterTypePartnerEdit: FfiConverterRustBuffer {
             writeInt(&buf, Int32(19))
             FfiConverterTypeLocation.write(location, into: &buf)
             
+        
+        case let .service(serviceId,edit):
+            writeInt(&buf, Int32(20))
+            FfiConverterString.write(serviceId, into: &buf)
+            FfiConverterTypeServiceEdit.write(edit, into: &buf)
+            
+        
+        case let .location(locationId,edit):
+            writeInt(&buf, Int32(21))
+            FfiConverterString.write(locationId, into: &buf)
+            FfiConverterTypeLocationEdit.write(edit, into: &buf)
+            
         }
     }
 }
@@ -4960,6 +5438,293 @@ public func FfiConverterTypePartnerEdit_lift(_ buf: RustBuffer) throws -> Partne
 #endif
 public func FfiConverterTypePartnerEdit_lower(_ value: PartnerEdit) -> RustBuffer {
     return FfiConverterTypePartnerEdit.lower(value)
+}
+
+
+
+/**
+ * One edit of a partner's service.
+ */
+
+public enum ServiceEdit: Equatable, Hashable {
+    
+    /**
+     * Sets the name.
+     */
+    case name(
+        /**
+         * The name.
+         */name: String
+    )
+    /**
+     * Sets or clears the description in one language.
+     */
+    case description(
+        /**
+         * Language code.
+         */lang: String, 
+        /**
+         * The text, or `null` to remove this language.
+         */text: String?
+    )
+    /**
+     * Adds a theme.
+     */
+    case addTheme(
+        /**
+         * The theme.
+         */theme: Theme
+    )
+    /**
+     * Removes a theme.
+     */
+    case removeTheme(
+        /**
+         * The theme.
+         */theme: Theme
+    )
+    /**
+     * Adds a language it is offered in.
+     */
+    case addLanguage(
+        /**
+         * Language code.
+         */lang: String
+    )
+    /**
+     * Removes a language.
+     */
+    case removeLanguage(
+        /**
+         * Language code.
+         */lang: String
+    )
+    /**
+     * Sets or clears who can use it.
+     */
+    case eligibility(
+        /**
+         * The text, or `null`.
+         */eligibility: String?
+    )
+    /**
+     * Sets or clears what it costs.
+     */
+    case fees(
+        /**
+         * The text, or `null`.
+         */fees: String?
+    )
+    /**
+     * Sets or clears how to get it.
+     */
+    case howToApply(
+        /**
+         * The text, or `null`.
+         */howToApply: String?
+    )
+    /**
+     * Sets the weekly schedule (empty: during the offices' hours).
+     */
+    case hours(
+        /**
+         * The hours, day by day.
+         */hours: WeeklyHours
+    )
+    /**
+     * Adds a dated exception, or replaces the one starting the same day.
+     */
+    case putException(
+        /**
+         * The exception.
+         */exception: HoursException
+    )
+    /**
+     * Removes the exception starting on a day.
+     */
+    case removeException(
+        /**
+         * Its first day.
+         */from: IsoDate
+    )
+    /**
+     * Sets the status (close a service with `DEFUNCT`).
+     */
+    case status(
+        /**
+         * The status.
+         */status: PartnerStatus
+    )
+    /**
+     * Records that the service was checked with the organisation.
+     */
+    case verified(
+        /**
+         * Day of the check.
+         */on: IsoDate, 
+        /**
+         * Who checked (a role or team).
+         */by: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ServiceEdit: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeServiceEdit: FfiConverterRustBuffer {
+    typealias SwiftType = ServiceEdit
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ServiceEdit {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .name(name: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .description(lang: try FfiConverterString.read(from: &buf), text: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        case 3: return .addTheme(theme: try FfiConverterTypeTheme.read(from: &buf)
+        )
+        
+        case 4: return .removeTheme(theme: try FfiConverterTypeTheme.read(from: &buf)
+        )
+        
+        case 5: return .addLanguage(lang: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 6: return .removeLanguage(lang: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 7: return .eligibility(eligibility: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        case 8: return .fees(fees: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        case 9: return .howToApply(howToApply: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        case 10: return .hours(hours: try FfiConverterTypeWeeklyHours.read(from: &buf)
+        )
+        
+        case 11: return .putException(exception: try FfiConverterTypeHoursException.read(from: &buf)
+        )
+        
+        case 12: return .removeException(from: try FfiConverterTypeIsoDate.read(from: &buf)
+        )
+        
+        case 13: return .status(status: try FfiConverterTypePartnerStatus.read(from: &buf)
+        )
+        
+        case 14: return .verified(on: try FfiConverterTypeIsoDate.read(from: &buf), by: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ServiceEdit, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .name(name):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(name, into: &buf)
+            
+        
+        case let .description(lang,text):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(lang, into: &buf)
+            FfiConverterOptionString.write(text, into: &buf)
+            
+        
+        case let .addTheme(theme):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeTheme.write(theme, into: &buf)
+            
+        
+        case let .removeTheme(theme):
+            writeInt(&buf, Int32(4))
+            FfiConverterTypeTheme.write(theme, into: &buf)
+            
+        
+        case let .addLanguage(lang):
+            writeInt(&buf, Int32(5))
+            FfiConverterString.write(lang, into: &buf)
+            
+        
+        case let .removeLanguage(lang):
+            writeInt(&buf, Int32(6))
+            FfiConverterString.write(lang, into: &buf)
+            
+        
+        case let .eligibility(eligibility):
+            writeInt(&buf, Int32(7))
+            FfiConverterOptionString.write(eligibility, into: &buf)
+            
+        
+        case let .fees(fees):
+            writeInt(&buf, Int32(8))
+            FfiConverterOptionString.write(fees, into: &buf)
+            
+        
+        case let .howToApply(howToApply):
+            writeInt(&buf, Int32(9))
+            FfiConverterOptionString.write(howToApply, into: &buf)
+            
+        
+        case let .hours(hours):
+            writeInt(&buf, Int32(10))
+            FfiConverterTypeWeeklyHours.write(hours, into: &buf)
+            
+        
+        case let .putException(exception):
+            writeInt(&buf, Int32(11))
+            FfiConverterTypeHoursException.write(exception, into: &buf)
+            
+        
+        case let .removeException(from):
+            writeInt(&buf, Int32(12))
+            FfiConverterTypeIsoDate.write(from, into: &buf)
+            
+        
+        case let .status(status):
+            writeInt(&buf, Int32(13))
+            FfiConverterTypePartnerStatus.write(status, into: &buf)
+            
+        
+        case let .verified(on,by):
+            writeInt(&buf, Int32(14))
+            FfiConverterTypeIsoDate.write(on, into: &buf)
+            FfiConverterString.write(by, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServiceEdit_lift(_ buf: RustBuffer) throws -> ServiceEdit {
+    return try FfiConverterTypeServiceEdit.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServiceEdit_lower(_ value: ServiceEdit) -> RustBuffer {
+    return FfiConverterTypeServiceEdit.lower(value)
 }
 
 
@@ -5330,6 +6095,31 @@ fileprivate struct FfiConverterSequenceTypeDayHours: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeDeviceName: FfiConverterRustBuffer {
+    typealias SwiftType = [DeviceName]
+
+    public static func write(_ value: [DeviceName], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDeviceName.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DeviceName] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DeviceName]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDeviceName.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeFieldChange: FfiConverterRustBuffer {
     typealias SwiftType = [FieldChange]
 
@@ -5372,6 +6162,31 @@ fileprivate struct FfiConverterSequenceTypeFieldConflict: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeFieldConflict.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeHoursException: FfiConverterRustBuffer {
+    typealias SwiftType = [HoursException]
+
+    public static func write(_ value: [HoursException], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHoursException.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HoursException] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HoursException]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHoursException.read(from: &buf))
         }
         return seq
     }
@@ -5455,6 +6270,31 @@ fileprivate struct FfiConverterSequenceTypePhone: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeStaleEntry: FfiConverterRustBuffer {
+    typealias SwiftType = [StaleEntry]
+
+    public static func write(_ value: [StaleEntry], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStaleEntry.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StaleEntry] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StaleEntry]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStaleEntry.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeAgeCount: FfiConverterRustBuffer {
     typealias SwiftType = [AgeCount]
 
@@ -5497,6 +6337,31 @@ fileprivate struct FfiConverterSequenceTypeBrochureCount: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeBrochureCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeEntryRef: FfiConverterRustBuffer {
+    typealias SwiftType = [EntryRef]
+
+    public static func write(_ value: [EntryRef], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeEntryRef.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [EntryRef] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [EntryRef]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeEntryRef.read(from: &buf))
         }
         return seq
     }
@@ -5934,6 +6799,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_outreachstore_device_id() != 58106) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_device_names() != 10383) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_edit_partner() != 49052) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5950,6 +6818,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_all_verified() != 33507) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_entries_verified() != 39648) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_verified() != 8297) {
@@ -5983,6 +6854,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_set_partner_status() != 50035) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_stale_entries() != 16499) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_stale_partners() != 1213) {

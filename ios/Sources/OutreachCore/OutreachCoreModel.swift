@@ -936,6 +936,10 @@ public struct ConflictValue: Equatable, Hashable {
      */
     public let author: DeviceId
     /**
+     * Its name, role and organisation, where this device knows them (the hub's roster).
+     */
+    public let by: DeviceName?
+    /**
      * When that device committed it.
      */
     public let time: UtcDateTime
@@ -950,10 +954,14 @@ public struct ConflictValue: Equatable, Hashable {
          * The device that wrote it.
          */author: DeviceId, 
         /**
+         * Its name, role and organisation, where this device knows them (the hub's roster).
+         */by: DeviceName?, 
+        /**
          * When that device committed it.
          */time: UtcDateTime) {
         self.value = value
         self.author = author
+        self.by = by
         self.time = time
     }
 
@@ -975,6 +983,7 @@ public struct FfiConverterTypeConflictValue: FfiConverterRustBuffer {
             try ConflictValue(
                 value: FfiConverterString.read(from: &buf), 
                 author: FfiConverterTypeDeviceId.read(from: &buf), 
+                by: FfiConverterOptionTypeDeviceName.read(from: &buf), 
                 time: FfiConverterTypeUtcDateTime.read(from: &buf)
         )
     }
@@ -982,6 +991,7 @@ public struct FfiConverterTypeConflictValue: FfiConverterRustBuffer {
     public static func write(_ value: ConflictValue, into buf: inout [UInt8]) {
         FfiConverterString.write(value.value, into: &buf)
         FfiConverterTypeDeviceId.write(value.author, into: &buf)
+        FfiConverterOptionTypeDeviceName.write(value.by, into: &buf)
         FfiConverterTypeUtcDateTime.write(value.time, into: &buf)
     }
 }
@@ -1070,6 +1080,106 @@ public func FfiConverterTypeDayHours_lift(_ buf: RustBuffer) throws -> DayHours 
 #endif
 public func FfiConverterTypeDayHours_lower(_ value: DayHours) -> RustBuffer {
     return FfiConverterTypeDayHours.lower(value)
+}
+
+
+/**
+ * A device of the network as histories and conflicts name it: what the hub knows of it, never
+ * more (no token, no times).
+ */
+public struct DeviceName: Equatable, Hashable {
+    /**
+     * The device (the author of its changes).
+     */
+    public let device: DeviceId
+    /**
+     * Its name, as enrolled or renamed ("Laptop 2").
+     */
+    public let name: String
+    /**
+     * Its role.
+     */
+    public let role: Role
+    /**
+     * The name of its organisation.
+     */
+    public let org: String
+    /**
+     * Revoked or retired: it syncs no more; what it wrote stays, under its name.
+     */
+    public let gone: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The device (the author of its changes).
+         */device: DeviceId, 
+        /**
+         * Its name, as enrolled or renamed ("Laptop 2").
+         */name: String, 
+        /**
+         * Its role.
+         */role: Role, 
+        /**
+         * The name of its organisation.
+         */org: String, 
+        /**
+         * Revoked or retired: it syncs no more; what it wrote stays, under its name.
+         */gone: Bool) {
+        self.device = device
+        self.name = name
+        self.role = role
+        self.org = org
+        self.gone = gone
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DeviceName: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceName: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceName {
+        return
+            try DeviceName(
+                device: FfiConverterTypeDeviceId.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                role: FfiConverterTypeRole.read(from: &buf), 
+                org: FfiConverterString.read(from: &buf), 
+                gone: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DeviceName, into buf: inout [UInt8]) {
+        FfiConverterTypeDeviceId.write(value.device, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeRole.write(value.role, into: &buf)
+        FfiConverterString.write(value.org, into: &buf)
+        FfiConverterBool.write(value.gone, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceName_lift(_ buf: RustBuffer) throws -> DeviceName {
+    return try FfiConverterTypeDeviceName.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceName_lower(_ value: DeviceName) -> RustBuffer {
+    return FfiConverterTypeDeviceName.lower(value)
 }
 
 
@@ -1398,6 +1508,10 @@ public struct FieldChange: Equatable, Hashable {
      */
     public let author: DeviceId
     /**
+     * Its name, role and organisation, where this device knows them (the hub's roster).
+     */
+    public let by: DeviceName?
+    /**
      * The field written (`name`, `themes`, `services.<id>.fees`), as the CLI and the apps name
      * it.
      */
@@ -1426,6 +1540,9 @@ public struct FieldChange: Equatable, Hashable {
          * The device that made it.
          */author: DeviceId, 
         /**
+         * Its name, role and organisation, where this device knows them (the hub's roster).
+         */by: DeviceName?, 
+        /**
          * The field written (`name`, `themes`, `services.<id>.fees`), as the CLI and the apps name
          * it.
          */field: String, 
@@ -1441,6 +1558,7 @@ public struct FieldChange: Equatable, Hashable {
          */settlesConflict: Bool) {
         self.time = time
         self.author = author
+        self.by = by
         self.field = field
         self.key = key
         self.value = value
@@ -1465,6 +1583,7 @@ public struct FfiConverterTypeFieldChange: FfiConverterRustBuffer {
             try FieldChange(
                 time: FfiConverterTypeUtcDateTime.read(from: &buf), 
                 author: FfiConverterTypeDeviceId.read(from: &buf), 
+                by: FfiConverterOptionTypeDeviceName.read(from: &buf), 
                 field: FfiConverterString.read(from: &buf), 
                 key: FfiConverterString.read(from: &buf), 
                 value: FfiConverterOptionString.read(from: &buf), 
@@ -1475,6 +1594,7 @@ public struct FfiConverterTypeFieldChange: FfiConverterRustBuffer {
     public static func write(_ value: FieldChange, into buf: inout [UInt8]) {
         FfiConverterTypeUtcDateTime.write(value.time, into: &buf)
         FfiConverterTypeDeviceId.write(value.author, into: &buf)
+        FfiConverterOptionTypeDeviceName.write(value.by, into: &buf)
         FfiConverterString.write(value.field, into: &buf)
         FfiConverterString.write(value.key, into: &buf)
         FfiConverterOptionString.write(value.value, into: &buf)
@@ -1564,6 +1684,88 @@ public func FfiConverterTypeFieldConflict_lift(_ buf: RustBuffer) throws -> Fiel
 #endif
 public func FfiConverterTypeFieldConflict_lower(_ value: FieldConflict) -> RustBuffer {
     return FfiConverterTypeFieldConflict.lower(value)
+}
+
+
+/**
+ * A dated exception to the weekly hours (HSDS `schedule` with `valid_from`/`valid_to`): from
+ * `from` to `to`, both included, the place keeps `ranges` every day instead of its weekly hours;
+ * no ranges is a closure (a public holiday, the Christmas break). Where exceptions overlap, the
+ * one that starts last applies (a day of special hours inside a closure).
+ */
+public struct HoursException: Equatable, Hashable {
+    /**
+     * First day.
+     */
+    public let from: IsoDate
+    /**
+     * Last day (the same as `from` for one day).
+     */
+    public let to: IsoDate
+    /**
+     * The hours of each of those days; empty: closed.
+     */
+    public let ranges: [TimeRange]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * First day.
+         */from: IsoDate, 
+        /**
+         * Last day (the same as `from` for one day).
+         */to: IsoDate, 
+        /**
+         * The hours of each of those days; empty: closed.
+         */ranges: [TimeRange] = []) {
+        self.from = from
+        self.to = to
+        self.ranges = ranges
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HoursException: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHoursException: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HoursException {
+        return
+            try HoursException(
+                from: FfiConverterTypeIsoDate.read(from: &buf), 
+                to: FfiConverterTypeIsoDate.read(from: &buf), 
+                ranges: FfiConverterSequenceTypeTimeRange.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HoursException, into buf: inout [UInt8]) {
+        FfiConverterTypeIsoDate.write(value.from, into: &buf)
+        FfiConverterTypeIsoDate.write(value.to, into: &buf)
+        FfiConverterSequenceTypeTimeRange.write(value.ranges, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHoursException_lift(_ buf: RustBuffer) throws -> HoursException {
+    return try FfiConverterTypeHoursException.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHoursException_lower(_ value: HoursException) -> RustBuffer {
+    return FfiConverterTypeHoursException.lower(value)
 }
 
 
@@ -1883,6 +2085,11 @@ public struct PartnerSummary: Equatable, Hashable {
      */
     public let verifiedOn: IsoDate?
     /**
+     * How many days ago, by this device's calendar when the query ran: the age of the
+     * information, for the app to show.
+     */
+    public let verifiedDaysAgo: UInt32?
+    /**
      * Whether some field holds concurrent values waiting for a coordinator.
      */
     public let hasConflicts: Bool
@@ -1929,6 +2136,10 @@ public struct PartnerSummary: Equatable, Hashable {
          * When the entry was last verified.
          */verifiedOn: IsoDate?, 
         /**
+         * How many days ago, by this device's calendar when the query ran: the age of the
+         * information, for the app to show.
+         */verifiedDaysAgo: UInt32?, 
+        /**
          * Whether some field holds concurrent values waiting for a coordinator.
          */hasConflicts: Bool, 
         /**
@@ -1946,6 +2157,7 @@ public struct PartnerSummary: Equatable, Hashable {
         self.municipalities = municipalities
         self.phone = phone
         self.verifiedOn = verifiedOn
+        self.verifiedDaysAgo = verifiedDaysAgo
         self.hasConflicts = hasConflicts
         self.distanceKm = distanceKm
     }
@@ -1977,6 +2189,7 @@ public struct FfiConverterTypePartnerSummary: FfiConverterRustBuffer {
                 municipalities: FfiConverterSequenceString.read(from: &buf), 
                 phone: FfiConverterOptionString.read(from: &buf), 
                 verifiedOn: FfiConverterOptionTypeIsoDate.read(from: &buf), 
+                verifiedDaysAgo: FfiConverterOptionUInt32.read(from: &buf), 
                 hasConflicts: FfiConverterBool.read(from: &buf), 
                 distanceKm: FfiConverterOptionDouble.read(from: &buf)
         )
@@ -1994,6 +2207,7 @@ public struct FfiConverterTypePartnerSummary: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.municipalities, into: &buf)
         FfiConverterOptionString.write(value.phone, into: &buf)
         FfiConverterOptionTypeIsoDate.write(value.verifiedOn, into: &buf)
+        FfiConverterOptionUInt32.write(value.verifiedDaysAgo, into: &buf)
         FfiConverterBool.write(value.hasConflicts, into: &buf)
         FfiConverterOptionDouble.write(value.distanceKm, into: &buf)
     }
@@ -2081,6 +2295,126 @@ public func FfiConverterTypePhone_lift(_ buf: RustBuffer) throws -> Phone {
 #endif
 public func FfiConverterTypePhone_lower(_ value: Phone) -> RustBuffer {
     return FfiConverterTypePhone.lower(value)
+}
+
+
+/**
+ * Information that needs checking: a partner, an office or a service last verified long ago,
+ * or never.
+ */
+public struct StaleEntry: Equatable, Hashable {
+    /**
+     * The partner.
+     */
+    public let partner: PartnerId
+    /**
+     * Its name.
+     */
+    public let partnerName: String
+    /**
+     * Which part of it.
+     */
+    public let entry: Entry
+    /**
+     * That part as a person reads it: the partner's name, an office's address, a service's name.
+     */
+    public let label: String
+    /**
+     * When it was last verified.
+     */
+    public let verifiedOn: IsoDate?
+    /**
+     * By whom.
+     */
+    public let verifiedBy: String?
+    /**
+     * How many days ago, by this device's calendar.
+     */
+    public let verifiedDaysAgo: UInt32?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The partner.
+         */partner: PartnerId, 
+        /**
+         * Its name.
+         */partnerName: String, 
+        /**
+         * Which part of it.
+         */entry: Entry, 
+        /**
+         * That part as a person reads it: the partner's name, an office's address, a service's name.
+         */label: String, 
+        /**
+         * When it was last verified.
+         */verifiedOn: IsoDate?, 
+        /**
+         * By whom.
+         */verifiedBy: String?, 
+        /**
+         * How many days ago, by this device's calendar.
+         */verifiedDaysAgo: UInt32?) {
+        self.partner = partner
+        self.partnerName = partnerName
+        self.entry = entry
+        self.label = label
+        self.verifiedOn = verifiedOn
+        self.verifiedBy = verifiedBy
+        self.verifiedDaysAgo = verifiedDaysAgo
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StaleEntry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStaleEntry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StaleEntry {
+        return
+            try StaleEntry(
+                partner: FfiConverterTypePartnerId.read(from: &buf), 
+                partnerName: FfiConverterString.read(from: &buf), 
+                entry: FfiConverterTypeEntry.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                verifiedOn: FfiConverterOptionTypeIsoDate.read(from: &buf), 
+                verifiedBy: FfiConverterOptionString.read(from: &buf), 
+                verifiedDaysAgo: FfiConverterOptionUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StaleEntry, into buf: inout [UInt8]) {
+        FfiConverterTypePartnerId.write(value.partner, into: &buf)
+        FfiConverterString.write(value.partnerName, into: &buf)
+        FfiConverterTypeEntry.write(value.entry, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterOptionTypeIsoDate.write(value.verifiedOn, into: &buf)
+        FfiConverterOptionString.write(value.verifiedBy, into: &buf)
+        FfiConverterOptionUInt32.write(value.verifiedDaysAgo, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStaleEntry_lift(_ buf: RustBuffer) throws -> StaleEntry {
+    return try FfiConverterTypeStaleEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStaleEntry_lower(_ value: StaleEntry) -> RustBuffer {
+    return FfiConverterTypeStaleEntry.lower(value)
 }
 
 
@@ -2840,6 +3174,103 @@ public func FfiConverterTypeAudience_lift(_ buf: RustBuffer) throws -> Audience 
 #endif
 public func FfiConverterTypeAudience_lower(_ value: Audience) -> RustBuffer {
     return FfiConverterTypeAudience.lower(value)
+}
+
+
+
+/**
+ * What part of a partner's entry a [`StaleEntry`] is.
+ */
+
+public enum Entry: Equatable, Hashable {
+    
+    /**
+     * The partner itself (its name, contacts, description).
+     */
+    case partner
+    /**
+     * One of its offices.
+     */
+    case location(
+        /**
+         * The office.
+         */id: LocationId
+    )
+    /**
+     * One of its services.
+     */
+    case service(
+        /**
+         * The service.
+         */id: ServiceId
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Entry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEntry: FfiConverterRustBuffer {
+    typealias SwiftType = Entry
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Entry {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .partner
+        
+        case 2: return .location(id: try FfiConverterTypeLocationId.read(from: &buf)
+        )
+        
+        case 3: return .service(id: try FfiConverterTypeServiceId.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Entry, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .partner:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .location(id):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeLocationId.write(id, into: &buf)
+            
+        
+        case let .service(id):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeServiceId.write(id, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEntry_lift(_ buf: RustBuffer) throws -> Entry {
+    return try FfiConverterTypeEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEntry_lower(_ value: Entry) -> RustBuffer {
+    return FfiConverterTypeEntry.lower(value)
 }
 
 
@@ -4290,6 +4721,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeDeviceName: FfiConverterRustBuffer {
+    typealias SwiftType = DeviceName?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDeviceName.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDeviceName.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

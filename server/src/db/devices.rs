@@ -462,3 +462,48 @@ pub(crate) fn revoke(conn: &Tx<'_>, device: DeviceId, now: i64) -> Result<()> {
     }
     Ok(())
 }
+
+/// The version of the hub's roster: the last entry of the audit log, which every enrollment,
+/// renaming, revocation and retirement writes in its own transaction (other acts raise it too,
+/// and only cost a roster sent again).
+pub(crate) fn roster_version(conn: &Tx<'_>) -> Result<u64> {
+    let last: Option<i64> = conn
+        .query_opt("SELECT max(id) FROM audit_log", params![])?
+        .map(|r| r.get::<Option<i64>>(0))
+        .transpose()?
+        .flatten();
+    Ok(last.unwrap_or(0).max(0) as u64)
+}
+
+/// The names of the devices `caller` may see: every coordinator and admin (the authors of the
+/// directory and the catalog), itself, and for a coordinator or admin, the devices of its own
+/// organisation (the authors of the visit logs it reads). Revoked and retired devices are
+/// listed, marked, since what they wrote stays.
+pub(crate) fn roster(
+    conn: &Tx<'_>,
+    caller: &Caller,
+) -> Result<Vec<outreach_core::sync::protocol::DeviceName>> {
+    let colleagues = if caller.role.edits_directory() {
+        caller.org.as_str()
+    } else {
+        ""
+    };
+    let rows = conn.query(
+        "SELECT d.id, d.name, d.role, o.name, d.revoked_at, d.retired_at
+         FROM devices d JOIN organisations o ON o.id = d.org_id
+         WHERE d.role IN ('coordinator', 'admin') OR d.id = ?1 OR d.org_id = ?2
+         ORDER BY d.id",
+        params![caller.device.to_string(), colleagues],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(outreach_core::sync::protocol::DeviceName {
+            device: parse_device(&r.get::<String>(0)?)?,
+            name: r.get(1)?,
+            role: parse_role(&r.get::<String>(2)?)?,
+            org: r.get(3)?,
+            gone: r.get::<Option<i64>>(4)?.is_some() || r.get::<Option<i64>>(5)?.is_some(),
+        });
+    }
+    Ok(out)
+}

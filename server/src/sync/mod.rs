@@ -15,12 +15,14 @@ use std::collections::HashSet;
 use crate::db::Tx;
 use outreach_core::model::{DeviceId, DocId};
 use outreach_core::sync::protocol::{
-    to_wire, DocPush, ErrorCode, StateDigest, SyncRequest, SyncResponse, AUTOMERGE_FORMAT, PROTOCOL_VERSION,
+    to_wire, DocPush, ErrorCode, Roster, StateDigest, SyncRequest, SyncResponse, AUTOMERGE_FORMAT,
+    PROTOCOL_VERSION,
 };
 
 use self::plan::Write;
 use crate::auth::Caller;
 use crate::config::HubConfig;
+use crate::db::devices;
 use crate::db::states::{self, DeviceState};
 use crate::db::{docs, now};
 use crate::error::{ApiError, Error};
@@ -262,7 +264,14 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
     // The answer, and whether the state it gives the device is the one kept for it already.
     let device = caller.device.to_string();
     let (response, state, current) = hub.db.read(|conn| {
-        let (response, state) = answer::answer(&ctx(hub, conn, caller), plan.decisions, &listed)?;
+        let (mut response, state) = answer::answer(&ctx(hub, conn, caller), plan.decisions, &listed)?;
+        let version = devices::roster_version(conn)?;
+        if req.roster != Some(version) {
+            response.roster = Some(Roster {
+                version,
+                devices: devices::roster(conn, caller)?,
+            });
+        }
         let current = match response.state {
             Some(digest) if state.is_some() && remembered != Some(digest) => {
                 states::is_current(conn, &device, digest)?

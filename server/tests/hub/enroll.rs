@@ -236,6 +236,7 @@ on_both_backends! {
         let sync = encode(&SyncRequest {
             protocol: PROTOCOL_VERSION,
             known: None,
+            roster: None,
             format: AUTOMERGE_FORMAT.into(),
             docs: Vec::new(),
         });

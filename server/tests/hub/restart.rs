@@ -70,6 +70,7 @@ fn empty_request() -> SyncRequest {
     SyncRequest {
         protocol: PROTOCOL_VERSION,
         known: None,
+        roster: None,
         format: AUTOMERGE_FORMAT.into(),
         docs: Vec::new(),
     }

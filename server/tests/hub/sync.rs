@@ -251,6 +251,7 @@ on_both_backends! {
         let req = SyncRequest {
             protocol: PROTOCOL_VERSION,
             known: None,
+            roster: None,
             format: AUTOMERGE_FORMAT.into(),
             docs: Vec::new(),
         };

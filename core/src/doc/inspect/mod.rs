@@ -25,7 +25,7 @@ use automerge::legacy::{Key, OpType};
 use automerge::{ActorId, Change, ChangeHash, ObjType};
 
 use super::layout::{Node, Slot, Value};
-use super::{DocError, DocKind, DocMeta, Document, SCHEMA_VERSION};
+use super::{DocError, DocKind, DocMeta, Document, GENESIS_SCHEMA, SCHEMA_VERSION};
 
 mod findings;
 mod registry;
@@ -122,7 +122,7 @@ impl Document {
         // whole batch passed: a refused batch leaves it as it was.
         self.registry()?;
         let mut registry = self.registry.take().unwrap_or_default();
-        let checked = inspect_batch(&meta, &registry, changes, trusted, rules, genesis);
+        let checked = inspect_batch(&meta, &registry, &self.am, changes, trusted, rules, genesis);
         let checked = checked.map(|(findings, overlay)| {
             registry.objects.extend(overlay);
             findings
@@ -151,6 +151,7 @@ impl Document {
 fn inspect_batch(
     meta: &DocMeta,
     registry: &Registry,
+    am: &automerge::AutoCommit,
     changes: &[Change],
     trusted: &HashSet<ChangeHash>,
     rules: &mut Rules,
@@ -172,6 +173,7 @@ fn inspect_batch(
             check_op(
                 meta,
                 registry,
+                am,
                 &mut overlay,
                 op,
                 (start + n as u64, &expanded.actor_id),
@@ -216,10 +218,30 @@ fn check_change(change: &Change, kind: DocKind, rules: &mut Rules) -> Result<(),
     Ok(())
 }
 
+/// Whether a delete leaves the key a value: it removes the losing values of a conflict, which is
+/// how Automerge records a field set again to the value that was shown. `am` holds the document
+/// before the change (the hub) or after it (the device's own change just committed): either
+/// way a value that the delete does not name survives it. A map this document does not hold yet
+/// has no such value.
+fn keeps_a_value(am: &automerge::AutoCommit, op: &automerge::legacy::Op, key: &str) -> bool {
+    use automerge::ReadDoc;
+    let obj = match &op.obj {
+        automerge::legacy::ObjectId::Root => automerge::ROOT,
+        automerge::legacy::ObjectId::Id(id) => match am.import(&id.to_string()) {
+            Ok((obj, _)) => obj,
+            Err(_) => return false,
+        },
+    };
+    let deleted: HashSet<String> = op.pred.iter().map(|p| p.to_string()).collect();
+    am.get_all(&obj, key)
+        .is_ok_and(|values| values.iter().any(|(_, id)| !deleted.contains(&id.to_string())))
+}
+
 /// The rules on one operation.
 fn check_op(
     meta: &DocMeta,
     registry: &Registry,
+    am: &automerge::AutoCommit,
     overlay: &mut Overlay,
     op: &automerge::legacy::Op,
     id: (u64, &ActorId),
@@ -246,6 +268,7 @@ fn check_op(
         .ok_or_else(|| DocError::UnknownField { path: path.clone() })?;
     match (&op.action, field.slot) {
         (OpType::Delete, _) if field.removable => Ok(()),
+        (OpType::Delete, Slot::Value(_)) if keeps_a_value(am, op, key) => Ok(()),
         (OpType::Delete, Slot::Map(Node::Partner | Node::Brochure))
         | (OpType::Delete, Slot::Value(Value::VisitJson)) => Err(DocError::Deleted),
         (OpType::Delete, _) => Err(super::malformed(path, "a field that is kept, not removed")),
@@ -260,6 +283,12 @@ fn check_op(
             match (rule, text) {
                 (Value::FreeText(_), Some(t)) => scan(t, &path, findings),
                 (Value::VisitJson, Some(t)) => check_visit_json(meta, t, &path, findings),
+                (Value::Exception, Some(t)) => key
+                    .parse()
+                    .ok()
+                    .and_then(|from| crate::model::HoursException::from_stored(from, t).ok())
+                    .map(|_| ())
+                    .ok_or_else(|| super::malformed(path.clone(), "a last day and its hours, or closed")),
                 _ => Ok(()),
             }
         }
@@ -268,6 +297,8 @@ fn check_op(
             automerge::ScalarValue::Int(n) if *n > SCHEMA_VERSION as i64 => {
                 Err(DocError::TooNew { schema: *n as u64 })
             }
+            // A raise by a writer of a later layout this code knows (see `SCHEMA_VERSION`).
+            automerge::ScalarValue::Uint(n) if *n > GENESIS_SCHEMA => Ok(()),
             _ => Err(super::malformed(path, "a schema version above this document's")),
         },
         (_, Slot::Fixed) | (_, Slot::SchemaVersion) => Err(super::malformed(

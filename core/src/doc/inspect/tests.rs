@@ -9,6 +9,7 @@ use chrono::Utc;
 
 use super::*;
 use crate::doc::wire::parse_changes;
+use crate::doc::PartnerEdit;
 use crate::model::{
     Activity, Brochure, BrochureFile, DeviceId, Lang, Location, Month, OrgKind, PartOfDay, Partner, Phone,
     Region, Service, Setting, VisitDetails, VisitId,
@@ -292,4 +293,113 @@ fn a_raised_schema_version_is_an_upgrade_not_damage() {
         5,
         "the hub's copy is unchanged"
     );
+}
+
+#[test]
+fn a_conflict_settled_on_the_value_shown_passes_and_a_removal_of_a_kept_field_does_not() {
+    let meta = DocMeta::DirectorySection {
+        region: Region::Namur,
+    };
+    let (a, b) = (DeviceId::random(), DeviceId::random());
+    let mut da = Document::create(meta, a).unwrap();
+    let p = Partner::new(Region::Namur, "Espace social", OrgKind::Ngo);
+    da.insert_partner(&p).unwrap();
+    da.commit(Utc::now());
+    let mut db = Document::load(meta.id(), &da.automerge_mut().save(), b).unwrap();
+    da.edit_partner(p.id, &[PartnerEdit::Name("Espace A".into())])
+        .unwrap();
+    da.commit(Utc::now());
+    db.edit_partner(p.id, &[PartnerEdit::Name("Espace B".into())])
+        .unwrap();
+    db.commit(Utc::now());
+    da.merge_bytes(&db.automerge_mut().save()).unwrap();
+    let both = da.heads();
+    let merged = da.automerge_mut().save();
+    let shown = da.partner(p.id).unwrap().unwrap().name;
+    // Automerge records the value shown, set again, as a delete of the other one.
+    da.edit_partner(p.id, &[PartnerEdit::Name(shown.clone())])
+        .unwrap();
+    da.commit(Utc::now());
+    assert!(da.inspect_last_local(|_| true).is_ok(), "the device's own check");
+    let mut hub = Document::load(meta.id(), &merged, DeviceId::random()).unwrap();
+    inspect_new(&mut hub, &mut da, &both).unwrap();
+    assert!(da.partner_conflicts(p.id).unwrap().is_empty());
+    assert_eq!(da.partner(p.id).unwrap().unwrap().name, shown);
+
+    // Deleting every value of a kept field is refused, on the device and on the hub.
+    let obj = da.partner_object(p.id).unwrap().unwrap();
+    let before = da.heads();
+    let saved = da.automerge_mut().save();
+    da.automerge_mut().delete(&obj, "name").unwrap();
+    da.commit(Utc::now());
+    assert!(da.inspect_last_local(|_| true).is_err());
+    let mut hub = Document::load(meta.id(), &saved, DeviceId::random()).unwrap();
+    assert!(inspect_new(&mut hub, &mut da, &before).is_err());
+}
+
+#[test]
+fn hours_as_one_value_exceptions_and_the_raised_layout_pass_and_bad_ones_do_not() {
+    let dev = DeviceId::random();
+    let meta = DocMeta::DirectorySection {
+        region: Region::Limburg,
+    };
+    let mut d = Document::create(meta, dev).unwrap();
+    let mut p = full_partner();
+    let lid = *p.locations.keys().next().unwrap();
+    p.locations.get_mut(&lid).unwrap().exceptions = vec!["2026-12-24..2027-01-01 closed".parse().unwrap()];
+    d.insert_partner(&p).unwrap();
+    d.commit(Utc::now());
+    assert_eq!(
+        d.automerge()
+            .get(ROOT, "schema")
+            .unwrap()
+            .unwrap()
+            .0
+            .as_scalar()
+            .cloned(),
+        Some(automerge::ScalarValue::Uint(crate::doc::directory::HOURS_SCHEMA))
+    );
+    let mut hub = Document::create(meta, DeviceId::random()).unwrap();
+    inspect_new(&mut hub, &mut d, &[]).unwrap();
+    let base = d.heads();
+    let saved = d.automerge_mut().save();
+    let loc = {
+        let obj = d.partner_object(p.id).unwrap().unwrap();
+        let locs = d.automerge().get(&obj, "locations").unwrap().unwrap().1;
+        d.automerge().get(&locs, lid.to_string()).unwrap().unwrap().1
+    };
+    type Tamper<'a> = Box<dyn Fn(&mut automerge::AutoCommit) + 'a>;
+    let cases: Vec<Tamper<'_>> = vec![
+        Box::new(|am| {
+            am.put(&loc, "weekly", "mon 09:00-25:00").unwrap();
+        }),
+        Box::new(|am| {
+            let ex = am.get(&loc, "exceptions").unwrap().unwrap().1;
+            am.put(&ex, "2026-12-24", "2028-01-01 closed").unwrap();
+        }),
+        Box::new(|am| {
+            let ex = am.get(&loc, "exceptions").unwrap().unwrap().1;
+            am.put(&ex, "2026-12-24", "2026-12-01 closed").unwrap();
+        }),
+        Box::new(|am| {
+            let ex = am.get(&loc, "exceptions").unwrap().unwrap().1;
+            am.put(&ex, "24/12/2026", "2026-12-26 closed").unwrap();
+        }),
+        Box::new(|am| {
+            am.put(&loc, "status", "gone").unwrap();
+        }),
+        Box::new(|am| {
+            am.put(ROOT, "schema", 1u64).unwrap();
+        }),
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let mut copy = Document::load(meta.id(), &saved, dev).unwrap();
+        case(copy.automerge_mut());
+        copy.commit(Utc::now());
+        let mut hub = Document::load(meta.id(), &saved, DeviceId::random()).unwrap();
+        assert!(
+            inspect_new(&mut hub, &mut copy, &base).is_err(),
+            "case {i} passed"
+        );
+    }
 }

@@ -613,6 +613,7 @@ impl TestDevice {
         SyncRequest {
             protocol: PROTOCOL_VERSION,
             known: None,
+            roster: None,
             format: AUTOMERGE_FORMAT.into(),
             docs: ids.into_iter().map(|id| self.push(id)).collect(),
         }

@@ -74,6 +74,7 @@ fn steady_request(state: Option<StateDigest>) -> Vec<u8> {
     encode(&SyncRequest {
         protocol: PROTOCOL_VERSION,
         known: state,
+        roster: None,
         format: AUTOMERGE_FORMAT.into(),
         docs: Vec::new(),
     })

@@ -254,6 +254,7 @@ fun location(
     latitude = lat,
     longitude = lon,
     hours = hours,
+    status = PartnerStatus.ACTIVE,
 )
 
 fun partner(

@@ -265,24 +265,36 @@ fun registerTests(h: Harness) {
     }
 
     h.test("invalid_input_names_the_field") {
+        // Fields go by the names of the records' properties, as Kotlin spells them.
         val s = TestStore("invalid").store
-        fun field(block: () -> Unit) = expectThrows<OutreachException.InvalidInput>(block = block).field
-        assertEquals("people_reached", field { s.logVisit(visitDetails(people = 0u)) })
-        assertEquals("people_reached", field { s.logVisit(visitDetails(people = 501u)) })
+        fun invalid(block: () -> Unit) = expectThrows<OutreachException.InvalidInput>(block = block)
+        fun field(block: () -> Unit) = invalid(block).field
+        assertEquals("peopleReached", field { s.logVisit(visitDetails(people = 0u)) })
+        assertEquals("peopleReached", field { s.logVisit(visitDetails(people = 501u)) })
         s.logVisit(visitDetails(people = 500u))
         assertEquals("postcode", field { s.logVisit(visitDetails(postcode = 999u)) })
         assertEquals("date", field { s.logVisit(visitDetails(date = today.plusDays(3))) })
         assertEquals("note", field { s.logVisit(visitDetails(note = "x".repeat(501))) })
         s.logVisit(visitDetails(note = "x".repeat(500)))
         assertEquals("municipality", field { s.logVisit(visitDetails(municipality = "")) })
-        assertEquals(
-            "by_gender",
-            field { s.logVisit(visitDetails(people = 2u).copy(byGender = listOf(GenderCount(Gender.FEMALE, 2u), GenderCount(Gender.MALE, 1u)))) },
-        )
+        val byGender = invalid {
+            s.logVisit(visitDetails(people = 2u).copy(byGender = listOf(GenderCount(Gender.FEMALE, 2u), GenderCount(Gender.MALE, 1u))))
+        }
+        assertEquals("byGender", byGender.field)
+        assertTrue(byGender.reason.contains("byGender counts add up to more than the 2 people reached"), byGender.reason)
+        val byAge = invalid { s.logVisit(visitDetails(people = 3u).copy(byAge = listOf(AgeCount(AgeBand.FROM36_TO50, 4u)))) }
+        assertEquals("byAge", byAge.field)
+        assertTrue(byAge.reason.endsWith("byAge must be between 1 and 3"), byAge.reason)
         assertEquals("name", field { s.addPartner(partner("  ", Region.LIEGE)) })
-        assertEquals("partner_id", field { s.partner("not-an-id") })
+        val office = location(999, "Liège", Region.LIEGE)
+        assertEquals("locations.${office.id}.postcode", field { s.addPartner(partner("SAJ", Region.LIEGE, locations = listOf(office))) })
+        val p = partner("SAJ", Region.LIEGE)
+        s.addPartner(p)
+        assertEquals("alternateName", field { s.editPartner(p.id, listOf(PartnerEdit.AlternateName("x".repeat(201)))) })
+        assertEquals("workerNotes", field { s.editPartner(p.id, listOf(PartnerEdit.WorkerNotes("x".repeat(4001)))) })
+        assertEquals("partnerId", field { s.partner("not-an-id") })
         assertEquals("languages", field { s.searchPartners(PartnerQuery(languages = listOf("not a language"))) })
-        assertEquals("max_attempts", field { OutreachStore(File(Env.tmp, "${newId()}.db").path, randomKey(), StoreConfig(maxAttempts = 0u)) })
+        assertEquals("maxAttempts", field { OutreachStore(File(Env.tmp, "${newId()}.db").path, randomKey(), StoreConfig(maxAttempts = 0u)) })
         assertEquals(2, allVisits(s).size, "only the valid visits were stored")
     }
 
@@ -413,7 +425,9 @@ fun registerTests(h: Harness) {
                     latitude = 50.6402,
                     longitude = 5.5736,
                     hours = weekdays(540, 1020),
+                    exceptions = listOf(HoursException(LocalDate.of(2026, 12, 24), LocalDate.of(2027, 1, 1))),
                     accessibility = "Rez-de-chaussée, accès en fauteuil roulant",
+                    status = PartnerStatus.ACTIVE,
                 ),
             ),
             phones = listOf(Phone("+32 4 223 45 67", "accueil")),
@@ -612,6 +626,85 @@ fun registerTests(h: Harness) {
         assertTrue(all.none { it.field.contains('_') || it.settlesConflict }, "fields: ${all.map { it.field }}")
     }
 
+    h.test("location_hours_edited_with_a_holiday_closure_and_a_conflict") {
+        val s = TestStore("office-hours").store
+        val office = location(3500, "Hasselt", Region.LIMBURG, hours = weekdays(9 * 60, 17 * 60))
+        val p = partner("CAW Limburg", Region.LIMBURG, OrgKind.WELFARE_CENTRE, locations = listOf(office))
+        s.addPartner(p)
+        fun openAt(at: String) = s.searchPartners(PartnerQuery(openAt = LocalDateTime.parse(at))).any { it.id == p.id }
+        // 2026-12-23 is a Wednesday.
+        assertTrue(openAt("2026-12-23T10:00"))
+        s.editPartner(p.id, listOf(
+            PartnerEdit.Location(office.id, LocationEdit.Hours(listOf(DayHours(Weekday.WED, listOf(TimeRange(780u, 960u)))))),
+            PartnerEdit.Location(office.id, LocationEdit.PutException(HoursException(LocalDate.of(2026, 12, 24), LocalDate.of(2027, 1, 1)))),
+            PartnerEdit.Location(office.id, LocationEdit.PutException(
+                HoursException(LocalDate.of(2026, 12, 31), LocalDate.of(2026, 12, 31), listOf(TimeRange(600u, 720u))),
+            )),
+            PartnerEdit.Location(office.id, LocationEdit.Street("Kerkstraat 1")),
+        ))
+        assertFalse(openAt("2026-12-23T10:00"), "the new hours: afternoons only")
+        assertTrue(openAt("2026-12-23T14:00"))
+        assertFalse(openAt("2026-12-30T14:00"), "closed for the holidays")
+        assertTrue(openAt("2026-12-31T11:00"), "special hours inside the closure")
+        val read = s.partner(p.id).locations.single()
+        assertEquals("Kerkstraat 1", read.street)
+        assertEquals(listOf(LocalDate.of(2026, 12, 24), LocalDate.of(2026, 12, 31)), read.exceptions.map { it.from })
+        assertEquals(listOf(DayHours(Weekday.WED, listOf(TimeRange(780u, 960u)))), read.hours)
+        // The field's history goes by the app's name for it.
+        val history = s.partnerHistory(p.id, "locations.${office.id}.hours")
+        assertEquals(2, history.size, "set at creation, then edited: $history")
+        // Bad input is refused naming the field, and changes nothing.
+        val bad = expectThrows<OutreachException.InvalidInput> {
+            s.editPartner(p.id, listOf(PartnerEdit.Location(office.id, LocationEdit.PutException(
+                HoursException(LocalDate.of(2027, 1, 5), LocalDate.of(2027, 1, 1)),
+            ))))
+        }
+        assertTrue(bad.field.contains("exceptions"), "field: ${bad.field}")
+        expectThrows<OutreachException.NotFound> {
+            s.editPartner(p.id, listOf(PartnerEdit.Location(newId(), LocationEdit.Street("x"))))
+        }
+        assertEquals(read, s.partner(p.id).locations.single())
+        // Closed: never open, still in the entry.
+        s.editPartner(p.id, listOf(PartnerEdit.Location(office.id, LocationEdit.Status(PartnerStatus.DEFUNCT))))
+        assertFalse(openAt("2026-12-23T14:00"))
+        assertEquals(PartnerStatus.DEFUNCT, s.partner(p.id).locations.single().status)
+    }
+
+    h.test("brochure_created_published_in_two_languages_replaced_and_retired") {
+        val s = TestStore("catalog", StoreConfig(languages = listOf("nl", "fr"))).store
+        val b = Brochure(
+            id = newId(),
+            title = mapOf("fr" to "Aide médicale urgente", "nl" to "Dringende medische hulp"),
+            summary = mapOf("fr" to "Vos droits aux soins", "nl" to "Uw recht op zorg"),
+            themes = listOf(Theme.MEDICAL),
+            audience = listOf(Audience.MIGRANTS, Audience.FRONTLINE_STAFF),
+            publishedOn = LocalDate.of(2026, 11, 2),
+            updatedOn = LocalDate.of(2026, 11, 2),
+        )
+        s.putBrochure(b)
+        val fr = fakePdf("AMU fr")
+        val nl = fakePdf("DMH nl")
+        s.publishBrochureFile(b.id, "fr", fr, "application/pdf", "amu.pdf")
+        s.publishBrochureFile(b.id, "nl", nl, "application/pdf", "dmh.pdf")
+        val view = s.brochures(listOf("nl")).single { it.id == b.id }
+        assertEquals("Dringende medische hulp", view.title)
+        assertEquals("Uw recht op zorg", view.summary)
+        assertEquals(sha256(nl), view.file?.sha256)
+        assertEquals(sha256(fr), s.brochureFile(b.id, listOf("fr"))?.sha256)
+        // A new edition: a new file and a higher version.
+        val nl2 = fakePdf("DMH nl, tweede uitgave")
+        s.putBrochure(s.brochure(b.id).copy(version = 2u, updatedOn = LocalDate.of(2026, 12, 1)))
+        s.publishBrochureFile(b.id, "nl", nl2, "application/pdf", "dmh-2.pdf")
+        val record = s.brochure(b.id)
+        assertEquals(2u, record.version)
+        assertEquals(sha256(nl2), record.files.single { it.lang == "nl" }.sha256)
+        assertEquals(sha256(nl2), s.brochureFile(b.id, listOf("nl"))?.sha256)
+        // Retired: out of the list, kept in the catalog.
+        s.putBrochure(record.copy(retired = true))
+        assertTrue(s.brochures(listOf("nl")).none { it.id == b.id })
+        assertTrue(s.brochure(b.id).retired)
+    }
+
     h.test("enroll_and_sync_twice_with_progress") {
         val t = TestStore("sync", StoreConfig(languages = listOf("fr")))
         val s = t.store
@@ -691,6 +784,12 @@ fun registerTests(h: Harness) {
         assertEquals(listOf("ar", "fr", "ti"), received.languages.sorted())
         val history = fieldworker.store.partnerHistory(p.id, "name")
         assertTrue(history.isNotEmpty() && history.all { it.author == coordinator.store.deviceId() }, "$history")
+        // Authors are named by their device, role and organisation, as the hub gave them.
+        val by = assertNotNull(history.last().by, "the author's name: $history")
+        assertEquals(DeviceName(coordinator.store.deviceId(), "coord (coordinator)", Role.COORDINATOR, Env.org, false), by)
+        val known = fieldworker.store.deviceNames().map { it.device }
+        assertTrue(coordinator.store.deviceId() in known && fieldworker.store.deviceId() in known, "$known")
+        assertTrue(fieldworker.store.partnerChanges(p.id).all { it.by?.org == Env.org }, "every change named")
     }
 
     h.test("coordinator_receives_the_orgs_visit_logs") {
