@@ -242,3 +242,138 @@ proptest! {
         }
     }
 }
+
+/// One coordinator's edit of a catalog entry, made on the entry as that replica holds it and
+/// written back whole.
+#[derive(Debug, Clone)]
+enum CatalogEdit {
+    Title(&'static str, u8),
+    Summary(&'static str, Option<u8>),
+    Theme(usize, bool),
+    Audience(bool),
+    /// A new edition: the version raised and a new file in a language.
+    NewEdition(&'static str, u8),
+    Retired(bool),
+}
+
+fn catalog_edit() -> impl Strategy<Value = CatalogEdit> {
+    let lang = prop::sample::select(vec!["fr", "nl", "ar"]);
+    prop_oneof![
+        (lang.clone(), 0u8..3).prop_map(|(l, v)| CatalogEdit::Title(l, v)),
+        (lang.clone(), prop::option::of(0u8..3)).prop_map(|(l, v)| CatalogEdit::Summary(l, v)),
+        (0..Theme::ALL.len(), prop::bool::ANY).prop_map(|(t, on)| CatalogEdit::Theme(t, on)),
+        prop::bool::ANY.prop_map(CatalogEdit::Audience),
+        (lang, 0u8..4).prop_map(|(l, v)| CatalogEdit::NewEdition(l, v)),
+        prop::bool::ANY.prop_map(CatalogEdit::Retired),
+    ]
+}
+
+fn apply_catalog_edit(b: &mut crate::model::Brochure, edit: &CatalogEdit) {
+    let lang = |l: &str| Lang::code(l).unwrap_or_else(|| unreachable!());
+    match edit {
+        CatalogEdit::Title(l, v) => {
+            b.title.insert(lang(l), format!("Titre {v}"));
+        }
+        CatalogEdit::Summary(l, Some(v)) => {
+            b.summary.insert(lang(l), format!("Résumé {v}"));
+        }
+        CatalogEdit::Summary(l, None) => {
+            b.summary.remove(&lang(l));
+        }
+        CatalogEdit::Theme(t, true) => {
+            b.themes.insert(Theme::ALL[*t]);
+        }
+        CatalogEdit::Theme(t, false) => {
+            b.themes.remove(&Theme::ALL[*t]);
+        }
+        CatalogEdit::Audience(on) => {
+            let a = crate::model::Audience::FrontlineStaff;
+            if *on {
+                b.audience.insert(a);
+            } else {
+                b.audience.remove(&a);
+            }
+        }
+        CatalogEdit::NewEdition(l, v) => {
+            b.version += 1;
+            b.files.insert(
+                lang(l),
+                crate::model::BrochureFile {
+                    sha256: format!("{v:x}").repeat(64),
+                    size: 1000 + u64::from(*v),
+                    media_type: "application/pdf".into(),
+                    file_name: format!("edition-{v}.pdf"),
+                },
+            );
+        }
+        CatalogEdit::Retired(r) => b.retired = *r,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Catalog entries edited on three replicas, merged in any order: the same document, the
+    /// same entries and the same conflicts everywhere, and every change one a hub accepts.
+    #[test]
+    fn catalog_edits_merge_the_same_in_any_order(
+        edits in prop::collection::vec((0..3usize, catalog_edit()), 1..24),
+        orders in prop::collection::vec(Just(()).prop_perturb(|_, mut rng| {
+            let mut o = vec![0usize, 1, 2];
+            for i in (1..3).rev() { o.swap(i, rng.random_range(0..=i)); }
+            o
+        }), 3),
+    ) {
+        let meta = DocMeta::BrochureCatalog;
+        let mut origin = Document::create(meta, DeviceId::random()).unwrap_or_else(|e| panic!("{e}"));
+        let mut first = crate::model::Brochure::new(NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default());
+        first.id = crate::model::BrochureId::from_uuid(uuid::Uuid::from_u128(0xb0));
+        first.title.insert(Lang::code("fr").unwrap_or_else(|| unreachable!()), "Retour volontaire".into());
+        origin.put_brochure(&first).unwrap_or_else(|e| panic!("{e}"));
+        origin.commit(at(0));
+        let base = origin.automerge_mut().save();
+        let devices: Vec<DeviceId> = (0..3).map(|_| DeviceId::random()).collect();
+        let mut replicas: Vec<Document> = devices
+            .iter()
+            .map(|d| Document::load(meta.id(), &base, *d).unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        for (step, (who, e)) in edits.iter().enumerate() {
+            let r = &mut replicas[*who];
+            let mut b = r.brochure(first.id).unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| unreachable!());
+            apply_catalog_edit(&mut b, e);
+            r.put_brochure(&b).unwrap_or_else(|e| panic!("{e}"));
+            r.commit(at(step + 1));
+        }
+        let changes: Vec<Vec<u8>> = replicas.iter_mut().map(|r| r.automerge_mut().save_after(&[])).collect();
+        let mut merged: Vec<Document> = orders
+            .iter()
+            .map(|order| {
+                let mut d = Document::load(meta.id(), &base, DeviceId::random()).unwrap_or_else(|e| panic!("{e}"));
+                for &i in order {
+                    d.merge_bytes(&changes[i]).unwrap_or_else(|e| panic!("{e}"));
+                }
+                d
+            })
+            .collect();
+        let heads: Vec<_> = merged.iter_mut().map(|d| d.heads()).collect();
+        prop_assert_eq!(&heads[0], &heads[1]);
+        prop_assert_eq!(&heads[0], &heads[2]);
+        let read: Vec<_> = merged.iter().map(|d| d.brochure(first.id).unwrap_or_else(|e| panic!("{e}"))).collect();
+        prop_assert_eq!(&read[0], &read[1]);
+        prop_assert_eq!(&read[0], &read[2]);
+        let conflicts: Vec<_> = merged.iter_mut().map(|d| d.brochure_conflicts(first.id).unwrap_or_else(|e| panic!("{e}"))).collect();
+        prop_assert_eq!(&conflicts[0], &conflicts[1]);
+        prop_assert_eq!(&conflicts[0], &conflicts[2]);
+        let mut hub = Document::load(meta.id(), &base, DeviceId::random()).unwrap_or_else(|e| panic!("{e}"));
+        for &i in &orders[0] {
+            let batch = super::wire::parse_changes(&changes[i]).unwrap_or_else(|e| panic!("{e}"));
+            let new: Vec<_> = batch
+                .into_iter()
+                .filter(|c| hub.automerge_mut().get_change_by_hash(&c.hash()).is_none())
+                .collect();
+            hub.accept(new, devices[i], &std::collections::HashSet::new(), &mut super::Rules::default())
+                .unwrap_or_else(|e| panic!("an honest change was refused: {e}"));
+        }
+        prop_assert_eq!(&hub.heads(), &heads[0]);
+    }
+}
