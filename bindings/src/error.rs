@@ -151,9 +151,10 @@ impl From<CoreError> for OutreachError {
             | CoreError::Corrupt(_)
             | CoreError::Io(_)
             | CoreError::Closed => Self::Storage { reason },
-            CoreError::NotAllowed(_) | CoreError::NotEnrolled | CoreError::Unauthorized => {
-                Self::Unauthorized { reason }
-            }
+            CoreError::NotAllowed(_)
+            | CoreError::KeptByStewards { .. }
+            | CoreError::NotEnrolled
+            | CoreError::Unauthorized => Self::Unauthorized { reason },
             CoreError::Network(_) | CoreError::Protocol(_) => Self::Network { reason },
             CoreError::Hub { code, .. } => match code {
                 ErrorCode::Unauthorized | ErrorCode::Forbidden => Self::Unauthorized { reason },

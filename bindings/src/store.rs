@@ -16,10 +16,10 @@ use outreach_core::model as m;
 use crate::error::{guard, panic_reason, OutreachError};
 use crate::log::TARGET;
 use crate::types::{
-    arg, Brochure, BrochureView, DeviceName, Enrollment, EntryPair, EntryRef, FetchReport, FieldChange,
-    FieldConflict, FromFfi, IntoFfi, IsoDate, LocalBrochureFile, MonthlyCount, Partner, PartnerEdit,
-    PartnerQuery, PartnerStatus, PartnerSummary, Res, StaleEntry, StoreChanges, StoreConfig, SyncProgress,
-    SyncReport, Visit, VisitDetails, VisitQuery,
+    arg, Brochure, BrochureView, DeviceName, EditRight, Enrollment, EntryPair, EntryRef, FetchReport,
+    FieldChange, FieldConflict, FromFfi, IntoFfi, IsoDate, LocalBrochureFile, MonthlyCount, Partner,
+    PartnerEdit, PartnerQuery, PartnerStatus, PartnerSummary, Region, Res, StaleEntry, StoreChanges,
+    StoreConfig, SyncProgress, SyncReport, Visit, VisitDetails, VisitQuery,
 };
 
 /// The runtime the network calls run on: two workers are plenty for one sync at a time.
@@ -309,6 +309,13 @@ impl OutreachStore {
     /// what `FieldChange.by` and `ConflictValue.by` come from.
     pub fn device_names(&self) -> Res<Vec<DeviceName>> {
         guard(|| Ok(self.store.device_names()?))
+    }
+
+    /// What this device may do with a region's section of the directory, as the hub last said:
+    /// `Edit`, or `Suggest` (named stewards keep it; none named: a field worker's device). An
+    /// edit of a section this device may not edit is `Unauthorized`.
+    pub fn edit_right(&self, region: Region) -> Res<EditRight> {
+        guard(|| Ok(self.store.edit_right(region)?))
     }
 
     /// Adds a partner (coordinators). Returns its id.

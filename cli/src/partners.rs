@@ -12,7 +12,7 @@ use outreach_core::doc::PartnerEdit;
 use outreach_core::model::{
     Lang, Location, OrgKind, Partner, PartnerId, PartnerStatus, Phone, Region, Theme, WeeklyHours,
 };
-use outreach_core::store::PartnerQuery;
+use outreach_core::store::{EditRight, PartnerQuery};
 use outreach_core::Store;
 
 use crate::error::CliResult;
@@ -407,6 +407,16 @@ pub fn run(command: PartnersCommand, store: &Store, out: Out<'_>) -> CliResult {
             } else {
                 let conflicts = store.partner_conflicts(id)?;
                 view::partner(out, &partner, conflicts.len(), crate::today())?;
+                if let EditRight::Suggest { stewards } = store.edit_right(partner.region)? {
+                    if !stewards.is_empty() {
+                        writeln!(
+                            out,
+                            "The {} section is kept by {}: this device suggests changes, it does not edit.",
+                            partner.region,
+                            stewards.join(", ")
+                        )?;
+                    }
+                }
             }
         }
         PartnersCommand::Conflicts { id } => {

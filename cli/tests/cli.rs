@@ -418,11 +418,35 @@ fn key_bytes() -> Vec<u8> {
         .collect()
 }
 
-#[test]
-fn concurrent_edits_from_another_device_show_as_conflicts() {
+/// Another device's store, beside the sandbox's, holding a copy of its directory section.
+fn other_device_with_the_section(s: &Sandbox) -> (outreach_core::Store, outreach_core::model::DocId) {
     use outreach_core::doc::DocKind;
     use outreach_core::{Store, StoreOptions};
+    let other = Store::open(s.path("other.db"), &[7; 32], StoreOptions::default()).unwrap();
+    let store = Store::open(s.path("outreach.db"), &key_bytes(), StoreOptions::default()).unwrap();
+    let (doc, _) = store
+        .documents()
+        .unwrap()
+        .into_iter()
+        .find(|(_, kind)| *kind == DocKind::DirectorySection)
+        .expect("a directory section");
+    other
+        .apply_remote(doc, &store.document_bytes(doc).unwrap())
+        .unwrap();
+    (other, doc)
+}
 
+/// Merges what the other device wrote to the section into the sandbox's store.
+fn bring_back(s: &Sandbox, other: &outreach_core::Store, section: outreach_core::model::DocId) {
+    use outreach_core::{Store, StoreOptions};
+    let store = Store::open(s.path("outreach.db"), &key_bytes(), StoreOptions::default()).unwrap();
+    store
+        .apply_remote(section, &other.document_bytes(section).unwrap())
+        .unwrap();
+}
+
+#[test]
+fn concurrent_edits_from_another_device_show_as_conflicts() {
     let s = Sandbox::new();
     let here = s.ok("init");
     let id = s.ok_with(
@@ -432,30 +456,12 @@ fn concurrent_edits_from_another_device_show_as_conflicts() {
     let id = id.trim();
 
     // Another device receives the directory section, then both change the e-mail offline.
-    let other = Store::open(s.path("other.db"), &[7; 32], StoreOptions::default()).unwrap();
-    let section = {
-        let store = Store::open(s.path("outreach.db"), &key_bytes(), StoreOptions::default()).unwrap();
-        let (doc, _) = store
-            .documents()
-            .unwrap()
-            .into_iter()
-            .find(|(_, kind)| *kind == DocKind::DirectorySection)
-            .expect("a directory section");
-        other
-            .apply_remote(doc, &store.document_bytes(doc).unwrap())
-            .unwrap();
-        doc
-    };
+    let (other, section) = other_device_with_the_section(&s);
     s.ok(&format!("partners edit {id} --email here@example.org"));
     let partner = id.parse().unwrap();
     let edit = outreach_core::doc::PartnerEdit::Email(Some("there@example.org".into()));
     other.edit_partner(partner, &[edit]).unwrap();
-    {
-        let store = Store::open(s.path("outreach.db"), &key_bytes(), StoreOptions::default()).unwrap();
-        store
-            .apply_remote(section, &other.document_bytes(section).unwrap())
-            .unwrap();
-    }
+    bring_back(&s, &other, section);
 
     let conflicts = s.ok("partners conflicts");
     assert!(
@@ -579,9 +585,6 @@ fn open_at(s: &Sandbox, id: &str, at: &str) -> bool {
 
 #[test]
 fn offices_and_services_are_added_edited_and_closed_with_hours_that_honour_dated_exceptions() {
-    use outreach_core::doc::DocKind;
-    use outreach_core::{Store, StoreOptions};
-
     let s = Sandbox::new();
     s.ok("init");
     let id = s.ok_with(
@@ -686,20 +689,7 @@ fn offices_and_services_are_added_edited_and_closed_with_hours_that_honour_dated
     assert!(String::from_utf8_lossy(&bad.stderr).contains("at most a year"));
 
     // Hours changed on two devices at once are a conflict, not a mix of both.
-    let other = Store::open(s.path("other.db"), &[7; 32], StoreOptions::default()).unwrap();
-    let section = {
-        let store = Store::open(s.path("outreach.db"), &key_bytes(), StoreOptions::default()).unwrap();
-        let (doc, _) = store
-            .documents()
-            .unwrap()
-            .into_iter()
-            .find(|(_, kind)| *kind == DocKind::DirectorySection)
-            .expect("a directory section");
-        other
-            .apply_remote(doc, &store.document_bytes(doc).unwrap())
-            .unwrap();
-        doc
-    };
+    let (other, section) = other_device_with_the_section(&s);
     s.ok_with(
         &format!("partners location edit {id} {office} --hours"),
         &["mon-fri 08:00-12:00"],
@@ -709,12 +699,7 @@ fn offices_and_services_are_added_edited_and_closed_with_hours_that_honour_dated
         edit: outreach_core::doc::LocationEdit::Hours("sat 10:00-12:00".parse().unwrap()),
     };
     other.edit_partner(id.parse().unwrap(), &[edit]).unwrap();
-    {
-        let store = Store::open(s.path("outreach.db"), &key_bytes(), StoreOptions::default()).unwrap();
-        store
-            .apply_remote(section, &other.document_bytes(section).unwrap())
-            .unwrap();
-    }
+    bring_back(&s, &other, section);
     let conflicts = s.ok(&format!("partners conflicts {id}"));
     assert!(
         conflicts.contains(&format!("locations.{office}.hours"))

@@ -9,6 +9,7 @@ use std::time::Duration;
 use outreach_core::model::{
     Activity, Brochure, Lang, Month, OrgKind, PartOfDay, Partner, Region, Setting, VisitDetails,
 };
+use outreach_core::store::EditRight;
 use outreach_core::sync::protocol::{EnrollLink, ErrorCode, Role};
 use outreach_core::{
     CancelToken, Error, Store, StoreOptions, SyncOptions, SyncPhase, SyncProgressUpdate, SyncReport,
@@ -907,6 +908,69 @@ async fn new_hours_from_one_coordinator_and_a_holiday_closure_from_another_reach
         history.contains("Coordination desk, coordinator, CAW Limburg") && !history.contains("Laptop 1"),
         "{history}"
     );
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinator_outside_a_regions_stewards_is_told_to_suggest_and_edits_elsewhere() {
+    let hub = TestHub::start().await;
+    let fedasil = hub.hub.create_organisation("Fedasil").unwrap().id;
+    hub.hub.set_steward(Region::Limburg, "CAW Limburg").unwrap();
+    let steward = hub.code(Role::Coordinator);
+    let other = hub
+        .hub
+        .create_enrollment_code(&fedasil, Role::Coordinator, DAY)
+        .unwrap()
+        .code;
+    let url = hub.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let (a, b) = (a.as_path(), b.as_path());
+        for (dev, code) in [(a, &steward), (b, &other)] {
+            ok(dev, &["init"]);
+            ok(dev, &["enroll", "--hub", &url, "--code", code]);
+        }
+        let id = ok(
+            a,
+            &["partners", "add", "--region", "limburg", "--name", "CAW Limburg"],
+        );
+        let id = id.trim().to_string();
+        ok(a, &["sync"]);
+        ok(a, &["partners", "edit", &id, "--email", "info@caw.example.org"]);
+        ok(a, &["sync"]);
+        ok(b, &["sync"]);
+        let refused = outreach(b, &["partners", "edit", &id, "--name", "Renamed"]);
+        assert_eq!(refused.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            err.contains(
+                "the limburg section of the directory is kept by CAW Limburg: suggest the change instead"
+            ),
+            "{err}"
+        );
+        assert!(ok(b, &["partners", "show", &id]).contains("kept by CAW Limburg"));
+        assert!(!ok(a, &["partners", "show", &id]).contains("kept by"));
+        let store = Store::open(b.join("outreach.db"), &key(), StoreOptions::default()).unwrap();
+        assert_eq!(
+            store.edit_right(Region::Limburg).unwrap(),
+            EditRight::Suggest {
+                stewards: vec!["CAW Limburg".into()]
+            }
+        );
+        assert_eq!(store.edit_right(Region::Namur).unwrap(), EditRight::Edit);
+        drop(store);
+        // Elsewhere, as before.
+        ok(
+            b,
+            &["partners", "add", "--region", "namur", "--name", "Espace social"],
+        );
+        assert!(ok(b, &["sync"]).contains("refused by hub  0"));
+    })
+    .await
+    .unwrap();
     hub.stop().await;
 }
 

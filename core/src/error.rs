@@ -61,6 +61,15 @@ pub enum Error {
     /// This device's role does not allow the operation.
     #[error("not allowed: {0}")]
     NotAllowed(&'static str),
+    /// The region's section of the directory is kept by steward organisations this device's is
+    /// not one of: it suggests the change instead.
+    #[error("not allowed: the {region} section of the directory is kept by {}: suggest the change instead", stewards.join(", "))]
+    KeptByStewards {
+        /// The region.
+        region: crate::model::Region,
+        /// The names of its steward organisations.
+        stewards: Vec<String>,
+    },
     /// The device is not enrolled with a hub: enroll it first.
     #[error("this device is not enrolled with a hub: enroll it first")]
     NotEnrolled,

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use outreach_core::doc::DocKind;
-use outreach_core::model::{DeviceId, DocId};
+use outreach_core::model::{DeviceId, DocId, Region};
 use outreach_core::sync::protocol::{Hash, Role};
 
 use crate::db::audit::{self, Action, Record};
-use crate::db::{devices, docs, now, time_of};
+use crate::db::{devices, docs, now, stewards, time_of};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 
@@ -334,6 +334,56 @@ impl Hub {
                 now,
             )
         })
+    }
+
+    /// Makes an organisation (by name or id) a steward of a directory section: from then on its
+    /// coordinators, and the hub's admins, edit the section; every other coordinator suggests
+    /// changes, and the hub refuses their edits. A region may have several stewards.
+    pub fn set_steward(&self, region: Region, org: &str) -> Result<Organisation> {
+        self.inner.db.write(|tx| {
+            let now = now();
+            let org = devices::find_org(tx, org)?;
+            if stewards::add(tx, region, &org.id)? {
+                self.audit(
+                    tx,
+                    Action::StewardSet,
+                    Some(region.as_str()),
+                    Some(&org.id),
+                    None,
+                    now,
+                )?;
+            }
+            Ok(org)
+        })
+    }
+
+    /// Ends an organisation's stewardship of a directory section; a region left without
+    /// steward is edited by every coordinator again.
+    pub fn remove_steward(&self, region: Region, org: &str) -> Result<Organisation> {
+        self.inner.db.write(|tx| {
+            let now = now();
+            let org = devices::find_org(tx, org)?;
+            if !stewards::remove(tx, region, &org.id)? {
+                return Err(Error::invalid(
+                    "organisation",
+                    format!("{} is no steward of {region}", org.name),
+                ));
+            }
+            self.audit(
+                tx,
+                Action::StewardRemoved,
+                Some(region.as_str()),
+                Some(&org.id),
+                None,
+                now,
+            )?;
+            Ok(org)
+        })
+    }
+
+    /// Every region with stewards, with its steward organisations by name.
+    pub fn stewards(&self) -> Result<Vec<(Region, Vec<Organisation>)>> {
+        self.inner.db.read(stewards::all)
     }
 
     /// The hub's public address as devices reach it, if one was set ([`Hub::set_hub_url`]).

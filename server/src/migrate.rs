@@ -45,6 +45,7 @@ const TABLES: &[(&str, &str)] = &[
         "audit_log",
         "id, at, action, actor, origin, subject, org_id, detail",
     ),
+    ("stewards", "region, org_id"),
 ];
 
 /// What a migration copied, each figure checked on both sides.

@@ -77,7 +77,7 @@ pub use oc::model::{
     Phone, Region, Setting, Theme, TimeRange, Weekday,
 };
 pub use oc::privacy::PersonalDataKind;
-pub use oc::store::{BrochureView, Entry, MonthlyCount, PartnerSummary, StaleEntry, VisitQuery};
+pub use oc::store::{BrochureView, EditRight, Entry, MonthlyCount, PartnerSummary, StaleEntry, VisitQuery};
 pub use oc::sync::protocol::{DeviceName, Role};
 pub use oc::{
     DocumentRefusal, Enrollment, FetchReport, LocalBrochureFile, SyncPhase,

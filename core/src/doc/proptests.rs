@@ -136,6 +136,55 @@ fn written_hours(edits: &[(usize, usize, PartnerEdit)], which: usize) -> [[Optio
     wrote
 }
 
+/// Three replicas of `base`, one per device.
+fn replicas_of(meta: DocMeta, base: &[u8], devices: &[DeviceId]) -> Vec<Document> {
+    devices
+        .iter()
+        .map(|d| Document::load(meta.id(), base, *d).unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+/// Fresh copies of `base`, each merging every replica's `changes` in its own order.
+fn merged_in_orders(meta: DocMeta, base: &[u8], changes: &[Vec<u8>], orders: &[Vec<usize>]) -> Vec<Document> {
+    orders
+        .iter()
+        .map(|order| {
+            let mut d = Document::load(meta.id(), base, DeviceId::random()).unwrap_or_else(|e| panic!("{e}"));
+            for &i in order {
+                d.merge_bytes(&changes[i]).unwrap_or_else(|e| panic!("{e}"));
+            }
+            d
+        })
+        .collect()
+}
+
+/// A hub's copy of `base` after taking each device's changes, in `order`, through the checks of
+/// every operation: an honest change is never refused.
+fn hub_after(
+    meta: DocMeta,
+    base: &[u8],
+    changes: &[Vec<u8>],
+    devices: &[DeviceId],
+    order: &[usize],
+) -> Document {
+    let mut hub = Document::load(meta.id(), base, DeviceId::random()).unwrap_or_else(|e| panic!("{e}"));
+    for &i in order {
+        let batch = super::wire::parse_changes(&changes[i]).unwrap_or_else(|e| panic!("{e}"));
+        let new: Vec<_> = batch
+            .into_iter()
+            .filter(|c| hub.automerge_mut().get_change_by_hash(&c.hash()).is_none())
+            .collect();
+        hub.accept(
+            new,
+            devices[i],
+            &std::collections::HashSet::new(),
+            &mut super::Rules::default(),
+        )
+        .unwrap_or_else(|e| panic!("an honest change was refused: {e}"));
+    }
+    hub
+}
+
 fn at(step: usize) -> DateTime<Utc> {
     DateTime::from_timestamp(1_790_000_000 + step as i64, 0).unwrap_or_default()
 }
@@ -170,40 +219,19 @@ proptest! {
         origin.commit(at(0));
         let base = origin.automerge_mut().save();
         let devices: Vec<DeviceId> = (0..3).map(|_| DeviceId::random()).collect();
-        let mut replicas: Vec<Document> = devices
-            .iter()
-            .map(|d| Document::load(meta.id(), &base, *d).unwrap_or_else(|e| panic!("{e}")))
-            .collect();
+        let mut replicas = replicas_of(meta, &base, &devices);
         for (step, (who, which, e)) in edits.iter().enumerate() {
             replicas[*who].edit_partner(ids[*which], std::slice::from_ref(e)).unwrap_or_else(|e| panic!("{e}"));
             replicas[*who].commit(at(step + 1));
         }
         let changes: Vec<Vec<u8>> = replicas.iter_mut().map(|r| r.automerge_mut().save_after(&[])).collect();
         // Three fresh copies, each merging everyone's changes in its own order.
-        let mut merged: Vec<Document> = orders
-            .iter()
-            .map(|order| {
-                let mut d = Document::load(meta.id(), &base, DeviceId::random()).unwrap_or_else(|e| panic!("{e}"));
-                for &i in order {
-                    d.merge_bytes(&changes[i]).unwrap_or_else(|e| panic!("{e}"));
-                }
-                d
-            })
-            .collect();
+        let mut merged = merged_in_orders(meta, &base, &changes, &orders);
         let heads: Vec<_> = merged.iter_mut().map(|d| d.heads()).collect();
         prop_assert_eq!(&heads[0], &heads[1]);
         prop_assert_eq!(&heads[0], &heads[2]);
         // A hub checking every operation takes each device's changes, in any order.
-        let mut hub = Document::load(meta.id(), &base, DeviceId::random()).unwrap_or_else(|e| panic!("{e}"));
-        for &i in &orders[0] {
-            let batch = super::wire::parse_changes(&changes[i]).unwrap_or_else(|e| panic!("{e}"));
-            let new: Vec<_> = batch
-                .into_iter()
-                .filter(|c| hub.automerge_mut().get_change_by_hash(&c.hash()).is_none())
-                .collect();
-            hub.accept(new, devices[i], &std::collections::HashSet::new(), &mut super::Rules::default())
-                .unwrap_or_else(|e| panic!("an honest change was refused: {e}"));
-        }
+        let mut hub = hub_after(meta, &base, &changes, &devices, &orders[0]);
         prop_assert_eq!(&hub.heads(), &heads[0]);
         for id in ids {
             let p: Vec<_> = merged.iter().map(|d| d.partner_and_conflict_flag(id).unwrap_or_else(|e| panic!("{e}"))).collect();
@@ -333,10 +361,7 @@ proptest! {
         origin.commit(at(0));
         let base = origin.automerge_mut().save();
         let devices: Vec<DeviceId> = (0..3).map(|_| DeviceId::random()).collect();
-        let mut replicas: Vec<Document> = devices
-            .iter()
-            .map(|d| Document::load(meta.id(), &base, *d).unwrap_or_else(|e| panic!("{e}")))
-            .collect();
+        let mut replicas = replicas_of(meta, &base, &devices);
         for (step, (who, e)) in edits.iter().enumerate() {
             let r = &mut replicas[*who];
             let mut b = r.brochure(first.id).unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| unreachable!());
@@ -345,16 +370,7 @@ proptest! {
             r.commit(at(step + 1));
         }
         let changes: Vec<Vec<u8>> = replicas.iter_mut().map(|r| r.automerge_mut().save_after(&[])).collect();
-        let mut merged: Vec<Document> = orders
-            .iter()
-            .map(|order| {
-                let mut d = Document::load(meta.id(), &base, DeviceId::random()).unwrap_or_else(|e| panic!("{e}"));
-                for &i in order {
-                    d.merge_bytes(&changes[i]).unwrap_or_else(|e| panic!("{e}"));
-                }
-                d
-            })
-            .collect();
+        let mut merged = merged_in_orders(meta, &base, &changes, &orders);
         let heads: Vec<_> = merged.iter_mut().map(|d| d.heads()).collect();
         prop_assert_eq!(&heads[0], &heads[1]);
         prop_assert_eq!(&heads[0], &heads[2]);
@@ -364,16 +380,7 @@ proptest! {
         let conflicts: Vec<_> = merged.iter_mut().map(|d| d.brochure_conflicts(first.id).unwrap_or_else(|e| panic!("{e}"))).collect();
         prop_assert_eq!(&conflicts[0], &conflicts[1]);
         prop_assert_eq!(&conflicts[0], &conflicts[2]);
-        let mut hub = Document::load(meta.id(), &base, DeviceId::random()).unwrap_or_else(|e| panic!("{e}"));
-        for &i in &orders[0] {
-            let batch = super::wire::parse_changes(&changes[i]).unwrap_or_else(|e| panic!("{e}"));
-            let new: Vec<_> = batch
-                .into_iter()
-                .filter(|c| hub.automerge_mut().get_change_by_hash(&c.hash()).is_none())
-                .collect();
-            hub.accept(new, devices[i], &std::collections::HashSet::new(), &mut super::Rules::default())
-                .unwrap_or_else(|e| panic!("an honest change was refused: {e}"));
-        }
+        let mut hub = hub_after(meta, &base, &changes, &devices, &orders[0]);
         prop_assert_eq!(&hub.heads(), &heads[0]);
     }
 }

@@ -62,6 +62,7 @@ impl Store {
     /// An enrolled field worker's device refuses it ([`Error::NotAllowed`]), as the hub would.
     pub fn add_partner(&self, partner: &Partner) -> Result<PartnerId> {
         self.check_edits_directory()?;
+        self.check_region_right(partner.region)?;
         partner.validate()?;
         if self.partner_region(partner.id).is_ok() {
             return Err(Error::Invalid(crate::model::ValidationError::new(
@@ -94,6 +95,7 @@ impl Store {
             edit.check()?;
         }
         let region = self.partner_region(id)?;
+        self.check_region_right(region)?;
         let entities = edits
             .iter()
             .filter(|e| matches!(e, PartnerEdit::Location { .. } | PartnerEdit::Service { .. }));

@@ -14,6 +14,7 @@ mod open;
 mod query;
 mod recover;
 mod roster;
+pub use roster::EditRight;
 pub mod schema;
 pub(crate) mod sync_state;
 

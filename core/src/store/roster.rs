@@ -10,8 +10,22 @@ use super::schema::{get_meta, set_meta};
 use super::Store;
 use crate::doc::{FieldChange, FieldConflict};
 use crate::error::{Error, Result};
-use crate::model::DeviceId;
+use crate::model::{DeviceId, Region};
 use crate::sync::protocol::{DeviceName, Roster, MAX_ROSTER};
+
+/// What a device may do with a directory section.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum EditRight {
+    /// Edit it.
+    Edit,
+    /// Suggest changes to its stewards (named; none named for a field worker's device, whose
+    /// role does not edit the directory).
+    Suggest {
+        /// The names of the section's steward organisations.
+        stewards: Vec<String>,
+    },
+}
 
 /// Meta key of the version of the roster held.
 const ROSTER_VERSION: &str = "roster_version";
@@ -39,6 +53,15 @@ impl Store {
         self.write(|w, _| {
             let tx = w.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute("DELETE FROM device_names", [])?;
+            tx.execute("DELETE FROM region_stewards", [])?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO region_stewards (region, stewards, may_edit) VALUES (?1, ?2, ?3)",
+                )?;
+                for s in &roster.stewardship {
+                    insert.execute(params![s.region.as_str(), s.stewards.join("\n"), s.may_edit])?;
+                }
+            }
             {
                 let mut insert = tx.prepare_cached(
                     "INSERT OR REPLACE INTO device_names (device, name, role, org, gone) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -51,6 +74,38 @@ impl Store {
             tx.commit()?;
             Ok(((), Default::default()))
         })
+    }
+
+    /// What this device may do with a directory section: edit it, or suggest changes (a field
+    /// worker's device; a coordinator of an organisation that is not one of the region's
+    /// stewards, as the hub last said).
+    pub fn edit_right(&self, region: Region) -> Result<EditRight> {
+        if self.check_edits_directory().is_err() {
+            return Ok(EditRight::Suggest { stewards: Vec::new() });
+        }
+        let row: Option<(String, bool)> = self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT stewards, may_edit FROM region_stewards WHERE region = ?1")?
+                    .query_row([region.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?,
+            )
+        })?;
+        Ok(match row {
+            Some((stewards, false)) => EditRight::Suggest {
+                stewards: stewards.lines().map(str::to_string).collect(),
+            },
+            _ => EditRight::Edit,
+        })
+    }
+
+    /// Refuses an edit of `region`'s section that its stewardship leaves to others.
+    pub(crate) fn check_region_right(&self, region: Region) -> Result<()> {
+        match self.edit_right(region)? {
+            EditRight::Suggest { stewards } if !stewards.is_empty() => {
+                Err(Error::KeptByStewards { region, stewards })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The name of a device as the hub last gave it, if it did.

@@ -203,6 +203,22 @@ pub struct Roster {
     pub version: u64,
     /// The devices, by id.
     pub devices: Vec<DeviceName>,
+    /// The regions whose directory section has stewards, and whether this device may edit each
+    /// (a region not listed is edited by every coordinator).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stewardship: Vec<Stewardship>,
+}
+
+/// Who keeps one directory section (region), and whether the device told may edit it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stewardship {
+    /// The region.
+    pub region: crate::model::Region,
+    /// The names of its steward organisations.
+    pub stewards: Vec<String>,
+    /// Whether the device told may edit the section (a steward's coordinator, or an admin):
+    /// else it suggests changes.
+    pub may_edit: bool,
 }
 
 /// Most devices a roster may list: what a device takes from a hub is bounded too.

@@ -902,6 +902,13 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
     func editPartner(partnerId: String, edits: [PartnerEdit]) throws 
     
     /**
+     * What this device may do with a region's section of the directory, as the hub last said:
+     * `Edit`, or `Suggest` (named stewards keep it; none named: a field worker's device). An
+     * edit of a section this device may not edit is `Unauthorized`.
+     */
+    func editRight(region: Region) throws  -> EditRight
+    
+    /**
      * Enrolls this device with a hub, from an enrollment link (`outreach://enroll?...`, as
      * scanned from the QR code; `code` then `null`) or a hub address and a one-time `code`.
      */
@@ -1238,6 +1245,21 @@ open func editPartner(partnerId: String, edits: [PartnerEdit])throws   {try rust
         FfiConverterSequenceTypePartnerEdit.lower(edits),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * What this device may do with a region's section of the directory, as the hub last said:
+     * `Edit`, or `Suggest` (named stewards keep it; none named: a field worker's device). An
+     * edit of a section this device may not edit is `Unauthorized`.
+     */
+open func editRight(region: Region)throws  -> EditRight  {
+    return try  FfiConverterTypeEditRight_lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_method_outreachstore_edit_right(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeRegion_lower(region),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -6803,6 +6825,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_edit_partner() != 49052) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_edit_right() != 30040) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_enroll() != 34763) {

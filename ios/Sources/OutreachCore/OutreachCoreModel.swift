@@ -3179,6 +3179,88 @@ public func FfiConverterTypeAudience_lower(_ value: Audience) -> RustBuffer {
 
 
 /**
+ * What a device may do with a directory section.
+ */
+
+public enum EditRight: Equatable, Hashable {
+    
+    /**
+     * Edit it.
+     */
+    case edit
+    /**
+     * Suggest changes to its stewards (named; none named for a field worker's device, whose
+     * role does not edit the directory).
+     */
+    case suggest(
+        /**
+         * The names of the section's steward organisations.
+         */stewards: [String]
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension EditRight: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEditRight: FfiConverterRustBuffer {
+    typealias SwiftType = EditRight
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EditRight {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .edit
+        
+        case 2: return .suggest(stewards: try FfiConverterSequenceString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: EditRight, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .edit:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .suggest(stewards):
+            writeInt(&buf, Int32(2))
+            FfiConverterSequenceString.write(stewards, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEditRight_lift(_ buf: RustBuffer) throws -> EditRight {
+    return try FfiConverterTypeEditRight.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEditRight_lower(_ value: EditRight) -> RustBuffer {
+    return FfiConverterTypeEditRight.lower(value)
+}
+
+
+
+/**
  * What part of a partner's entry a [`StaleEntry`] is.
  */
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use outreach_core::model::Region;
 use outreach_core::sync::protocol::Role;
 use outreach_hub::{DbKey, Hub, HubConfig, HubKeys, SealKey, SealKeySource, Storage};
 
@@ -205,6 +206,11 @@ enum Command {
         #[command(subcommand)]
         command: DevicesCommand,
     },
+    /// Directory sections (regions) and their steward organisations
+    Regions {
+        #[command(subcommand)]
+        command: RegionsCommand,
+    },
     /// Visit counts per organisation, month and theme (counts under 5 shown as "<5")
     Report {
         #[command(flatten)]
@@ -319,6 +325,37 @@ enum DevicesCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum RegionsCommand {
+    /// Make an organisation a steward of a region: its coordinators (and the hub's admins) edit
+    /// that section of the directory; other coordinators suggest changes
+    Steward {
+        #[command(flatten)]
+        data: DataArg,
+        /// The region: brussels, antwerp, limburg, east_flanders...
+        #[arg(value_parser = parse_region)]
+        region: Region,
+        /// The organisation (name or id)
+        org: String,
+    },
+    /// End an organisation's stewardship of a region (a region left without steward is
+    /// edited by every coordinator)
+    Unsteward {
+        #[command(flatten)]
+        data: DataArg,
+        /// The region
+        #[arg(value_parser = parse_region)]
+        region: Region,
+        /// The organisation (name or id)
+        org: String,
+    },
+    /// List every region with its stewards
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum CodesCommand {
     /// List the enrollment codes (their ids and labels; the codes themselves are not kept)
     List {
@@ -332,6 +369,13 @@ enum CodesCommand {
         /// The code's id (from `codes list`) or label
         code: String,
     },
+}
+
+fn parse_region(s: &str) -> Result<Region, String> {
+    s.parse().map_err(|_| {
+        let all: Vec<&str> = Region::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown region {s:?} ({})", all.join(", "))
+    })
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -455,6 +499,43 @@ pub(crate) fn run(cli: Cli) -> CliResult {
                 "retired {} ({}): at its next sync the hub takes what it holds, then it deletes its store",
                 d.name, d.id
             );
+            Ok(())
+        }
+        Command::Regions {
+            command: RegionsCommand::Steward { data, region, org },
+        } => {
+            let org = open(&data)?.set_steward(region, &org)?;
+            println!(
+                "{} is a steward of {region}: its coordinators and the hub's admins edit it",
+                org.name
+            );
+            Ok(())
+        }
+        Command::Regions {
+            command: RegionsCommand::Unsteward { data, region, org },
+        } => {
+            let org = open(&data)?.remove_steward(region, &org)?;
+            println!("{} is no longer a steward of {region}", org.name);
+            Ok(())
+        }
+        Command::Regions {
+            command: RegionsCommand::List { data },
+        } => {
+            let stewards = open(&data)?.stewards()?;
+            println!("{:<16} STEWARDS", "REGION");
+            for &region in Region::ALL {
+                let names = stewards
+                    .iter()
+                    .find(|(r, _)| *r == region)
+                    .map(|(_, orgs)| {
+                        orgs.iter()
+                            .map(|o| o.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_else(|| "- (every coordinator edits it)".into());
+                println!("{:<16} {names}", region.as_str());
+            }
             Ok(())
         }
         Command::Report { data } => {

@@ -15,6 +15,8 @@ pub(crate) enum Action {
     DeviceRevoked,
     DeviceRetired,
     DeviceRenamed,
+    StewardSet,
+    StewardRemoved,
     BackupTaken,
     HubMigrated,
 }
@@ -30,6 +32,8 @@ impl Action {
             Action::DeviceRevoked => "device_revoked",
             Action::DeviceRetired => "device_retired",
             Action::DeviceRenamed => "device_renamed",
+            Action::StewardSet => "steward_set",
+            Action::StewardRemoved => "steward_removed",
             Action::BackupTaken => "backup_taken",
             Action::HubMigrated => "hub_migrated",
         }

@@ -21,6 +21,7 @@ pub(crate) mod postgres;
 pub(crate) mod schema;
 pub(crate) mod sql;
 pub(crate) mod states;
+pub(crate) mod stewards;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};

@@ -15,8 +15,8 @@ use std::collections::HashSet;
 use crate::db::Tx;
 use outreach_core::model::{DeviceId, DocId};
 use outreach_core::sync::protocol::{
-    to_wire, DocPush, ErrorCode, Roster, StateDigest, SyncRequest, SyncResponse, AUTOMERGE_FORMAT,
-    PROTOCOL_VERSION,
+    to_wire, DocPush, ErrorCode, Role, Roster, StateDigest, Stewardship, SyncRequest, SyncResponse,
+    AUTOMERGE_FORMAT, PROTOCOL_VERSION,
 };
 
 use self::plan::Write;
@@ -267,9 +267,18 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
         let (mut response, state) = answer::answer(&ctx(hub, conn, caller), plan.decisions, &listed)?;
         let version = devices::roster_version(conn)?;
         if req.roster != Some(version) {
+            let stewardship = crate::db::stewards::all(conn)?
+                .into_iter()
+                .map(|(region, orgs)| Stewardship {
+                    region,
+                    may_edit: caller.role == Role::Admin || orgs.iter().any(|o| o.id == caller.org),
+                    stewards: orgs.into_iter().map(|o| o.name).collect(),
+                })
+                .collect();
             response.roster = Some(Roster {
                 version,
                 devices: devices::roster(conn, caller)?,
+                stewardship,
             });
         }
         let current = match response.state {

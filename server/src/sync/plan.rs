@@ -13,12 +13,13 @@ use std::collections::{HashMap, HashSet};
 
 use automerge::ChangeHash;
 use outreach_core::doc::{Contact, DocKind, DocMeta, Document};
-use outreach_core::model::DocId;
-use outreach_core::sync::protocol::{from_wire, to_wire, DocPush, DocRefusal, ErrorCode};
+use outreach_core::model::{DocId, Region};
+use outreach_core::sync::protocol::{from_wire, to_wire, DocPush, DocRefusal, ErrorCode, Role};
 
 use super::access;
 use super::Ctx;
 use crate::db::docs::{self, Chunk, Compaction, DocRow};
+use crate::db::stewards;
 use crate::error::Error;
 use crate::hub::Counters;
 use crate::validate::{Accepted, Job, Spent, Verdict};
@@ -210,6 +211,37 @@ fn attested(ctx: &Ctx<'_>, push: &DocPush) -> Vec<ChangeHash> {
     heads
 }
 
+/// The region of a directory section, from its id (every section's id derives from its region).
+fn section_region(id: DocId) -> Option<Region> {
+    Region::ALL
+        .iter()
+        .copied()
+        .find(|&region| DocMeta::DirectorySection { region }.id() == id)
+}
+
+/// Refuses changes to a directory section from a coordinator whose organisation is not one of
+/// the region's stewards; the hub's admins edit everywhere, and a region without a steward is
+/// edited by every coordinator. Decided before a byte of the changes is read.
+fn check_stewardship(ctx: &Ctx<'_>, doc: DocId, region: Option<Region>) -> Result<(), Failure> {
+    let Some(region) = region else {
+        return Ok(());
+    };
+    if ctx.caller.role == Role::Admin {
+        return Ok(());
+    }
+    let stewards = stewards::of_region(ctx.conn, region)?;
+    if stewards.is_empty() || stewards.contains(&ctx.caller.org) {
+        return Ok(());
+    }
+    Err(Failure::Refused(refusal(
+        doc,
+        ErrorCode::Forbidden,
+        format!(
+            "the {region} section of the directory is kept by its steward organisations: suggest the change instead"
+        ),
+    )))
+}
+
 fn forbidden_write(doc: DocId) -> Failure {
     Failure::Refused(refusal(
         doc,
@@ -322,6 +354,9 @@ fn plan_existing(
         }
         return Err(forbidden_write(push.id));
     }
+    if row.kind == DocKind::DirectorySection {
+        check_stewardship(ctx, push.id, section_region(push.id))?;
+    }
     let stored = docs::bytes(ctx.conn, row.pk)?;
     let job = job(ctx, push, None, stored, Compaction::of(&row), budget);
     Counters::bump(&ctx.counters.documents_validated, 1);
@@ -415,6 +450,9 @@ fn plan_new(
     };
     if !access::of_new(ctx.caller, &meta).write {
         return Err(forbidden_write(push.id));
+    }
+    if let DocMeta::DirectorySection { region } = meta {
+        check_stewardship(ctx, push.id, Some(region))?;
     }
     let job = job(ctx, push, Some(meta), Vec::new(), Compaction::default(), budget);
     Counters::bump(&ctx.counters.documents_validated, 1);

@@ -148,7 +148,8 @@ fn make_old(dir: &Path) -> String {
          ALTER TABLE enrollment_codes DROP COLUMN label;
          ALTER TABLE enrollment_codes DROP COLUMN cancelled_at;
          DROP TABLE device_states;
-         DROP TABLE audit_log;",
+         DROP TABLE audit_log;
+         DROP TABLE stewards;",
     )
     .unwrap();
     conn.pragma_update(None, "user_version", 1).unwrap();

@@ -93,6 +93,29 @@ fn set_up_commands() {
     let (ok, out, _) = run(&["report", "--data", data]);
     assert!(ok && out.contains("no visits"));
 
+    // Stewards of directory sections.
+    let (ok, out, _) = run(&["regions", "steward", "--data", data, "limburg", "caw limburg"]);
+    assert!(ok && out.contains("CAW Limburg is a steward of limburg"), "{out}");
+    assert!(run(&["regions", "steward", "--data", data, "limburg", "Fedasil"]).0);
+    let (ok, out, _) = run(&["regions", "list", "--data", data]);
+    let limburg = out.lines().find(|l| l.starts_with("limburg")).unwrap_or_default();
+    assert!(ok && limburg.contains("CAW Limburg, Fedasil"), "{out}");
+    let namur = out.lines().find(|l| l.starts_with("namur")).unwrap_or_default();
+    assert!(namur.contains("every coordinator edits it"), "{out}");
+    let (ok, _, err) = run(&["regions", "steward", "--data", data, "atlantis", "Fedasil"]);
+    assert!(
+        !ok && err.contains("unknown region") && err.contains("limburg"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&["regions", "steward", "--data", data, "namur", "Nobody"]);
+    assert!(!ok && err.contains("no organisation named"), "{err}");
+    assert!(run(&["regions", "unsteward", "--data", data, "limburg", "Fedasil"]).0);
+    let (ok, _, err) = run(&["regions", "unsteward", "--data", data, "limburg", "Fedasil"]);
+    assert!(!ok && err.contains("no steward of limburg"), "{err}");
+    let (_, out, _) = run(&["regions", "list", "--data", data]);
+    let limburg = out.lines().find(|l| l.starts_with("limburg")).unwrap_or_default();
+    assert!(limburg.ends_with("CAW Limburg"), "{out}");
+
     let missing = tmp.path().join("missing");
     let (ok, _, err) = run(&["serve", "--data", missing.to_str().unwrap()]);
     assert!(!ok && err.contains("init"), "{err}");

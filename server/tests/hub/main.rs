@@ -21,4 +21,5 @@ mod isolation;
 mod migrate;
 mod operations;
 mod restart;
+mod stewardship;
 mod sync;

@@ -217,6 +217,27 @@ fn messages_extra_bytes_and_exact_visit_times_are_refused() {
     ));
 }
 
+/// A tampering of a document, made on a device's copy.
+type Tamper<'a> = Box<dyn Fn(&mut automerge::AutoCommit) + 'a>;
+
+/// Each tampering, made on a copy of `saved` by `dev` and committed, is refused by a hub that
+/// holds `saved` (at `base`).
+fn assert_each_refused(
+    meta: DocMeta,
+    saved: &[u8],
+    base: &[ChangeHash],
+    dev: DeviceId,
+    cases: &[Tamper<'_>],
+) {
+    for (i, case) in cases.iter().enumerate() {
+        let mut copy = Document::load(meta.id(), saved, dev).unwrap();
+        case(copy.automerge_mut());
+        copy.commit(Utc::now());
+        let mut hub = Document::load(meta.id(), saved, DeviceId::random()).unwrap();
+        assert!(inspect_new(&mut hub, &mut copy, base).is_err(), "case {i} passed");
+    }
+}
+
 #[test]
 fn wrong_types_deletions_lists_and_counters_are_refused() {
     let dev = DeviceId::random();
@@ -232,7 +253,6 @@ fn wrong_types_deletions_lists_and_counters_are_refused() {
     let obj = d.partner_object(p.id).unwrap().unwrap();
     let coll = d.collection().unwrap();
 
-    type Tamper<'a> = Box<dyn Fn(&mut automerge::AutoCommit) + 'a>;
     let cases: Vec<Tamper<'_>> = vec![
         Box::new(|am| {
             am.put(&obj, "status", 7).unwrap();
@@ -257,16 +277,7 @@ fn wrong_types_deletions_lists_and_counters_are_refused() {
             am.delete(&obj, "themes").unwrap();
         }),
     ];
-    for (i, case) in cases.iter().enumerate() {
-        let mut copy = Document::load(meta.id(), &saved, dev).unwrap();
-        case(copy.automerge_mut());
-        copy.commit(Utc::now());
-        let mut hub = Document::load(meta.id(), &saved, DeviceId::random()).unwrap();
-        assert!(
-            inspect_new(&mut hub, &mut copy, &base).is_err(),
-            "case {i} passed"
-        );
-    }
+    assert_each_refused(meta, &saved, &base, dev, &cases);
 }
 
 #[test]
@@ -368,7 +379,6 @@ fn hours_as_one_value_exceptions_and_the_raised_layout_pass_and_bad_ones_do_not(
         let locs = d.automerge().get(&obj, "locations").unwrap().unwrap().1;
         d.automerge().get(&locs, lid.to_string()).unwrap().unwrap().1
     };
-    type Tamper<'a> = Box<dyn Fn(&mut automerge::AutoCommit) + 'a>;
     let cases: Vec<Tamper<'_>> = vec![
         Box::new(|am| {
             am.put(&loc, "weekly", "mon 09:00-25:00").unwrap();
@@ -392,14 +402,5 @@ fn hours_as_one_value_exceptions_and_the_raised_layout_pass_and_bad_ones_do_not(
             am.put(ROOT, "schema", 1u64).unwrap();
         }),
     ];
-    for (i, case) in cases.iter().enumerate() {
-        let mut copy = Document::load(meta.id(), &saved, dev).unwrap();
-        case(copy.automerge_mut());
-        copy.commit(Utc::now());
-        let mut hub = Document::load(meta.id(), &saved, DeviceId::random()).unwrap();
-        assert!(
-            inspect_new(&mut hub, &mut copy, &base).is_err(),
-            "case {i} passed"
-        );
-    }
+    assert_each_refused(meta, &saved, &base, dev, &cases);
 }

@@ -44,3 +44,12 @@ CREATE TABLE device_names (
     org TEXT NOT NULL,
     gone INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- The regions whose directory section has stewards, as the hub last sent them with the
+-- roster: their organisations' names (one a line) and whether this device may edit the section.
+-- A region without a row is edited by every coordinator.
+CREATE TABLE region_stewards (
+    region TEXT PRIMARY KEY,
+    stewards TEXT NOT NULL,
+    may_edit INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -463,6 +463,25 @@ fun registerTests(h: Harness) {
         s.markAllVerified(listOf(old.id, never.id), LocalDate.of(2026, 12, 1), "Coordination")
         assertEquals(listOf(), s.stalePartners(cutoff))
         assertEquals("Coordination", s.partner(never.id).verifiedBy)
+        // Offices and services are checked on their own: listed, then verified in bulk.
+        val office = location(3500, "Hasselt", Region.LIMBURG)
+        val withOffice = partner("CAW Hasselt", Region.LIMBURG, locations = listOf(office))
+            .copy(verifiedOn = LocalDate.of(2026, 11, 30), verifiedBy = "coordinator")
+        s.addPartner(withOffice)
+        val stale = s.staleEntries(cutoff)
+        assertEquals(listOf(Entry.Location(office.id)), stale.map { it.entry }, "the office was never verified")
+        assertEquals("3500 Hasselt", stale.single().label)
+        assertNull(stale.single().verifiedDaysAgo)
+        s.markEntriesVerified(listOf(EntryRef(withOffice.id, Entry.Location(office.id))), LocalDate.of(2026, 12, 1), "Coordination")
+        assertEquals(listOf(), s.staleEntries(cutoff))
+        assertEquals("Coordination", s.partner(withOffice.id).locations.single().verifiedBy)
+        expectThrows<OutreachException.NotFound> {
+            s.markEntriesVerified(listOf(EntryRef(withOffice.id, Entry.Service(newId()))), LocalDate.of(2026, 12, 1), "x")
+        }
+        // Search results carry the age of their information.
+        val found = s.searchPartners(PartnerQuery(text = "hasselt")).single()
+        assertEquals(withOffice.id, found.id)
+        assertNotNull(found.verifiedDaysAgo)
     }
 
     h.test("observer_sees_an_edit_and_stops_after_cancel") {
@@ -831,6 +850,10 @@ fun registerTests(h: Harness) {
         expectThrows<OutreachException.Unauthorized> { t.store.putBrochure(brochure("Retour")) }
         assertEquals(before, t.store.partnerCount())
         assertEquals(p.name, t.store.partner(p.id).name)
+        // The app knows before it tries: a field worker suggests, a coordinator of a region
+        // without stewards edits.
+        assertEquals(EditRight.Suggest(listOf()), t.store.editRight(Region.BRUSSELS))
+        assertEquals(EditRight.Edit, coordinator.store.editRight(Region.BRUSSELS))
         // A fieldworker logs visits all the same.
         t.store.logVisit(visitDetails())
         assertTrue(t.store.sync(null, null).complete)
