@@ -318,6 +318,48 @@ impl OutreachStore {
         guard(|| Ok(self.store.edit_right(region)?))
     }
 
+    /// Suggests a correction of a partner's entry, offline: `field` as the apps name it
+    /// (`notes`, `locations.<id>.hours`; none to flag the whole entry) and the value proposed,
+    /// with a comment for the coordinators (never personal data: `PersonalData` otherwise).
+    /// Syncs to the coordinators of every organisation. Returns its id.
+    pub fn suggest(
+        &self,
+        partner_id: String,
+        field: Option<String>,
+        value: Option<String>,
+        comment: String,
+    ) -> Res<String> {
+        self.call("partner_id", partner_id, |store, partner| {
+            store.suggest(&oc::store::Proposal {
+                partner,
+                field,
+                value,
+                comment,
+            })
+        })
+    }
+
+    /// Every suggestion this device holds, newest first: its own with their answers, and for a
+    /// coordinator those of every device.
+    pub fn suggestions(&self) -> Res<Vec<m::Suggestion>> {
+        guard(|| Ok(self.store.suggestions()?))
+    }
+
+    /// Accepts a suggestion (coordinators): its edit is made by this device, and its author
+    /// sees it accepted after the next syncs.
+    pub fn accept_suggestion(&self, suggestion_id: String, reason: Option<String>) -> Res<()> {
+        self.call("suggestion_id", suggestion_id, |store, id| {
+            store.accept_suggestion(id, reason.as_deref())
+        })
+    }
+
+    /// Dismisses a suggestion (coordinators), saying why.
+    pub fn dismiss_suggestion(&self, suggestion_id: String, reason: String) -> Res<()> {
+        self.call("suggestion_id", suggestion_id, |store, id| {
+            store.dismiss_suggestion(id, &reason)
+        })
+    }
+
     /// Adds a partner (coordinators). Returns its id.
     pub fn add_partner(&self, partner: Partner) -> Res<String> {
         self.call("", partner, |store, partner| store.add_partner(&partner))

@@ -10,6 +10,7 @@ mod net;
 mod output;
 mod parse;
 mod partners;
+mod suggestions;
 mod visits;
 
 use std::io::{self, Write};
@@ -77,6 +78,9 @@ enum Command {
     /// Log, amend, list and count this device's visits
     #[command(subcommand)]
     Visits(VisitsCommand),
+    /// Suggestions from the field: list them; accept or dismiss one (coordinators)
+    #[command(subcommand)]
+    Suggestions(suggestions::SuggestionsCommand),
     /// Enroll this device with a hub, from an enrollment link or a hub address and code
     Enroll(hub::EnrollArgs),
     /// Show the hub this device is enrolled with
@@ -113,6 +117,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Partners(command) => partners::run(command, &cli.store.open()?, &mut out)?,
         Command::Brochures(command) => brochures::run(command, &cli.store.open()?, &mut out)?,
         Command::Visits(command) => visits::run(command, &cli.store.open()?, &mut out)?,
+        Command::Suggestions(command) => suggestions::run(command, &cli.store.open()?, &mut out)?,
         Command::Enroll(args) => hub::enroll(args, &cli.store.open()?, &mut out)?,
         Command::Enrollment { json } => hub::show_enrollment(&cli.store.open()?, json, &mut out)?,
         Command::Sync(args) => hub::sync(args, &cli.store.open()?, &mut out)?,

@@ -83,6 +83,22 @@ pub enum PartnersCommand {
         #[command(subcommand)]
         command: places::ServiceCommand,
     },
+    /// Suggest a correction of an entry, for the coordinators (a field worker's way, and a
+    /// coordinator's where a region's stewards keep the directory); works offline
+    Suggest {
+        /// The partner's id
+        id: PartnerId,
+        /// The field, as `partners history` names it: notes, email, locations.<id>.hours...;
+        /// without it, a flag on the whole entry
+        #[arg(long)]
+        field: Option<String>,
+        /// The value proposed, as `partners edit` takes it (none: clear the field)
+        #[arg(long, requires = "field")]
+        value: Option<String>,
+        /// What the coordinators should know (never anything about a person)
+        #[arg(long)]
+        comment: String,
+    },
     /// Show who set a field, to what, and when
     History {
         /// The partner's id
@@ -434,6 +450,20 @@ pub fn run(command: PartnersCommand, store: &Store, out: Out<'_>) -> CliResult {
                 conflicted.push(view::Conflicted { name, id, fields });
             }
             view::conflicts(out, &conflicted, store.device_id())?;
+        }
+        PartnersCommand::Suggest {
+            id,
+            field,
+            value,
+            comment,
+        } => {
+            let proposal = outreach_core::store::Proposal {
+                partner: id,
+                field,
+                value,
+                comment,
+            };
+            writeln!(out, "{}", store.suggest(&proposal)?)?;
         }
         PartnersCommand::Location { command } => places::run_location(command, store, out)?,
         PartnersCommand::Service { command } => places::run_service(command, store, out)?,

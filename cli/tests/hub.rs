@@ -730,6 +730,39 @@ async fn a_brochure_made_published_replaced_and_retired_on_the_cli_leaves_the_fi
     hub.stop().await;
 }
 
+/// Adds CAW Limburg, with an office in Hasselt open on weekdays, on the device in `dir`:
+/// the partner's id and the office's.
+fn caw_limburg_with_an_office(dir: &std::path::Path) -> (String, String) {
+    let id = ok(
+        dir,
+        &[
+            "partners",
+            "add",
+            "--region",
+            "limburg",
+            "--name",
+            "CAW Limburg",
+            "--postcode",
+            "3500",
+            "--municipality",
+            "Hasselt",
+            "--hours",
+            "mon-fri 09:00-17:00",
+        ],
+    );
+    let id = id.trim().to_string();
+    let entry: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["partners", "show", &id, "--json"])).unwrap();
+    let office = entry["locations"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    (id, office)
+}
+
 /// Whether `partners search --open-at AT` on the device in `dir` lists `id`.
 fn open_at(dir: &std::path::Path, id: &str, at: &str) -> bool {
     ok(dir, &["partners", "search", "--open-at", at]).contains(id)
@@ -772,33 +805,7 @@ async fn new_hours_from_one_coordinator_and_a_holiday_closure_from_another_reach
                 &["enroll", "--hub", &url, "--code", &codes[i], "--name", names[i]],
             );
         }
-        let id = ok(
-            a,
-            &[
-                "partners",
-                "add",
-                "--region",
-                "limburg",
-                "--name",
-                "CAW Limburg",
-                "--postcode",
-                "3500",
-                "--municipality",
-                "Hasselt",
-                "--hours",
-                "mon-fri 09:00-17:00",
-            ],
-        );
-        let id = id.trim().to_string();
-        let entry: serde_json::Value =
-            serde_json::from_str(&ok(a, &["partners", "show", &id, "--json"])).unwrap();
-        let office = entry["locations"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .next()
-            .unwrap()
-            .clone();
+        let (id, office) = caw_limburg_with_an_office(a);
         ok(a, &["sync"]);
         ok(b, &["sync"]);
         // Offline, each coordinator changes something else of the same office.
@@ -968,6 +975,198 @@ async fn a_coordinator_outside_a_regions_stewards_is_told_to_suggest_and_edits_e
             &["partners", "add", "--region", "namur", "--name", "Espace social"],
         );
         assert!(ok(b, &["sync"]).contains("refused by hub  0"));
+    })
+    .await
+    .unwrap();
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suggestion_made_offline_reaches_another_organisations_coordinator_is_accepted_and_its_author_sees_it(
+) {
+    let hub = TestHub::start().await;
+    let fedasil = hub.hub.create_organisation("Fedasil").unwrap().id;
+    let codes = [
+        hub.code(Role::Coordinator),
+        hub.code(Role::Fieldworker),
+        hub.hub
+            .create_enrollment_code(&fedasil, Role::Coordinator, DAY)
+            .unwrap()
+            .code,
+    ];
+    let url = hub.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let devices: Vec<PathBuf> = ["caw", "worker", "fedasil"]
+        .iter()
+        .map(|d| dir.path().join(d))
+        .collect();
+    for d in &devices {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let ids = tokio::task::spawn_blocking(move || {
+        let (caw, worker, fedasil) = (devices[0].as_path(), devices[1].as_path(), devices[2].as_path());
+        let names = ["Laptop CAW", "Phone", "Laptop Fedasil"];
+        for (i, dev) in [caw, worker, fedasil].into_iter().enumerate() {
+            ok(dev, &["init"]);
+            ok(
+                dev,
+                &["enroll", "--hub", &url, "--code", &codes[i], "--name", names[i]],
+            );
+        }
+        let (id, office) = caw_limburg_with_an_office(caw);
+        ok(caw, &["sync"]);
+        ok(worker, &["sync"]);
+
+        // Offline, the field worker sees new hours on the door, and suggests them.
+        let hours = format!("locations.{office}.hours");
+        let private = outreach(
+            worker,
+            &[
+                "partners",
+                "suggest",
+                &id,
+                "--field",
+                &hours,
+                "--value",
+                "mon-fri 13:00-17:00",
+                "--comment",
+                "Call me on 0470 12 34 56",
+            ],
+        );
+        assert_eq!(private.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&private.stderr).contains("personal data"));
+        let bad = outreach(
+            worker,
+            &[
+                "partners",
+                "suggest",
+                &id,
+                "--field",
+                "worker_notes",
+                "--comment",
+                "x",
+            ],
+        );
+        assert_eq!(bad.status.code(), Some(1), "the field goes by its CLI name");
+        let suggestion = ok(
+            worker,
+            &[
+                "partners",
+                "suggest",
+                &id,
+                "--field",
+                &hours,
+                "--value",
+                "mon-fri 13:00-17:00",
+                "--comment",
+                "New hours on the door",
+            ],
+        );
+        let suggestion = suggestion.trim().to_string();
+        let flag = ok(
+            worker,
+            &[
+                "partners",
+                "suggest",
+                &id,
+                "--comment",
+                "The office is being renovated",
+            ],
+        );
+        let flag = flag.trim().to_string();
+        assert!(ok(worker, &["suggestions", "list"]).contains("open"));
+        ok(worker, &["sync"]);
+
+        // A coordinator of another organisation receives both, accepts one and dismisses the other.
+        ok(fedasil, &["sync"]);
+        let listed = ok(fedasil, &["suggestions", "list", "--open"]);
+        assert!(listed.contains(&suggestion) && listed.contains(&flag), "{listed}");
+        ok(
+            fedasil,
+            &["suggestions", "accept", &suggestion, "--reason", "Thanks"],
+        );
+        ok(
+            fedasil,
+            &["suggestions", "dismiss", &flag, "--reason", "Still open as usual"],
+        );
+        let again = outreach(fedasil, &["suggestions", "accept", &suggestion]);
+        assert_eq!(again.status.code(), Some(1), "answered once");
+        ok(fedasil, &["sync"]);
+
+        // The worker sees the outcome, and the hours, credited to the coordinator.
+        ok(worker, &["sync"]);
+        let mine = ok(worker, &["suggestions", "list"]);
+        assert!(mine.contains("accepted") && mine.contains("Thanks"), "{mine}");
+        assert!(
+            mine.contains("dismissed") && mine.contains("Still open as usual"),
+            "{mine}"
+        );
+        assert!(ok(worker, &["partners", "show", &id]).contains("mon-fri 13:00-17:00"));
+        let history = ok(worker, &["partners", "history", &id, &hours]);
+        assert!(
+            history.contains("Laptop Fedasil, coordinator, Fedasil"),
+            "{history}"
+        );
+        // A field worker answers nothing.
+        let refused = outreach(worker, &["suggestions", "dismiss", &suggestion, "--reason", "no"]);
+        assert_eq!(refused.status.code(), Some(1));
+        (id, office)
+    })
+    .await
+    .unwrap();
+
+    // With CAW Limburg the steward of Limburg, Fedasil's coordinator suggests instead of
+    // editing, and the steward accepts.
+    hub.hub.set_steward(Region::Limburg, "CAW Limburg").unwrap();
+    let (caw, fedasil) = (dir.path().join("caw"), dir.path().join("fedasil"));
+    tokio::task::spawn_blocking(move || {
+        let (id, _office) = ids;
+        ok(&fedasil, &["sync"]);
+        let refused = outreach(
+            &fedasil,
+            &["partners", "edit", &id, "--email", "info@caw.example.org"],
+        );
+        assert_eq!(refused.status.code(), Some(1));
+        let suggestion = ok(
+            &fedasil,
+            &[
+                "partners",
+                "suggest",
+                &id,
+                "--field",
+                "notes",
+                "--value",
+                "Ring twice at the side door",
+                "--comment",
+                "Front door closed",
+            ],
+        );
+        let suggestion = suggestion.trim().to_string();
+        ok(&fedasil, &["sync"]);
+        ok(&caw, &["sync"]);
+        ok(&caw, &["suggestions", "accept", &suggestion]);
+        ok(&caw, &["sync"]);
+        ok(&fedasil, &["sync"]);
+        assert!(ok(&fedasil, &["partners", "show", &id]).contains("Ring twice at the side door"));
+        assert!(ok(&fedasil, &["suggestions", "list"]).contains("accepted"));
+        // A new e-mail address is no value a suggestion carries: the privacy guard cannot tell
+        // an organisation's from a person's. The worker flags the entry instead.
+        let contact = outreach(
+            &fedasil,
+            &[
+                "partners",
+                "suggest",
+                &id,
+                "--field",
+                "email",
+                "--value",
+                "info@caw.example.org",
+                "--comment",
+                "New address",
+            ],
+        );
+        assert_eq!(contact.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&contact.stderr).contains("personal data"));
     })
     .await
     .unwrap();

@@ -81,7 +81,27 @@ pub const fn end_version(steps: &[&str]) -> u32 {
 /// Brings the database to the newest version of `M`, in one IMMEDIATE transaction that commits
 /// only if every step and hook succeeded. A newer database is refused with
 /// [`MigrationError::SchemaTooNew`] before anything is written.
+///
+/// Foreign keys are not enforced while the steps run, so that a step may rebuild a table that
+/// others reference (as SQLite's documented procedure for schema changes does); every reference
+/// is checked before the commit, and enforcement is restored after.
 pub fn migrate<M: Migrations>(conn: &mut Connection, migrations: M) -> Result<M::Output, M::Error> {
+    let enforced: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .map_err(MigrationError::from)?;
+    if enforced {
+        conn.pragma_update(None, "foreign_keys", false)
+            .map_err(MigrationError::from)?;
+    }
+    let done = run_steps(conn, migrations);
+    if enforced {
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(MigrationError::from)?;
+    }
+    done
+}
+
+fn run_steps<M: Migrations>(conn: &mut Connection, migrations: M) -> Result<M::Output, M::Error> {
     let mut migrations = migrations;
     let end = end_version(M::STEPS);
     let tx = conn
@@ -107,6 +127,18 @@ pub fn migrate<M: Migrations>(conn: &mut Connection, migrations: M) -> Result<M:
             .map_err(MigrationError::from)?;
     }
     let output = migrations.finish(&tx, Outcome { from, to: end })?;
+    // What the steps did must leave every reference whole.
+    let broken = tx
+        .prepare("PRAGMA foreign_key_check")
+        .and_then(|mut stmt| stmt.exists([]))
+        .map_err(MigrationError::from)?;
+    if broken {
+        return Err(MigrationError::Sql(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+            Some("a schema step left a broken reference".into()),
+        ))
+        .into());
+    }
     tx.commit().map_err(MigrationError::from)?;
     Ok(output)
 }

@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::model::{
     Audience, BrochureFile, BrochureFileEntry, BrochureId, Country, DayHours, DeviceId, DocId, Lang,
-    LocationId, PartnerId, ServiceId, Theme, VisitId, WeeklyHours,
+    LocationId, PartnerId, ServiceId, SuggestionId, Theme, VisitId, WeeklyHours,
 };
 use crate::sync::protocol::{ErrorCode, Role};
 
@@ -27,7 +27,18 @@ macro_rules! text_custom_type {
     )+};
 }
 
-text_custom_type!(PartnerId, ServiceId, LocationId, BrochureId, VisitId, DeviceId, DocId, Lang, Country);
+text_custom_type!(
+    PartnerId,
+    ServiceId,
+    LocationId,
+    BrochureId,
+    VisitId,
+    SuggestionId,
+    DeviceId,
+    DocId,
+    Lang,
+    Country
+);
 
 /// Sets cross as lists, in order.
 macro_rules! set_custom_type {

@@ -73,8 +73,8 @@ pub use directory::{
 pub use oc::doc::{ConflictValue, FieldChange, FieldConflict};
 pub use oc::model::BrochureFileEntry as BrochureFile;
 pub use oc::model::{
-    Activity, AgeBand, Audience, DayHours, Gender, HoursException, Month, OrgKind, PartOfDay, PartnerStatus,
-    Phone, Region, Setting, Theme, TimeRange, Weekday,
+    Activity, AgeBand, Answer, Audience, DayHours, Gender, HoursException, Month, OrgKind, Outcome,
+    PartOfDay, PartnerStatus, Phone, Region, Setting, Suggestion, Theme, TimeRange, Weekday,
 };
 pub use oc::privacy::PersonalDataKind;
 pub use oc::store::{BrochureView, EditRight, Entry, MonthlyCount, PartnerSummary, StaleEntry, VisitQuery};
@@ -162,7 +162,7 @@ macro_rules! text {
 }
 
 text! {
-    m::PartnerId, m::ServiceId, m::LocationId, m::BrochureId, m::VisitId, m::DeviceId: "is not a valid id (a UUID)";
+    m::PartnerId, m::ServiceId, m::LocationId, m::BrochureId, m::VisitId, m::DeviceId, m::SuggestionId: "is not a valid id (a UUID)";
     m::Lang: "is not a known language code";
     m::Country: "is not a known country code";
 }
@@ -258,10 +258,12 @@ pub struct StoreChanges {
     pub brochures: Vec<String>,
     /// Visits logged or amended.
     pub visits: Vec<String>,
+    /// Suggestions made or answered.
+    pub suggestions: Vec<String>,
 }
 
 // The documents written are sync bookkeeping, not something an app shows.
-convert!(StoreChanges <= oc::StoreChanges { partners, brochures, visits; documents });
+convert!(StoreChanges <= oc::StoreChanges { partners, brochures, visits, suggestions; documents });
 
 /// How a store is opened and synced.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]

@@ -111,11 +111,13 @@ impl Document {
     /// deleted; visits keep their invariants.
     pub fn check_entities(&mut self, before: &[ChangeHash]) -> Result<(), DocError> {
         for key in self.changed_entities(before)? {
-            // Partners are closed with a status and brochures retired, never deleted.
+            // Partners are closed with a status and brochures retired, never deleted; a
+            // suggestion is answered, not removed.
             let held = match key {
                 EntityKey::Partner(id) => self.partner(id)?.is_some(),
                 EntityKey::Brochure(id) => self.brochure(id)?.is_some(),
                 EntityKey::Visit(id) => self.visit(id)?.is_some(),
+                EntityKey::Suggestion(id) => self.suggestion(id)?.is_some(),
             };
             if !held {
                 return Err(DocError::Deleted);

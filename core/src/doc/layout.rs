@@ -11,7 +11,8 @@ use automerge::ScalarValue;
 use super::DocKind;
 use crate::model::{
     parse_ranges, Audience, BrochureId, Lang, LocationId, OrgKind, PartnerId, PartnerStatus, Region,
-    ServiceId, Theme, VisitId, Weekday, LONG_TEXT_MAX, MAX_FILE_BYTES, MEDIA_TYPES, SHORT_TEXT_MAX,
+    ServiceId, SuggestionId, Theme, VisitId, Weekday, COMMENT_MAX, LONG_TEXT_MAX, MAX_FILE_BYTES,
+    MEDIA_TYPES, SHORT_TEXT_MAX,
 };
 
 /// What a map in a document is.
@@ -53,6 +54,10 @@ pub(crate) enum Node {
     File,
     /// `visits`: visits by id, each one JSON value.
     Visits,
+    /// `suggestions`: suggestions by id.
+    Suggestions,
+    /// `suggestions/<id>`: the author's fields and a coordinator's answer.
+    Suggestion,
 }
 
 /// The members of a set.
@@ -111,6 +116,12 @@ pub(crate) enum Value {
     Sha256,
     /// A visit, as one strict JSON value (see `visits.rs`).
     VisitJson,
+    /// A partner's id, in its canonical form.
+    PartnerRef,
+    /// A field of a partner as the CLI and the apps name it (see `model::fields`).
+    FieldName,
+    /// A coordinator's answer to a suggestion, `outcome|day|reason`; its reason is free text.
+    Answer,
 }
 
 /// The vocabularies of code fields.
@@ -174,6 +185,7 @@ impl Node {
                 k if k == kind.collection() => fixed(),
                 "region" if kind == DocKind::DirectorySection => fixed(),
                 "owner" | "month" if kind == DocKind::VisitLog => fixed(),
+                "owner" if kind == DocKind::Suggestions => fixed(),
                 _ => return None,
             },
             Node::Partners => match canonical::<PartnerId>(key) {
@@ -313,6 +325,20 @@ impl Node {
                 true => value(VisitJson, false),
                 false => return None,
             },
+            Node::Suggestions => match canonical::<SuggestionId>(key) {
+                true => map(Node::Suggestion, false),
+                false => return None,
+            },
+            Node::Suggestion => match key {
+                "partner" => value(PartnerRef, false),
+                "region" => value(Code(Vocabulary::Region), false),
+                "field" => value(FieldName, false),
+                "value" => value(FreeText(LONG_TEXT_MAX), false),
+                "comment" => value(FreeText(COMMENT_MAX), false),
+                "made_on" => value(Date, false),
+                "answer" => value(Answer, false),
+                _ => return None,
+            },
         };
         Some(f)
     }
@@ -323,6 +349,7 @@ impl Node {
             DocKind::DirectorySection => Node::Partners,
             DocKind::BrochureCatalog => Node::Brochures,
             DocKind::VisitLog => Node::Visits,
+            DocKind::Suggestions => Node::Suggestions,
         }
     }
 }
@@ -414,6 +441,30 @@ impl Value {
             // The first day is the key: the whole exception is checked with it, where the
             // operation's key is known (`inspect`).
             Value::Exception => text(100),
+            Value::PartnerRef => {
+                let s = text(36)?.unwrap_or_default();
+                match canonical::<PartnerId>(s) {
+                    true => Ok(None),
+                    false => Err("a partner id"),
+                }
+            }
+            Value::FieldName => {
+                let s = text(200)?.unwrap_or_default();
+                match crate::model::fields::partner_doc_path(s) {
+                    Ok(_) => Ok(None),
+                    Err(_) => Err("a field of a partner"),
+                }
+            }
+            Value::Answer => {
+                let s = text(20 + COMMENT_MAX)?.unwrap_or_default();
+                match crate::model::Answer::from_stored(
+                    s,
+                    crate::model::DeviceId::from_uuid(uuid::Uuid::nil()),
+                ) {
+                    Some(_) => Ok(Some(s)),
+                    None => Err("an answer: accepted or dismissed, its day, and why"),
+                }
+            }
             Value::Bool => match v {
                 ScalarValue::Boolean(_) => Ok(None),
                 _ => Err("true or false"),

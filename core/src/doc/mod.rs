@@ -8,11 +8,13 @@ mod actor;
 mod audit;
 mod catalog;
 mod directory;
+mod edit_text;
 mod inspect;
 mod layout;
 #[cfg(test)]
 mod proptests;
 mod rebase;
+mod suggestions;
 mod tree;
 mod visits;
 pub mod wire;
@@ -60,6 +62,9 @@ pub enum DocKind {
     BrochureCatalog,
     /// One device's visits of one month.
     VisitLog,
+    /// One device's suggestions from the field about directory entries, with the
+    /// coordinators' answers.
+    Suggestions,
 }
 
 impl DocKind {
@@ -69,6 +74,7 @@ impl DocKind {
             DocKind::DirectorySection => "directory_section",
             DocKind::BrochureCatalog => "brochure_catalog",
             DocKind::VisitLog => "visit_log",
+            DocKind::Suggestions => "suggestions",
         }
     }
 
@@ -78,6 +84,7 @@ impl DocKind {
             "directory_section" => Some(DocKind::DirectorySection),
             "brochure_catalog" => Some(DocKind::BrochureCatalog),
             "visit_log" => Some(DocKind::VisitLog),
+            "suggestions" => Some(DocKind::Suggestions),
             _ => None,
         }
     }
@@ -88,6 +95,7 @@ impl DocKind {
             DocKind::DirectorySection => "partners",
             DocKind::BrochureCatalog => "brochures",
             DocKind::VisitLog => "visits",
+            DocKind::Suggestions => "suggestions",
         }
     }
 }
@@ -102,6 +110,8 @@ pub enum EntityKey {
     Brochure(crate::model::BrochureId),
     /// A visit of a visit log.
     Visit(crate::model::VisitId),
+    /// A suggestion of a device's suggestions.
+    Suggestion(crate::model::SuggestionId),
 }
 
 impl EntityKey {
@@ -118,6 +128,10 @@ impl EntityKey {
                 .map(EntityKey::Brochure)
                 .map_err(|_| bad("a brochure id")),
             DocKind::VisitLog => key.parse().map(EntityKey::Visit).map_err(|_| bad("a visit id")),
+            DocKind::Suggestions => key
+                .parse()
+                .map(EntityKey::Suggestion)
+                .map_err(|_| bad("a suggestion id")),
         }
     }
 }
@@ -145,6 +159,11 @@ pub enum DocMeta {
         /// The month.
         month: Month,
     },
+    /// A device's suggestions: written by it, answered by coordinators.
+    Suggestions {
+        /// The device that makes them.
+        owner: DeviceId,
+    },
 }
 
 impl DocMeta {
@@ -154,6 +173,7 @@ impl DocMeta {
             DocMeta::DirectorySection { .. } => DocKind::DirectorySection,
             DocMeta::BrochureCatalog => DocKind::BrochureCatalog,
             DocMeta::VisitLog { .. } => DocKind::VisitLog,
+            DocMeta::Suggestions { .. } => DocKind::Suggestions,
         }
     }
 
@@ -163,12 +183,13 @@ impl DocMeta {
     }
 
     /// The name the document's id is derived from: `directory_section/<region>`,
-    /// `brochure_catalog` or `visit_log/<owner>/<YYYY-MM>`.
+    /// `brochure_catalog`, `visit_log/<owner>/<YYYY-MM>` or `suggestions/<owner>`.
     pub fn name(&self) -> String {
         match self {
             DocMeta::DirectorySection { region } => format!("directory_section/{region}"),
             DocMeta::BrochureCatalog => "brochure_catalog".to_string(),
             DocMeta::VisitLog { owner, month } => format!("visit_log/{owner}/{month}"),
+            DocMeta::Suggestions { owner } => format!("suggestions/{owner}"),
         }
     }
 
@@ -183,6 +204,9 @@ impl DocMeta {
             ("visit_log", Some(owner), Some(month)) => DocMeta::VisitLog {
                 owner: owner.parse().ok()?,
                 month: Month::parse(month)?,
+            },
+            ("suggestions", Some(owner), None) => DocMeta::Suggestions {
+                owner: owner.parse().ok()?,
             },
             _ => return None,
         };
@@ -204,6 +228,7 @@ impl DocMeta {
                 am.put(ROOT, "owner", owner.to_string())?;
                 am.put(ROOT, "month", month.to_string())?;
             }
+            DocMeta::Suggestions { owner } => am.put(ROOT, "owner", owner.to_string())?,
         }
         am.put_object(ROOT, self.kind().collection(), ObjType::Map)?;
         am.commit_with(CommitOptions::default().with_message("create").with_time(0));
@@ -241,6 +266,11 @@ impl DocMeta {
                     .parse()
                     .map_err(|_| malformed("owner", "a device id"))?,
                 month: Month::parse(&field("month")?).ok_or_else(|| malformed("month", "YYYY-MM"))?,
+            },
+            DocKind::Suggestions => DocMeta::Suggestions {
+                owner: field("owner")?
+                    .parse()
+                    .map_err(|_| malformed("owner", "a device id"))?,
             },
         };
         if access::get_map(am, &ROOT, meta.kind().collection(), meta.kind().collection())?.is_none() {

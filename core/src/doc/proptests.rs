@@ -384,3 +384,80 @@ proptest! {
         prop_assert_eq!(&hub.heads(), &heads[0]);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// A field worker's suggestions, made on its device, answered concurrently by two
+    /// coordinators, merged in any order: the same document and the same suggestions with the
+    /// same answers everywhere, and every change one a hub accepts from its author.
+    #[test]
+    fn suggestions_and_their_answers_merge_the_same_in_any_order(
+        ops in prop::collection::vec((0..3usize, 0..6u128, prop::bool::ANY), 1..24),
+        orders in prop::collection::vec(Just(()).prop_perturb(|_, mut rng| {
+            let mut o = vec![0usize, 1, 2];
+            for i in (1..3).rev() { o.swap(i, rng.random_range(0..=i)); }
+            o
+        }), 3),
+    ) {
+        use crate::model::{Answer, Outcome, Suggestion, SuggestionId};
+        let devices: Vec<DeviceId> = (0..3).map(|_| DeviceId::random()).collect();
+        let author = devices[0];
+        let meta = DocMeta::Suggestions { owner: author };
+        let suggestion = |n: u128| Suggestion {
+            id: SuggestionId::from_uuid(uuid::Uuid::from_u128(0x5a + n)),
+            author,
+            partner: PartnerId::from_uuid(uuid::Uuid::from_u128(1 + n % 2)),
+            region: Region::Namur,
+            field: Some("notes".into()),
+            value: Some(format!("Note {n}")),
+            comment: format!("Seen on the door, {n}"),
+            made_on: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap_or_default(),
+            answer: None,
+        };
+        // The author's device starts the document with three suggestions.
+        let mut origin = Document::create(meta, author).unwrap_or_else(|e| panic!("{e}"));
+        for n in 0..3 {
+            origin.put_suggestion(&suggestion(n)).unwrap_or_else(|e| panic!("{e}"));
+        }
+        origin.commit(at(0));
+        let base = origin.automerge_mut().save();
+        let mut replicas = replicas_of(meta, &base, &devices);
+        for (step, (who, n, accept)) in ops.iter().enumerate() {
+            let r = &mut replicas[*who];
+            if *who == 0 {
+                // The author makes more; one already made is left as it is.
+                let s = suggestion(*n);
+                if r.suggestion(s.id).unwrap_or_else(|e| panic!("{e}")).is_none() {
+                    r.put_suggestion(&s).unwrap_or_else(|e| panic!("{e}"));
+                }
+            } else if *n < 3 {
+                let outcome = if *accept { Outcome::Accepted } else { Outcome::Dismissed };
+                let answer = Answer {
+                    outcome,
+                    reason: Some(format!("Answer {step}")),
+                    on: NaiveDate::from_ymd_opt(2026, 12, 2).unwrap_or_default(),
+                    by: devices[*who],
+                };
+                r.answer_suggestion(suggestion(*n).id, &answer).unwrap_or_else(|e| panic!("{e}"));
+            }
+            r.commit(at(step + 1));
+        }
+        let changes: Vec<Vec<u8>> = replicas.iter_mut().map(|r| r.automerge_mut().save_after(&[])).collect();
+        let mut merged = merged_in_orders(meta, &base, &changes, &orders);
+        let heads: Vec<_> = merged.iter_mut().map(|d| d.heads()).collect();
+        prop_assert_eq!(&heads[0], &heads[1]);
+        prop_assert_eq!(&heads[0], &heads[2]);
+        let read: Vec<_> = merged.iter().map(|d| d.suggestions().unwrap_or_else(|e| panic!("{e}"))).collect();
+        prop_assert_eq!(&read[0], &read[1]);
+        prop_assert_eq!(&read[0], &read[2]);
+        // An answer is one a coordinator gave, whole: its outcome and author agree.
+        for s in &read[0] {
+            if let Some(a) = &s.answer {
+                prop_assert!(a.by == devices[1] || a.by == devices[2], "answered by {}", a.by);
+            }
+        }
+        let mut hub = hub_after(meta, &base, &changes, &devices, &orders[0]);
+        prop_assert_eq!(&hub.heads(), &heads[0]);
+    }
+}

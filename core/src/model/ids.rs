@@ -81,6 +81,10 @@ uuid_id!(
     VisitId, "visit"
 );
 uuid_id!(
+    /// A suggestion from the field about a directory entry.
+    SuggestionId, "suggestion"
+);
+uuid_id!(
     /// A device (phone or laptop); its bytes are the Automerge actor of every change it makes.
     DeviceId, "device"
 );

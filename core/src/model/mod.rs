@@ -7,6 +7,7 @@ pub mod fields;
 mod hours;
 mod ids;
 mod partner;
+mod suggestion;
 mod validate;
 mod visit;
 
@@ -23,9 +24,12 @@ pub use hours::{
     format_ranges, parse_ranges, HoursException, InvalidException, InvalidHours, Opening, TimeRange,
     WeeklyHours, EXCEPTIONS_MAX, EXCEPTION_MAX_DAYS,
 };
-pub use ids::{BrochureId, DeviceId, DocId, InvalidId, LocationId, PartnerId, ServiceId, VisitId};
+pub use ids::{
+    BrochureId, DeviceId, DocId, InvalidId, LocationId, PartnerId, ServiceId, SuggestionId, VisitId,
+};
 pub use partner::{
     best_text, normalise_phone, Location, MultiText, Partner, Phone, Service, LONG_TEXT_MAX, SHORT_TEXT_MAX,
 };
+pub use suggestion::{Answer, Outcome, Suggestion, COMMENT_MAX};
 pub use validate::{Problem, Validation, ValidationError};
 pub use visit::{Month, Referral, Visit, VisitDetails, MAX_BROCHURES, MAX_PEOPLE, NOTE_MAX};

@@ -171,6 +171,7 @@ fn persist_row(tx: &Connection, cached: &mut Cached) -> Result<i64> {
                 DocMeta::VisitLog { owner, month } => {
                     (None, Some(owner.to_string()), Some(month.to_string()))
                 }
+                DocMeta::Suggestions { owner } => (None, Some(owner.to_string()), None),
             };
             let pk: i64 = tx
                 .prepare_cached(

@@ -80,7 +80,13 @@ impl Store {
         let mut carried = 0usize;
         let mut guard = lock(&self.writer);
         let Writer { conn, docs, actor } = guard.as_mut().ok_or(Error::Closed)?;
-        for (id, _) in docs::list(conn)? {
+        // Suggestions go only to a hub that sent a roster: one that knows their documents (an
+        // older hub would refuse the whole request for a document kind it cannot name).
+        let hub_takes_suggestions = super::schema::get_meta(conn, "roster_version")?.is_some();
+        for (id, kind) in docs::list(conn)? {
+            if kind == crate::doc::DocKind::Suggestions && !hub_takes_suggestions {
+                continue;
+            }
             let acked = docs::acked_heads(conn, id)?;
             let whole = resend.contains(&id);
             let cached = docs
@@ -288,11 +294,13 @@ impl Store {
 }
 
 /// Whether the hub accepts changes to a document from this device: the directory and the
-/// catalog from coordinators and admins (or before enrollment), a visit log from its owner.
+/// catalog from coordinators and admins (or before enrollment), a visit log from its owner,
+/// suggestions from their author and from coordinators and admins (who answer them).
 fn may_write(meta: &DocMeta, role: Option<Role>, device: DeviceId) -> bool {
     match meta {
         DocMeta::DirectorySection { .. } | DocMeta::BrochureCatalog => role.is_none_or(Role::edits_directory),
         DocMeta::VisitLog { owner, .. } => *owner == device,
+        DocMeta::Suggestions { owner } => *owner == device || role.is_some_and(Role::edits_directory),
     }
 }
 

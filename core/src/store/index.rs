@@ -439,6 +439,8 @@ pub(crate) enum Entities {
     Partners(Vec<(PartnerId, Option<(Partner, PartnerRows)>)>),
     Brochures(Vec<(BrochureId, Option<Brochure>)>),
     Visits(Vec<(VisitId, Option<Visit>)>),
+    /// Suggestions are read from their documents: only observers are told.
+    Suggestions(Vec<crate::model::SuggestionId>),
 }
 
 /// Reads the given entities of `doc`. Fails when one does not hydrate into the model.
@@ -476,6 +478,14 @@ pub(crate) fn read_entities(doc: &Document, keys: &[EntityKey]) -> Result<Entiti
             });
             Entities::Visits(read.collect::<std::result::Result<_, _>>()?)
         }
+        DocKind::Suggestions => Entities::Suggestions(
+            keys.iter()
+                .filter_map(|k| match *k {
+                    EntityKey::Suggestion(id) => Some(id),
+                    _ => None,
+                })
+                .collect(),
+        ),
     })
 }
 
@@ -528,6 +538,7 @@ pub(crate) fn write_entities(conn: &Connection, doc: &Document, entities: Entiti
                 changes.visits.push(id);
             }
         }
+        Entities::Suggestions(ids) => changes.suggestions.extend(ids),
     }
     changes.documents.push(doc.id());
     Ok(changes)

@@ -14,7 +14,9 @@ mod open;
 mod query;
 mod recover;
 mod roster;
+mod suggestions;
 pub use roster::EditRight;
+pub use suggestions::Proposal;
 pub mod schema;
 pub(crate) mod sync_state;
 
@@ -61,6 +63,8 @@ pub struct StoreChanges {
     pub brochures: Vec<BrochureId>,
     /// Visits logged or amended.
     pub visits: Vec<VisitId>,
+    /// Suggestions made or answered.
+    pub suggestions: Vec<crate::model::SuggestionId>,
     /// Documents written.
     pub documents: Vec<DocId>,
 }
@@ -71,6 +75,7 @@ impl StoreChanges {
         self.partners.is_empty()
             && self.brochures.is_empty()
             && self.visits.is_empty()
+            && self.suggestions.is_empty()
             && self.documents.is_empty()
     }
 
@@ -78,6 +83,7 @@ impl StoreChanges {
         self.partners.extend(other.partners);
         self.brochures.extend(other.brochures);
         self.visits.extend(other.visits);
+        self.suggestions.extend(other.suggestions);
         self.documents.extend(other.documents);
     }
 }

@@ -853,6 +853,12 @@ public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
 public protocol OutreachStoreProtocol: AnyObject, Sendable {
     
     /**
+     * Accepts a suggestion (coordinators): its edit is made by this device, and its author
+     * sees it accepted after the next syncs.
+     */
+    func acceptSuggestion(suggestionId: String, reason: String?) throws 
+    
+    /**
      * Adds a partner (coordinators). Returns its id.
      */
     func addPartner(partner: Partner) throws  -> String
@@ -895,6 +901,11 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
      * what `FieldChange.by` and `ConflictValue.by` come from.
      */
     func deviceNames() throws  -> [DeviceName]
+    
+    /**
+     * Dismisses a suggestion (coordinators), saying why.
+     */
+    func dismissSuggestion(suggestionId: String, reason: String) throws 
     
     /**
      * Applies edits to a partner as one change (coordinators); the entry must stay valid.
@@ -1022,6 +1033,20 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
     func subscribe(observer: StoreObserver)  -> StoreSubscription
     
     /**
+     * Suggests a correction of a partner's entry, offline: `field` as the apps name it
+     * (`notes`, `locations.<id>.hours`; none to flag the whole entry) and the value proposed,
+     * with a comment for the coordinators (never personal data: `PersonalData` otherwise).
+     * Syncs to the coordinators of every organisation. Returns its id.
+     */
+    func suggest(partnerId: String, field: String?, value: String?, comment: String) throws  -> String
+    
+    /**
+     * Every suggestion this device holds, newest first: its own with their answers, and for a
+     * coordinator those of every device.
+     */
+    func suggestions() throws  -> [Suggestion]
+    
+    /**
      * Syncs with the hub: sends this device's changes, receives everyone else's, removes
      * expired visit-log months, fetches brochure files. `progress` is told each step;
      * `cancel` (or cancelling the coroutine/task) stops it with `Cancelled`. A revoked device
@@ -1129,6 +1154,20 @@ public convenience init(path: String, key: Data, config: StoreConfig)throws  {
 
     
     /**
+     * Accepts a suggestion (coordinators): its edit is made by this device, and its author
+     * sees it accepted after the next syncs.
+     */
+open func acceptSuggestion(suggestionId: String, reason: String?)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_method_outreachstore_accept_suggestion(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(suggestionId),
+        FfiConverterOptionString.lower(reason),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Adds a partner (coordinators). Returns its id.
      */
 open func addPartner(partner: Partner)throws  -> String  {
@@ -1232,6 +1271,19 @@ open func deviceNames()throws  -> [DeviceName]  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Dismisses a suggestion (coordinators), saying why.
+     */
+open func dismissSuggestion(suggestionId: String, reason: String)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_method_outreachstore_dismiss_suggestion(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(suggestionId),
+        FfiConverterString.lower(reason),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -1546,6 +1598,38 @@ open func subscribe(observer: StoreObserver) -> StoreSubscription  {
     uniffi_outreach_ffi_fn_method_outreachstore_subscribe(
             self.uniffiCloneHandle(),
         FfiConverterTypeStoreObserver_lower(observer),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Suggests a correction of a partner's entry, offline: `field` as the apps name it
+     * (`notes`, `locations.<id>.hours`; none to flag the whole entry) and the value proposed,
+     * with a comment for the coordinators (never personal data: `PersonalData` otherwise).
+     * Syncs to the coordinators of every organisation. Returns its id.
+     */
+open func suggest(partnerId: String, field: String?, value: String?, comment: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_method_outreachstore_suggest(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(partnerId),
+        FfiConverterOptionString.lower(field),
+        FfiConverterOptionString.lower(value),
+        FfiConverterString.lower(comment),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every suggestion this device holds, newest first: its own with their answers, and for a
+     * coordinator those of every device.
+     */
+open func suggestions()throws  -> [Suggestion]  {
+    return try  FfiConverterSequenceTypeSuggestion.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
+        uniffiCallStatus in
+    uniffi_outreach_ffi_fn_method_outreachstore_suggestions(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -3892,6 +3976,10 @@ public struct StoreChanges: Equatable, Hashable {
      * Visits logged or amended.
      */
     public let visits: [String]
+    /**
+     * Suggestions made or answered.
+     */
+    public let suggestions: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3904,10 +3992,14 @@ public struct StoreChanges: Equatable, Hashable {
          */brochures: [String], 
         /**
          * Visits logged or amended.
-         */visits: [String]) {
+         */visits: [String], 
+        /**
+         * Suggestions made or answered.
+         */suggestions: [String]) {
         self.partners = partners
         self.brochures = brochures
         self.visits = visits
+        self.suggestions = suggestions
     }
 
     
@@ -3928,7 +4020,8 @@ public struct FfiConverterTypeStoreChanges: FfiConverterRustBuffer {
             try StoreChanges(
                 partners: FfiConverterSequenceString.read(from: &buf), 
                 brochures: FfiConverterSequenceString.read(from: &buf), 
-                visits: FfiConverterSequenceString.read(from: &buf)
+                visits: FfiConverterSequenceString.read(from: &buf), 
+                suggestions: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -3936,6 +4029,7 @@ public struct FfiConverterTypeStoreChanges: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.partners, into: &buf)
         FfiConverterSequenceString.write(value.brochures, into: &buf)
         FfiConverterSequenceString.write(value.visits, into: &buf)
+        FfiConverterSequenceString.write(value.suggestions, into: &buf)
     }
 }
 
@@ -6317,6 +6411,31 @@ fileprivate struct FfiConverterSequenceTypeStaleEntry: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeSuggestion: FfiConverterRustBuffer {
+    typealias SwiftType = [Suggestion]
+
+    public static func write(_ value: [Suggestion], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSuggestion.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Suggestion] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Suggestion]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSuggestion.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeAgeCount: FfiConverterRustBuffer {
     typealias SwiftType = [AgeCount]
 
@@ -6800,6 +6919,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_logsink_log() != 47301) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_accept_suggestion() != 11688) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_add_partner() != 44480) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6822,6 +6944,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_device_names() != 10383) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_dismiss_suggestion() != 5485) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_edit_partner() != 49052) {
@@ -6888,6 +7013,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_subscribe() != 43416) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_suggest() != 64555) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_suggestions() != 32009) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_sync() != 49037) {

@@ -685,6 +685,95 @@ fileprivate struct FfiConverterDuration: FfiConverterRustBuffer {
 
 
 /**
+ * A coordinator's answer to a suggestion.
+ */
+public struct Answer: Equatable, Hashable {
+    /**
+     * Accepted (the edit was made) or dismissed.
+     */
+    public let outcome: Outcome
+    /**
+     * Why, for a dismissal (required) or an acceptance (optional).
+     */
+    public let reason: String?
+    /**
+     * When.
+     */
+    public let on: IsoDate
+    /**
+     * The device that answered.
+     */
+    public let by: DeviceId
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Accepted (the edit was made) or dismissed.
+         */outcome: Outcome, 
+        /**
+         * Why, for a dismissal (required) or an acceptance (optional).
+         */reason: String?, 
+        /**
+         * When.
+         */on: IsoDate, 
+        /**
+         * The device that answered.
+         */by: DeviceId) {
+        self.outcome = outcome
+        self.reason = reason
+        self.on = on
+        self.by = by
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Answer: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAnswer: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Answer {
+        return
+            try Answer(
+                outcome: FfiConverterTypeOutcome.read(from: &buf), 
+                reason: FfiConverterOptionString.read(from: &buf), 
+                on: FfiConverterTypeIsoDate.read(from: &buf), 
+                by: FfiConverterTypeDeviceId.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Answer, into buf: inout [UInt8]) {
+        FfiConverterTypeOutcome.write(value.outcome, into: &buf)
+        FfiConverterOptionString.write(value.reason, into: &buf)
+        FfiConverterTypeIsoDate.write(value.on, into: &buf)
+        FfiConverterTypeDeviceId.write(value.by, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnswer_lift(_ buf: RustBuffer) throws -> Answer {
+    return try FfiConverterTypeAnswer.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnswer_lower(_ value: Answer) -> RustBuffer {
+    return FfiConverterTypeAnswer.lower(value)
+}
+
+
+/**
  * An entry of [`Brochure::files`] as the apps see it (`BrochureFile` to them): the file with its
  * language, as text for the bindings to check.
  */
@@ -2419,6 +2508,149 @@ public func FfiConverterTypeStaleEntry_lower(_ value: StaleEntry) -> RustBuffer 
 
 
 /**
+ * A proposed correction of a directory entry.
+ */
+public struct Suggestion: Equatable, Hashable {
+    /**
+     * Stable id.
+     */
+    public let id: SuggestionId
+    /**
+     * The device that made it.
+     */
+    public let author: DeviceId
+    /**
+     * The partner it is about.
+     */
+    public let partner: PartnerId
+    /**
+     * The partner's region (the section whose stewards answer it).
+     */
+    public let region: Region
+    /**
+     * The field, as the CLI and the apps name it (`notes`, `locations.<id>.hours`); none for
+     * a flag on the whole entry ("this office moved").
+     */
+    public let field: String?
+    /**
+     * The value proposed for the field, as `partners edit` would take it; none to clear it or
+     * for a flag.
+     */
+    public let value: String?
+    /**
+     * What the author says, for the coordinator (no personal data).
+     */
+    public let comment: String
+    /**
+     * When it was made.
+     */
+    public let madeOn: IsoDate
+    /**
+     * The coordinator's answer, once there is one.
+     */
+    public let answer: Answer?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Stable id.
+         */id: SuggestionId, 
+        /**
+         * The device that made it.
+         */author: DeviceId, 
+        /**
+         * The partner it is about.
+         */partner: PartnerId, 
+        /**
+         * The partner's region (the section whose stewards answer it).
+         */region: Region, 
+        /**
+         * The field, as the CLI and the apps name it (`notes`, `locations.<id>.hours`); none for
+         * a flag on the whole entry ("this office moved").
+         */field: String?, 
+        /**
+         * The value proposed for the field, as `partners edit` would take it; none to clear it or
+         * for a flag.
+         */value: String?, 
+        /**
+         * What the author says, for the coordinator (no personal data).
+         */comment: String, 
+        /**
+         * When it was made.
+         */madeOn: IsoDate, 
+        /**
+         * The coordinator's answer, once there is one.
+         */answer: Answer?) {
+        self.id = id
+        self.author = author
+        self.partner = partner
+        self.region = region
+        self.field = field
+        self.value = value
+        self.comment = comment
+        self.madeOn = madeOn
+        self.answer = answer
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Suggestion: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSuggestion: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Suggestion {
+        return
+            try Suggestion(
+                id: FfiConverterTypeSuggestionId.read(from: &buf), 
+                author: FfiConverterTypeDeviceId.read(from: &buf), 
+                partner: FfiConverterTypePartnerId.read(from: &buf), 
+                region: FfiConverterTypeRegion.read(from: &buf), 
+                field: FfiConverterOptionString.read(from: &buf), 
+                value: FfiConverterOptionString.read(from: &buf), 
+                comment: FfiConverterString.read(from: &buf), 
+                madeOn: FfiConverterTypeIsoDate.read(from: &buf), 
+                answer: FfiConverterOptionTypeAnswer.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Suggestion, into buf: inout [UInt8]) {
+        FfiConverterTypeSuggestionId.write(value.id, into: &buf)
+        FfiConverterTypeDeviceId.write(value.author, into: &buf)
+        FfiConverterTypePartnerId.write(value.partner, into: &buf)
+        FfiConverterTypeRegion.write(value.region, into: &buf)
+        FfiConverterOptionString.write(value.field, into: &buf)
+        FfiConverterOptionString.write(value.value, into: &buf)
+        FfiConverterString.write(value.comment, into: &buf)
+        FfiConverterTypeIsoDate.write(value.madeOn, into: &buf)
+        FfiConverterOptionTypeAnswer.write(value.answer, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSuggestion_lift(_ buf: RustBuffer) throws -> Suggestion {
+    return try FfiConverterTypeSuggestion.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSuggestion_lower(_ value: Suggestion) -> RustBuffer {
+    return FfiConverterTypeSuggestion.lower(value)
+}
+
+
+/**
  * One progress update. Counts are for the current phase; `total` is 0 when unknown.
  */
 public struct SyncProgress: Equatable, Hashable {
@@ -3583,6 +3815,81 @@ public func FfiConverterTypeOrgKind_lift(_ buf: RustBuffer) throws -> OrgKind {
 #endif
 public func FfiConverterTypeOrgKind_lower(_ value: OrgKind) -> RustBuffer {
     return FfiConverterTypeOrgKind.lower(value)
+}
+
+
+
+/**
+ * What became of a suggestion.
+ */
+
+public enum Outcome: Equatable, Hashable {
+    
+    /**
+     * The edit was made.
+     */
+    case accepted
+    /**
+     * It was not taken, for the reason given.
+     */
+    case dismissed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Outcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = Outcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Outcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .accepted
+        
+        case 2: return .dismissed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Outcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .accepted:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .dismissed:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutcome_lift(_ buf: RustBuffer) throws -> Outcome {
+    return try FfiConverterTypeOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutcome_lower(_ value: Outcome) -> RustBuffer {
+    return FfiConverterTypeOutcome.lower(value)
 }
 
 
@@ -4811,6 +5118,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAnswer: FfiConverterRustBuffer {
+    typealias SwiftType = Answer?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAnswer.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAnswer.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeDeviceName: FfiConverterRustBuffer {
     typealias SwiftType = DeviceName?
 
@@ -5751,6 +6082,46 @@ public func FfiConverterTypeServiceId_lift(_ value: RustBuffer) throws -> Servic
 #endif
 public func FfiConverterTypeServiceId_lower(_ value: ServiceId) -> RustBuffer {
     return FfiConverterTypeServiceId.lower(value)
+}
+
+
+
+public typealias SuggestionId = String
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSuggestionId: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SuggestionId {
+        return try FfiConverterString.read(from: &buf)
+    }
+
+    public static func write(_ value: SuggestionId, into buf: inout [UInt8]) {
+        return FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> SuggestionId {
+        return try FfiConverterString.lift(value)
+    }
+
+    public static func lower(_ value: SuggestionId) -> RustBuffer {
+        return FfiConverterString.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSuggestionId_lift(_ value: RustBuffer) throws -> SuggestionId {
+    return try FfiConverterTypeSuggestionId.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSuggestionId_lower(_ value: SuggestionId) -> RustBuffer {
+    return FfiConverterTypeSuggestionId.lower(value)
 }
 
 

@@ -124,13 +124,21 @@ pub(crate) fn readable_rows(conn: &Tx<'_>, caller: &Caller) -> Result<Vec<DocRow
     } else {
         None
     };
+    // Suggestions go to every coordinator and admin: `?3` is their role's kind when the caller
+    // has one, and matches nothing otherwise.
+    let answers = if caller.role.edits_directory() {
+        "suggestions"
+    } else {
+        ""
+    };
     conn.query(
         &format!(
             "SELECT {ROW_COLUMNS} FROM documents
-             WHERE kind <> 'visit_log' OR owner_device = ?1 OR owner_org = ?2
+             WHERE kind IN ('directory_section', 'brochure_catalog') OR owner_device = ?1
+                OR (kind = 'visit_log' AND owner_org = ?2) OR kind = ?3
              ORDER BY pk"
         ),
-        params![caller.device.to_string(), org],
+        params![caller.device.to_string(), org, answers],
     )?
     .iter()
     .map(parse_row)
@@ -241,6 +249,7 @@ pub(crate) fn insert(
         DocMeta::DirectorySection { region } => (Some(region.to_string()), None, None),
         DocMeta::BrochureCatalog => (None, None, None),
         DocMeta::VisitLog { owner, month } => (None, Some(owner.to_string()), Some(month.to_string())),
+        DocMeta::Suggestions { owner } => (None, Some(owner.to_string()), None),
     };
     let inserted = conn.query_opt(
         "INSERT INTO documents (id, kind, region, owner_device, owner_org, month, heads, version,

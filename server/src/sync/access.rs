@@ -4,6 +4,10 @@
 //! | --- | --- | --- |
 //! | directory section, brochure catalog | coordinators and admins | every enrolled device |
 //! | visit log | its owner device | its owner, coordinators and admins of the owner's organisation |
+//! | suggestions | its owner device (the suggestions), coordinators and admins (the answers) | its owner, coordinators and admins of every organisation |
+//!
+//! Within a suggestions document, who writes which keys is checked operation by operation
+//! (`inspect`): its owner makes the suggestions, another device answers them.
 
 use outreach_core::doc::{DocKind, DocMeta};
 use outreach_core::model::DeviceId;
@@ -32,6 +36,14 @@ fn rule(caller: &Caller, kind: DocKind, owner: Option<DeviceId>, owner_org: Opti
                 write: own,
             }
         }
+        DocKind::Suggestions => {
+            let own = owner == Some(caller.device);
+            let answers = caller.role.edits_directory();
+            Access {
+                read: own || answers,
+                write: own || answers,
+            }
+        }
     }
 }
 
@@ -48,6 +60,12 @@ pub(crate) fn of_new(caller: &Caller, meta: &DocMeta) -> Access {
             let org = (*owner == caller.device).then_some(caller.org.as_str());
             rule(caller, meta.kind(), Some(*owner), org)
         }
+        // Only its owner starts a suggestions document (its organisation is recorded then).
+        DocMeta::Suggestions { owner } if *owner != caller.device => Access {
+            read: false,
+            write: false,
+        },
+        DocMeta::Suggestions { owner } => rule(caller, meta.kind(), Some(*owner), Some(caller.org.as_str())),
         _ => rule(caller, meta.kind(), None, None),
     }
 }

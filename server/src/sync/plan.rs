@@ -470,7 +470,8 @@ fn plan_new(
         .ok_or_else(|| Error::Corrupt("a validator gave a new document without its snapshot".into()))?;
     check_contacts(ctx, push, &accepted, &snapshot)?;
     let heads = from_wire(&accepted.heads);
-    let owner_org = matches!(meta, DocMeta::VisitLog { .. }).then(|| ctx.caller.org.clone());
+    let owner_org = matches!(meta, DocMeta::VisitLog { .. } | DocMeta::Suggestions { .. })
+        .then(|| ctx.caller.org.clone());
     let decision = Decision::Answer {
         device_heads,
         known: Known::Validated {

@@ -266,6 +266,18 @@ fn check_op(
     let field = node
         .field(key)
         .ok_or_else(|| DocError::UnknownField { path: path.clone() })?;
+    if let DocMeta::Suggestions { owner } = meta {
+        // Its author makes a suggestion and writes its fields; another device answers it.
+        let by_author = crate::doc::DeviceActor::belongs_to(id.1, *owner);
+        let author_writes = match node {
+            Node::Suggestions => true,
+            Node::Suggestion => crate::doc::suggestions::AUTHOR_KEYS.contains(&key.as_str()),
+            _ => by_author,
+        };
+        if author_writes != by_author {
+            return Err(DocError::ForeignActor);
+        }
+    }
     match (&op.action, field.slot) {
         (OpType::Delete, _) if field.removable => Ok(()),
         (OpType::Delete, Slot::Value(_)) if keeps_a_value(am, op, key) => Ok(()),
@@ -281,7 +293,7 @@ fn check_op(
                 .check(v)
                 .map_err(|expected| super::malformed(path.clone(), expected))?;
             match (rule, text) {
-                (Value::FreeText(_), Some(t)) => scan(t, &path, findings),
+                (Value::FreeText(_) | Value::Answer, Some(t)) => scan(t, &path, findings),
                 (Value::VisitJson, Some(t)) => check_visit_json(meta, t, &path, findings),
                 (Value::Exception, Some(t)) => key
                     .parse()

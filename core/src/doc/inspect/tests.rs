@@ -404,3 +404,87 @@ fn hours_as_one_value_exceptions_and_the_raised_layout_pass_and_bad_ones_do_not(
     ];
     assert_each_refused(meta, &saved, &base, dev, &cases);
 }
+
+#[test]
+fn a_suggestion_is_written_by_its_author_and_answered_by_another_device_only() {
+    use crate::model::{Answer, Outcome, PartnerId, Suggestion, SuggestionId};
+    let (author, coordinator) = (DeviceId::random(), DeviceId::random());
+    let meta = DocMeta::Suggestions { owner: author };
+    let suggestion = |id| Suggestion {
+        id,
+        author,
+        partner: PartnerId::random(),
+        region: Region::Limburg,
+        field: Some("notes".into()),
+        value: Some("Ring twice".into()),
+        comment: "The bell is broken".into(),
+        made_on: "2026-12-01".parse().unwrap(),
+        answer: None,
+    };
+    let answer = |by| Answer {
+        outcome: Outcome::Dismissed,
+        reason: Some("Already known".into()),
+        on: "2026-12-02".parse().unwrap(),
+        by,
+    };
+    // The author makes it; a coordinator answers it: both pass.
+    let mut mine = Document::create(meta, author).unwrap();
+    let id = SuggestionId::random();
+    mine.put_suggestion(&suggestion(id)).unwrap();
+    mine.commit(Utc::now());
+    let mut hub = Document::create(meta, DeviceId::random()).unwrap();
+    inspect_new(&mut hub, &mut mine, &[]).unwrap();
+    let saved = mine.automerge_mut().save();
+    let base = mine.heads();
+    let mut theirs = Document::load(meta.id(), &saved, coordinator).unwrap();
+    theirs.answer_suggestion(id, &answer(coordinator)).unwrap();
+    theirs.commit(Utc::now());
+    let mut hub = Document::load(meta.id(), &saved, DeviceId::random()).unwrap();
+    inspect_new(&mut hub, &mut theirs, &base).unwrap();
+    let read = theirs.suggestion(id).unwrap().unwrap();
+    assert_eq!(
+        read.answer.map(|a| (a.outcome, a.by)),
+        Some((Outcome::Dismissed, coordinator))
+    );
+
+    // The author answering its own, or another device writing a suggestion or changing one
+    // of the author's fields, is refused.
+    let mut own = Document::load(meta.id(), &saved, author).unwrap();
+    own.answer_suggestion(id, &answer(author)).unwrap();
+    own.commit(Utc::now());
+    let mut hub = Document::load(meta.id(), &saved, DeviceId::random()).unwrap();
+    assert!(matches!(
+        inspect_new(&mut hub, &mut own, &base),
+        Err(DocError::ForeignActor)
+    ));
+    let mut forged = Document::load(meta.id(), &saved, coordinator).unwrap();
+    forged
+        .put_suggestion(&suggestion(SuggestionId::random()))
+        .unwrap();
+    forged.commit(Utc::now());
+    let mut hub = Document::load(meta.id(), &saved, DeviceId::random()).unwrap();
+    assert!(matches!(
+        inspect_new(&mut hub, &mut forged, &base),
+        Err(DocError::ForeignActor)
+    ));
+    let cases: Vec<Tamper<'_>> = vec![Box::new(|am| {
+        let coll = am.get(ROOT, "suggestions").unwrap().unwrap().1;
+        let s = am.get(&coll, id.to_string()).unwrap().unwrap().1;
+        am.put(&s, "value", "Ring three times").unwrap();
+    })];
+    assert_each_refused(meta, &saved, &base, coordinator, &cases);
+    // A field the vocabulary does not know, or personal data in the comment, is refused.
+    let cases: Vec<Tamper<'_>> = vec![
+        Box::new(|am| {
+            let coll = am.get(ROOT, "suggestions").unwrap().unwrap().1;
+            let s = am.get(&coll, id.to_string()).unwrap().unwrap().1;
+            am.put(&s, "field", "worker_notes").unwrap();
+        }),
+        Box::new(|am| {
+            let coll = am.get(ROOT, "suggestions").unwrap().unwrap().1;
+            let s = am.get(&coll, id.to_string()).unwrap().unwrap().1;
+            am.put(&s, "comment", "Pay to BE68 5390 0754 7034").unwrap();
+        }),
+    ];
+    assert_each_refused(meta, &saved, &base, author, &cases);
+}

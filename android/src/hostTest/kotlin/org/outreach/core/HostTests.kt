@@ -859,6 +859,51 @@ fun registerTests(h: Harness) {
         assertTrue(t.store.sync(null, null).complete)
     }
 
+    h.test("suggestion_made_offline_and_answered") {
+        val coordinator = enrolled("suggest-coord", "coordinator")
+        val office = location(3600, "Genk", Region.LIMBURG, hours = weekdays(9 * 60, 17 * 60))
+        val p = partner("CAW Genk", Region.LIMBURG, OrgKind.WELFARE_CENTRE, locations = listOf(office))
+        coordinator.store.addPartner(p)
+        coordinator.store.sync(null, null)
+        val worker = enrolled("suggest-worker", "fieldworker")
+        worker.store.sync(null, null)
+        // Offline, the worker suggests new hours; a note naming someone is refused.
+        val hours = "locations.${office.id}.hours"
+        expectThrows<OutreachException.PersonalData> {
+            worker.store.suggest(p.id, hours, "mon-fri 13:00-17:00", "Ask Jan, 0470 12 34 56")
+        }
+        val bad = expectThrows<OutreachException.InvalidInput> { worker.store.suggest(p.id, "opening", null, "Closed") }
+        assertEquals("field", bad.field)
+        val id = worker.store.suggest(p.id, hours, "mon-fri 13:00-17:00", "New hours on the door")
+        val mine = worker.store.suggestions().single { it.id == id }
+        assertNull(mine.answer)
+        assertEquals(hours, mine.field)
+        worker.store.sync(null, null)
+        // The coordinator accepts: the edit is made, and the worker sees it accepted.
+        coordinator.store.sync(null, null)
+        val received = coordinator.store.suggestions().single { it.id == id }
+        assertEquals(worker.store.deviceId(), received.author)
+        expectThrows<OutreachException.Unauthorized> { worker.store.acceptSuggestion(id, null) }
+        coordinator.store.acceptSuggestion(id, "Thanks")
+        assertEquals(weekdays(13 * 60, 17 * 60), coordinator.store.partner(p.id).locations.single().hours)
+        coordinator.store.sync(null, null)
+        worker.store.sync(null, null)
+        val answered = assertNotNull(worker.store.suggestions().single { it.id == id }.answer)
+        assertEquals(Outcome.ACCEPTED, answered.outcome)
+        assertEquals("Thanks", answered.reason)
+        assertEquals(coordinator.store.deviceId(), answered.by)
+        assertEquals(weekdays(13 * 60, 17 * 60), worker.store.partner(p.id).locations.single().hours)
+        // A flag on the whole entry, dismissed with a reason.
+        val flag = worker.store.suggest(p.id, null, null, "The office is being renovated")
+        worker.store.sync(null, null)
+        coordinator.store.sync(null, null)
+        expectThrows<OutreachException.InvalidInput> { coordinator.store.dismissSuggestion(flag, " ") }
+        coordinator.store.dismissSuggestion(flag, "Open as usual")
+        coordinator.store.sync(null, null)
+        worker.store.sync(null, null)
+        assertEquals(Outcome.DISMISSED, worker.store.suggestions().single { it.id == flag }.answer?.outcome)
+    }
+
     h.test("sync_cancelled_by_SyncCancellation") {
         val t = enrolled("cancel", "fieldworker")
         t.store.logVisit(visitDetails())
