@@ -1227,6 +1227,7 @@ async fn the_readme_walkthrough_runs_as_written_against_a_hub() {
         "2026-12-24..2027-01-01 closed",
         "2026-12-31 09:00-12:00",
         "By appointment",
+        "The front door is closed for works",
         "Laptop 2, coordinator, CAW Limburg (this device)",
     ] {
         assert!(stdout.contains(expected), "{expected} missing from:\n{stdout}");
