@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::access::{get_map, malformed};
-use super::{DocError, Document};
+use super::{DeviceActor, DocError, Document};
 use crate::model::{BrochureId, DeviceId, PartnerId};
 use crate::sync::protocol::DeviceName;
 
@@ -61,10 +61,12 @@ pub struct FieldChange {
     pub settles_conflict: bool,
 }
 
+/// The device behind an actor, whatever its epoch (a device that started anew after its history
+/// regressed writes as `device ++ epoch`); the nil id for the genesis actor or anything else.
 fn author_of(actor: &ActorId) -> Author {
-    uuid::Uuid::from_slice(actor.to_bytes())
-        .map(DeviceId::from_uuid)
-        .unwrap_or_else(|_| DeviceId::from_uuid(uuid::Uuid::nil()))
+    DeviceActor::parse(actor)
+        .map(|a| a.device)
+        .unwrap_or_else(|| DeviceId::from_uuid(uuid::Uuid::nil()))
 }
 
 fn time_of(secs: i64) -> DateTime<Utc> {
@@ -332,5 +334,23 @@ mod tests {
         assert_eq!(themes.len(), 1);
         assert_eq!((themes[0].key.as_str(), themes[0].author), ("legal", b));
         assert!(da.partner_field_history(p.id, "services.nope.name").is_err());
+    }
+
+    #[test]
+    fn a_device_that_started_anew_is_still_named_as_the_author() {
+        let a = DeviceId::random();
+        let meta = DocMeta::DirectorySection {
+            region: Region::Namur,
+        };
+        let mut doc = Document::create(meta, DeviceActor::new(a, 3)).unwrap();
+        let p = Partner::new(Region::Namur, "CAW Namur", OrgKind::Ngo);
+        doc.insert_partner(&p).unwrap();
+        doc.commit(at("2026-11-01T09:00:00Z"));
+        doc.edit_partner(p.id, &[PartnerEdit::Email(Some("namur@example.org".into()))])
+            .unwrap();
+        doc.commit(at("2026-11-02T09:00:00Z"));
+        let history = doc.partner_field_history(p.id, "email").unwrap();
+        assert!(!history.is_empty());
+        assert!(history.iter().all(|h| h.author == a), "{history:?}");
     }
 }
