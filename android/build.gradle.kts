@@ -11,15 +11,26 @@
 //   generateUniffiKotlin  the workspace's `uniffi-bindgen`, library mode, on the first ABI's library
 //                         -> build/generated/uniffi/kotlin, a directory of the main Kotlin sources
 // The Cargo workspace is the parent directory of this one.
+//
+// The AAR carries the SDK's version, `[workspace.package] version` of the workspace's Cargo.toml
+// (one version for the Rust crates, this library and the iOS package; CHANGELOG.md says what each
+// changed for apps):
+//   versionedAar          the release AAR as build/outputs/versioned/outreach-<version>.aar
+//   publish               org.outreach:outreach-core:<version> (AAR, sources, POM with JNA and
+//                         kotlinx-coroutines) into the Maven repository build/repo;
+//                         publishToMavenLocal puts it in ~/.m2 instead
 
+import com.android.build.api.artifact.SingleArtifact
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
 import org.jetbrains.kotlin.gradle.dsl.JvmTarget
+import org.w3c.dom.Element
 
 plugins {
     // AGP 8.7 needs Gradle 8.9+ and JDK 17+, and knows compileSdk 35.
     id("com.android.library") version "8.7.3"
     id("org.jetbrains.kotlin.android") version "2.1.21"
+    `maven-publish`
 }
 
 // ---- Settings: gradle.properties, each overridable with -P ------------------------------------
@@ -78,6 +89,41 @@ val cargo: String = providers.gradleProperty("outreach.cargo").orNull ?: run {
     File(cargoHome, "bin/cargo").takeIf(File::canExecute)?.path ?: "cargo"
 }
 
+// ---- The SDK's version: the workspace's Cargo.toml ---------------------------------------------
+
+/**
+ * The string value of `key` in `[table]` of a TOML text, or null: all this build needs of
+ * Cargo.toml (`version = "0.2.0"`, `license = "MPL-2.0"`), without a TOML library.
+ */
+fun tomlString(text: String, table: String, key: String): String? {
+    val entry = Regex("^" + Regex.escape(key) + "\\s*=\\s*\"([^\"]*)\"")
+    var current = ""
+    for (raw in text.lines()) {
+        val line = raw.trim()
+        if (line.startsWith("[")) {
+            current = line.substringBefore("]").trim('[', ' ')
+        } else if (current == table) {
+            entry.find(line)?.let { return it.groupValues[1] }
+        }
+    }
+    return null
+}
+
+/** The workspace manifest, read through Gradle so that a changed version reconfigures the build. */
+val cargoManifest: String =
+    providers.fileContents(layout.projectDirectory.file("../Cargo.toml")).asText.get()
+
+/** `[workspace.package] version`: the AAR's version and its Maven version. */
+val sdkVersion: String = tomlString(cargoManifest, "workspace.package", "version")
+    ?: throw GradleException("${repoRoot.resolve("Cargo.toml")} has no [workspace.package] version")
+
+/** `[workspace.package] license` (an SPDX id), also the POM's license. */
+val sdkLicense: String = tomlString(cargoManifest, "workspace.package", "license")
+    ?: throw GradleException("${repoRoot.resolve("Cargo.toml")} has no [workspace.package] license")
+
+group = "org.outreach"
+version = sdkVersion
+
 // ---- The Android library ------------------------------------------------------------------------
 
 android {
@@ -119,6 +165,14 @@ android {
             useLegacyPackaging = false
         }
     }
+
+    // The software component `release` that the Maven publication below is made from; the
+    // sources jar includes the generated bindings, so that an IDE shows their documentation.
+    publishing {
+        singleVariant("release") {
+            withSourcesJar()
+        }
+    }
 }
 
 kotlin {
@@ -134,6 +188,79 @@ dependencies {
     // in Structure, which every UniFFI call goes through.
     api("net.java.dev.jna:jna:5.18.1@aar")
     api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.10.2")
+}
+
+// ---- Versioned artifacts -----------------------------------------------------------------------
+
+androidComponents {
+    onVariants(selector().withBuildType("release")) { variant ->
+        // AGP names its own output after the project (build/outputs/aar/outreach-core-android-
+        // release.aar); the file handed to apps carries the version.
+        tasks.register<Copy>("versionedAar") {
+            group = "publishing"
+            description = "Copies the release AAR to build/outputs/versioned/outreach-$sdkVersion.aar."
+            from(variant.artifacts.get(SingleArtifact.AAR))
+            into(layout.buildDirectory.dir("outputs/versioned"))
+            rename { "outreach-$sdkVersion.aar" }
+        }
+    }
+}
+
+publishing {
+    publications {
+        register<MavenPublication>("release") {
+            groupId = "org.outreach"
+            artifactId = "outreach-core"
+            version = sdkVersion
+            // The component exists once AGP has created the variants. Its `api` dependencies (JNA
+            // as an AAR, kotlinx-coroutines-core) become the POM's compile-scope dependencies.
+            afterEvaluate {
+                from(components["release"])
+            }
+            pom {
+                name.set("Outreach core")
+                description.set(
+                    "The Outreach Rust core for Android apps: the offline partner directory, " +
+                        "brochures and visit log, and their sync with a hub, as a Kotlin API " +
+                        "(org.outreach.core) generated by UniFFI.",
+                )
+                tomlString(cargoManifest, "workspace.package", "repository")?.let { url.set(it) }
+                licenses {
+                    license {
+                        // The same license as every crate of the workspace (Cargo.toml).
+                        name.set(sdkLicense)
+                        url.set("https://spdx.org/licenses/$sdkLicense.html")
+                    }
+                }
+                withXml {
+                    // JNA's default artifact is a jar with desktop libraries only: a Maven-POM
+                    // consumer must get its AAR. Gradle writes this type for `@aar` itself; this
+                    // only makes sure the POM says so.
+                    val root = asElement()
+                    val dependencies = root.getElementsByTagName("dependency")
+                    for (index in 0 until dependencies.length) {
+                        val dependency = dependencies.item(index) as Element
+                        fun text(tag: String): String? =
+                            dependency.getElementsByTagName(tag).item(0)?.textContent?.trim()
+                        val isJna = text("groupId") == "net.java.dev.jna" && text("artifactId") == "jna"
+                        if (isJna && text("type") == null) {
+                            val type = root.ownerDocument.createElementNS(dependency.namespaceURI, "type")
+                            type.textContent = "aar"
+                            dependency.appendChild(type)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    repositories {
+        // A Maven repository in the build directory, to hand over or to upload from; nothing is
+        // sent anywhere by this build.
+        maven {
+            name = "build"
+            url = uri(layout.buildDirectory.dir("repo"))
+        }
+    }
 }
 
 // ---- Checking the 16 KB alignment ---------------------------------------------------------------

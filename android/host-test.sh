@@ -126,6 +126,26 @@ install_jna() {
     rm -f "$log"
 }
 
+# ---- The README's example -------------------------------------------------------------------------
+
+# README.md's Kotlin example is the body of ReadmeExample.kt, which the tests compile and run:
+# fail when the two differ, so that the README never shows code that was not run.
+check_readme_example() {
+    python3 - "$root/README.md" "$sources/ReadmeExample.kt" <<'PY'
+import sys, textwrap
+readme, example = (open(p, encoding="utf-8").read() for p in sys.argv[1:])
+start = readme.index("```kotlin\nimport org.outreach.core.*")
+block = readme[start:readme.index("\n```", start + 3)].split("\n")[1:]
+shown = "\n".join(l for l in block if not l.startswith("import ")).strip()
+body = example[example.index("): ReadmeRun {") + len("): ReadmeRun {"):example.index("    return ReadmeRun(")]
+ran = textwrap.dedent(body).strip()
+if shown != ran:
+    import difflib
+    sys.stderr.write("\n".join(difflib.unified_diff(ran.split("\n"), shown.split("\n"), "ReadmeExample.kt", "README.md", lineterm="")) + "\n")
+    sys.exit("host-test: README.md's Kotlin example differs from the body of ReadmeExample.kt")
+PY
+}
+
 # ---- Build ---------------------------------------------------------------------------------------
 
 # Generates the bindings from the release library and compiles them with the host tests and the
@@ -173,6 +193,7 @@ java_flags() {
         -cp "$jar:$jna_jar:$coroutines_jar:$kotlin_test_jar"
 }
 
+check_readme_example
 need_java
 install_kotlinc
 install_jna
@@ -272,6 +293,8 @@ if [ -z "$hub_url" ]; then
     exit 1
 fi
 say "hub at $hub_url (pid $hub_pid), its log in $hub_log"
+# The bench's directory (2,000 partners), which the main-safety tests search from one thread.
+"$target/release/bench" directory "$work/directory"
 
 mapfile -t flags < <(java_flags)
 # The last line printed is the harness's `N passed, M failed`; the exit status is the JVM's.
@@ -281,4 +304,5 @@ java "${flags[@]}" \
     "-Doutreach.hub.bin=$hub_bin" \
     "-Doutreach.hub.org=Fedasil" \
     "-Doutreach.tmp=$work/tmp" \
+    "-Doutreach.directory=$work/directory" \
     org.outreach.core.HostTestsKt "${filter[@]}"

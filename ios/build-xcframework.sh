@@ -9,9 +9,16 @@
 # never runs it: there, scripts/check-swift-bindings.sh regenerates the Swift bindings from the
 # desktop library and fails if they differ from the committed Swift sources.
 #
-# Usage: ios/build-xcframework.sh [--ios-only]
-#   --ios-only   leave out the macOS slice: two Rust targets fewer to build, but the package then
-#                builds for iOS only
+# It also packs the xcframework for a remote Swift package, as
+# ios/build/OutreachCore-<version>.xcframework.zip (<version>: the SDK's, `[workspace.package]
+# version` of Cargo.toml; CHANGELOG.md), and prints the archive's SwiftPM checksum with the
+# `.binaryTarget(name:url:checksum:)` line that uses it.
+#
+# Usage: ios/build-xcframework.sh [--ios-only] [--release-url URL]
+#   --ios-only         leave out the macOS slice: two Rust targets fewer to build, but the package
+#                      then builds for iOS only
+#   --release-url URL  where the archive will be served from (the URL of its directory), for the
+#                      printed `.binaryTarget` line; without it the line has a placeholder
 #
 # Once, beforehand:
 #   rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios \
@@ -27,15 +34,23 @@ die() {
 step() { printf '\n== %s\n' "$*"; }
 
 with_macos=1
-for arg in "$@"; do
-    case "$arg" in
+release_url=
+while [ "$#" -gt 0 ]; do
+    case "$1" in
         --ios-only) with_macos=0 ;;
+        --release-url)
+            [ "$#" -ge 2 ] || die "--release-url needs the URL of the directory the archive is served from"
+            release_url=$2
+            shift
+            ;;
+        --release-url=*) release_url=${1#--release-url=} ;;
         -h | --help)
             sed -n '2,/^set -euo pipefail$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
             exit 0
             ;;
-        *) die "unknown argument: $arg (see --help)" ;;
+        *) die "unknown argument: $1 (see --help)" ;;
     esac
+    shift
 done
 
 # ---- Where this can run ---------------------------------------------------------------------------
@@ -50,6 +65,7 @@ if ! xcrun --sdk iphoneos --show-sdk-path >/dev/null 2>&1; then
     die "the selected Xcode has no iOS SDK (Xcode > Settings > Components)"
 fi
 command -v cargo >/dev/null || die "cargo is not on PATH (rustup puts it in ~/.cargo/bin)"
+command -v python3 >/dev/null || die "python3 is not on PATH (Xcode's Command Line Tools have one); it reads the version from Cargo.toml"
 
 ios_dir=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$ios_dir")
@@ -85,6 +101,11 @@ ffi_headers=(outreach_ffiFFI.h outreach_coreFFI.h)
 # API) and of core/uniffi.toml (the core's records and enums), plus ".swift".
 swift_sources=(OutreachCore.swift OutreachCoreModel.swift)
 lib=liboutreach_ffi.a
+# The SDK's version, one for the Rust crates, this package and the Android library.
+version=$(python3 "$root/scripts/api-check.py" version --cargo "$root/Cargo.toml") ||
+    die "cannot read [workspace.package] version from Cargo.toml"
+# The archive of a release, for a remote package's binary target.
+archive_name=OutreachCore-$version.xcframework.zip
 
 target_dir=${CARGO_TARGET_DIR:-target}
 case "$target_dir" in
@@ -190,9 +211,41 @@ for swift_source in "${swift_sources[@]}"; do
     fi
 done
 
+# ---- The archive of a release ------------------------------------------------------------------
+
+# A remote binary target is a zip with the xcframework at its root, named after the target (SwiftPM
+# looks the artifact up by name): outreach_ffiFFI.xcframework, the binaryTarget of Package.swift.
+# The local package keeps its OutreachFFI.xcframework, found by path.
+step "$archive_name"
+staging="$build_dir/archive"
+archive="$build_dir/$archive_name"
+rm -rf "$staging" "$archive"
+mkdir -p "$staging"
+cp -R "$xcframework" "$staging/$ffi_module.xcframework"
+(cd "$staging" && ditto -c -k --sequesterRsrc --keepParent "$ffi_module.xcframework" "$archive")
+
+# SwiftPM's checksum is the archive's SHA-256; `swift package` says so itself when it can.
+checksum=$(cd "$ios_dir" && swift package compute-checksum "$archive" 2>/dev/null) || checksum=
+if ! [[ "$checksum" =~ ^[0-9a-f]{64}$ ]]; then
+    checksum=$(shasum -a 256 "$archive" | awk '{ print $1 }')
+fi
+if [ -n "$release_url" ]; then
+    archive_url=${release_url%/}/$archive_name
+else
+    archive_url="https://RELEASE-HOST/PATH/$archive_name"
+fi
+
 platforms="iOS devices, iOS simulator (arm64, x86_64)"
 if [ "$with_macos" = 1 ]; then
     platforms="$platforms, macOS (arm64, x86_64)"
 fi
 printf '\nbuilt %s for %s\n' "${xcframework#"$root/"}" "$platforms"
 printf 'add the package to an app: Xcode > File > Add Package Dependencies… > Add Local… > %s\n' "${ios_dir#"$root/"}"
+printf '\nrelease archive (version %s): %s\n' "$version" "${archive#"$root/"}"
+printf 'SwiftPM checksum: %s\n' "$checksum"
+if [ -z "$release_url" ]; then
+    printf 'for a remote package (pass --release-url to fill in the URL):\n'
+else
+    printf 'for a remote package, once the archive is served at %s:\n' "$archive_url"
+fi
+printf '    .binaryTarget(name: "%s", url: "%s", checksum: "%s"),\n' "$ffi_module" "$archive_url" "$checksum"

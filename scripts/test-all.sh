@@ -27,6 +27,10 @@ bash scripts/check-swift-bindings.sh
 step "Kotlin host tests: the generated bindings on the JVM, against the library and a real hub"
 bash android/host-test.sh
 
+step "SDK API: the compatibility check itself, then the Kotlin and Swift API against the last release"
+bash scripts/test-api-check.sh
+bash scripts/check-sdk-api.sh
+
 step "benchmark runs (their figures mean something only on a quiet machine)"
 cargo run --release --locked -p outreach-tests --bin bench -- local
 cargo run --release --locked -p outreach-tests --bin bench -- sync

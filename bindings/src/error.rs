@@ -14,8 +14,9 @@ use crate::types::{IntoFfi, PersonalDataSpan};
 /// Everything an Outreach call can fail with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum OutreachError {
-    /// A value given by the app is invalid; `field` names it (`people_reached`, `note`,
-    /// `services.<id>.name`, `key`...), so the app can show the message beside the input.
+    /// A value given by the app is invalid; `field` names it as the app's language spells the
+    /// property (`peopleReached`, `note`, `services.<id>.name`, `key`...), so that the app can
+    /// show the message beside the input.
     #[error("{reason}")]
     InvalidInput {
         /// The field at fault.

@@ -1,14 +1,15 @@
 //! `OutreachStore`, the object the apps hold, and its callbacks, cancellation and subscription
 //! handles. Thin wrappers over [`outreach_core::Store`]: convert, call, convert back.
 //!
-//! Threads: every method may be called from any thread. Local calls are synchronous and fast
-//! (well under a millisecond to a few milliseconds) but do touch the disk, so apps call them off
-//! the UI thread (Kotlin: `Dispatchers.IO`); network calls (`enroll`, `sync`,
-//! `fetch_brochure_files`) are `suspend` in Kotlin and `async` in Swift, and run on the
-//! bindings' own small Tokio runtime, never on the caller's thread.
+//! Threads: main-safe by construction. Every call that touches the disk or the network is `async`
+//! at the FFI (Kotlin `suspend`, Swift `async`) and runs on the library's own threads, never on
+//! the caller's: disk work on a small blocking pool, network work on a two-worker Tokio runtime.
+//! A coroutine on the main dispatcher (or a SwiftUI `.task`) can await any of them. Only the
+//! memory-only getters (`device_id`, `config`) and `subscribe` stay synchronous.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use outreach_core as oc;
 use outreach_core::model as m;
@@ -22,22 +23,50 @@ use crate::types::{
     StoreConfig, SyncProgress, SyncReport, Visit, VisitDetails, VisitQuery,
 };
 
-/// The runtime the network calls run on: two workers are plenty for one sync at a time.
+/// The runtime the library's work runs on: two workers are plenty for one sync at a time, and
+/// its blocking pool runs the disk calls. The store serialises its writes itself, so a few
+/// threads suffice; more calls than threads wait their turn in the pool's queue.
 fn runtime() -> Res<&'static tokio::runtime::Runtime> {
     static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
-                .thread_name("outreach-net")
+                .max_blocking_threads(4)
+                .thread_name("outreach")
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())
         })
         .as_ref()
         .map_err(|e| OutreachError::Internal {
-            reason: format!("could not start the network runtime: {e}"),
+            reason: format!("could not start the library's runtime: {e}"),
         })
+}
+
+/// Runs a disk call on the runtime's blocking pool and waits for it from whatever executor
+/// polls the returned future, without blocking that executor's thread. A panic becomes
+/// `Internal`. Dropping the future (a cancelled coroutine) lets the call finish on its own: a
+/// local call is short, and each one is a transaction either way.
+async fn off_thread<T: Send + 'static>(
+    call: &'static str,
+    work: impl FnOnce() -> Res<T> + Send + 'static,
+) -> Res<T> {
+    let handle = runtime()?.spawn_blocking(move || {
+        let started = Instant::now();
+        let result = guard(work);
+        traced(call, started, result.is_ok());
+        result
+    });
+    match handle.await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => Err(OutreachError::Internal {
+            reason: panic_reason(&*e.into_panic()),
+        }),
+        Err(_) => Err(OutreachError::Cancelled {
+            reason: "cancelled: the library's runtime stopped".into(),
+        }),
+    }
 }
 
 /// Runs `work` on the runtime and waits for it from whatever executor polls the returned
@@ -53,6 +82,13 @@ async fn on_runtime<T: Send + 'static>(work: impl Future<Output = oc::Result<T>>
             reason: "cancelled: the network runtime stopped".into(),
         }),
     }
+}
+
+/// Tells the log sink, at `Trace`, that a call's work is done, on the thread that did it and
+/// before the caller is woken: the call's name, how long it took and whether it succeeded.
+fn traced(call: &'static str, started: Instant, ok: bool) {
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    tracing::trace!(target: TARGET, call, micros, ok, "call done");
 }
 
 /// Cancels the token when dropped before the work finished: when the app cancels the coroutine
@@ -150,8 +186,14 @@ impl StoreSubscription {
 }
 
 /// Cancels a network call (`enroll`, `sync`, `fetch_brochure_files`) from any thread: the call
-/// ends with `Cancelled` at its next step or while waiting for the network. Cancelling the
-/// Kotlin coroutine or Swift task awaiting the call does the same. Once cancelled, stays so.
+/// ends with `Cancelled` at its next step or while waiting for the network. Once cancelled,
+/// stays so.
+///
+/// Kotlin: cancelling the coroutine that awaits the call does the same (UniFFI's Kotlin drops
+/// the call's future, which cancels it). Swift: cancelling the `Task` does *not*: UniFFI's
+/// generated `async` keeps polling the call until it completes, so a Swift caller passes a
+/// `SyncCancellation` and calls `cancel()` from `withTaskCancellationHandler`'s `onCancel` (see
+/// ios/README.md).
 #[derive(uniffi::Object, Default)]
 pub struct SyncCancellation {
     token: oc::CancelToken,
@@ -179,8 +221,8 @@ impl SyncCancellation {
 /// The device's encrypted store: the partner directory, the brochures and this device's
 /// anonymised visit logs, synced with the organisation's hub.
 ///
-/// Open one per database file and share it; every method is safe from any thread. Local
-/// methods are quick but touch the disk: call them off the UI thread.
+/// Open one per database file (`OutreachStore.open`) and share it; every method is safe from
+/// any thread, and every one that touches the disk or the network is `suspend`/`async`.
 #[derive(uniffi::Object)]
 pub struct OutreachStore {
     store: Arc<oc::Store>,
@@ -189,18 +231,35 @@ pub struct OutreachStore {
 }
 
 impl OutreachStore {
-    /// Calls the store, guarded, with an argument checked as `field` (an id, a record; `""` for
-    /// a record whose fields are named alone), and returns its result as the app gets it.
-    fn call<F, A: FromFfi<F>, T: IntoFfi<U>, U, E>(
+    /// Runs a store call off the caller's thread.
+    async fn run<T: Send + 'static>(
         &self,
+        name: &'static str,
+        call: impl FnOnce(&oc::Store) -> Res<T> + Send + 'static,
+    ) -> Res<T> {
+        let store = self.store.clone();
+        off_thread(name, move || call(&store)).await
+    }
+
+    /// Calls the store off the caller's thread with an argument checked as `field` (an id, a
+    /// record; `""` for a record whose fields are named alone), and returns its result as the
+    /// app gets it. The argument is checked first, on the caller's thread: it is memory only.
+    async fn call<F, A, T, U, E>(
+        &self,
+        name: &'static str,
         field: &str,
         value: F,
-        call: impl FnOnce(&oc::Store, A) -> Result<T, E>,
+        call: impl FnOnce(&oc::Store, A) -> Result<T, E> + Send + 'static,
     ) -> Res<U>
     where
+        A: FromFfi<F> + Send + 'static,
+        T: IntoFfi<U>,
+        U: Send + 'static,
         OutreachError: From<E>,
     {
-        guard(|| Ok(call(&self.store, arg(field, value)?)?.into_ffi()))
+        let value = guard(|| arg(field, value))?;
+        self.run(name, move |store| Ok(call(store, value)?.into_ffi()))
+            .await
     }
 
     /// The languages the app gave, or (none given) the configured ones.
@@ -212,7 +271,12 @@ impl OutreachStore {
         }
     }
 
-    fn network<T, F, W>(&self, cancel: Option<Arc<SyncCancellation>>, work: F) -> impl Future<Output = Res<T>>
+    fn network<T, F, W>(
+        &self,
+        name: &'static str,
+        cancel: Option<Arc<SyncCancellation>>,
+        work: F,
+    ) -> impl Future<Output = Res<T>>
     where
         T: Send + 'static,
         F: FnOnce(Arc<oc::Store>, oc::SyncOptions, oc::CancelToken) -> W,
@@ -221,8 +285,14 @@ impl OutreachStore {
         let token = cancel.map(|c| c.token.clone()).unwrap_or_default();
         let mut abandoned = CancelOnDrop(Some(token.clone()));
         let fut = work(self.store.clone(), self.sync_options.clone(), token);
+        let traced_fut = async move {
+            let started = Instant::now();
+            let result = fut.await;
+            traced(name, started, result.is_ok());
+            result
+        };
         async move {
-            let result = on_runtime(fut).await;
+            let result = on_runtime(traced_fut).await;
             abandoned.0.take();
             result
         }
@@ -232,12 +302,13 @@ impl OutreachStore {
 #[uniffi::export]
 impl OutreachStore {
     /// Opens (or creates) the store at `path` with its 32-byte `key` (keep it in the Android
-    /// Keystore or the iOS Keychain). A wrong key is `WrongKey`, a key of another length
+    /// Keystore or the iOS Keychain), off the caller's thread (opening may migrate the file
+    /// and rebuild its read model). A wrong key is `WrongKey`, a key of another length
     /// `InvalidInput { field = "key" }`; a failed open never changes the file.
     #[uniffi::constructor]
-    pub fn new(path: String, key: Vec<u8>, config: StoreConfig) -> Res<Arc<Self>> {
-        guard(|| {
-            let sync_options = config.sync_options()?;
+    pub async fn open(path: String, key: Vec<u8>, config: StoreConfig) -> Res<Arc<Self>> {
+        let sync_options = guard(|| config.sync_options())?;
+        off_thread("open", move || {
             let options = oc::StoreOptions {
                 plaintext_header: config.plaintext_header,
                 brochure_dir: config.brochure_dir.as_ref().map(Into::into),
@@ -249,14 +320,15 @@ impl OutreachStore {
                 sync_options,
             }))
         })
+        .await
     }
 
-    /// This device's id (UUID text), as the hub knows it.
+    /// This device's id (UUID text), as the hub knows it. Memory only.
     pub fn device_id(&self) -> String {
         self.store.device_id().to_string()
     }
 
-    /// The options the store was opened with.
+    /// The options the store was opened with. Memory only.
     pub fn config(&self) -> StoreConfig {
         self.config.clone()
     }
@@ -264,72 +336,91 @@ impl OutreachStore {
     // ---- directory ----
 
     /// Searches the directory: by distance when `near` is set, then relevance, then freshness.
-    pub fn search_partners(&self, query: PartnerQuery) -> Res<Vec<PartnerSummary>> {
-        self.call("", query, |store, query| store.search_partners(&query))
+    pub async fn search_partners(&self, query: PartnerQuery) -> Res<Vec<PartnerSummary>> {
+        self.call("search_partners", "", query, |store, query| {
+            store.search_partners(&query)
+        })
+        .await
     }
 
     /// A partner's full entry.
-    pub fn partner(&self, partner_id: String) -> Res<Partner> {
-        self.call("partner_id", partner_id, |store, id| store.partner(id))
+    pub async fn partner(&self, partner_id: String) -> Res<Partner> {
+        self.call("partner", "partner_id", partner_id, |store, id| store.partner(id))
+            .await
     }
 
     /// How many partners the directory holds on this device.
-    pub fn partner_count(&self) -> Res<u64> {
-        guard(|| Ok(self.store.partner_count()?))
+    pub async fn partner_count(&self) -> Res<i64> {
+        self.run("partner_count", |store| {
+            Ok(i64::try_from(store.partner_count()?).unwrap_or(i64::MAX))
+        })
+        .await
     }
 
     /// Partners with fields holding concurrent values, for a coordinator to resolve.
-    pub fn partners_with_conflicts(&self) -> Res<Vec<PartnerSummary>> {
-        guard(|| Ok(self.store.partners_with_conflicts()?.into_ffi()))
+    pub async fn partners_with_conflicts(&self) -> Res<Vec<PartnerSummary>> {
+        self.run("partners_with_conflicts", |store| {
+            Ok(store.partners_with_conflicts()?.into_ffi())
+        })
+        .await
     }
 
     /// The fields of a partner holding concurrent values, each with its author and time.
     /// Writing the field again (any edit of it) resolves the conflict.
-    pub fn partner_conflicts(&self, partner_id: String) -> Res<Vec<FieldConflict>> {
-        self.call("partner_id", partner_id, |store, id| store.partner_conflicts(id))
+    pub async fn partner_conflicts(&self, partner_id: String) -> Res<Vec<FieldConflict>> {
+        self.call("partner_conflicts", "partner_id", partner_id, |store, id| {
+            store.partner_conflicts(id)
+        })
+        .await
     }
 
     /// Who set a field of a partner (`name`, `notes`, `themes`, `services.<id>.fees`...: the
     /// names the apps use), to what and when, oldest first. A name that is no field is
     /// `InvalidInput { field = "field" }`, whose reason lists the valid names.
-    pub fn partner_history(&self, partner_id: String, field: String) -> Res<Vec<FieldChange>> {
-        self.call("partner_id", partner_id, |store, id| {
+    pub async fn partner_history(&self, partner_id: String, field: String) -> Res<Vec<FieldChange>> {
+        self.call("partner_history", "partner_id", partner_id, move |store, id| {
             store.partner_history(id, &field)
         })
+        .await
     }
 
     /// Every write to a partner, its services and locations, newest first, each naming its
     /// field; `settlesConflict` marks the writes that settled a conflict.
-    pub fn partner_changes(&self, partner_id: String) -> Res<Vec<FieldChange>> {
-        self.call("partner_id", partner_id, |store, id| store.partner_changes(id))
+    pub async fn partner_changes(&self, partner_id: String) -> Res<Vec<FieldChange>> {
+        self.call("partner_changes", "partner_id", partner_id, |store, id| {
+            store.partner_changes(id)
+        })
+        .await
     }
 
     /// The names of the devices this device may see (every coordinator and admin, itself, and
     /// for a coordinator its organisation's devices), as the hub last sent them with a sync:
     /// what `FieldChange.by` and `ConflictValue.by` come from.
-    pub fn device_names(&self) -> Res<Vec<DeviceName>> {
-        guard(|| Ok(self.store.device_names()?))
+    pub async fn device_names(&self) -> Res<Vec<DeviceName>> {
+        self.run("device_names", |store| Ok(store.device_names()?)).await
     }
 
     /// What this device may do with a region's section of the directory, as the hub last said:
     /// `Edit`, or `Suggest` (named stewards keep it; none named: a field worker's device). An
     /// edit of a section this device may not edit is `Unauthorized`.
-    pub fn edit_right(&self, region: Region) -> Res<EditRight> {
-        guard(|| Ok(self.store.edit_right(region)?))
+    pub async fn edit_right(&self, region: Region) -> Res<EditRight> {
+        self.run("edit_right", move |store| Ok(store.edit_right(region)?))
+            .await
     }
 
-    /// Suggests a correction of a partner's entry, offline: `field` as the apps name it
-    /// (`notes`, `locations.<id>.hours`; none to flag the whole entry) and the value proposed,
-    /// with a comment for the coordinators (never personal data: `PersonalData` otherwise).
-    /// Syncs to the coordinators of every organisation. Returns its id.
-    pub fn suggest(
+    /// Suggests a correction of a partner's entry, offline, with a comment for the
+    /// coordinators (never personal data: `PersonalData` otherwise): `field` as the apps name
+    /// it (`notes`, `locations.<id>.hours`; none to flag the whole entry) and the `value`
+    /// proposed. Syncs to the coordinators of every organisation. Returns its id.
+    #[uniffi::method(default(field = None, value = None))]
+    pub async fn suggest(
         &self,
         partner_id: String,
+        comment: String,
         field: Option<String>,
         value: Option<String>,
-        comment: String,
     ) -> Res<String> {
-        self.call("partner_id", partner_id, |store, partner| {
+        self.call("suggest", "partner_id", partner_id, move |store, partner| {
             store.suggest(&oc::store::Proposal {
                 partner,
                 field,
@@ -337,111 +428,152 @@ impl OutreachStore {
                 comment,
             })
         })
+        .await
     }
 
     /// Every suggestion this device holds, newest first: its own with their answers, and for a
     /// coordinator those of every device.
-    pub fn suggestions(&self) -> Res<Vec<m::Suggestion>> {
-        guard(|| Ok(self.store.suggestions()?))
+    pub async fn suggestions(&self) -> Res<Vec<m::Suggestion>> {
+        self.run("suggestions", |store| Ok(store.suggestions()?)).await
     }
 
     /// Accepts a suggestion (coordinators): its edit is made by this device, and its author
     /// sees it accepted after the next syncs.
-    pub fn accept_suggestion(&self, suggestion_id: String, reason: Option<String>) -> Res<()> {
-        self.call("suggestion_id", suggestion_id, |store, id| {
-            store.accept_suggestion(id, reason.as_deref())
-        })
+    #[uniffi::method(default(reason = None))]
+    pub async fn accept_suggestion(&self, suggestion_id: String, reason: Option<String>) -> Res<()> {
+        self.call(
+            "accept_suggestion",
+            "suggestion_id",
+            suggestion_id,
+            move |store, id| store.accept_suggestion(id, reason.as_deref()),
+        )
+        .await
     }
 
     /// Dismisses a suggestion (coordinators), saying why.
-    pub fn dismiss_suggestion(&self, suggestion_id: String, reason: String) -> Res<()> {
-        self.call("suggestion_id", suggestion_id, |store, id| {
-            store.dismiss_suggestion(id, &reason)
-        })
+    pub async fn dismiss_suggestion(&self, suggestion_id: String, reason: String) -> Res<()> {
+        self.call(
+            "dismiss_suggestion",
+            "suggestion_id",
+            suggestion_id,
+            move |store, id| store.dismiss_suggestion(id, &reason),
+        )
+        .await
     }
 
     /// Adds a partner (coordinators). Returns its id.
-    pub fn add_partner(&self, partner: Partner) -> Res<String> {
-        self.call("", partner, |store, partner| store.add_partner(&partner))
+    pub async fn add_partner(&self, partner: Partner) -> Res<String> {
+        self.call("add_partner", "", partner, |store, partner| {
+            store.add_partner(&partner)
+        })
+        .await
     }
 
     /// Applies edits to a partner as one change (coordinators); the entry must stay valid.
-    pub fn edit_partner(&self, partner_id: String, edits: Vec<PartnerEdit>) -> Res<()> {
-        guard(|| {
-            let edits = edits.into_iter().map(|e| arg("", e)).collect::<Res<Vec<_>>>()?;
-            self.call("partner_id", partner_id, |store, id| {
-                store.edit_partner(id, &edits)
-            })
+    pub async fn edit_partner(&self, partner_id: String, edits: Vec<PartnerEdit>) -> Res<()> {
+        let edits = guard(|| edits.into_iter().map(|e| arg("", e)).collect::<Res<Vec<_>>>())?;
+        self.call("edit_partner", "partner_id", partner_id, move |store, id| {
+            store.edit_partner(id, &edits)
         })
+        .await
     }
 
     /// Sets a partner's status (partners are closed, never deleted).
-    pub fn set_partner_status(&self, partner_id: String, status: PartnerStatus) -> Res<()> {
-        self.call("partner_id", partner_id, |store, id| {
-            store.set_partner_status(id, status)
-        })
+    pub async fn set_partner_status(&self, partner_id: String, status: PartnerStatus) -> Res<()> {
+        self.call(
+            "set_partner_status",
+            "partner_id",
+            partner_id,
+            move |store, id| store.set_partner_status(id, status),
+        )
+        .await
     }
 
     /// Records that a partner's entry was checked with the organisation on `on` by `by`.
-    pub fn mark_verified(&self, partner_id: String, on: IsoDate, by: String) -> Res<()> {
-        self.call("partner_id", partner_id, |store, id| {
+    pub async fn mark_verified(&self, partner_id: String, on: IsoDate, by: String) -> Res<()> {
+        self.call("mark_verified", "partner_id", partner_id, move |store, id| {
             store.mark_verified(id, on, &by)
         })
+        .await
     }
 
     /// Records that each of these partners' entries was checked on `on` by `by`; an unknown id
     /// is `NotFound` before anything is recorded.
-    pub fn mark_all_verified(&self, partner_ids: Vec<String>, on: IsoDate, by: String) -> Res<()> {
-        self.call("partner_ids", partner_ids, |store, ids: Vec<m::PartnerId>| {
-            store.mark_all_verified(&ids, on, &by)
-        })
+    pub async fn mark_all_verified(&self, partner_ids: Vec<String>, on: IsoDate, by: String) -> Res<()> {
+        self.call(
+            "mark_all_verified",
+            "partner_ids",
+            partner_ids,
+            move |store, ids: Vec<m::PartnerId>| store.mark_all_verified(&ids, on, &by),
+        )
+        .await
     }
 
     /// The entries that need checking: last verified before `verified_before`, or never;
     /// oldest first (never verified first). Defunct partners are left out.
-    pub fn stale_partners(&self, verified_before: IsoDate) -> Res<Vec<PartnerSummary>> {
-        guard(|| Ok(self.store.stale_partners(verified_before)?.into_ffi()))
+    pub async fn stale_partners(&self, verified_before: IsoDate) -> Res<Vec<PartnerSummary>> {
+        self.run("stale_partners", move |store| {
+            Ok(store.stale_partners(verified_before)?.into_ffi())
+        })
+        .await
     }
 
     /// Everything whose information needs checking: partners, their offices and services last
     /// verified before `verified_before`, or never; never verified first, then the oldest.
-    pub fn stale_entries(&self, verified_before: IsoDate) -> Res<Vec<StaleEntry>> {
-        guard(|| Ok(self.store.stale_entries(verified_before)?))
+    pub async fn stale_entries(&self, verified_before: IsoDate) -> Res<Vec<StaleEntry>> {
+        self.run("stale_entries", move |store| {
+            Ok(store.stale_entries(verified_before)?)
+        })
+        .await
     }
 
     /// Records that each of these entries (partners, offices, services) was checked on `on` by
     /// `by`; an entry this device does not know is `NotFound` before anything is recorded.
-    pub fn mark_entries_verified(&self, entries: Vec<EntryRef>, on: IsoDate, by: String) -> Res<()> {
-        guard(|| {
-            let pairs = entries
+    pub async fn mark_entries_verified(&self, entries: Vec<EntryRef>, on: IsoDate, by: String) -> Res<()> {
+        let pairs = guard(|| {
+            entries
                 .into_iter()
                 .map(|e| arg::<EntryPair, _>("entries", e).map(|e| (e.partner, e.entry)))
-                .collect::<Res<Vec<_>>>()?;
-            Ok(self.store.mark_entries_verified(&pairs, on, &by)?)
+                .collect::<Res<Vec<_>>>()
+        })?;
+        self.run("mark_entries_verified", move |store| {
+            Ok(store.mark_entries_verified(&pairs, on, &by)?)
         })
+        .await
     }
 
     // ---- brochures ----
 
     /// Brochures in force, each in the first of `languages` it has (then any), newest first.
-    /// An empty list uses the store's configured languages.
-    pub fn brochures(&self, languages: Vec<String>) -> Res<Vec<BrochureView>> {
-        guard(|| Ok(self.store.brochures(&self.languages_or(languages)?)?.into_ffi()))
+    /// No languages given: the store's configured languages.
+    #[uniffi::method(default(languages))]
+    pub async fn brochures(&self, languages: Vec<String>) -> Res<Vec<BrochureView>> {
+        let languages = self.languages_or(languages)?;
+        self.run("brochures", move |store| {
+            Ok(store.brochures(&languages)?.into_ffi())
+        })
+        .await
     }
 
     /// A brochure's full record.
-    pub fn brochure(&self, brochure_id: String) -> Res<Brochure> {
-        self.call("brochure_id", brochure_id, |store, id| store.brochure(id))
+    pub async fn brochure(&self, brochure_id: String) -> Res<Brochure> {
+        self.call("brochure", "brochure_id", brochure_id, |store, id| {
+            store.brochure(id)
+        })
+        .await
     }
 
     /// Adds a brochure, or updates the fields of an existing one (coordinators).
-    pub fn put_brochure(&self, brochure: Brochure) -> Res<()> {
-        self.call("", brochure, |store, brochure| store.put_brochure(&brochure))
+    pub async fn put_brochure(&self, brochure: Brochure) -> Res<()> {
+        self.call("put_brochure", "", brochure, |store, brochure| {
+            store.put_brochure(&brochure)
+        })
+        .await
     }
 
     /// Publishes the file of a brochure in one language (coordinators): kept here, named in the
     /// catalog, uploaded at the next sync.
-    pub fn publish_brochure_file(
+    pub async fn publish_brochure_file(
         &self,
         brochure_id: String,
         lang_code: String,
@@ -449,65 +581,73 @@ impl OutreachStore {
         media_type: String,
         file_name: String,
     ) -> Res<()> {
-        guard(|| {
-            let lang = arg("lang", lang_code)?;
-            self.call("brochure_id", brochure_id, |store, id| {
-                store.publish_brochure_file(id, lang, &bytes, &media_type, &file_name)
-            })
-        })
+        let lang = arg("lang", lang_code)?;
+        self.call(
+            "publish_brochure_file",
+            "brochure_id",
+            brochure_id,
+            move |store, id| store.publish_brochure_file(id, lang, &bytes, &media_type, &file_name),
+        )
+        .await
     }
 
     /// The brochure's file on this device, verified, in the first of `languages` available
-    /// here (empty: the configured languages), else any; `null` when none is here yet.
-    pub fn brochure_file(
+    /// here (none given: the configured languages), else any; `null` when none is here yet.
+    #[uniffi::method(default(languages))]
+    pub async fn brochure_file(
         &self,
         brochure_id: String,
         languages: Vec<String>,
     ) -> Res<Option<LocalBrochureFile>> {
-        guard(|| {
-            let languages = self.languages_or(languages)?;
-            self.call("brochure_id", brochure_id, |store, id| {
-                store.brochure_file(id, &languages)
-            })
+        let languages = self.languages_or(languages)?;
+        self.call("brochure_file", "brochure_id", brochure_id, move |store, id| {
+            store.brochure_file(id, &languages)
         })
+        .await
     }
 
     // ---- visits ----
 
     /// Logs a visit. Returns its id. The note is checked for personal data: if it holds some,
     /// nothing is stored and `PersonalData` says where.
-    pub fn log_visit(&self, details: VisitDetails) -> Res<String> {
-        self.call("", details, |store, details| store.log_visit(&details))
+    pub async fn log_visit(&self, details: VisitDetails) -> Res<String> {
+        self.call("log_visit", "", details, |store, details| {
+            store.log_visit(&details)
+        })
+        .await
     }
 
     /// Corrects a visit this device logged (same month); checked like `log_visit`.
-    pub fn amend_visit(&self, visit_id: String, details: VisitDetails) -> Res<()> {
-        guard(|| {
-            let details = arg("", details)?;
-            self.call("visit_id", visit_id, |store, id| store.amend_visit(id, &details))
+    pub async fn amend_visit(&self, visit_id: String, details: VisitDetails) -> Res<()> {
+        let details = arg("", details)?;
+        self.call("amend_visit", "visit_id", visit_id, move |store, id| {
+            store.amend_visit(id, &details)
         })
+        .await
     }
 
     /// A visit held on this device: its own, or on a coordinator's device one of the
     /// organisation's (synced for reports).
-    pub fn visit(&self, visit_id: String) -> Res<Visit> {
-        self.call("visit_id", visit_id, |store, id| store.visit(id))
+    pub async fn visit(&self, visit_id: String) -> Res<Visit> {
+        self.call("visit", "visit_id", visit_id, |store, id| store.visit(id))
+            .await
     }
 
     /// This device's visits, newest first.
-    pub fn visits(&self, query: VisitQuery) -> Res<Vec<Visit>> {
-        self.call("", query, |store, query| store.visits(&query))
+    pub async fn visits(&self, query: VisitQuery) -> Res<Vec<Visit>> {
+        self.call("visits", "", query, |store, query| store.visits(&query))
+            .await
     }
 
     /// This device's visits and people reached per month, overall and per theme.
-    pub fn visit_counts(&self) -> Res<Vec<MonthlyCount>> {
-        guard(|| Ok(self.store.visit_counts()?))
+    pub async fn visit_counts(&self) -> Res<Vec<MonthlyCount>> {
+        self.run("visit_counts", |store| Ok(store.visit_counts()?)).await
     }
 
     // ---- observing ----
 
     /// Calls `observer` after every commit that changes partners, brochures or visits, until
-    /// the returned handle is cancelled or closed.
+    /// the returned handle is cancelled or closed. Memory only.
     pub fn subscribe(&self, observer: Arc<dyn StoreObserver>) -> Arc<StoreSubscription> {
         let subscription = self.store.subscribe(Arc::new(ObserverBridge(observer)));
         Arc::new(StoreSubscription {
@@ -518,20 +658,21 @@ impl OutreachStore {
     // ---- hub ----
 
     /// This device's enrollment, or `null` if it is not enrolled.
-    pub fn enrollment(&self) -> Res<Option<Enrollment>> {
-        guard(|| Ok(self.store.enrollment()?))
+    pub async fn enrollment(&self) -> Res<Option<Enrollment>> {
+        self.run("enrollment", |store| Ok(store.enrollment()?)).await
     }
 
     /// Enrolls this device with a hub, from an enrollment link (`outreach://enroll?...`, as
-    /// scanned from the QR code; `code` then `null`) or a hub address and a one-time `code`.
+    /// scanned from the QR code; no `code` then) or a hub address and a one-time `code`.
+    #[uniffi::method(default(code = None, cancel = None))]
     pub async fn enroll(
         &self,
         link_or_hub_url: String,
-        code: Option<String>,
         device_name: String,
+        code: Option<String>,
         cancel: Option<Arc<SyncCancellation>>,
     ) -> Res<Enrollment> {
-        self.network(cancel, move |store, options, token| async move {
+        self.network("enroll", cancel, move |store, options, token| async move {
             let code = code.as_deref();
             store
                 .enroll_cancellable(&link_or_hub_url, code, &device_name, &options, &token)
@@ -542,14 +683,16 @@ impl OutreachStore {
 
     /// Syncs with the hub: sends this device's changes, receives everyone else's, removes
     /// expired visit-log months, fetches brochure files. `progress` is told each step;
-    /// `cancel` (or cancelling the coroutine/task) stops it with `Cancelled`. A revoked device
-    /// is wiped and gets `RevokedAndWiped`.
+    /// `cancel` stops it with `Cancelled` (so does cancelling the Kotlin coroutine; a Swift
+    /// caller cancels through `cancel`, see `SyncCancellation`). A revoked device is wiped and
+    /// gets `RevokedAndWiped`.
+    #[uniffi::method(default(progress = None, cancel = None))]
     pub async fn sync(
         &self,
         progress: Option<Arc<dyn SyncProgressListener>>,
         cancel: Option<Arc<SyncCancellation>>,
     ) -> Res<SyncReport> {
-        self.network(cancel, move |store, options, token| async move {
+        self.network("sync", cancel, move |store, options, token| async move {
             let progress = progress.map(|p| Arc::new(ProgressBridge(p)) as Arc<dyn oc::SyncProgress>);
             store.sync(&options, progress, &token).await
         })
@@ -558,10 +701,13 @@ impl OutreachStore {
 
     /// Fetches the missing brochure files for the configured languages, within the storage
     /// budget (a sync does this too, unless `fetch_files` is off).
+    #[uniffi::method(default(cancel = None))]
     pub async fn fetch_brochure_files(&self, cancel: Option<Arc<SyncCancellation>>) -> Res<FetchReport> {
-        self.network(cancel, move |store, options, token| async move {
-            store.fetch_brochure_files(&options, &token).await
-        })
+        self.network(
+            "fetch_brochure_files",
+            cancel,
+            move |store, options, token| async move { store.fetch_brochure_files(&options, &token).await },
+        )
         .await
     }
 
@@ -569,7 +715,7 @@ impl OutreachStore {
 
     /// Deletes the store: the database, its journal and the brochure files. The object is
     /// closed afterwards (every call fails with `Storage`); the app forgets the key.
-    pub fn wipe(&self) -> Res<()> {
-        guard(|| Ok(self.store.wipe()?))
+    pub async fn wipe(&self) -> Res<()> {
+        self.run("wipe", |store| Ok(store.wipe()?)).await
     }
 }

@@ -29,9 +29,11 @@ fn config() -> StoreConfig {
     }
 }
 
-fn open(dir: &tempfile::TempDir) -> Arc<OutreachStore> {
+async fn open(dir: &tempfile::TempDir) -> Arc<OutreachStore> {
     let path = dir.path().join("store.db").to_string_lossy().into_owned();
-    OutreachStore::new(path, vec![7; 32], config()).expect("the store opens")
+    OutreachStore::open(path, vec![7; 32], config())
+        .await
+        .expect("the store opens")
 }
 
 fn visit(note: &str) -> VisitDetails {
@@ -86,10 +88,10 @@ impl StoreObserver for Panicking {
     }
 }
 
-#[test]
-fn an_observer_that_fails_or_panics_does_not_break_the_store() {
+#[tokio::test]
+async fn an_observer_that_fails_or_panics_does_not_break_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let store = open(&dir).await;
     let failing = Arc::new(Failing(AtomicUsize::new(0)));
     let panicking = Arc::new(Panicking(AtomicUsize::new(0)));
     let counting = Arc::new(Counting::default());
@@ -102,6 +104,7 @@ fn an_observer_that_fails_or_panics_does_not_break_the_store() {
         logged.push(
             store
                 .log_visit(visit(&format!("round {i}")))
+                .await
                 .expect("the visit is stored"),
         );
     }
@@ -112,44 +115,44 @@ fn an_observer_that_fails_or_panics_does_not_break_the_store() {
     told.sort();
     logged.sort();
     assert_eq!(told, logged, "the well-behaved observer is told of every visit");
-    let listed = store.visits(VisitQuery::default()).unwrap();
+    let listed = store.visits(VisitQuery::default()).await.unwrap();
     assert_eq!(listed.len(), 3);
     // The store is still fully usable, including after reopening.
     drop(store);
-    let store = open(&dir);
-    assert_eq!(store.visits(VisitQuery::default()).unwrap().len(), 3);
+    let store = open(&dir).await;
+    assert_eq!(store.visits(VisitQuery::default()).await.unwrap().len(), 3);
 }
 
-#[test]
-fn a_cancelled_or_dropped_subscription_stops_the_calls() {
+#[tokio::test]
+async fn a_cancelled_or_dropped_subscription_stops_the_calls() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let store = open(&dir).await;
     let cancelled = Arc::new(Counting::default());
     let dropped = Arc::new(Counting::default());
     let kept = Arc::new(Counting::default());
     let a = store.subscribe(cancelled.clone());
     let b = store.subscribe(dropped.clone());
     let _c = store.subscribe(kept.clone());
-    store.log_visit(visit("first")).unwrap();
+    store.log_visit(visit("first")).await.unwrap();
     assert!(a.is_active());
     a.cancel();
     a.cancel();
     assert!(!a.is_active());
     drop(b);
-    store.log_visit(visit("second")).unwrap();
+    store.log_visit(visit("second")).await.unwrap();
     assert_eq!(cancelled.0.lock().unwrap().len(), 1);
     assert_eq!(dropped.0.lock().unwrap().len(), 1);
     assert_eq!(kept.0.lock().unwrap().len(), 2);
 }
 
-#[test]
-fn a_refused_note_reports_its_spans_and_stores_nothing() {
+#[tokio::test]
+async fn a_refused_note_reports_its_spans_and_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let store = open(&dir).await;
     let counting = Arc::new(Counting::default());
     let _sub = store.subscribe(counting.clone());
     let note = "Très inquiet, rappeler au 0475 12 34 56 demain";
-    match store.log_visit(visit(note)) {
+    match store.log_visit(visit(note)).await {
         Err(OutreachError::PersonalData { spans, reason }) => {
             assert_eq!(spans.len(), 1);
             let utf16: Vec<u16> = note.encode_utf16().collect();
@@ -167,7 +170,7 @@ fn a_refused_note_reports_its_spans_and_stores_nothing() {
         }
         other => panic!("expected PersonalData, got {other:?}"),
     }
-    assert!(store.visits(VisitQuery::default()).unwrap().is_empty());
+    assert!(store.visits(VisitQuery::default()).await.unwrap().is_empty());
     assert!(counting.0.lock().unwrap().is_empty(), "no change was announced");
 }
 
@@ -205,15 +208,15 @@ async fn a_progress_listener_that_fails_or_panics_does_not_break_the_sync() {
     let hub = TestHub::start().await;
     let org = hub.org("Caritas International");
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let store = open(&dir).await;
     let code = hub.code(&org, Role::Fieldworker);
     let enrollment = store
-        .enroll(hub.url(), Some(code), "phone 1".into(), None)
+        .enroll(hub.url(), "phone 1".into(), Some(code), None)
         .await
         .expect("enrolled");
     assert_eq!(enrollment.org_name, "Caritas International");
 
-    let first = store.log_visit(visit("first")).unwrap();
+    let first = store.log_visit(visit("first")).await.unwrap();
     let panicking = progress(false, true);
     let report = store
         .sync(Some(panicking.clone()), None)
@@ -223,7 +226,7 @@ async fn a_progress_listener_that_fails_or_panics_does_not_break_the_sync() {
     assert!(report.changes_pushed >= 1);
     assert_eq!(panicking.phases.lock().unwrap().last(), Some(&SyncPhase::Done));
 
-    let second = store.log_visit(visit("second")).unwrap();
+    let second = store.log_visit(visit("second")).await.unwrap();
     let failing = progress(true, false);
     let report = store
         .sync(Some(failing.clone()), None)
@@ -238,7 +241,7 @@ async fn a_progress_listener_that_fails_or_panics_does_not_break_the_sync() {
         held.contains(&first) && held.contains(&second),
         "the hub holds both visits"
     );
-    assert_eq!(store.visits(VisitQuery::default()).unwrap().len(), 2);
+    assert_eq!(store.visits(VisitQuery::default()).await.unwrap().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,15 +249,15 @@ async fn a_cancelled_enrollment_or_sync_ends_cancelled_and_the_next_one_succeeds
     let hub = TestHub::start().await;
     let org = hub.org("Fedasil");
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let store = open(&dir).await;
     let code = hub.code(&org, Role::Fieldworker);
     let cancel = SyncCancellation::new();
     cancel.cancel();
     match store
         .enroll(
             hub.url(),
-            Some(code.clone()),
             "phone 2".into(),
+            Some(code.clone()),
             Some(cancel.clone()),
         )
         .await
@@ -263,15 +266,15 @@ async fn a_cancelled_enrollment_or_sync_ends_cancelled_and_the_next_one_succeeds
         other => panic!("expected Cancelled, got {other:?}"),
     }
     assert_eq!(
-        store.enrollment().unwrap(),
+        store.enrollment().await.unwrap(),
         None,
         "a cancelled enrollment enrolls nothing"
     );
     store
-        .enroll(hub.url(), Some(code), "phone 2".into(), None)
+        .enroll(hub.url(), "phone 2".into(), Some(code), None)
         .await
         .unwrap();
-    store.log_visit(visit("before cancel")).unwrap();
+    store.log_visit(visit("before cancel")).await.unwrap();
 
     match store.sync(None, Some(cancel.clone())).await {
         Err(OutreachError::Cancelled { .. }) => {}
@@ -290,12 +293,12 @@ async fn a_cancellation_handle_is_reusable_until_cancelled_and_dropping_the_call
     let hub = TestHub::start().await;
     let org = hub.org("CAW Antwerpen");
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
+    let store = open(&dir).await;
     let code = hub.code(&org, Role::Fieldworker);
     let proxy = FaultProxy::start(hub.addr(), 1).await.unwrap();
     let handle = SyncCancellation::new();
     store
-        .enroll(proxy.url(), Some(code), "phone 3".into(), Some(handle.clone()))
+        .enroll(proxy.url(), "phone 3".into(), Some(code), Some(handle.clone()))
         .await
         .unwrap();
     store
@@ -322,7 +325,7 @@ async fn a_cancellation_handle_is_reusable_until_cancelled_and_dropping_the_call
         }
     });
     proxy.set_upstream(silent);
-    store.log_visit(visit("while the hub is silent")).unwrap();
+    store.log_visit(visit("while the hub is silent")).await.unwrap();
     let call = store.sync(None, Some(handle.clone()));
     let gave_up = tokio::time::timeout(Duration::from_millis(300), call).await;
     assert!(gave_up.is_err(), "the call was still waiting for the hub");

@@ -89,6 +89,62 @@ fn bad_input_names_its_field_and_an_entry_listed_twice_is_refused() {
     ));
 }
 
+/// Integers cross signed, as Kotlin and Swift count: a negative or too large one is refused
+/// naming its field, never wrapped into a plausible unsigned value.
+#[test]
+fn signed_integers_out_of_the_cores_range_are_refused_by_field() {
+    let reason = |result: Result<m::VisitDetails, OutreachError>| match result {
+        Err(OutreachError::InvalidInput { field, reason }) => (field, reason),
+        other => panic!("expected InvalidInput, got {other:?}"),
+    };
+    let details: VisitDetails = m::VisitDetails {
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date"),
+        part_of_day: m::PartOfDay::Morning,
+        postcode: 9000,
+        municipality: "Gent".into(),
+        setting: m::Setting::Street,
+        activity: m::Activity::IndividualContact,
+        people_reached: 3,
+        by_gender: [(m::Gender::Female, 2)].into(),
+        by_age: Default::default(),
+        languages: Default::default(),
+        origins: Default::default(),
+        themes: Default::default(),
+        brochures: Default::default(),
+        referrals: Default::default(),
+        follow_up: false,
+        note: String::new(),
+    }
+    .into_ffi();
+    assert_eq!(details.postcode, 9000_i32);
+
+    let mut copy = details.clone();
+    copy.people_reached = -3;
+    assert_eq!(
+        reason(back(copy)),
+        (
+            "peopleReached".into(),
+            "peopleReached must not be negative".into()
+        )
+    );
+    let mut copy = details.clone();
+    copy.postcode = 70_000;
+    assert_eq!(
+        reason(back(copy)),
+        ("postcode".into(), "postcode is too large".into())
+    );
+    let mut copy = details.clone();
+    copy.by_gender[0].count = -1;
+    assert_eq!(reason(back(copy)).0, "byGender.count");
+    // In range, the value is the core's, unchanged.
+    let mut copy = details;
+    copy.people_reached = 500;
+    assert_eq!(
+        back::<m::VisitDetails, _>(copy).map(|d| d.people_reached),
+        Ok(500)
+    );
+}
+
 #[test]
 fn core_errors_map_to_stable_variants_with_their_field() {
     let invalid = CoreError::Invalid(ValidationError::new(

@@ -257,7 +257,7 @@ pub fn run() -> DemoResult<()> {
         let label = c
             .theme
             .map_or("all visits".to_string(), |t| t.as_str().replace('_', " "));
-        let plural = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         say!(
             "   {:<18} {}, {}",
             label,

@@ -78,7 +78,7 @@ where
 
 /// Prints each phase change on stderr.
 pub fn progress_on_stderr() -> Arc<dyn SyncProgress> {
-    let last = std::sync::Mutex::new(None::<(SyncPhase, u32)>);
+    let last = std::sync::Mutex::new(None::<(SyncPhase, i32)>);
     Arc::new(move |u: &SyncProgressUpdate| {
         let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
         if *last != Some((u.phase, u.round)) {

@@ -134,9 +134,9 @@ pub fn device(
 }
 
 /// A file size in bytes, KB or MB.
-pub fn size(bytes: u64) -> String {
+pub fn size(bytes: impl TryInto<u64>) -> String {
     const KB: u64 = 1024;
-    match bytes {
+    match bytes.try_into().unwrap_or(0) {
         b if b < KB => format!("{b} B"),
         b if b < KB * KB => format!("{:.1} KB", b as f64 / KB as f64),
         b => format!("{:.1} MB", b as f64 / (KB * KB) as f64),

@@ -338,6 +338,7 @@ pub fn run(command: VisitsCommand, store: &Store, out: Out<'_>) -> CliResult {
             limit,
             json,
         } => {
+            let limit = limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX));
             let visits = store.visits(&VisitQuery { from, to, limit })?;
             if json {
                 output::json(out, serde_json::to_string_pretty(&visits))?;

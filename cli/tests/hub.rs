@@ -194,13 +194,13 @@ async fn the_directory_brochures_and_visits_flow_through_the_hub() {
     assert_eq!(report.round_trips, 1, "{report:?}");
     assert_eq!((report.documents_pushed, report.documents_pulled), (1, 2));
     assert_eq!((report.files.fetched, report.files.failed), (1, 0));
-    assert!(report.bytes_down > pdf.len() as u64);
+    assert!(report.bytes_down > pdf.len() as i64);
     assert_eq!(worker.store.partner(partner.id).unwrap(), partner);
     let file = worker.store.brochure_file(brochure.id, &[fr()]).unwrap().unwrap();
     assert_eq!(std::fs::read(&file.path).unwrap(), pdf);
     assert_eq!(
         (file.file_name.as_str(), file.size),
-        ("retour.pdf", pdf.len() as u64)
+        ("retour.pdf", pdf.len() as i64)
     );
     let phases: Vec<SyncPhase> = seen.lock().unwrap().iter().map(|u| u.phase).collect();
     for phase in [
@@ -403,7 +403,7 @@ async fn an_interrupted_download_resumes_and_a_damaged_file_is_discarded() {
         .unwrap();
     assert_eq!(
         (fetched.fetched, fetched.bytes),
-        (1, (data.len() - 100_000) as u64)
+        (1, (data.len() - 100_000) as i64)
     );
     let file = worker.store.brochure_file(brochure.id, &[fr()]).unwrap().unwrap();
     assert_eq!(std::fs::read(file.path).unwrap(), data);

@@ -10,8 +10,10 @@ use super::{invalid, FromFfi, IntoFfi, IsoDate, Res};
 /// A brochure's files cross as a list of the core's entries, each with its language.
 impl FromFfi<BrochureFile> for (m::Lang, m::BrochureFile) {
     fn from_ffi(field: &str, file: BrochureFile) -> Res<Self> {
-        let unknown = |_| invalid(format!("{field}.lang"), "is not a known language code");
-        file.try_into().map_err(unknown)
+        file.try_into().map_err(|e| match e {
+            m::InvalidFileEntry::Lang => invalid(format!("{field}.lang"), "is not a known language code"),
+            m::InvalidFileEntry::Size => invalid(format!("{field}.size"), "must not be negative"),
+        })
     }
 }
 
@@ -42,7 +44,7 @@ pub struct Brochure {
     pub files: Vec<BrochureFile>,
     /// Version, raised at each new edition.
     #[uniffi(default = 1)]
-    pub version: u32,
+    pub version: i32,
     /// First publication.
     pub published_on: IsoDate,
     /// Last update.

@@ -62,7 +62,7 @@ pub struct Location {
     #[uniffi(default = None)]
     pub street: Option<String>,
     /// Belgian postcode (1000..=9999).
-    pub postcode: u16,
+    pub postcode: i32,
     /// Municipality.
     pub municipality: String,
     /// Province of the office.
@@ -218,7 +218,7 @@ pub struct PartnerQuery {
     pub include_closed: bool,
     /// Most results (default 50).
     #[uniffi(default = None)]
-    pub limit: Option<u32>,
+    pub limit: Option<i32>,
 }
 
 convert!(PartnerQuery => oc::store::PartnerQuery {
@@ -365,7 +365,7 @@ pub enum LocationEdit {
     /// Sets the postcode; the province follows it.
     Postcode {
         /// A Belgian postcode, 1000..=9999.
-        postcode: u16,
+        postcode: i32,
     },
     /// Sets the municipality.
     Municipality {
@@ -496,7 +496,7 @@ impl FromFfi<LocationEdit> for oc::doc::LocationEdit {
         Ok(match edit {
             LocationEdit::Name { name } => E::Name(name),
             LocationEdit::Street { street } => E::Street(street),
-            LocationEdit::Postcode { postcode } => E::Postcode(postcode),
+            LocationEdit::Postcode { postcode } => E::Postcode(arg("postcode", postcode)?),
             LocationEdit::Municipality { municipality } => E::Municipality(municipality),
             LocationEdit::Coordinates { point } => E::Coordinates(arg("point", point)?),
             LocationEdit::Hours { hours } => E::Hours(hours),

@@ -224,11 +224,38 @@ where
     }
 }
 
-impl IntoFfi<u32> for usize {
-    fn into_ffi(self) -> u32 {
-        u32::try_from(self).unwrap_or(u32::MAX)
-    }
+/// Integers cross signed, as Kotlin and Swift count (`Int`, `Long`): a value the app gives
+/// is checked into the core's unsigned type (a negative or too large one is `InvalidInput`
+/// naming its field); a value the app gets saturates at the signed maximum, which no count,
+/// size or postcode of the store comes near.
+macro_rules! signed {
+    ($($core:ty => $ffi:ty),* $(,)?) => {$(
+        impl FromFfi<$ffi> for $core {
+            fn from_ffi(field: &str, value: $ffi) -> Res<Self> {
+                <$core>::try_from(value).map_err(|_| {
+                    invalid(field, if value < 0 { "must not be negative" } else { "is too large" })
+                })
+            }
+        }
+        impl FromFfi<Option<$ffi>> for Option<$core> {
+            fn from_ffi(field: &str, value: Option<$ffi>) -> Res<Self> {
+                value.map(|v| arg(field, v)).transpose()
+            }
+        }
+        impl IntoFfi<$ffi> for $core {
+            fn into_ffi(self) -> $ffi {
+                <$ffi>::try_from(self).unwrap_or(<$ffi>::MAX)
+            }
+        }
+        impl IntoFfi<Option<$ffi>> for Option<$core> {
+            fn into_ffi(self) -> Option<$ffi> {
+                self.map(IntoFfi::into_ffi)
+            }
+        }
+    )*};
 }
+
+signed! { u16 => i32, u32 => i32, usize => i32, u64 => i64 }
 
 /// Where a note holds personal data. The visit was not stored.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -236,13 +263,13 @@ pub struct PersonalDataSpan {
     /// What was found.
     pub kind: PersonalDataKind,
     /// Start, in UTF-16 code units (Kotlin and Java string indices).
-    pub start_utf16: u32,
+    pub start_utf16: i32,
     /// End, exclusive, in UTF-16 code units.
-    pub end_utf16: u32,
+    pub end_utf16: i32,
     /// Start, in UTF-8 bytes.
-    pub start_utf8: u32,
+    pub start_utf8: i32,
     /// End, exclusive, in UTF-8 bytes.
-    pub end_utf8: u32,
+    pub end_utf8: i32,
 }
 
 convert!(PersonalDataSpan <= oc::privacy::PersonalDataSpan {
@@ -274,10 +301,10 @@ pub struct StoreConfig {
     pub languages: Vec<String>,
     /// Days a finished visit-log month the hub holds in full stays on the device (default 30).
     #[uniffi(default = 30)]
-    pub retention_days: u32,
+    pub retention_days: i32,
     /// Most bytes of brochure files kept on the device (default 200 MiB).
     #[uniffi(default = 209715200)]
-    pub storage_budget_bytes: u64,
+    pub storage_budget_bytes: i64,
     /// An extra certificate authority (PEM) to trust for the hub, besides the public roots.
     #[uniffi(default = None)]
     pub extra_ca_pem: Option<String>,
@@ -286,10 +313,10 @@ pub struct StoreConfig {
     pub fetch_files: bool,
     /// Longest wait, in seconds, for the hub to answer or for the next piece of an answer.
     #[uniffi(default = 60)]
-    pub request_timeout_seconds: u32,
+    pub request_timeout_seconds: i32,
     /// Attempts of each request on transient failures, with backoff (at least 1).
     #[uniffi(default = 4)]
-    pub max_attempts: u32,
+    pub max_attempts: i32,
     /// Where brochure files are kept; default: a folder beside the database.
     #[uniffi(default = None)]
     pub brochure_dir: Option<String>,
@@ -302,24 +329,26 @@ pub struct StoreConfig {
 impl StoreConfig {
     pub(crate) fn sync_options(&self) -> Res<oc::SyncOptions> {
         let defaults = oc::SyncOptions::default();
-        if self.max_attempts == 0 {
+        let max_attempts: u32 = arg("max_attempts", self.max_attempts)?;
+        let timeout_seconds: u32 = arg("request_timeout_seconds", self.request_timeout_seconds)?;
+        if max_attempts == 0 {
             return Err(invalid("max_attempts", "must be at least 1"));
         }
-        if self.request_timeout_seconds == 0 {
+        if timeout_seconds == 0 {
             return Err(invalid("request_timeout_seconds", "must be at least 1"));
         }
-        let request_timeout = Duration::from_secs(self.request_timeout_seconds.into());
+        let request_timeout = Duration::from_secs(timeout_seconds.into());
         // Every option named (no `..defaults`): a new one fails the build until it is either
         // given to the apps or taken from the defaults here.
         Ok(oc::SyncOptions {
             languages: arg("languages", self.languages.clone())?,
-            retention_days: self.retention_days,
-            storage_budget_bytes: self.storage_budget_bytes,
+            retention_days: arg("retention_days", self.retention_days)?,
+            storage_budget_bytes: arg("storage_budget_bytes", self.storage_budget_bytes)?,
             fetch_files: self.fetch_files,
             request_timeout,
             connect_timeout: defaults.connect_timeout.min(request_timeout),
             deadline: defaults.deadline,
-            max_attempts: self.max_attempts,
+            max_attempts,
             retry_base_delay: defaults.retry_base_delay,
             retry_max_delay: defaults.retry_max_delay,
             extra_ca_pem: self.extra_ca_pem.clone(),

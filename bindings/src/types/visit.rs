@@ -10,8 +10,8 @@ use super::{arg, FromFfi, IntoFfi, IsoDate, Res};
 pub struct GenderCount {
     /// The gender.
     pub gender: Gender,
-    /// People.
-    pub count: u32,
+    /// People (at least 1).
+    pub count: i32,
 }
 
 /// People of one age band reached by a visit.
@@ -19,8 +19,8 @@ pub struct GenderCount {
 pub struct AgeCount {
     /// The band.
     pub band: AgeBand,
-    /// People.
-    pub count: u32,
+    /// People (at least 1).
+    pub count: i32,
 }
 
 /// People from one country of origin reached by a visit.
@@ -28,8 +28,8 @@ pub struct AgeCount {
 pub struct OriginCount {
     /// ISO 3166-1 alpha-2 country code.
     pub country: String,
-    /// People.
-    pub count: u32,
+    /// People (at least 1).
+    pub count: i32,
 }
 
 /// Copies of one brochure given.
@@ -37,8 +37,8 @@ pub struct OriginCount {
 pub struct BrochureCount {
     /// The brochure's id.
     pub brochure_id: String,
-    /// Copies given (or shown).
-    pub count: u32,
+    /// Copies given (or shown), at least 1.
+    pub count: i32,
 }
 
 /// A referral to a partner for a theme.
@@ -59,7 +59,7 @@ pub struct VisitDetails {
     /// Part of the day.
     pub part_of_day: PartOfDay,
     /// Postcode of the municipality.
-    pub postcode: u16,
+    pub postcode: i32,
     /// Municipality name.
     pub municipality: String,
     /// Kind of place.
@@ -67,7 +67,7 @@ pub struct VisitDetails {
     /// What the visit was.
     pub activity: Activity,
     /// People reached (1..=500).
-    pub people_reached: u32,
+    pub people_reached: i32,
     /// Optional counts by gender (adding up to at most `people_reached`).
     #[uniffi(default)]
     pub by_gender: Vec<GenderCount>,
@@ -108,13 +108,13 @@ macro_rules! counts {
     ($($ffi:ident { $key:ident: $ty:ty }),*) => {$(
         impl FromFfi<$ffi> for ($ty, u32) {
             fn from_ffi(field: &str, $ffi { $key, count }: $ffi) -> Res<Self> {
-                Ok((arg(field, $key)?, count))
+                Ok((arg(field, $key)?, arg(&format!("{field}.count"), count)?))
             }
         }
         impl IntoFfi<$ffi> for ($ty, u32) {
             fn into_ffi(self) -> $ffi {
                 let ($key, count) = self;
-                $ffi { $key: $key.into_ffi(), count }
+                $ffi { $key: $key.into_ffi(), count: count.into_ffi() }
             }
         }
     )*};

@@ -65,12 +65,24 @@ pub struct BrochureFileEntry {
     pub lang: String,
     /// Lower-case hex SHA-256 of the content.
     pub sha256: String,
-    /// Size in bytes.
-    pub size: u64,
+    /// Size in bytes (signed, as Kotlin and Swift count; never negative).
+    pub size: i64,
     /// Media type (`application/pdf`...).
     pub media_type: String,
     /// File name to show and share.
     pub file_name: String,
+}
+
+/// What is wrong with a [`BrochureFileEntry`] given by an app.
+#[cfg(feature = "uniffi")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidFileEntry {
+    /// The language is not a known code.
+    #[error("lang is not a known language code")]
+    Lang,
+    /// The size is negative.
+    #[error("size must not be negative")]
+    Size,
 }
 
 #[cfg(feature = "uniffi")]
@@ -85,7 +97,7 @@ impl From<(Lang, BrochureFile)> for BrochureFileEntry {
         BrochureFileEntry {
             lang: lang.to_string(),
             sha256,
-            size,
+            size: i64::try_from(size).unwrap_or(i64::MAX),
             media_type,
             file_name,
         }
@@ -94,7 +106,7 @@ impl From<(Lang, BrochureFile)> for BrochureFileEntry {
 
 #[cfg(feature = "uniffi")]
 impl TryFrom<BrochureFileEntry> for (Lang, BrochureFile) {
-    type Error = super::UnknownCode;
+    type Error = InvalidFileEntry;
 
     fn try_from(entry: BrochureFileEntry) -> Result<Self, Self::Error> {
         let BrochureFileEntry {
@@ -106,11 +118,11 @@ impl TryFrom<BrochureFileEntry> for (Lang, BrochureFile) {
         } = entry;
         let file = BrochureFile {
             sha256,
-            size,
+            size: u64::try_from(size).map_err(|_| InvalidFileEntry::Size)?,
             media_type,
             file_name,
         };
-        Ok((lang.parse()?, file))
+        Ok((lang.parse().map_err(|_| InvalidFileEntry::Lang)?, file))
     }
 }
 

@@ -16,9 +16,9 @@ use super::codes::Weekday;
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimeRange {
     /// Opening minute, 0..1440.
-    pub open: u16,
+    pub open: i32,
     /// Closing minute, 1..=1440 (1440 = midnight at the end of the day).
-    pub close: u16,
+    pub close: i32,
 }
 
 /// The text was not a list of `HH:MM-HH:MM` ranges.
@@ -60,11 +60,11 @@ impl TimeRange {
     }
 }
 
-fn minutes(h: u16, m: u16) -> Option<u16> {
-    (h < 24 && m < 60).then_some(h * 60 + m)
+fn minutes(h: u16, m: u16) -> Option<i32> {
+    (h < 24 && m < 60).then_some(i32::from(h * 60 + m))
 }
 
-fn parse_time(s: &str) -> Option<u16> {
+fn parse_time(s: &str) -> Option<i32> {
     let s = s.trim();
     let (h, m) = s.split_once([':', 'h', 'u']).unwrap_or((s, "0"));
     let m = if m.is_empty() { "0" } else { m };
@@ -78,7 +78,7 @@ fn parse_time(s: &str) -> Option<u16> {
     minutes(h, m)
 }
 
-fn fmt_time(f: &mut fmt::Formatter<'_>, m: u16) -> fmt::Result {
+fn fmt_time(f: &mut fmt::Formatter<'_>, m: i32) -> fmt::Result {
     write!(f, "{:02}:{:02}", m / 60, m % 60)
 }
 
@@ -156,6 +156,7 @@ impl WeeklyHours {
     /// Whether the place is open on `day` at `minute` after midnight, counting overnight ranges
     /// that started the day before.
     pub fn is_open(&self, day: Weekday, minute: u16) -> bool {
+        let minute = i32::from(minute);
         let today = self.day(day).iter().any(|r| {
             let (own, _) = r.split();
             own.open <= minute && minute < own.close
@@ -194,7 +195,8 @@ impl WeeklyHours {
 
 /// Checks the ranges of one day: at most 6, each within the day and not empty, none overlapping.
 fn check_day(ranges: &[TimeRange]) -> Result<(), InvalidHours> {
-    let impossible = |r: &TimeRange| r.open >= 1440 || r.close > 1440 || r.open == r.close;
+    let impossible =
+        |r: &TimeRange| !(0..1440).contains(&r.open) || !(1..=1440).contains(&r.close) || r.open == r.close;
     if ranges.len() > 6 || ranges.iter().any(impossible) {
         return Err(InvalidHours);
     }
@@ -349,6 +351,7 @@ impl Opening<'_> {
     /// Whether the place is open on `date` at `minute` after midnight, counting an overnight
     /// range that began the day before (whose own day's hours decide it).
     pub fn is_open(&self, date: NaiveDate, minute: u16) -> bool {
+        let minute = i32::from(minute);
         let covers = |r: &TimeRange| r.open <= minute && minute < r.close;
         let today = self.ranges_on(date).iter().any(|r| covers(&r.split().0));
         let spill = date.pred_opt().is_some_and(|prev| {

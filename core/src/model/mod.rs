@@ -8,12 +8,12 @@ mod hours;
 mod ids;
 mod partner;
 mod suggestion;
-mod validate;
+pub(crate) mod validate;
 mod visit;
 
-#[cfg(feature = "uniffi")]
-pub use brochure::BrochureFileEntry;
 pub use brochure::{Brochure, BrochureFile, MAX_FILE_BYTES, MEDIA_TYPES};
+#[cfg(feature = "uniffi")]
+pub use brochure::{BrochureFileEntry, InvalidFileEntry};
 pub use codes::{
     Activity, AgeBand, Audience, Country, Gender, Lang, OrgKind, PartOfDay, PartnerStatus, Region, Setting,
     Theme, UnknownCode, Weekday,

@@ -95,7 +95,7 @@ pub struct Month {
     /// Year.
     pub year: i32,
     /// Month, 1 to 12.
-    pub month: u32,
+    pub month: i32,
 }
 
 impl Month {
@@ -103,13 +103,17 @@ impl Month {
     pub fn of(date: NaiveDate) -> Month {
         Month {
             year: date.year(),
-            month: date.month(),
+            // 1 to 12: always fits.
+            month: date.month() as i32,
         }
     }
 
     /// First day of the month.
     pub fn first_day(self) -> NaiveDate {
-        NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or_default()
+        u32::try_from(self.month)
+            .ok()
+            .and_then(|m| NaiveDate::from_ymd_opt(self.year, m, 1))
+            .unwrap_or_default()
     }
 
     /// Parses `YYYY-MM`.

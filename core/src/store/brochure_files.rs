@@ -32,7 +32,7 @@ pub struct LocalBrochureFile {
     /// The name to show and to use when sharing it.
     pub file_name: String,
     /// Size in bytes.
-    pub size: u64,
+    pub size: i64,
     /// Lower-case hex SHA-256 of the content.
     pub sha256: String,
 }
@@ -197,7 +197,7 @@ impl Store {
                     lang: lang.clone(),
                     media_type: f.media_type.clone(),
                     file_name: f.file_name.clone(),
-                    size: f.size,
+                    size: crate::sync::signed(f.size),
                     sha256: f.sha256.clone(),
                 }));
             }

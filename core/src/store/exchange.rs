@@ -425,7 +425,7 @@ impl Incoming<'_> {
                 let new = cached.doc.automerge_mut().get_changes_meta(&before).len();
                 if new > 0 {
                     report.documents_pulled += 1;
-                    report.changes_pulled += new as u64;
+                    report.changes_pulled += crate::sync::signed::<_, i64>(new);
                 }
             }
             applied.push(pull);

@@ -48,7 +48,7 @@ pub struct PartnerSummary {
     /// How many days ago, by this device's calendar when the query ran: the age of the
     /// information, for the app to show.
     #[serde(default)]
-    pub verified_days_ago: Option<u32>,
+    pub verified_days_ago: Option<i32>,
     /// Whether some field holds concurrent values waiting for a coordinator.
     pub has_conflicts: bool,
     /// Distance in km from the query's `near` point, when given and the partner has an office

@@ -65,7 +65,7 @@ pub struct BrochureView {
     /// The file in the best available language.
     pub file: Option<(Lang, BrochureFile)>,
     /// Version.
-    pub version: u32,
+    pub version: i32,
     /// Last update.
     pub updated_on: NaiveDate,
 }
@@ -107,12 +107,16 @@ pub struct StaleEntry {
     /// By whom.
     pub verified_by: Option<String>,
     /// How many days ago, by this device's calendar.
-    pub verified_days_ago: Option<u32>,
+    pub verified_days_ago: Option<i32>,
 }
 
 /// Days from `on` to `today`, none for a day in the future or never.
-pub(crate) fn days_ago(on: Option<NaiveDate>, today: NaiveDate) -> Option<u32> {
-    on.and_then(|d| u32::try_from((today - d).num_days()).ok())
+pub(crate) fn days_ago(on: Option<NaiveDate>, today: NaiveDate) -> Option<i32> {
+    on.and_then(|d| {
+        i32::try_from((today - d).num_days())
+            .ok()
+            .filter(|days| *days >= 0)
+    })
 }
 
 /// A device's visits and people reached in a month, for one theme or (`theme: None`) in all.
@@ -124,9 +128,9 @@ pub struct MonthlyCount {
     /// The theme, or `None` for every visit of the month.
     pub theme: Option<Theme>,
     /// Visits.
-    pub visits: u32,
+    pub visits: i64,
     /// People reached.
-    pub people: u32,
+    pub people: i64,
 }
 
 /// A filter on the device's own visits.
@@ -141,7 +145,7 @@ pub struct VisitQuery {
     pub to: Option<NaiveDate>,
     /// Most results (newest first); default all.
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
-    pub limit: Option<u32>,
+    pub limit: Option<i32>,
 }
 
 /// Deserialises a read-model JSON column.
@@ -422,7 +426,7 @@ impl Store {
                     themes: b.themes.clone(),
                     audience: b.audience.clone(),
                     file,
-                    version: b.version,
+                    version: crate::sync::signed(b.version),
                     updated_on: b.updated_on,
                 })
             })
@@ -438,6 +442,10 @@ impl Store {
 
     /// This device's visits, newest first.
     pub fn visits(&self, q: &VisitQuery) -> Result<Vec<Visit>> {
+        if let Some(limit) = q.limit {
+            // SQLite reads a negative LIMIT as none: refuse it rather than return everything.
+            crate::model::validate::in_range("limit", limit.into(), 0, i32::MAX.into())?;
+        }
         let rows: Vec<(String, String)> = self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT id, doc_id FROM visits WHERE device = ?1 AND date >= ?2 AND date <= ?3
@@ -479,8 +487,8 @@ impl Store {
                 out.push(MonthlyCount {
                     month: Month::parse(&month).ok_or_else(bad)?,
                     theme: theme.map(|t| t.parse().map_err(|_| bad())).transpose()?,
-                    visits: u32::try_from(visits).map_err(|_| bad())?,
-                    people: u32::try_from(people).map_err(|_| bad())?,
+                    visits,
+                    people,
                 });
             }
             Ok(out)

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use super::cancel::CancelToken;
 use super::http::HubClient;
-use super::options::{FetchReport, Reporter, SyncOptions, SyncPhase, SyncReport};
+use super::options::{signed, FetchReport, Reporter, SyncOptions, SyncPhase, SyncReport};
 use super::retry::Failure;
 use crate::error::{Error, Result};
 use crate::model::BrochureFile;
@@ -231,7 +231,7 @@ impl Store {
             self.upload_done(&file.sha256)?;
             sent += file.size;
             report.files_uploaded += 1;
-            report.bytes_up += file.size;
+            report.bytes_up += signed::<_, i64>(file.size);
         }
         Ok(())
     }
@@ -247,8 +247,8 @@ impl Store {
     ) -> Result<()> {
         client.cancel().check()?;
         let plan = self.plan_files(&options.languages, options.storage_budget_bytes)?;
-        report.skipped += plan.skipped;
-        report.removed += self.prune_files(&plan.keep)?;
+        report.skipped += signed::<_, i32>(plan.skipped);
+        report.removed += signed::<_, i32>(self.prune_files(&plan.keep)?);
         ensure_dir(self.brochure_dir())?;
         let count = plan.download.len() as u64;
         let total_bytes: u64 = plan.download.iter().map(|f| f.size).sum();
@@ -271,7 +271,7 @@ impl Store {
                 // This file is refused or missing on the hub: the others may still come.
                 Err(Error::Hub { .. }) | Err(Error::Protocol(_)) => report.failed += 1,
                 Err(e @ Error::Network(_)) => {
-                    report.pending += (plan.download.len() - i) as u32;
+                    report.pending += signed::<_, i32>(plan.download.len() - i);
                     return Err(e);
                 }
                 Err(e) => return Err(e),
@@ -374,7 +374,7 @@ impl Store {
         while let Some(chunk) = client.next_chunk(&mut resp).await? {
             part.append(&chunk).await.map_err(io_failure)?;
             received += chunk.len() as u64;
-            report.bytes += chunk.len() as u64;
+            report.bytes += signed::<_, i64>(chunk.len());
             if part.offset() >= told + PROGRESS_STEP {
                 told = part.offset();
                 reporter.tell(

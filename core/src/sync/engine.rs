@@ -32,7 +32,7 @@ use std::time::Instant;
 
 use super::cancel::CancelToken;
 use super::http::HubClient;
-use super::options::{Reporter, SyncOptions, SyncPhase, SyncProgress, SyncReport};
+use super::options::{signed, Reporter, SyncOptions, SyncPhase, SyncProgress, SyncReport};
 use super::protocol::{self, SyncResponse};
 use crate::error::{Error, Result};
 use crate::log_targets::SYNC;
@@ -158,11 +158,11 @@ impl<'a> Engine<'a> {
         );
         let report = &mut self.report;
         report.round_trips += 1;
-        report.bytes_up += sent;
-        report.bytes_down += answer.len() as u64;
-        report.documents_pushed += outgoing.documents_with_changes;
-        report.changes_pushed += outgoing.changes;
-        report.documents_resent += outgoing.resent;
+        report.bytes_up += signed::<_, i64>(sent);
+        report.bytes_down += signed::<_, i64>(answer.len());
+        report.documents_pushed += signed::<_, i32>(outgoing.documents_with_changes);
+        report.changes_pushed += signed::<_, i64>(outgoing.changes);
+        report.documents_resent += signed::<_, i32>(outgoing.resent);
         let response: SyncResponse = protocol::decode(&answer).map_err(|e| Error::Protocol(e.to_string()))?;
         self.client.cancel().check()?;
         let recovered = self.apply(&response)?;

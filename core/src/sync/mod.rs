@@ -27,6 +27,8 @@ pub mod engine;
 pub(crate) mod http;
 #[cfg(feature = "device")]
 mod options;
+#[cfg(feature = "device")]
+pub(crate) use options::signed;
 pub mod protocol;
 #[cfg(feature = "device")]
 pub(crate) mod retention;

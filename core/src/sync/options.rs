@@ -71,31 +71,51 @@ impl Default for SyncOptions {
     }
 }
 
+/// A count as the apps read it: signed, as Kotlin and Swift count (`Int`, `Long`), saturating
+/// at the maximum, which no count of a sync comes near.
+pub(crate) fn signed<T: TryInto<I>, I: Saturates>(n: T) -> I {
+    n.try_into().unwrap_or(I::MAX)
+}
+
+/// The signed integers of the reports.
+pub(crate) trait Saturates {
+    /// The largest value.
+    const MAX: Self;
+}
+
+impl Saturates for i32 {
+    const MAX: i32 = i32::MAX;
+}
+
+impl Saturates for i64 {
+    const MAX: i64 = i64::MAX;
+}
+
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
     /// Sync requests answered by the hub (one in the steady state).
-    pub round_trips: u32,
+    pub round_trips: i32,
     /// Bytes of request bodies sent (sync requests and uploaded files).
-    pub bytes_up: u64,
+    pub bytes_up: i64,
     /// Bytes of response bodies received (sync answers and downloaded files).
-    pub bytes_down: u64,
+    pub bytes_down: i64,
     /// Documents whose changes were sent.
-    pub documents_pushed: u32,
+    pub documents_pushed: i32,
     /// Changes sent.
-    pub changes_pushed: u64,
+    pub changes_pushed: i64,
     /// Documents that received changes, or arrived whole.
-    pub documents_pulled: u32,
+    pub documents_pulled: i32,
     /// Changes received that this device did not have.
-    pub changes_pulled: u64,
+    pub changes_pulled: i64,
     /// Documents the hub sent that this device refused (bytes that do not parse, or a layout
     /// from a newer app); they are asked for again at the next sync.
-    pub documents_refused: u32,
+    pub documents_refused: i32,
     /// Documents removed because this device may no longer read them.
-    pub documents_dropped: u32,
+    pub documents_dropped: i32,
     /// Documents sent whole because the hub lacked their history.
-    pub documents_resent: u32,
+    pub documents_resent: i32,
     /// Documents whose changes the hub refused, with its reasons: they stay on this device,
     /// and every other document synced.
     pub refused_by_hub: Vec<DocumentRefusal>,
@@ -103,9 +123,9 @@ pub struct SyncReport {
     pub upgrade_needed: Vec<DocId>,
     /// Documents whose history on this device had regressed (commits lost after they were
     /// sent) and that were rebuilt on the hub's copy with this device's later work.
-    pub histories_recovered: u32,
+    pub histories_recovered: i32,
     /// Brochure files published here and uploaded to the hub.
-    pub files_uploaded: u32,
+    pub files_uploaded: i32,
     /// Brochure files fetched after the documents (empty when not asked for).
     pub files: FetchReport,
     /// Visit-log months of this device removed after the retention period.
@@ -134,21 +154,21 @@ pub struct DocumentRefusal {
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FetchReport {
     /// Files downloaded and verified.
-    pub fetched: u32,
+    pub fetched: i32,
     /// Bytes downloaded (including retries and resumed parts).
-    pub bytes: u64,
+    pub bytes: i64,
     /// Files that could not be fetched: missing on the hub, refused, or not matching their
     /// hash (then discarded, never shown).
-    pub failed: u32,
+    pub failed: i32,
     /// Of the failed files, those whose content did not match their hash.
-    pub hash_mismatches: u32,
+    pub hash_mismatches: i32,
     /// Files left out because they did not fit the storage budget.
-    pub skipped: u32,
+    pub skipped: i32,
     /// Files removed because no brochure in force uses them, or they no longer fit.
-    pub removed: u32,
+    pub removed: i32,
     /// Files left for a later fetch because the connection failed; a partial download resumes
     /// where it stopped.
-    pub pending: u32,
+    pub pending: i32,
 }
 
 /// The step a sync is at.
@@ -180,15 +200,15 @@ pub struct SyncProgressUpdate {
     /// The step.
     pub phase: SyncPhase,
     /// Sync round (1 for the first request), or 0 outside rounds.
-    pub round: u32,
+    pub round: i32,
     /// Items (documents or files) done in this phase.
-    pub done: u64,
+    pub done: i64,
     /// Items in this phase, 0 if unknown.
-    pub total: u64,
+    pub total: i64,
     /// Bytes moved in this phase.
-    pub bytes: u64,
+    pub bytes: i64,
     /// Bytes expected in this phase, 0 if unknown.
-    pub bytes_total: u64,
+    pub bytes_total: i64,
 }
 
 /// Told how a sync progresses, from the task running it. Implementations must be quick; a
@@ -227,11 +247,11 @@ impl Reporter {
         if let Some(cb) = &self.callback {
             let update = SyncProgressUpdate {
                 phase,
-                round: self.round,
-                done,
-                total,
-                bytes,
-                bytes_total,
+                round: signed(self.round),
+                done: signed(done),
+                total: signed(total),
+                bytes: signed(bytes),
+                bytes_total: signed(bytes_total),
             };
             // App code: its panic must not unwind into the sync.
             if catch_unwind(AssertUnwindSafe(|| cb.on_progress(&update))).is_err() {

@@ -471,15 +471,15 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
-    typealias FfiType = UInt16
-    typealias SwiftType = UInt16
+fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
+    typealias FfiType = Int32
+    typealias SwiftType = Int32
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int32 {
         return try lift(readInt(&buf))
     }
 
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+    public static func write(_ value: Int32, into buf: inout [UInt8]) {
         writeInt(&buf, lower(value))
     }
 }
@@ -487,31 +487,15 @@ fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
-    typealias FfiType = UInt32
-    typealias SwiftType = UInt32
+fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
+    typealias FfiType = Int64
+    typealias SwiftType = Int64
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt32 {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int64 {
         return try lift(readInt(&buf))
     }
 
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
-    typealias FfiType = UInt64
-    typealias SwiftType = UInt64
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt64 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+    public static func write(_ value: Int64, into buf: inout [UInt8]) {
         writeInt(&buf, lower(value))
     }
 }
@@ -847,8 +831,8 @@ public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
  * The device's encrypted store: the partner directory, the brochures and this device's
  * anonymised visit logs, synced with the organisation's hub.
  *
- * Open one per database file and share it; every method is safe from any thread. Local
- * methods are quick but touch the disk: call them off the UI thread.
+ * Open one per database file (`OutreachStore.open`) and share it; every method is safe from
+ * any thread, and every one that touches the disk or the network is `suspend`/`async`.
  */
 public protocol OutreachStoreProtocol: AnyObject, Sendable {
     
@@ -856,42 +840,42 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
      * Accepts a suggestion (coordinators): its edit is made by this device, and its author
      * sees it accepted after the next syncs.
      */
-    func acceptSuggestion(suggestionId: String, reason: String?) throws 
+    func acceptSuggestion(suggestionId: String, reason: String?) async throws 
     
     /**
      * Adds a partner (coordinators). Returns its id.
      */
-    func addPartner(partner: Partner) throws  -> String
+    func addPartner(partner: Partner) async throws  -> String
     
     /**
      * Corrects a visit this device logged (same month); checked like `log_visit`.
      */
-    func amendVisit(visitId: String, details: VisitDetails) throws 
+    func amendVisit(visitId: String, details: VisitDetails) async throws 
     
     /**
      * A brochure's full record.
      */
-    func brochure(brochureId: String) throws  -> Brochure
+    func brochure(brochureId: String) async throws  -> Brochure
     
     /**
      * The brochure's file on this device, verified, in the first of `languages` available
-     * here (empty: the configured languages), else any; `null` when none is here yet.
+     * here (none given: the configured languages), else any; `null` when none is here yet.
      */
-    func brochureFile(brochureId: String, languages: [String]) throws  -> LocalBrochureFile?
+    func brochureFile(brochureId: String, languages: [String]) async throws  -> LocalBrochureFile?
     
     /**
      * Brochures in force, each in the first of `languages` it has (then any), newest first.
-     * An empty list uses the store's configured languages.
+     * No languages given: the store's configured languages.
      */
-    func brochures(languages: [String]) throws  -> [BrochureView]
+    func brochures(languages: [String]) async throws  -> [BrochureView]
     
     /**
-     * The options the store was opened with.
+     * The options the store was opened with. Memory only.
      */
     func config()  -> StoreConfig
     
     /**
-     * This device's id (UUID text), as the hub knows it.
+     * This device's id (UUID text), as the hub knows it. Memory only.
      */
     func deviceId()  -> String
     
@@ -900,35 +884,35 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
      * for a coordinator its organisation's devices), as the hub last sent them with a sync:
      * what `FieldChange.by` and `ConflictValue.by` come from.
      */
-    func deviceNames() throws  -> [DeviceName]
+    func deviceNames() async throws  -> [DeviceName]
     
     /**
      * Dismisses a suggestion (coordinators), saying why.
      */
-    func dismissSuggestion(suggestionId: String, reason: String) throws 
+    func dismissSuggestion(suggestionId: String, reason: String) async throws 
     
     /**
      * Applies edits to a partner as one change (coordinators); the entry must stay valid.
      */
-    func editPartner(partnerId: String, edits: [PartnerEdit]) throws 
+    func editPartner(partnerId: String, edits: [PartnerEdit]) async throws 
     
     /**
      * What this device may do with a region's section of the directory, as the hub last said:
      * `Edit`, or `Suggest` (named stewards keep it; none named: a field worker's device). An
      * edit of a section this device may not edit is `Unauthorized`.
      */
-    func editRight(region: Region) throws  -> EditRight
+    func editRight(region: Region) async throws  -> EditRight
     
     /**
      * Enrolls this device with a hub, from an enrollment link (`outreach://enroll?...`, as
-     * scanned from the QR code; `code` then `null`) or a hub address and a one-time `code`.
+     * scanned from the QR code; no `code` then) or a hub address and a one-time `code`.
      */
-    func enroll(linkOrHubUrl: String, code: String?, deviceName: String, cancel: SyncCancellation?) async throws  -> Enrollment
+    func enroll(linkOrHubUrl: String, deviceName: String, code: String?, cancel: SyncCancellation?) async throws  -> Enrollment
     
     /**
      * This device's enrollment, or `null` if it is not enrolled.
      */
-    func enrollment() throws  -> Enrollment?
+    func enrollment() async throws  -> Enrollment?
     
     /**
      * Fetches the missing brochure files for the configured languages, within the storage
@@ -940,117 +924,118 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
      * Logs a visit. Returns its id. The note is checked for personal data: if it holds some,
      * nothing is stored and `PersonalData` says where.
      */
-    func logVisit(details: VisitDetails) throws  -> String
+    func logVisit(details: VisitDetails) async throws  -> String
     
     /**
      * Records that each of these partners' entries was checked on `on` by `by`; an unknown id
      * is `NotFound` before anything is recorded.
      */
-    func markAllVerified(partnerIds: [String], on: IsoDate, by: String) throws 
+    func markAllVerified(partnerIds: [String], on: IsoDate, by: String) async throws 
     
     /**
      * Records that each of these entries (partners, offices, services) was checked on `on` by
      * `by`; an entry this device does not know is `NotFound` before anything is recorded.
      */
-    func markEntriesVerified(entries: [EntryRef], on: IsoDate, by: String) throws 
+    func markEntriesVerified(entries: [EntryRef], on: IsoDate, by: String) async throws 
     
     /**
      * Records that a partner's entry was checked with the organisation on `on` by `by`.
      */
-    func markVerified(partnerId: String, on: IsoDate, by: String) throws 
+    func markVerified(partnerId: String, on: IsoDate, by: String) async throws 
     
     /**
      * A partner's full entry.
      */
-    func partner(partnerId: String) throws  -> Partner
+    func partner(partnerId: String) async throws  -> Partner
     
     /**
      * Every write to a partner, its services and locations, newest first, each naming its
      * field; `settlesConflict` marks the writes that settled a conflict.
      */
-    func partnerChanges(partnerId: String) throws  -> [FieldChange]
+    func partnerChanges(partnerId: String) async throws  -> [FieldChange]
     
     /**
      * The fields of a partner holding concurrent values, each with its author and time.
      * Writing the field again (any edit of it) resolves the conflict.
      */
-    func partnerConflicts(partnerId: String) throws  -> [FieldConflict]
+    func partnerConflicts(partnerId: String) async throws  -> [FieldConflict]
     
     /**
      * How many partners the directory holds on this device.
      */
-    func partnerCount() throws  -> UInt64
+    func partnerCount() async throws  -> Int64
     
     /**
      * Who set a field of a partner (`name`, `notes`, `themes`, `services.<id>.fees`...: the
      * names the apps use), to what and when, oldest first. A name that is no field is
      * `InvalidInput { field = "field" }`, whose reason lists the valid names.
      */
-    func partnerHistory(partnerId: String, field: String) throws  -> [FieldChange]
+    func partnerHistory(partnerId: String, field: String) async throws  -> [FieldChange]
     
     /**
      * Partners with fields holding concurrent values, for a coordinator to resolve.
      */
-    func partnersWithConflicts() throws  -> [PartnerSummary]
+    func partnersWithConflicts() async throws  -> [PartnerSummary]
     
     /**
      * Publishes the file of a brochure in one language (coordinators): kept here, named in the
      * catalog, uploaded at the next sync.
      */
-    func publishBrochureFile(brochureId: String, langCode: String, bytes: Data, mediaType: String, fileName: String) throws 
+    func publishBrochureFile(brochureId: String, langCode: String, bytes: Data, mediaType: String, fileName: String) async throws 
     
     /**
      * Adds a brochure, or updates the fields of an existing one (coordinators).
      */
-    func putBrochure(brochure: Brochure) throws 
+    func putBrochure(brochure: Brochure) async throws 
     
     /**
      * Searches the directory: by distance when `near` is set, then relevance, then freshness.
      */
-    func searchPartners(query: PartnerQuery) throws  -> [PartnerSummary]
+    func searchPartners(query: PartnerQuery) async throws  -> [PartnerSummary]
     
     /**
      * Sets a partner's status (partners are closed, never deleted).
      */
-    func setPartnerStatus(partnerId: String, status: PartnerStatus) throws 
+    func setPartnerStatus(partnerId: String, status: PartnerStatus) async throws 
     
     /**
      * Everything whose information needs checking: partners, their offices and services last
      * verified before `verified_before`, or never; never verified first, then the oldest.
      */
-    func staleEntries(verifiedBefore: IsoDate) throws  -> [StaleEntry]
+    func staleEntries(verifiedBefore: IsoDate) async throws  -> [StaleEntry]
     
     /**
      * The entries that need checking: last verified before `verified_before`, or never;
      * oldest first (never verified first). Defunct partners are left out.
      */
-    func stalePartners(verifiedBefore: IsoDate) throws  -> [PartnerSummary]
+    func stalePartners(verifiedBefore: IsoDate) async throws  -> [PartnerSummary]
     
     /**
      * Calls `observer` after every commit that changes partners, brochures or visits, until
-     * the returned handle is cancelled or closed.
+     * the returned handle is cancelled or closed. Memory only.
      */
     func subscribe(observer: StoreObserver)  -> StoreSubscription
     
     /**
-     * Suggests a correction of a partner's entry, offline: `field` as the apps name it
-     * (`notes`, `locations.<id>.hours`; none to flag the whole entry) and the value proposed,
-     * with a comment for the coordinators (never personal data: `PersonalData` otherwise).
-     * Syncs to the coordinators of every organisation. Returns its id.
+     * Suggests a correction of a partner's entry, offline, with a comment for the
+     * coordinators (never personal data: `PersonalData` otherwise): `field` as the apps name
+     * it (`notes`, `locations.<id>.hours`; none to flag the whole entry) and the `value`
+     * proposed. Syncs to the coordinators of every organisation. Returns its id.
      */
-    func suggest(partnerId: String, field: String?, value: String?, comment: String) throws  -> String
+    func suggest(partnerId: String, comment: String, field: String?, value: String?) async throws  -> String
     
     /**
      * Every suggestion this device holds, newest first: its own with their answers, and for a
      * coordinator those of every device.
      */
-    func suggestions() throws  -> [Suggestion]
+    func suggestions() async throws  -> [Suggestion]
     
     /**
      * Syncs with the hub: sends this device's changes, receives everyone else's, removes
      * expired visit-log months, fetches brochure files. `progress` is told each step;
-     * `cancel` (or cancelling the coroutine/task) stops it with `Cancelled`. A revoked device
-     * is wiped and gets `RevokedAndWiped`.
+     * `cancel` stops it with `Cancelled` (so does cancelling the Kotlin coroutine; a Swift
+     * caller cancels through `cancel`, see `SyncCancellation`). A revoked device is wiped and
+     * gets `RevokedAndWiped`.
      */
     func sync(progress: SyncProgressListener?, cancel: SyncCancellation?) async throws  -> SyncReport
     
@@ -1058,31 +1043,31 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
      * A visit held on this device: its own, or on a coordinator's device one of the
      * organisation's (synced for reports).
      */
-    func visit(visitId: String) throws  -> Visit
+    func visit(visitId: String) async throws  -> Visit
     
     /**
      * This device's visits and people reached per month, overall and per theme.
      */
-    func visitCounts() throws  -> [MonthlyCount]
+    func visitCounts() async throws  -> [MonthlyCount]
     
     /**
      * This device's visits, newest first.
      */
-    func visits(query: VisitQuery) throws  -> [Visit]
+    func visits(query: VisitQuery) async throws  -> [Visit]
     
     /**
      * Deletes the store: the database, its journal and the brochure files. The object is
      * closed afterwards (every call fails with `Storage`); the app forgets the key.
      */
-    func wipe() throws 
+    func wipe() async throws 
     
 }
 /**
  * The device's encrypted store: the partner directory, the brochures and this device's
  * anonymised visit logs, synced with the organisation's hub.
  *
- * Open one per database file and share it; every method is safe from any thread. Local
- * methods are quick but touch the disk: call them off the UI thread.
+ * Open one per database file (`OutreachStore.open`) and share it; every method is safe from
+ * any thread, and every one that touches the disk or the network is `suspend`/`async`.
  */
 open class OutreachStore: OutreachStoreProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1123,23 +1108,7 @@ open class OutreachStore: OutreachStoreProtocol, @unchecked Sendable {
     public func uniffiCloneHandle() -> UInt64 {
         return try! rustCall { uniffi_outreach_ffi_fn_clone_outreachstore(self.handle, $0) }
     }
-    /**
-     * Opens (or creates) the store at `path` with its 32-byte `key` (keep it in the Android
-     * Keystore or the iOS Keychain). A wrong key is `WrongKey`, a key of another length
-     * `InvalidInput { field = "key" }`; a failed open never changes the file.
-     */
-public convenience init(path: String, key: Data, config: StoreConfig)throws  {
-    let handle =
-        try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_constructor_outreachstore_new(
-        FfiConverterString.lower(path),
-        FfiConverterData.lower(key),
-        FfiConverterTypeStoreConfig_lower(config),uniffiCallStatus
-    )
-}
-    self.init(unsafeFromHandle: handle)
-}
+    // No primary constructor declared for this class.
 
     deinit {
         if handle == 0 {
@@ -1151,92 +1120,148 @@ public convenience init(path: String, key: Data, config: StoreConfig)throws  {
     }
 
     
+    /**
+     * Opens (or creates) the store at `path` with its 32-byte `key` (keep it in the Android
+     * Keystore or the iOS Keychain), off the caller's thread (opening may migrate the file
+     * and rebuild its read model). A wrong key is `WrongKey`, a key of another length
+     * `InvalidInput { field = "key" }`; a failed open never changes the file.
+     */
+public static func `open`(path: String, key: Data, config: StoreConfig)async throws  -> OutreachStore  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_constructor_outreachstore_open(FfiConverterString.lower(path),FfiConverterData.lower(key),FfiConverterTypeStoreConfig_lower(config)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_u64,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_u64,
+            freeFunc: ffi_outreach_ffi_rust_future_free_u64,
+            liftFunc: FfiConverterTypeOutreachStore_lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
+}
+    
 
     
     /**
      * Accepts a suggestion (coordinators): its edit is made by this device, and its author
      * sees it accepted after the next syncs.
      */
-open func acceptSuggestion(suggestionId: String, reason: String?)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_accept_suggestion(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(suggestionId),
-        FfiConverterOptionString.lower(reason),uniffiCallStatus
-    )
-}
+open func acceptSuggestion(suggestionId: String, reason: String? = nil)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_accept_suggestion(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(suggestionId),FfiConverterOptionString.lower(reason)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_void,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_void,
+            freeFunc: ffi_outreach_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Adds a partner (coordinators). Returns its id.
      */
-open func addPartner(partner: Partner)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_add_partner(
-            self.uniffiCloneHandle(),
-        FfiConverterTypePartner_lower(partner),uniffiCallStatus
-    )
-})
+open func addPartner(partner: Partner)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_add_partner(
+                        self.uniffiCloneHandle(),FfiConverterTypePartner_lower(partner)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Corrects a visit this device logged (same month); checked like `log_visit`.
      */
-open func amendVisit(visitId: String, details: VisitDetails)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_amend_visit(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(visitId),
-        FfiConverterTypeVisitDetails_lower(details),uniffiCallStatus
-    )
-}
+open func amendVisit(visitId: String, details: VisitDetails)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_amend_visit(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(visitId),FfiConverterTypeVisitDetails_lower(details)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_void,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_void,
+            freeFunc: ffi_outreach_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * A brochure's full record.
      */
-open func brochure(brochureId: String)throws  -> Brochure  {
-    return try  FfiConverterTypeBrochure_lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_brochure(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(brochureId),uniffiCallStatus
-    )
-})
+open func brochure(brochureId: String)async throws  -> Brochure  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_brochure(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(brochureId)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeBrochure_lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * The brochure's file on this device, verified, in the first of `languages` available
-     * here (empty: the configured languages), else any; `null` when none is here yet.
+     * here (none given: the configured languages), else any; `null` when none is here yet.
      */
-open func brochureFile(brochureId: String, languages: [String])throws  -> LocalBrochureFile?  {
-    return try  FfiConverterOptionTypeLocalBrochureFile.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_brochure_file(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(brochureId),
-        FfiConverterSequenceString.lower(languages),uniffiCallStatus
-    )
-})
+open func brochureFile(brochureId: String, languages: [String] = [])async throws  -> LocalBrochureFile?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_brochure_file(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(brochureId),FfiConverterSequenceString.lower(languages)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeLocalBrochureFile.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Brochures in force, each in the first of `languages` it has (then any), newest first.
-     * An empty list uses the store's configured languages.
+     * No languages given: the store's configured languages.
      */
-open func brochures(languages: [String])throws  -> [BrochureView]  {
-    return try  FfiConverterSequenceTypeBrochureView.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_brochures(
-            self.uniffiCloneHandle(),
-        FfiConverterSequenceString.lower(languages),uniffiCallStatus
-    )
-})
+open func brochures(languages: [String] = [])async throws  -> [BrochureView]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_brochures(
+                        self.uniffiCloneHandle(),FfiConverterSequenceString.lower(languages)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeBrochureView.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
-     * The options the store was opened with.
+     * The options the store was opened with. Memory only.
      */
 open func config() -> StoreConfig  {
     return try!  FfiConverterTypeStoreConfig_lift(try! rustCall() {
@@ -1248,7 +1273,7 @@ open func config() -> StoreConfig  {
 }
     
     /**
-     * This device's id (UUID text), as the hub knows it.
+     * This device's id (UUID text), as the hub knows it. Memory only.
      */
 open func deviceId() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
@@ -1264,39 +1289,58 @@ open func deviceId() -> String  {
      * for a coordinator its organisation's devices), as the hub last sent them with a sync:
      * what `FieldChange.by` and `ConflictValue.by` come from.
      */
-open func deviceNames()throws  -> [DeviceName]  {
-    return try  FfiConverterSequenceTypeDeviceName.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_device_names(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func deviceNames()async throws  -> [DeviceName]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_device_names(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeDeviceName.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Dismisses a suggestion (coordinators), saying why.
      */
-open func dismissSuggestion(suggestionId: String, reason: String)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_dismiss_suggestion(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(suggestionId),
-        FfiConverterString.lower(reason),uniffiCallStatus
-    )
-}
+open func dismissSuggestion(suggestionId: String, reason: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_dismiss_suggestion(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(suggestionId),FfiConverterString.lower(reason)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_void,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_void,
+            freeFunc: ffi_outreach_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Applies edits to a partner as one change (coordinators); the entry must stay valid.
      */
-open func editPartner(partnerId: String, edits: [PartnerEdit])throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_edit_partner(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(partnerId),
-        FfiConverterSequenceTypePartnerEdit.lower(edits),uniffiCallStatus
-    )
-}
+open func editPartner(partnerId: String, edits: [PartnerEdit])async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_edit_partner(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(partnerId),FfiConverterSequenceTypePartnerEdit.lower(edits)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_void,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_void,
+            freeFunc: ffi_outreach_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
@@ -1304,26 +1348,32 @@ open func editPartner(partnerId: String, edits: [PartnerEdit])throws   {try rust
      * `Edit`, or `Suggest` (named stewards keep it; none named: a field worker's device). An
      * edit of a section this device may not edit is `Unauthorized`.
      */
-open func editRight(region: Region)throws  -> EditRight  {
-    return try  FfiConverterTypeEditRight_lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_edit_right(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeRegion_lower(region),uniffiCallStatus
-    )
-})
+open func editRight(region: Region)async throws  -> EditRight  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_edit_right(
+                        self.uniffiCloneHandle(),FfiConverterTypeRegion_lower(region)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeEditRight_lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Enrolls this device with a hub, from an enrollment link (`outreach://enroll?...`, as
-     * scanned from the QR code; `code` then `null`) or a hub address and a one-time `code`.
+     * scanned from the QR code; no `code` then) or a hub address and a one-time `code`.
      */
-open func enroll(linkOrHubUrl: String, code: String?, deviceName: String, cancel: SyncCancellation?)async throws  -> Enrollment  {
+open func enroll(linkOrHubUrl: String, deviceName: String, code: String? = nil, cancel: SyncCancellation? = nil)async throws  -> Enrollment  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_outreach_ffi_fn_method_outreachstore_enroll(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(linkOrHubUrl),FfiConverterOptionString.lower(code),FfiConverterString.lower(deviceName),FfiConverterOptionTypeSyncCancellation.lower(cancel)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(linkOrHubUrl),FfiConverterString.lower(deviceName),FfiConverterOptionString.lower(code),FfiConverterOptionTypeSyncCancellation.lower(cancel)
                 )
             },
             pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
@@ -1337,20 +1387,27 @@ open func enroll(linkOrHubUrl: String, code: String?, deviceName: String, cancel
     /**
      * This device's enrollment, or `null` if it is not enrolled.
      */
-open func enrollment()throws  -> Enrollment?  {
-    return try  FfiConverterOptionTypeEnrollment.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_enrollment(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func enrollment()async throws  -> Enrollment?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_enrollment(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeEnrollment.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Fetches the missing brochure files for the configured languages, within the storage
      * budget (a sync does this too, unless `fetch_files` is off).
      */
-open func fetchBrochureFiles(cancel: SyncCancellation?)async throws  -> FetchReport  {
+open func fetchBrochureFiles(cancel: SyncCancellation? = nil)async throws  -> FetchReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -1370,111 +1427,157 @@ open func fetchBrochureFiles(cancel: SyncCancellation?)async throws  -> FetchRep
      * Logs a visit. Returns its id. The note is checked for personal data: if it holds some,
      * nothing is stored and `PersonalData` says where.
      */
-open func logVisit(details: VisitDetails)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_log_visit(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeVisitDetails_lower(details),uniffiCallStatus
-    )
-})
+open func logVisit(details: VisitDetails)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_log_visit(
+                        self.uniffiCloneHandle(),FfiConverterTypeVisitDetails_lower(details)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Records that each of these partners' entries was checked on `on` by `by`; an unknown id
      * is `NotFound` before anything is recorded.
      */
-open func markAllVerified(partnerIds: [String], on: IsoDate, by: String)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_mark_all_verified(
-            self.uniffiCloneHandle(),
-        FfiConverterSequenceString.lower(partnerIds),
-        FfiConverterTypeIsoDate_lower(on),
-        FfiConverterString.lower(by),uniffiCallStatus
-    )
-}
+open func markAllVerified(partnerIds: [String], on: IsoDate, by: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_mark_all_verified(
+                        self.uniffiCloneHandle(),FfiConverterSequenceString.lower(partnerIds),FfiConverterTypeIsoDate_lower(on),FfiConverterString.lower(by)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_void,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_void,
+            freeFunc: ffi_outreach_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Records that each of these entries (partners, offices, services) was checked on `on` by
      * `by`; an entry this device does not know is `NotFound` before anything is recorded.
      */
-open func markEntriesVerified(entries: [EntryRef], on: IsoDate, by: String)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_mark_entries_verified(
-            self.uniffiCloneHandle(),
-        FfiConverterSequenceTypeEntryRef.lower(entries),
-        FfiConverterTypeIsoDate_lower(on),
-        FfiConverterString.lower(by),uniffiCallStatus
-    )
-}
+open func markEntriesVerified(entries: [EntryRef], on: IsoDate, by: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_mark_entries_verified(
+                        self.uniffiCloneHandle(),FfiConverterSequenceTypeEntryRef.lower(entries),FfiConverterTypeIsoDate_lower(on),FfiConverterString.lower(by)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_void,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_void,
+            freeFunc: ffi_outreach_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Records that a partner's entry was checked with the organisation on `on` by `by`.
      */
-open func markVerified(partnerId: String, on: IsoDate, by: String)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_mark_verified(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(partnerId),
-        FfiConverterTypeIsoDate_lower(on),
-        FfiConverterString.lower(by),uniffiCallStatus
-    )
-}
+open func markVerified(partnerId: String, on: IsoDate, by: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_mark_verified(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(partnerId),FfiConverterTypeIsoDate_lower(on),FfiConverterString.lower(by)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_void,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_void,
+            freeFunc: ffi_outreach_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * A partner's full entry.
      */
-open func partner(partnerId: String)throws  -> Partner  {
-    return try  FfiConverterTypePartner_lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_partner(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(partnerId),uniffiCallStatus
-    )
-})
+open func partner(partnerId: String)async throws  -> Partner  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_partner(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(partnerId)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePartner_lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Every write to a partner, its services and locations, newest first, each naming its
      * field; `settlesConflict` marks the writes that settled a conflict.
      */
-open func partnerChanges(partnerId: String)throws  -> [FieldChange]  {
-    return try  FfiConverterSequenceTypeFieldChange.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_partner_changes(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(partnerId),uniffiCallStatus
-    )
-})
+open func partnerChanges(partnerId: String)async throws  -> [FieldChange]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_partner_changes(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(partnerId)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeFieldChange.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * The fields of a partner holding concurrent values, each with its author and time.
      * Writing the field again (any edit of it) resolves the conflict.
      */
-open func partnerConflicts(partnerId: String)throws  -> [FieldConflict]  {
-    return try  FfiConverterSequenceTypeFieldConflict.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_partner_conflicts(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(partnerId),uniffiCallStatus
-    )
-})
+open func partnerConflicts(partnerId: String)async throws  -> [FieldConflict]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_partner_conflicts(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(partnerId)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeFieldConflict.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * How many partners the directory holds on this device.
      */
-open func partnerCount()throws  -> UInt64  {
-    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_partner_count(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func partnerCount()async throws  -> Int64  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_partner_count(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_i64,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_i64,
+            freeFunc: ffi_outreach_ffi_rust_future_free_i64,
+            liftFunc: FfiConverterInt64.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
@@ -1482,115 +1585,161 @@ open func partnerCount()throws  -> UInt64  {
      * names the apps use), to what and when, oldest first. A name that is no field is
      * `InvalidInput { field = "field" }`, whose reason lists the valid names.
      */
-open func partnerHistory(partnerId: String, field: String)throws  -> [FieldChange]  {
-    return try  FfiConverterSequenceTypeFieldChange.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_partner_history(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(partnerId),
-        FfiConverterString.lower(field),uniffiCallStatus
-    )
-})
+open func partnerHistory(partnerId: String, field: String)async throws  -> [FieldChange]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_partner_history(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(partnerId),FfiConverterString.lower(field)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeFieldChange.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Partners with fields holding concurrent values, for a coordinator to resolve.
      */
-open func partnersWithConflicts()throws  -> [PartnerSummary]  {
-    return try  FfiConverterSequenceTypePartnerSummary.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_partners_with_conflicts(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func partnersWithConflicts()async throws  -> [PartnerSummary]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_partners_with_conflicts(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypePartnerSummary.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Publishes the file of a brochure in one language (coordinators): kept here, named in the
      * catalog, uploaded at the next sync.
      */
-open func publishBrochureFile(brochureId: String, langCode: String, bytes: Data, mediaType: String, fileName: String)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_publish_brochure_file(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(brochureId),
-        FfiConverterString.lower(langCode),
-        FfiConverterData.lower(bytes),
-        FfiConverterString.lower(mediaType),
-        FfiConverterString.lower(fileName),uniffiCallStatus
-    )
-}
+open func publishBrochureFile(brochureId: String, langCode: String, bytes: Data, mediaType: String, fileName: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_publish_brochure_file(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(brochureId),FfiConverterString.lower(langCode),FfiConverterData.lower(bytes),FfiConverterString.lower(mediaType),FfiConverterString.lower(fileName)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_void,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_void,
+            freeFunc: ffi_outreach_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Adds a brochure, or updates the fields of an existing one (coordinators).
      */
-open func putBrochure(brochure: Brochure)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_put_brochure(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeBrochure_lower(brochure),uniffiCallStatus
-    )
-}
+open func putBrochure(brochure: Brochure)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_put_brochure(
+                        self.uniffiCloneHandle(),FfiConverterTypeBrochure_lower(brochure)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_void,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_void,
+            freeFunc: ffi_outreach_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Searches the directory: by distance when `near` is set, then relevance, then freshness.
      */
-open func searchPartners(query: PartnerQuery)throws  -> [PartnerSummary]  {
-    return try  FfiConverterSequenceTypePartnerSummary.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_search_partners(
-            self.uniffiCloneHandle(),
-        FfiConverterTypePartnerQuery_lower(query),uniffiCallStatus
-    )
-})
+open func searchPartners(query: PartnerQuery)async throws  -> [PartnerSummary]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_search_partners(
+                        self.uniffiCloneHandle(),FfiConverterTypePartnerQuery_lower(query)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypePartnerSummary.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Sets a partner's status (partners are closed, never deleted).
      */
-open func setPartnerStatus(partnerId: String, status: PartnerStatus)throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_set_partner_status(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(partnerId),
-        FfiConverterTypePartnerStatus_lower(status),uniffiCallStatus
-    )
-}
+open func setPartnerStatus(partnerId: String, status: PartnerStatus)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_set_partner_status(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(partnerId),FfiConverterTypePartnerStatus_lower(status)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_void,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_void,
+            freeFunc: ffi_outreach_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Everything whose information needs checking: partners, their offices and services last
      * verified before `verified_before`, or never; never verified first, then the oldest.
      */
-open func staleEntries(verifiedBefore: IsoDate)throws  -> [StaleEntry]  {
-    return try  FfiConverterSequenceTypeStaleEntry.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_stale_entries(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeIsoDate_lower(verifiedBefore),uniffiCallStatus
-    )
-})
+open func staleEntries(verifiedBefore: IsoDate)async throws  -> [StaleEntry]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_stale_entries(
+                        self.uniffiCloneHandle(),FfiConverterTypeIsoDate_lower(verifiedBefore)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeStaleEntry.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * The entries that need checking: last verified before `verified_before`, or never;
      * oldest first (never verified first). Defunct partners are left out.
      */
-open func stalePartners(verifiedBefore: IsoDate)throws  -> [PartnerSummary]  {
-    return try  FfiConverterSequenceTypePartnerSummary.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_stale_partners(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeIsoDate_lower(verifiedBefore),uniffiCallStatus
-    )
-})
+open func stalePartners(verifiedBefore: IsoDate)async throws  -> [PartnerSummary]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_stale_partners(
+                        self.uniffiCloneHandle(),FfiConverterTypeIsoDate_lower(verifiedBefore)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypePartnerSummary.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Calls `observer` after every commit that changes partners, brochures or visits, until
-     * the returned handle is cancelled or closed.
+     * the returned handle is cancelled or closed. Memory only.
      */
 open func subscribe(observer: StoreObserver) -> StoreSubscription  {
     return try!  FfiConverterTypeStoreSubscription_lift(try! rustCall() {
@@ -1603,44 +1752,55 @@ open func subscribe(observer: StoreObserver) -> StoreSubscription  {
 }
     
     /**
-     * Suggests a correction of a partner's entry, offline: `field` as the apps name it
-     * (`notes`, `locations.<id>.hours`; none to flag the whole entry) and the value proposed,
-     * with a comment for the coordinators (never personal data: `PersonalData` otherwise).
-     * Syncs to the coordinators of every organisation. Returns its id.
+     * Suggests a correction of a partner's entry, offline, with a comment for the
+     * coordinators (never personal data: `PersonalData` otherwise): `field` as the apps name
+     * it (`notes`, `locations.<id>.hours`; none to flag the whole entry) and the `value`
+     * proposed. Syncs to the coordinators of every organisation. Returns its id.
      */
-open func suggest(partnerId: String, field: String?, value: String?, comment: String)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_suggest(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(partnerId),
-        FfiConverterOptionString.lower(field),
-        FfiConverterOptionString.lower(value),
-        FfiConverterString.lower(comment),uniffiCallStatus
-    )
-})
+open func suggest(partnerId: String, comment: String, field: String? = nil, value: String? = nil)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_suggest(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(partnerId),FfiConverterString.lower(comment),FfiConverterOptionString.lower(field),FfiConverterOptionString.lower(value)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Every suggestion this device holds, newest first: its own with their answers, and for a
      * coordinator those of every device.
      */
-open func suggestions()throws  -> [Suggestion]  {
-    return try  FfiConverterSequenceTypeSuggestion.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_suggestions(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func suggestions()async throws  -> [Suggestion]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_suggestions(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeSuggestion.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Syncs with the hub: sends this device's changes, receives everyone else's, removes
      * expired visit-log months, fetches brochure files. `progress` is told each step;
-     * `cancel` (or cancelling the coroutine/task) stops it with `Cancelled`. A revoked device
-     * is wiped and gets `RevokedAndWiped`.
+     * `cancel` stops it with `Cancelled` (so does cancelling the Kotlin coroutine; a Swift
+     * caller cancels through `cancel`, see `SyncCancellation`). A revoked device is wiped and
+     * gets `RevokedAndWiped`.
      */
-open func sync(progress: SyncProgressListener?, cancel: SyncCancellation?)async throws  -> SyncReport  {
+open func sync(progress: SyncProgressListener? = nil, cancel: SyncCancellation? = nil)async throws  -> SyncReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -1660,51 +1820,78 @@ open func sync(progress: SyncProgressListener?, cancel: SyncCancellation?)async 
      * A visit held on this device: its own, or on a coordinator's device one of the
      * organisation's (synced for reports).
      */
-open func visit(visitId: String)throws  -> Visit  {
-    return try  FfiConverterTypeVisit_lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_visit(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(visitId),uniffiCallStatus
-    )
-})
+open func visit(visitId: String)async throws  -> Visit  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_visit(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(visitId)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVisit_lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * This device's visits and people reached per month, overall and per theme.
      */
-open func visitCounts()throws  -> [MonthlyCount]  {
-    return try  FfiConverterSequenceTypeMonthlyCount.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_visit_counts(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
+open func visitCounts()async throws  -> [MonthlyCount]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_visit_counts(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeMonthlyCount.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * This device's visits, newest first.
      */
-open func visits(query: VisitQuery)throws  -> [Visit]  {
-    return try  FfiConverterSequenceTypeVisit.lift(try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_visits(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeVisitQuery_lower(query),uniffiCallStatus
-    )
-})
+open func visits(query: VisitQuery)async throws  -> [Visit]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_visits(
+                        self.uniffiCloneHandle(),FfiConverterTypeVisitQuery_lower(query)
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeVisit.lift,
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
     /**
      * Deletes the store: the database, its journal and the brochure files. The object is
      * closed afterwards (every call fails with `Storage`); the app forgets the key.
      */
-open func wipe()throws   {try rustCallWithError(FfiConverterTypeOutreachError_lift) {
-        uniffiCallStatus in
-    uniffi_outreach_ffi_fn_method_outreachstore_wipe(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-}
+open func wipe()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_wipe(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_void,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_void,
+            freeFunc: ffi_outreach_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
 }
     
 
@@ -2121,8 +2308,14 @@ public func FfiConverterTypeStoreSubscription_lower(_ value: StoreSubscription) 
 
 /**
  * Cancels a network call (`enroll`, `sync`, `fetch_brochure_files`) from any thread: the call
- * ends with `Cancelled` at its next step or while waiting for the network. Cancelling the
- * Kotlin coroutine or Swift task awaiting the call does the same. Once cancelled, stays so.
+ * ends with `Cancelled` at its next step or while waiting for the network. Once cancelled,
+ * stays so.
+ *
+ * Kotlin: cancelling the coroutine that awaits the call does the same (UniFFI's Kotlin drops
+ * the call's future, which cancels it). Swift: cancelling the `Task` does *not*: UniFFI's
+ * generated `async` keeps polling the call until it completes, so a Swift caller passes a
+ * `SyncCancellation` and calls `cancel()` from `withTaskCancellationHandler`'s `onCancel` (see
+ * ios/README.md).
  */
 public protocol SyncCancellationProtocol: AnyObject, Sendable {
     
@@ -2139,8 +2332,14 @@ public protocol SyncCancellationProtocol: AnyObject, Sendable {
 }
 /**
  * Cancels a network call (`enroll`, `sync`, `fetch_brochure_files`) from any thread: the call
- * ends with `Cancelled` at its next step or while waiting for the network. Cancelling the
- * Kotlin coroutine or Swift task awaiting the call does the same. Once cancelled, stays so.
+ * ends with `Cancelled` at its next step or while waiting for the network. Once cancelled,
+ * stays so.
+ *
+ * Kotlin: cancelling the coroutine that awaits the call does the same (UniFFI's Kotlin drops
+ * the call's future, which cancels it). Swift: cancelling the `Task` does *not*: UniFFI's
+ * generated `async` keeps polling the call until it completes, so a Swift caller passes a
+ * `SyncCancellation` and calls `cancel()` from `withTaskCancellationHandler`'s `onCancel` (see
+ * ios/README.md).
  */
 open class SyncCancellation: SyncCancellationProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2499,9 +2698,9 @@ public struct AgeCount: Equatable, Hashable {
      */
     public let band: AgeBand
     /**
-     * People.
+     * People (at least 1).
      */
-    public let count: UInt32
+    public let count: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2510,8 +2709,8 @@ public struct AgeCount: Equatable, Hashable {
          * The band.
          */band: AgeBand, 
         /**
-         * People.
-         */count: UInt32) {
+         * People (at least 1).
+         */count: Int32) {
         self.band = band
         self.count = count
     }
@@ -2533,13 +2732,13 @@ public struct FfiConverterTypeAgeCount: FfiConverterRustBuffer {
         return
             try AgeCount(
                 band: FfiConverterTypeAgeBand.read(from: &buf), 
-                count: FfiConverterUInt32.read(from: &buf)
+                count: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: AgeCount, into buf: inout [UInt8]) {
         FfiConverterTypeAgeBand.write(value.band, into: &buf)
-        FfiConverterUInt32.write(value.count, into: &buf)
+        FfiConverterInt32.write(value.count, into: &buf)
     }
 }
 
@@ -2590,7 +2789,7 @@ public struct Brochure: Equatable, Hashable {
     /**
      * Version, raised at each new edition.
      */
-    public let version: UInt32
+    public let version: Int32
     /**
      * First publication.
      */
@@ -2627,7 +2826,7 @@ public struct Brochure: Equatable, Hashable {
          */files: [BrochureFile] = [], 
         /**
          * Version, raised at each new edition.
-         */version: UInt32 = UInt32(1), 
+         */version: Int32 = 1, 
         /**
          * First publication.
          */publishedOn: IsoDate, 
@@ -2671,7 +2870,7 @@ public struct FfiConverterTypeBrochure: FfiConverterRustBuffer {
                 themes: FfiConverterSequenceTypeTheme.read(from: &buf), 
                 audience: FfiConverterSequenceTypeAudience.read(from: &buf), 
                 files: FfiConverterSequenceTypeBrochureFile.read(from: &buf), 
-                version: FfiConverterUInt32.read(from: &buf), 
+                version: FfiConverterInt32.read(from: &buf), 
                 publishedOn: FfiConverterTypeIsoDate.read(from: &buf), 
                 updatedOn: FfiConverterTypeIsoDate.read(from: &buf), 
                 retired: FfiConverterBool.read(from: &buf)
@@ -2685,7 +2884,7 @@ public struct FfiConverterTypeBrochure: FfiConverterRustBuffer {
         FfiConverterSequenceTypeTheme.write(value.themes, into: &buf)
         FfiConverterSequenceTypeAudience.write(value.audience, into: &buf)
         FfiConverterSequenceTypeBrochureFile.write(value.files, into: &buf)
-        FfiConverterUInt32.write(value.version, into: &buf)
+        FfiConverterInt32.write(value.version, into: &buf)
         FfiConverterTypeIsoDate.write(value.publishedOn, into: &buf)
         FfiConverterTypeIsoDate.write(value.updatedOn, into: &buf)
         FfiConverterBool.write(value.retired, into: &buf)
@@ -2717,9 +2916,9 @@ public struct BrochureCount: Equatable, Hashable {
      */
     public let brochureId: String
     /**
-     * Copies given (or shown).
+     * Copies given (or shown), at least 1.
      */
-    public let count: UInt32
+    public let count: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2728,8 +2927,8 @@ public struct BrochureCount: Equatable, Hashable {
          * The brochure's id.
          */brochureId: String, 
         /**
-         * Copies given (or shown).
-         */count: UInt32) {
+         * Copies given (or shown), at least 1.
+         */count: Int32) {
         self.brochureId = brochureId
         self.count = count
     }
@@ -2751,13 +2950,13 @@ public struct FfiConverterTypeBrochureCount: FfiConverterRustBuffer {
         return
             try BrochureCount(
                 brochureId: FfiConverterString.read(from: &buf), 
-                count: FfiConverterUInt32.read(from: &buf)
+                count: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: BrochureCount, into buf: inout [UInt8]) {
         FfiConverterString.write(value.brochureId, into: &buf)
-        FfiConverterUInt32.write(value.count, into: &buf)
+        FfiConverterInt32.write(value.count, into: &buf)
     }
 }
 
@@ -2855,9 +3054,9 @@ public struct GenderCount: Equatable, Hashable {
      */
     public let gender: Gender
     /**
-     * People.
+     * People (at least 1).
      */
-    public let count: UInt32
+    public let count: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2866,8 +3065,8 @@ public struct GenderCount: Equatable, Hashable {
          * The gender.
          */gender: Gender, 
         /**
-         * People.
-         */count: UInt32) {
+         * People (at least 1).
+         */count: Int32) {
         self.gender = gender
         self.count = count
     }
@@ -2889,13 +3088,13 @@ public struct FfiConverterTypeGenderCount: FfiConverterRustBuffer {
         return
             try GenderCount(
                 gender: FfiConverterTypeGender.read(from: &buf), 
-                count: FfiConverterUInt32.read(from: &buf)
+                count: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: GenderCount, into buf: inout [UInt8]) {
         FfiConverterTypeGender.write(value.gender, into: &buf)
-        FfiConverterUInt32.write(value.count, into: &buf)
+        FfiConverterInt32.write(value.count, into: &buf)
     }
 }
 
@@ -3003,7 +3202,7 @@ public struct Location: Equatable, Hashable {
     /**
      * Belgian postcode (1000..=9999).
      */
-    public let postcode: UInt16
+    public let postcode: Int32
     /**
      * Municipality.
      */
@@ -3060,7 +3259,7 @@ public struct Location: Equatable, Hashable {
          */street: String? = nil, 
         /**
          * Belgian postcode (1000..=9999).
-         */postcode: UInt16, 
+         */postcode: Int32, 
         /**
          * Municipality.
          */municipality: String, 
@@ -3127,7 +3326,7 @@ public struct FfiConverterTypeLocation: FfiConverterRustBuffer {
                 id: FfiConverterString.read(from: &buf), 
                 name: FfiConverterOptionString.read(from: &buf), 
                 street: FfiConverterOptionString.read(from: &buf), 
-                postcode: FfiConverterUInt16.read(from: &buf), 
+                postcode: FfiConverterInt32.read(from: &buf), 
                 municipality: FfiConverterString.read(from: &buf), 
                 province: FfiConverterTypeRegion.read(from: &buf), 
                 latitude: FfiConverterOptionDouble.read(from: &buf), 
@@ -3145,7 +3344,7 @@ public struct FfiConverterTypeLocation: FfiConverterRustBuffer {
         FfiConverterString.write(value.id, into: &buf)
         FfiConverterOptionString.write(value.name, into: &buf)
         FfiConverterOptionString.write(value.street, into: &buf)
-        FfiConverterUInt16.write(value.postcode, into: &buf)
+        FfiConverterInt32.write(value.postcode, into: &buf)
         FfiConverterString.write(value.municipality, into: &buf)
         FfiConverterTypeRegion.write(value.province, into: &buf)
         FfiConverterOptionDouble.write(value.latitude, into: &buf)
@@ -3184,9 +3383,9 @@ public struct OriginCount: Equatable, Hashable {
      */
     public let country: String
     /**
-     * People.
+     * People (at least 1).
      */
-    public let count: UInt32
+    public let count: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3195,8 +3394,8 @@ public struct OriginCount: Equatable, Hashable {
          * ISO 3166-1 alpha-2 country code.
          */country: String, 
         /**
-         * People.
-         */count: UInt32) {
+         * People (at least 1).
+         */count: Int32) {
         self.country = country
         self.count = count
     }
@@ -3218,13 +3417,13 @@ public struct FfiConverterTypeOriginCount: FfiConverterRustBuffer {
         return
             try OriginCount(
                 country: FfiConverterString.read(from: &buf), 
-                count: FfiConverterUInt32.read(from: &buf)
+                count: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: OriginCount, into buf: inout [UInt8]) {
         FfiConverterString.write(value.country, into: &buf)
-        FfiConverterUInt32.write(value.count, into: &buf)
+        FfiConverterInt32.write(value.count, into: &buf)
     }
 }
 
@@ -3513,7 +3712,7 @@ public struct PartnerQuery: Equatable, Hashable {
     /**
      * Most results (default 50).
      */
-    public let limit: UInt32?
+    public let limit: Int32?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3544,7 +3743,7 @@ public struct PartnerQuery: Equatable, Hashable {
          */includeClosed: Bool = false, 
         /**
          * Most results (default 50).
-         */limit: UInt32? = nil) {
+         */limit: Int32? = nil) {
         self.text = text
         self.themes = themes
         self.region = region
@@ -3580,7 +3779,7 @@ public struct FfiConverterTypePartnerQuery: FfiConverterRustBuffer {
                 openAt: FfiConverterOptionTypeIsoDateTime.read(from: &buf), 
                 near: FfiConverterOptionTypeGeoPoint.read(from: &buf), 
                 includeClosed: FfiConverterBool.read(from: &buf), 
-                limit: FfiConverterOptionUInt32.read(from: &buf)
+                limit: FfiConverterOptionInt32.read(from: &buf)
         )
     }
 
@@ -3593,7 +3792,7 @@ public struct FfiConverterTypePartnerQuery: FfiConverterRustBuffer {
         FfiConverterOptionTypeIsoDateTime.write(value.openAt, into: &buf)
         FfiConverterOptionTypeGeoPoint.write(value.near, into: &buf)
         FfiConverterBool.write(value.includeClosed, into: &buf)
-        FfiConverterOptionUInt32.write(value.limit, into: &buf)
+        FfiConverterOptionInt32.write(value.limit, into: &buf)
     }
 }
 
@@ -3624,19 +3823,19 @@ public struct PersonalDataSpan: Equatable, Hashable {
     /**
      * Start, in UTF-16 code units (Kotlin and Java string indices).
      */
-    public let startUtf16: UInt32
+    public let startUtf16: Int32
     /**
      * End, exclusive, in UTF-16 code units.
      */
-    public let endUtf16: UInt32
+    public let endUtf16: Int32
     /**
      * Start, in UTF-8 bytes.
      */
-    public let startUtf8: UInt32
+    public let startUtf8: Int32
     /**
      * End, exclusive, in UTF-8 bytes.
      */
-    public let endUtf8: UInt32
+    public let endUtf8: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3646,16 +3845,16 @@ public struct PersonalDataSpan: Equatable, Hashable {
          */kind: PersonalDataKind, 
         /**
          * Start, in UTF-16 code units (Kotlin and Java string indices).
-         */startUtf16: UInt32, 
+         */startUtf16: Int32, 
         /**
          * End, exclusive, in UTF-16 code units.
-         */endUtf16: UInt32, 
+         */endUtf16: Int32, 
         /**
          * Start, in UTF-8 bytes.
-         */startUtf8: UInt32, 
+         */startUtf8: Int32, 
         /**
          * End, exclusive, in UTF-8 bytes.
-         */endUtf8: UInt32) {
+         */endUtf8: Int32) {
         self.kind = kind
         self.startUtf16 = startUtf16
         self.endUtf16 = endUtf16
@@ -3680,19 +3879,19 @@ public struct FfiConverterTypePersonalDataSpan: FfiConverterRustBuffer {
         return
             try PersonalDataSpan(
                 kind: FfiConverterTypePersonalDataKind.read(from: &buf), 
-                startUtf16: FfiConverterUInt32.read(from: &buf), 
-                endUtf16: FfiConverterUInt32.read(from: &buf), 
-                startUtf8: FfiConverterUInt32.read(from: &buf), 
-                endUtf8: FfiConverterUInt32.read(from: &buf)
+                startUtf16: FfiConverterInt32.read(from: &buf), 
+                endUtf16: FfiConverterInt32.read(from: &buf), 
+                startUtf8: FfiConverterInt32.read(from: &buf), 
+                endUtf8: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: PersonalDataSpan, into buf: inout [UInt8]) {
         FfiConverterTypePersonalDataKind.write(value.kind, into: &buf)
-        FfiConverterUInt32.write(value.startUtf16, into: &buf)
-        FfiConverterUInt32.write(value.endUtf16, into: &buf)
-        FfiConverterUInt32.write(value.startUtf8, into: &buf)
-        FfiConverterUInt32.write(value.endUtf8, into: &buf)
+        FfiConverterInt32.write(value.startUtf16, into: &buf)
+        FfiConverterInt32.write(value.endUtf16, into: &buf)
+        FfiConverterInt32.write(value.startUtf8, into: &buf)
+        FfiConverterInt32.write(value.endUtf8, into: &buf)
     }
 }
 
@@ -4061,11 +4260,11 @@ public struct StoreConfig: Equatable, Hashable {
     /**
      * Days a finished visit-log month the hub holds in full stays on the device (default 30).
      */
-    public let retentionDays: UInt32
+    public let retentionDays: Int32
     /**
      * Most bytes of brochure files kept on the device (default 200 MiB).
      */
-    public let storageBudgetBytes: UInt64
+    public let storageBudgetBytes: Int64
     /**
      * An extra certificate authority (PEM) to trust for the hub, besides the public roots.
      */
@@ -4077,11 +4276,11 @@ public struct StoreConfig: Equatable, Hashable {
     /**
      * Longest wait, in seconds, for the hub to answer or for the next piece of an answer.
      */
-    public let requestTimeoutSeconds: UInt32
+    public let requestTimeoutSeconds: Int32
     /**
      * Attempts of each request on transient failures, with backoff (at least 1).
      */
-    public let maxAttempts: UInt32
+    public let maxAttempts: Int32
     /**
      * Where brochure files are kept; default: a folder beside the database.
      */
@@ -4101,10 +4300,10 @@ public struct StoreConfig: Equatable, Hashable {
          */languages: [String] = [], 
         /**
          * Days a finished visit-log month the hub holds in full stays on the device (default 30).
-         */retentionDays: UInt32 = UInt32(30), 
+         */retentionDays: Int32 = 30, 
         /**
          * Most bytes of brochure files kept on the device (default 200 MiB).
-         */storageBudgetBytes: UInt64 = UInt64(209715200), 
+         */storageBudgetBytes: Int64 = Int64(209715200), 
         /**
          * An extra certificate authority (PEM) to trust for the hub, besides the public roots.
          */extraCaPem: String? = nil, 
@@ -4113,10 +4312,10 @@ public struct StoreConfig: Equatable, Hashable {
          */fetchFiles: Bool = true, 
         /**
          * Longest wait, in seconds, for the hub to answer or for the next piece of an answer.
-         */requestTimeoutSeconds: UInt32 = UInt32(60), 
+         */requestTimeoutSeconds: Int32 = 60, 
         /**
          * Attempts of each request on transient failures, with backoff (at least 1).
-         */maxAttempts: UInt32 = UInt32(4), 
+         */maxAttempts: Int32 = 4, 
         /**
          * Where brochure files are kept; default: a folder beside the database.
          */brochureDir: String? = nil, 
@@ -4152,12 +4351,12 @@ public struct FfiConverterTypeStoreConfig: FfiConverterRustBuffer {
         return
             try StoreConfig(
                 languages: FfiConverterSequenceString.read(from: &buf), 
-                retentionDays: FfiConverterUInt32.read(from: &buf), 
-                storageBudgetBytes: FfiConverterUInt64.read(from: &buf), 
+                retentionDays: FfiConverterInt32.read(from: &buf), 
+                storageBudgetBytes: FfiConverterInt64.read(from: &buf), 
                 extraCaPem: FfiConverterOptionString.read(from: &buf), 
                 fetchFiles: FfiConverterBool.read(from: &buf), 
-                requestTimeoutSeconds: FfiConverterUInt32.read(from: &buf), 
-                maxAttempts: FfiConverterUInt32.read(from: &buf), 
+                requestTimeoutSeconds: FfiConverterInt32.read(from: &buf), 
+                maxAttempts: FfiConverterInt32.read(from: &buf), 
                 brochureDir: FfiConverterOptionString.read(from: &buf), 
                 plaintextHeader: FfiConverterBool.read(from: &buf)
         )
@@ -4165,12 +4364,12 @@ public struct FfiConverterTypeStoreConfig: FfiConverterRustBuffer {
 
     public static func write(_ value: StoreConfig, into buf: inout [UInt8]) {
         FfiConverterSequenceString.write(value.languages, into: &buf)
-        FfiConverterUInt32.write(value.retentionDays, into: &buf)
-        FfiConverterUInt64.write(value.storageBudgetBytes, into: &buf)
+        FfiConverterInt32.write(value.retentionDays, into: &buf)
+        FfiConverterInt64.write(value.storageBudgetBytes, into: &buf)
         FfiConverterOptionString.write(value.extraCaPem, into: &buf)
         FfiConverterBool.write(value.fetchFiles, into: &buf)
-        FfiConverterUInt32.write(value.requestTimeoutSeconds, into: &buf)
-        FfiConverterUInt32.write(value.maxAttempts, into: &buf)
+        FfiConverterInt32.write(value.requestTimeoutSeconds, into: &buf)
+        FfiConverterInt32.write(value.maxAttempts, into: &buf)
         FfiConverterOptionString.write(value.brochureDir, into: &buf)
         FfiConverterBool.write(value.plaintextHeader, into: &buf)
     }
@@ -4287,7 +4486,7 @@ public struct VisitDetails: Equatable, Hashable {
     /**
      * Postcode of the municipality.
      */
-    public let postcode: UInt16
+    public let postcode: Int32
     /**
      * Municipality name.
      */
@@ -4303,7 +4502,7 @@ public struct VisitDetails: Equatable, Hashable {
     /**
      * People reached (1..=500).
      */
-    public let peopleReached: UInt32
+    public let peopleReached: Int32
     /**
      * Optional counts by gender (adding up to at most `people_reached`).
      */
@@ -4352,7 +4551,7 @@ public struct VisitDetails: Equatable, Hashable {
          */partOfDay: PartOfDay, 
         /**
          * Postcode of the municipality.
-         */postcode: UInt16, 
+         */postcode: Int32, 
         /**
          * Municipality name.
          */municipality: String, 
@@ -4364,7 +4563,7 @@ public struct VisitDetails: Equatable, Hashable {
          */activity: Activity, 
         /**
          * People reached (1..=500).
-         */peopleReached: UInt32, 
+         */peopleReached: Int32, 
         /**
          * Optional counts by gender (adding up to at most `people_reached`).
          */byGender: [GenderCount] = [], 
@@ -4428,11 +4627,11 @@ public struct FfiConverterTypeVisitDetails: FfiConverterRustBuffer {
             try VisitDetails(
                 date: FfiConverterTypeIsoDate.read(from: &buf), 
                 partOfDay: FfiConverterTypePartOfDay.read(from: &buf), 
-                postcode: FfiConverterUInt16.read(from: &buf), 
+                postcode: FfiConverterInt32.read(from: &buf), 
                 municipality: FfiConverterString.read(from: &buf), 
                 setting: FfiConverterTypeSetting.read(from: &buf), 
                 activity: FfiConverterTypeActivity.read(from: &buf), 
-                peopleReached: FfiConverterUInt32.read(from: &buf), 
+                peopleReached: FfiConverterInt32.read(from: &buf), 
                 byGender: FfiConverterSequenceTypeGenderCount.read(from: &buf), 
                 byAge: FfiConverterSequenceTypeAgeCount.read(from: &buf), 
                 languages: FfiConverterSequenceString.read(from: &buf), 
@@ -4448,11 +4647,11 @@ public struct FfiConverterTypeVisitDetails: FfiConverterRustBuffer {
     public static func write(_ value: VisitDetails, into buf: inout [UInt8]) {
         FfiConverterTypeIsoDate.write(value.date, into: &buf)
         FfiConverterTypePartOfDay.write(value.partOfDay, into: &buf)
-        FfiConverterUInt16.write(value.postcode, into: &buf)
+        FfiConverterInt32.write(value.postcode, into: &buf)
         FfiConverterString.write(value.municipality, into: &buf)
         FfiConverterTypeSetting.write(value.setting, into: &buf)
         FfiConverterTypeActivity.write(value.activity, into: &buf)
-        FfiConverterUInt32.write(value.peopleReached, into: &buf)
+        FfiConverterInt32.write(value.peopleReached, into: &buf)
         FfiConverterSequenceTypeGenderCount.write(value.byGender, into: &buf)
         FfiConverterSequenceTypeAgeCount.write(value.byAge, into: &buf)
         FfiConverterSequenceString.write(value.languages, into: &buf)
@@ -4486,7 +4685,7 @@ public func FfiConverterTypeVisitDetails_lower(_ value: VisitDetails) -> RustBuf
  * the sync go on.
  */
 public 
-enum CallbackError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+enum CallbackError: Swift.Error, Equatable, Hashable {
 
     
     
@@ -4503,10 +4702,6 @@ enum CallbackError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
 
     
 
-    
-    public var errorDescription: String? {
-        String(reflecting: self)
-    }
     
 }
 
@@ -4594,7 +4789,7 @@ public enum LocationEdit: Equatable, Hashable {
     case postcode(
         /**
          * A Belgian postcode, 1000..=9999.
-         */postcode: UInt16
+         */postcode: Int32
     )
     /**
      * Sets the municipality.
@@ -4690,7 +4885,7 @@ public struct FfiConverterTypeLocationEdit: FfiConverterRustBuffer {
         case 2: return .street(street: try FfiConverterOptionString.read(from: &buf)
         )
         
-        case 3: return .postcode(postcode: try FfiConverterUInt16.read(from: &buf)
+        case 3: return .postcode(postcode: try FfiConverterInt32.read(from: &buf)
         )
         
         case 4: return .municipality(municipality: try FfiConverterString.read(from: &buf)
@@ -4737,7 +4932,7 @@ public struct FfiConverterTypeLocationEdit: FfiConverterRustBuffer {
         
         case let .postcode(postcode):
             writeInt(&buf, Int32(3))
-            FfiConverterUInt16.write(postcode, into: &buf)
+            FfiConverterInt32.write(postcode, into: &buf)
             
         
         case let .municipality(municipality):
@@ -4910,13 +5105,14 @@ public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
  * Everything an Outreach call can fail with.
  */
 public 
-enum OutreachError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+enum OutreachError: Swift.Error, Equatable, Hashable {
 
     
     
     /**
-     * A value given by the app is invalid; `field` names it (`people_reached`, `note`,
-     * `services.<id>.name`, `key`...), so the app can show the message beside the input.
+     * A value given by the app is invalid; `field` names it as the app's language spells the
+     * property (`peopleReached`, `note`, `services.<id>.name`, `key`...), so that the app can
+     * show the message beside the input.
      */
     case InvalidInput(
         /**
@@ -5012,10 +5208,6 @@ enum OutreachError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
 
     
 
-    
-    public var errorDescription: String? {
-        String(reflecting: self)
-    }
     
 }
 
@@ -5847,8 +6039,8 @@ public func FfiConverterTypeServiceEdit_lower(_ value: ServiceEdit) -> RustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
-    typealias SwiftType = UInt32?
+fileprivate struct FfiConverterOptionInt32: FfiConverterRustBuffer {
+    typealias SwiftType = Int32?
 
     public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         guard let value = value else {
@@ -5856,13 +6048,13 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
             return
         }
         writeInt(&buf, Int8(1))
-        FfiConverterUInt32.write(value, into: &buf)
+        FfiConverterInt32.write(value, into: &buf)
     }
 
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
-        case 1: return try FfiConverterUInt32.read(from: &buf)
+        case 1: return try FfiConverterInt32.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6919,121 +7111,121 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_logsink_log() != 47301) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_accept_suggestion() != 11688) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_accept_suggestion() != 58717) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_add_partner() != 44480) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_add_partner() != 16836) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_amend_visit() != 47625) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_amend_visit() != 43687) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochure() != 52859) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochure() != 28972) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochure_file() != 64464) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochure_file() != 16742) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochures() != 64445) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_brochures() != 7116) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_config() != 9181) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_config() != 6756) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_device_id() != 58106) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_device_id() != 64650) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_device_names() != 10383) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_device_names() != 47685) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_dismiss_suggestion() != 5485) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_dismiss_suggestion() != 469) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_edit_partner() != 49052) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_edit_partner() != 16740) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_edit_right() != 30040) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_edit_right() != 25803) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_enroll() != 34763) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_enroll() != 57235) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_enrollment() != 27422) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_enrollment() != 40714) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_fetch_brochure_files() != 50956) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_fetch_brochure_files() != 46635) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_log_visit() != 55102) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_log_visit() != 45914) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_all_verified() != 33507) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_all_verified() != 46603) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_entries_verified() != 39648) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_entries_verified() != 59863) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_verified() != 8297) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_verified() != 63183) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner() != 9456) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner() != 35546) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_changes() != 30287) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_changes() != 12131) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_conflicts() != 16879) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_conflicts() != 50745) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_count() != 7153) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_count() != 45436) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_history() != 25592) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partner_history() != 15746) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_partners_with_conflicts() != 56397) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_partners_with_conflicts() != 7588) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_publish_brochure_file() != 125) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_publish_brochure_file() != 40835) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_put_brochure() != 31338) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_put_brochure() != 4028) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_search_partners() != 63235) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_search_partners() != 63896) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_set_partner_status() != 50035) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_set_partner_status() != 64254) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_stale_entries() != 16499) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_stale_entries() != 42951) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_stale_partners() != 1213) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_stale_partners() != 39861) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_subscribe() != 43416) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_subscribe() != 6119) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_suggest() != 64555) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_suggest() != 48739) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_suggestions() != 32009) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_suggestions() != 49405) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_sync() != 49037) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_sync() != 10008) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_visit() != 16147) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_visit() != 44115) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_visit_counts() != 741) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_visit_counts() != 55432) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_visits() != 40761) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_visits() != 61863) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_wipe() != 53960) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_wipe() != 31016) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_storeobserver_on_change() != 5800) {
@@ -7054,7 +7246,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_syncprogresslistener_on_progress() != 55966) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_constructor_outreachstore_new() != 51928) {
+    if (uniffi_outreach_ffi_checksum_constructor_outreachstore_open() != 45450) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_constructor_synccancellation_new() != 29739) {

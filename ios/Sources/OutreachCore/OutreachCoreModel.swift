@@ -465,38 +465,6 @@ fileprivate final class UniffiHandleMap<T>: @unchecked Sendable {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
-    typealias FfiType = UInt16
-    typealias SwiftType = UInt16
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
-    typealias FfiType = UInt32
-    typealias SwiftType = UInt32
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt32 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
     typealias FfiType = Int32
     typealias SwiftType = Int32
@@ -513,15 +481,15 @@ fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
-    typealias FfiType = UInt64
-    typealias SwiftType = UInt64
+fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
+    typealias FfiType = Int64
+    typealias SwiftType = Int64
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt64 {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int64 {
         return try lift(readInt(&buf))
     }
 
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+    public static func write(_ value: Int64, into buf: inout [UInt8]) {
         writeInt(&buf, lower(value))
     }
 }
@@ -787,9 +755,9 @@ public struct BrochureFile: Equatable, Hashable {
      */
     public let sha256: String
     /**
-     * Size in bytes.
+     * Size in bytes (signed, as Kotlin and Swift count; never negative).
      */
-    public let size: UInt64
+    public let size: Int64
     /**
      * Media type (`application/pdf`...).
      */
@@ -809,8 +777,8 @@ public struct BrochureFile: Equatable, Hashable {
          * Lower-case hex SHA-256 of the content.
          */sha256: String, 
         /**
-         * Size in bytes.
-         */size: UInt64, 
+         * Size in bytes (signed, as Kotlin and Swift count; never negative).
+         */size: Int64, 
         /**
          * Media type (`application/pdf`...).
          */mediaType: String, 
@@ -842,7 +810,7 @@ public struct FfiConverterTypeBrochureFile: FfiConverterRustBuffer {
             try BrochureFile(
                 lang: FfiConverterString.read(from: &buf), 
                 sha256: FfiConverterString.read(from: &buf), 
-                size: FfiConverterUInt64.read(from: &buf), 
+                size: FfiConverterInt64.read(from: &buf), 
                 mediaType: FfiConverterString.read(from: &buf), 
                 fileName: FfiConverterString.read(from: &buf)
         )
@@ -851,7 +819,7 @@ public struct FfiConverterTypeBrochureFile: FfiConverterRustBuffer {
     public static func write(_ value: BrochureFile, into buf: inout [UInt8]) {
         FfiConverterString.write(value.lang, into: &buf)
         FfiConverterString.write(value.sha256, into: &buf)
-        FfiConverterUInt64.write(value.size, into: &buf)
+        FfiConverterInt64.write(value.size, into: &buf)
         FfiConverterString.write(value.mediaType, into: &buf)
         FfiConverterString.write(value.fileName, into: &buf)
     }
@@ -908,7 +876,7 @@ public struct BrochureView: Equatable, Hashable {
     /**
      * Version.
      */
-    public let version: UInt32
+    public let version: Int32
     /**
      * Last update.
      */
@@ -940,7 +908,7 @@ public struct BrochureView: Equatable, Hashable {
          */file: BrochureViewFile?, 
         /**
          * Version.
-         */version: UInt32, 
+         */version: Int32, 
         /**
          * Last update.
          */updatedOn: IsoDate) {
@@ -978,7 +946,7 @@ public struct FfiConverterTypeBrochureView: FfiConverterRustBuffer {
                 themes: FfiConverterTypeThemeSet.read(from: &buf), 
                 audience: FfiConverterTypeAudienceSet.read(from: &buf), 
                 file: FfiConverterOptionTypeBrochureViewFile.read(from: &buf), 
-                version: FfiConverterUInt32.read(from: &buf), 
+                version: FfiConverterInt32.read(from: &buf), 
                 updatedOn: FfiConverterTypeIsoDate.read(from: &buf)
         )
     }
@@ -991,7 +959,7 @@ public struct FfiConverterTypeBrochureView: FfiConverterRustBuffer {
         FfiConverterTypeThemeSet.write(value.themes, into: &buf)
         FfiConverterTypeAudienceSet.write(value.audience, into: &buf)
         FfiConverterOptionTypeBrochureViewFile.write(value.file, into: &buf)
-        FfiConverterUInt32.write(value.version, into: &buf)
+        FfiConverterInt32.write(value.version, into: &buf)
         FfiConverterTypeIsoDate.write(value.updatedOn, into: &buf)
     }
 }
@@ -1468,60 +1436,60 @@ public struct FetchReport: Equatable, Hashable {
     /**
      * Files downloaded and verified.
      */
-    public let fetched: UInt32
+    public let fetched: Int32
     /**
      * Bytes downloaded (including retries and resumed parts).
      */
-    public let bytes: UInt64
+    public let bytes: Int64
     /**
      * Files that could not be fetched: missing on the hub, refused, or not matching their
      * hash (then discarded, never shown).
      */
-    public let failed: UInt32
+    public let failed: Int32
     /**
      * Of the failed files, those whose content did not match their hash.
      */
-    public let hashMismatches: UInt32
+    public let hashMismatches: Int32
     /**
      * Files left out because they did not fit the storage budget.
      */
-    public let skipped: UInt32
+    public let skipped: Int32
     /**
      * Files removed because no brochure in force uses them, or they no longer fit.
      */
-    public let removed: UInt32
+    public let removed: Int32
     /**
      * Files left for a later fetch because the connection failed; a partial download resumes
      * where it stopped.
      */
-    public let pending: UInt32
+    public let pending: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
          * Files downloaded and verified.
-         */fetched: UInt32, 
+         */fetched: Int32, 
         /**
          * Bytes downloaded (including retries and resumed parts).
-         */bytes: UInt64, 
+         */bytes: Int64, 
         /**
          * Files that could not be fetched: missing on the hub, refused, or not matching their
          * hash (then discarded, never shown).
-         */failed: UInt32, 
+         */failed: Int32, 
         /**
          * Of the failed files, those whose content did not match their hash.
-         */hashMismatches: UInt32, 
+         */hashMismatches: Int32, 
         /**
          * Files left out because they did not fit the storage budget.
-         */skipped: UInt32, 
+         */skipped: Int32, 
         /**
          * Files removed because no brochure in force uses them, or they no longer fit.
-         */removed: UInt32, 
+         */removed: Int32, 
         /**
          * Files left for a later fetch because the connection failed; a partial download resumes
          * where it stopped.
-         */pending: UInt32) {
+         */pending: Int32) {
         self.fetched = fetched
         self.bytes = bytes
         self.failed = failed
@@ -1547,24 +1515,24 @@ public struct FfiConverterTypeFetchReport: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FetchReport {
         return
             try FetchReport(
-                fetched: FfiConverterUInt32.read(from: &buf), 
-                bytes: FfiConverterUInt64.read(from: &buf), 
-                failed: FfiConverterUInt32.read(from: &buf), 
-                hashMismatches: FfiConverterUInt32.read(from: &buf), 
-                skipped: FfiConverterUInt32.read(from: &buf), 
-                removed: FfiConverterUInt32.read(from: &buf), 
-                pending: FfiConverterUInt32.read(from: &buf)
+                fetched: FfiConverterInt32.read(from: &buf), 
+                bytes: FfiConverterInt64.read(from: &buf), 
+                failed: FfiConverterInt32.read(from: &buf), 
+                hashMismatches: FfiConverterInt32.read(from: &buf), 
+                skipped: FfiConverterInt32.read(from: &buf), 
+                removed: FfiConverterInt32.read(from: &buf), 
+                pending: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: FetchReport, into buf: inout [UInt8]) {
-        FfiConverterUInt32.write(value.fetched, into: &buf)
-        FfiConverterUInt64.write(value.bytes, into: &buf)
-        FfiConverterUInt32.write(value.failed, into: &buf)
-        FfiConverterUInt32.write(value.hashMismatches, into: &buf)
-        FfiConverterUInt32.write(value.skipped, into: &buf)
-        FfiConverterUInt32.write(value.removed, into: &buf)
-        FfiConverterUInt32.write(value.pending, into: &buf)
+        FfiConverterInt32.write(value.fetched, into: &buf)
+        FfiConverterInt64.write(value.bytes, into: &buf)
+        FfiConverterInt32.write(value.failed, into: &buf)
+        FfiConverterInt32.write(value.hashMismatches, into: &buf)
+        FfiConverterInt32.write(value.skipped, into: &buf)
+        FfiConverterInt32.write(value.removed, into: &buf)
+        FfiConverterInt32.write(value.pending, into: &buf)
     }
 }
 
@@ -1881,7 +1849,7 @@ public struct LocalBrochureFile: Equatable, Hashable {
     /**
      * Size in bytes.
      */
-    public let size: UInt64
+    public let size: Int64
     /**
      * Lower-case hex SHA-256 of the content.
      */
@@ -1904,7 +1872,7 @@ public struct LocalBrochureFile: Equatable, Hashable {
          */fileName: String, 
         /**
          * Size in bytes.
-         */size: UInt64, 
+         */size: Int64, 
         /**
          * Lower-case hex SHA-256 of the content.
          */sha256: String) {
@@ -1936,7 +1904,7 @@ public struct FfiConverterTypeLocalBrochureFile: FfiConverterRustBuffer {
                 lang: FfiConverterTypeLang.read(from: &buf), 
                 mediaType: FfiConverterString.read(from: &buf), 
                 fileName: FfiConverterString.read(from: &buf), 
-                size: FfiConverterUInt64.read(from: &buf), 
+                size: FfiConverterInt64.read(from: &buf), 
                 sha256: FfiConverterString.read(from: &buf)
         )
     }
@@ -1946,7 +1914,7 @@ public struct FfiConverterTypeLocalBrochureFile: FfiConverterRustBuffer {
         FfiConverterTypeLang.write(value.lang, into: &buf)
         FfiConverterString.write(value.mediaType, into: &buf)
         FfiConverterString.write(value.fileName, into: &buf)
-        FfiConverterUInt64.write(value.size, into: &buf)
+        FfiConverterInt64.write(value.size, into: &buf)
         FfiConverterString.write(value.sha256, into: &buf)
     }
 }
@@ -1978,7 +1946,7 @@ public struct Month: Equatable, Hashable {
     /**
      * Month, 1 to 12.
      */
-    public let month: UInt32
+    public let month: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1988,7 +1956,7 @@ public struct Month: Equatable, Hashable {
          */year: Int32, 
         /**
          * Month, 1 to 12.
-         */month: UInt32) {
+         */month: Int32) {
         self.year = year
         self.month = month
     }
@@ -2010,13 +1978,13 @@ public struct FfiConverterTypeMonth: FfiConverterRustBuffer {
         return
             try Month(
                 year: FfiConverterInt32.read(from: &buf), 
-                month: FfiConverterUInt32.read(from: &buf)
+                month: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: Month, into buf: inout [UInt8]) {
         FfiConverterInt32.write(value.year, into: &buf)
-        FfiConverterUInt32.write(value.month, into: &buf)
+        FfiConverterInt32.write(value.month, into: &buf)
     }
 }
 
@@ -2051,11 +2019,11 @@ public struct MonthlyCount: Equatable, Hashable {
     /**
      * Visits.
      */
-    public let visits: UInt32
+    public let visits: Int64
     /**
      * People reached.
      */
-    public let people: UInt32
+    public let people: Int64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2068,10 +2036,10 @@ public struct MonthlyCount: Equatable, Hashable {
          */theme: Theme?, 
         /**
          * Visits.
-         */visits: UInt32, 
+         */visits: Int64, 
         /**
          * People reached.
-         */people: UInt32) {
+         */people: Int64) {
         self.month = month
         self.theme = theme
         self.visits = visits
@@ -2096,16 +2064,16 @@ public struct FfiConverterTypeMonthlyCount: FfiConverterRustBuffer {
             try MonthlyCount(
                 month: FfiConverterTypeMonth.read(from: &buf), 
                 theme: FfiConverterOptionTypeTheme.read(from: &buf), 
-                visits: FfiConverterUInt32.read(from: &buf), 
-                people: FfiConverterUInt32.read(from: &buf)
+                visits: FfiConverterInt64.read(from: &buf), 
+                people: FfiConverterInt64.read(from: &buf)
         )
     }
 
     public static func write(_ value: MonthlyCount, into buf: inout [UInt8]) {
         FfiConverterTypeMonth.write(value.month, into: &buf)
         FfiConverterOptionTypeTheme.write(value.theme, into: &buf)
-        FfiConverterUInt32.write(value.visits, into: &buf)
-        FfiConverterUInt32.write(value.people, into: &buf)
+        FfiConverterInt64.write(value.visits, into: &buf)
+        FfiConverterInt64.write(value.people, into: &buf)
     }
 }
 
@@ -2177,7 +2145,7 @@ public struct PartnerSummary: Equatable, Hashable {
      * How many days ago, by this device's calendar when the query ran: the age of the
      * information, for the app to show.
      */
-    public let verifiedDaysAgo: UInt32?
+    public let verifiedDaysAgo: Int32?
     /**
      * Whether some field holds concurrent values waiting for a coordinator.
      */
@@ -2227,7 +2195,7 @@ public struct PartnerSummary: Equatable, Hashable {
         /**
          * How many days ago, by this device's calendar when the query ran: the age of the
          * information, for the app to show.
-         */verifiedDaysAgo: UInt32?, 
+         */verifiedDaysAgo: Int32?, 
         /**
          * Whether some field holds concurrent values waiting for a coordinator.
          */hasConflicts: Bool, 
@@ -2278,7 +2246,7 @@ public struct FfiConverterTypePartnerSummary: FfiConverterRustBuffer {
                 municipalities: FfiConverterSequenceString.read(from: &buf), 
                 phone: FfiConverterOptionString.read(from: &buf), 
                 verifiedOn: FfiConverterOptionTypeIsoDate.read(from: &buf), 
-                verifiedDaysAgo: FfiConverterOptionUInt32.read(from: &buf), 
+                verifiedDaysAgo: FfiConverterOptionInt32.read(from: &buf), 
                 hasConflicts: FfiConverterBool.read(from: &buf), 
                 distanceKm: FfiConverterOptionDouble.read(from: &buf)
         )
@@ -2296,7 +2264,7 @@ public struct FfiConverterTypePartnerSummary: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.municipalities, into: &buf)
         FfiConverterOptionString.write(value.phone, into: &buf)
         FfiConverterOptionTypeIsoDate.write(value.verifiedOn, into: &buf)
-        FfiConverterOptionUInt32.write(value.verifiedDaysAgo, into: &buf)
+        FfiConverterOptionInt32.write(value.verifiedDaysAgo, into: &buf)
         FfiConverterBool.write(value.hasConflicts, into: &buf)
         FfiConverterOptionDouble.write(value.distanceKm, into: &buf)
     }
@@ -2419,7 +2387,7 @@ public struct StaleEntry: Equatable, Hashable {
     /**
      * How many days ago, by this device's calendar.
      */
-    public let verifiedDaysAgo: UInt32?
+    public let verifiedDaysAgo: Int32?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2444,7 +2412,7 @@ public struct StaleEntry: Equatable, Hashable {
          */verifiedBy: String?, 
         /**
          * How many days ago, by this device's calendar.
-         */verifiedDaysAgo: UInt32?) {
+         */verifiedDaysAgo: Int32?) {
         self.partner = partner
         self.partnerName = partnerName
         self.entry = entry
@@ -2476,7 +2444,7 @@ public struct FfiConverterTypeStaleEntry: FfiConverterRustBuffer {
                 label: FfiConverterString.read(from: &buf), 
                 verifiedOn: FfiConverterOptionTypeIsoDate.read(from: &buf), 
                 verifiedBy: FfiConverterOptionString.read(from: &buf), 
-                verifiedDaysAgo: FfiConverterOptionUInt32.read(from: &buf)
+                verifiedDaysAgo: FfiConverterOptionInt32.read(from: &buf)
         )
     }
 
@@ -2487,7 +2455,7 @@ public struct FfiConverterTypeStaleEntry: FfiConverterRustBuffer {
         FfiConverterString.write(value.label, into: &buf)
         FfiConverterOptionTypeIsoDate.write(value.verifiedOn, into: &buf)
         FfiConverterOptionString.write(value.verifiedBy, into: &buf)
-        FfiConverterOptionUInt32.write(value.verifiedDaysAgo, into: &buf)
+        FfiConverterOptionInt32.write(value.verifiedDaysAgo, into: &buf)
     }
 }
 
@@ -2661,23 +2629,23 @@ public struct SyncProgress: Equatable, Hashable {
     /**
      * Sync round (1 for the first request), or 0 outside rounds.
      */
-    public let round: UInt32
+    public let round: Int32
     /**
      * Items (documents or files) done in this phase.
      */
-    public let done: UInt64
+    public let done: Int64
     /**
      * Items in this phase, 0 if unknown.
      */
-    public let total: UInt64
+    public let total: Int64
     /**
      * Bytes moved in this phase.
      */
-    public let bytes: UInt64
+    public let bytes: Int64
     /**
      * Bytes expected in this phase, 0 if unknown.
      */
-    public let bytesTotal: UInt64
+    public let bytesTotal: Int64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2687,19 +2655,19 @@ public struct SyncProgress: Equatable, Hashable {
          */phase: SyncPhase, 
         /**
          * Sync round (1 for the first request), or 0 outside rounds.
-         */round: UInt32, 
+         */round: Int32, 
         /**
          * Items (documents or files) done in this phase.
-         */done: UInt64, 
+         */done: Int64, 
         /**
          * Items in this phase, 0 if unknown.
-         */total: UInt64, 
+         */total: Int64, 
         /**
          * Bytes moved in this phase.
-         */bytes: UInt64, 
+         */bytes: Int64, 
         /**
          * Bytes expected in this phase, 0 if unknown.
-         */bytesTotal: UInt64) {
+         */bytesTotal: Int64) {
         self.phase = phase
         self.round = round
         self.done = done
@@ -2725,21 +2693,21 @@ public struct FfiConverterTypeSyncProgress: FfiConverterRustBuffer {
         return
             try SyncProgress(
                 phase: FfiConverterTypeSyncPhase.read(from: &buf), 
-                round: FfiConverterUInt32.read(from: &buf), 
-                done: FfiConverterUInt64.read(from: &buf), 
-                total: FfiConverterUInt64.read(from: &buf), 
-                bytes: FfiConverterUInt64.read(from: &buf), 
-                bytesTotal: FfiConverterUInt64.read(from: &buf)
+                round: FfiConverterInt32.read(from: &buf), 
+                done: FfiConverterInt64.read(from: &buf), 
+                total: FfiConverterInt64.read(from: &buf), 
+                bytes: FfiConverterInt64.read(from: &buf), 
+                bytesTotal: FfiConverterInt64.read(from: &buf)
         )
     }
 
     public static func write(_ value: SyncProgress, into buf: inout [UInt8]) {
         FfiConverterTypeSyncPhase.write(value.phase, into: &buf)
-        FfiConverterUInt32.write(value.round, into: &buf)
-        FfiConverterUInt64.write(value.done, into: &buf)
-        FfiConverterUInt64.write(value.total, into: &buf)
-        FfiConverterUInt64.write(value.bytes, into: &buf)
-        FfiConverterUInt64.write(value.bytesTotal, into: &buf)
+        FfiConverterInt32.write(value.round, into: &buf)
+        FfiConverterInt64.write(value.done, into: &buf)
+        FfiConverterInt64.write(value.total, into: &buf)
+        FfiConverterInt64.write(value.bytes, into: &buf)
+        FfiConverterInt64.write(value.bytesTotal, into: &buf)
     }
 }
 
@@ -2766,44 +2734,44 @@ public struct SyncReport: Equatable, Hashable {
     /**
      * Sync requests answered by the hub (one in the steady state).
      */
-    public let roundTrips: UInt32
+    public let roundTrips: Int32
     /**
      * Bytes of request bodies sent (sync requests and uploaded files).
      */
-    public let bytesUp: UInt64
+    public let bytesUp: Int64
     /**
      * Bytes of response bodies received (sync answers and downloaded files).
      */
-    public let bytesDown: UInt64
+    public let bytesDown: Int64
     /**
      * Documents whose changes were sent.
      */
-    public let documentsPushed: UInt32
+    public let documentsPushed: Int32
     /**
      * Changes sent.
      */
-    public let changesPushed: UInt64
+    public let changesPushed: Int64
     /**
      * Documents that received changes, or arrived whole.
      */
-    public let documentsPulled: UInt32
+    public let documentsPulled: Int32
     /**
      * Changes received that this device did not have.
      */
-    public let changesPulled: UInt64
+    public let changesPulled: Int64
     /**
      * Documents the hub sent that this device refused (bytes that do not parse, or a layout
      * from a newer app); they are asked for again at the next sync.
      */
-    public let documentsRefused: UInt32
+    public let documentsRefused: Int32
     /**
      * Documents removed because this device may no longer read them.
      */
-    public let documentsDropped: UInt32
+    public let documentsDropped: Int32
     /**
      * Documents sent whole because the hub lacked their history.
      */
-    public let documentsResent: UInt32
+    public let documentsResent: Int32
     /**
      * Documents whose changes the hub refused, with its reasons: they stay on this device,
      * and every other document synced.
@@ -2817,11 +2785,11 @@ public struct SyncReport: Equatable, Hashable {
      * Documents whose history on this device had regressed (commits lost after they were
      * sent) and that were rebuilt on the hub's copy with this device's later work.
      */
-    public let historiesRecovered: UInt32
+    public let historiesRecovered: Int32
     /**
      * Brochure files published here and uploaded to the hub.
      */
-    public let filesUploaded: UInt32
+    public let filesUploaded: Int32
     /**
      * Brochure files fetched after the documents (empty when not asked for).
      */
@@ -2845,35 +2813,35 @@ public struct SyncReport: Equatable, Hashable {
     public init(
         /**
          * Sync requests answered by the hub (one in the steady state).
-         */roundTrips: UInt32, 
+         */roundTrips: Int32, 
         /**
          * Bytes of request bodies sent (sync requests and uploaded files).
-         */bytesUp: UInt64, 
+         */bytesUp: Int64, 
         /**
          * Bytes of response bodies received (sync answers and downloaded files).
-         */bytesDown: UInt64, 
+         */bytesDown: Int64, 
         /**
          * Documents whose changes were sent.
-         */documentsPushed: UInt32, 
+         */documentsPushed: Int32, 
         /**
          * Changes sent.
-         */changesPushed: UInt64, 
+         */changesPushed: Int64, 
         /**
          * Documents that received changes, or arrived whole.
-         */documentsPulled: UInt32, 
+         */documentsPulled: Int32, 
         /**
          * Changes received that this device did not have.
-         */changesPulled: UInt64, 
+         */changesPulled: Int64, 
         /**
          * Documents the hub sent that this device refused (bytes that do not parse, or a layout
          * from a newer app); they are asked for again at the next sync.
-         */documentsRefused: UInt32, 
+         */documentsRefused: Int32, 
         /**
          * Documents removed because this device may no longer read them.
-         */documentsDropped: UInt32, 
+         */documentsDropped: Int32, 
         /**
          * Documents sent whole because the hub lacked their history.
-         */documentsResent: UInt32, 
+         */documentsResent: Int32, 
         /**
          * Documents whose changes the hub refused, with its reasons: they stay on this device,
          * and every other document synced.
@@ -2884,10 +2852,10 @@ public struct SyncReport: Equatable, Hashable {
         /**
          * Documents whose history on this device had regressed (commits lost after they were
          * sent) and that were rebuilt on the hub's copy with this device's later work.
-         */historiesRecovered: UInt32, 
+         */historiesRecovered: Int32, 
         /**
          * Brochure files published here and uploaded to the hub.
-         */filesUploaded: UInt32, 
+         */filesUploaded: Int32, 
         /**
          * Brochure files fetched after the documents (empty when not asked for).
          */files: FetchReport, 
@@ -2937,20 +2905,20 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncReport {
         return
             try SyncReport(
-                roundTrips: FfiConverterUInt32.read(from: &buf), 
-                bytesUp: FfiConverterUInt64.read(from: &buf), 
-                bytesDown: FfiConverterUInt64.read(from: &buf), 
-                documentsPushed: FfiConverterUInt32.read(from: &buf), 
-                changesPushed: FfiConverterUInt64.read(from: &buf), 
-                documentsPulled: FfiConverterUInt32.read(from: &buf), 
-                changesPulled: FfiConverterUInt64.read(from: &buf), 
-                documentsRefused: FfiConverterUInt32.read(from: &buf), 
-                documentsDropped: FfiConverterUInt32.read(from: &buf), 
-                documentsResent: FfiConverterUInt32.read(from: &buf), 
+                roundTrips: FfiConverterInt32.read(from: &buf), 
+                bytesUp: FfiConverterInt64.read(from: &buf), 
+                bytesDown: FfiConverterInt64.read(from: &buf), 
+                documentsPushed: FfiConverterInt32.read(from: &buf), 
+                changesPushed: FfiConverterInt64.read(from: &buf), 
+                documentsPulled: FfiConverterInt32.read(from: &buf), 
+                changesPulled: FfiConverterInt64.read(from: &buf), 
+                documentsRefused: FfiConverterInt32.read(from: &buf), 
+                documentsDropped: FfiConverterInt32.read(from: &buf), 
+                documentsResent: FfiConverterInt32.read(from: &buf), 
                 refusedByHub: FfiConverterSequenceTypeDocumentRefusal.read(from: &buf), 
                 upgradeNeeded: FfiConverterSequenceTypeDocId.read(from: &buf), 
-                historiesRecovered: FfiConverterUInt32.read(from: &buf), 
-                filesUploaded: FfiConverterUInt32.read(from: &buf), 
+                historiesRecovered: FfiConverterInt32.read(from: &buf), 
+                filesUploaded: FfiConverterInt32.read(from: &buf), 
                 files: FfiConverterTypeFetchReport.read(from: &buf), 
                 monthsRemoved: FfiConverterSequenceTypeMonth.read(from: &buf), 
                 complete: FfiConverterBool.read(from: &buf), 
@@ -2959,20 +2927,20 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
     }
 
     public static func write(_ value: SyncReport, into buf: inout [UInt8]) {
-        FfiConverterUInt32.write(value.roundTrips, into: &buf)
-        FfiConverterUInt64.write(value.bytesUp, into: &buf)
-        FfiConverterUInt64.write(value.bytesDown, into: &buf)
-        FfiConverterUInt32.write(value.documentsPushed, into: &buf)
-        FfiConverterUInt64.write(value.changesPushed, into: &buf)
-        FfiConverterUInt32.write(value.documentsPulled, into: &buf)
-        FfiConverterUInt64.write(value.changesPulled, into: &buf)
-        FfiConverterUInt32.write(value.documentsRefused, into: &buf)
-        FfiConverterUInt32.write(value.documentsDropped, into: &buf)
-        FfiConverterUInt32.write(value.documentsResent, into: &buf)
+        FfiConverterInt32.write(value.roundTrips, into: &buf)
+        FfiConverterInt64.write(value.bytesUp, into: &buf)
+        FfiConverterInt64.write(value.bytesDown, into: &buf)
+        FfiConverterInt32.write(value.documentsPushed, into: &buf)
+        FfiConverterInt64.write(value.changesPushed, into: &buf)
+        FfiConverterInt32.write(value.documentsPulled, into: &buf)
+        FfiConverterInt64.write(value.changesPulled, into: &buf)
+        FfiConverterInt32.write(value.documentsRefused, into: &buf)
+        FfiConverterInt32.write(value.documentsDropped, into: &buf)
+        FfiConverterInt32.write(value.documentsResent, into: &buf)
         FfiConverterSequenceTypeDocumentRefusal.write(value.refusedByHub, into: &buf)
         FfiConverterSequenceTypeDocId.write(value.upgradeNeeded, into: &buf)
-        FfiConverterUInt32.write(value.historiesRecovered, into: &buf)
-        FfiConverterUInt32.write(value.filesUploaded, into: &buf)
+        FfiConverterInt32.write(value.historiesRecovered, into: &buf)
+        FfiConverterInt32.write(value.filesUploaded, into: &buf)
         FfiConverterTypeFetchReport.write(value.files, into: &buf)
         FfiConverterSequenceTypeMonth.write(value.monthsRemoved, into: &buf)
         FfiConverterBool.write(value.complete, into: &buf)
@@ -3004,21 +2972,21 @@ public struct TimeRange: Equatable, Hashable {
     /**
      * Opening minute, 0..1440.
      */
-    public let `open`: UInt16
+    public let `open`: Int32
     /**
      * Closing minute, 1..=1440 (1440 = midnight at the end of the day).
      */
-    public let close: UInt16
+    public let close: Int32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
          * Opening minute, 0..1440.
-         */`open`: UInt16, 
+         */`open`: Int32, 
         /**
          * Closing minute, 1..=1440 (1440 = midnight at the end of the day).
-         */close: UInt16) {
+         */close: Int32) {
         self.`open` = `open`
         self.close = close
     }
@@ -3039,14 +3007,14 @@ public struct FfiConverterTypeTimeRange: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimeRange {
         return
             try TimeRange(
-                open: FfiConverterUInt16.read(from: &buf), 
-                close: FfiConverterUInt16.read(from: &buf)
+                open: FfiConverterInt32.read(from: &buf), 
+                close: FfiConverterInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: TimeRange, into buf: inout [UInt8]) {
-        FfiConverterUInt16.write(value.`open`, into: &buf)
-        FfiConverterUInt16.write(value.close, into: &buf)
+        FfiConverterInt32.write(value.`open`, into: &buf)
+        FfiConverterInt32.write(value.close, into: &buf)
     }
 }
 
@@ -3081,7 +3049,7 @@ public struct VisitQuery: Equatable, Hashable {
     /**
      * Most results (newest first); default all.
      */
-    public let limit: UInt32?
+    public let limit: Int32?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3094,7 +3062,7 @@ public struct VisitQuery: Equatable, Hashable {
          */to: IsoDate? = nil, 
         /**
          * Most results (newest first); default all.
-         */limit: UInt32? = nil) {
+         */limit: Int32? = nil) {
         self.from = from
         self.to = to
         self.limit = limit
@@ -3118,14 +3086,14 @@ public struct FfiConverterTypeVisitQuery: FfiConverterRustBuffer {
             try VisitQuery(
                 from: FfiConverterOptionTypeIsoDate.read(from: &buf), 
                 to: FfiConverterOptionTypeIsoDate.read(from: &buf), 
-                limit: FfiConverterOptionUInt32.read(from: &buf)
+                limit: FfiConverterOptionInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: VisitQuery, into buf: inout [UInt8]) {
         FfiConverterOptionTypeIsoDate.write(value.from, into: &buf)
         FfiConverterOptionTypeIsoDate.write(value.to, into: &buf)
-        FfiConverterOptionUInt32.write(value.limit, into: &buf)
+        FfiConverterOptionInt32.write(value.limit, into: &buf)
     }
 }
 
@@ -5046,8 +5014,8 @@ public func FfiConverterTypeWeekday_lower(_ value: Weekday) -> RustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
-    typealias SwiftType = UInt32?
+fileprivate struct FfiConverterOptionInt32: FfiConverterRustBuffer {
+    typealias SwiftType = Int32?
 
     public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         guard let value = value else {
@@ -5055,13 +5023,13 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
             return
         }
         writeInt(&buf, Int8(1))
-        FfiConverterUInt32.write(value, into: &buf)
+        FfiConverterInt32.write(value, into: &buf)
     }
 
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
-        case 1: return try FfiConverterUInt32.read(from: &buf)
+        case 1: return try FfiConverterInt32.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5806,26 +5774,33 @@ public func FfiConverterTypeFilePath_lower(_ value: FilePath) -> RustBuffer {
 
 
 
-public typealias IsoDate = String
+
+
+public typealias IsoDate = Date
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
 public struct FfiConverterTypeIsoDate: FfiConverter {
+
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IsoDate {
-        return try FfiConverterString.read(from: &buf)
+        let builtinValue = try FfiConverterString.read(from: &buf)
+        return try OutreachCalendar.day(fromIso: builtinValue)
     }
 
     public static func write(_ value: IsoDate, into buf: inout [UInt8]) {
-        return FfiConverterString.write(value, into: &buf)
+        let builtinValue = OutreachCalendar.isoDay(of: value)
+        return FfiConverterString.write(builtinValue, into: &buf)
     }
 
     public static func lift(_ value: RustBuffer) throws -> IsoDate {
-        return try FfiConverterString.lift(value)
+        let builtinValue = try FfiConverterString.lift(value)
+        return try OutreachCalendar.day(fromIso: builtinValue)
     }
 
     public static func lower(_ value: IsoDate) -> RustBuffer {
-        return FfiConverterString.lower(value)
+        let builtinValue = OutreachCalendar.isoDay(of: value)
+        return FfiConverterString.lower(builtinValue)
     }
 }
 
@@ -5846,26 +5821,33 @@ public func FfiConverterTypeIsoDate_lower(_ value: IsoDate) -> RustBuffer {
 
 
 
-public typealias IsoDateTime = String
+
+
+public typealias IsoDateTime = Date
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
 public struct FfiConverterTypeIsoDateTime: FfiConverter {
+
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IsoDateTime {
-        return try FfiConverterString.read(from: &buf)
+        let builtinValue = try FfiConverterString.read(from: &buf)
+        return try OutreachCalendar.localTime(fromIso: builtinValue)
     }
 
     public static func write(_ value: IsoDateTime, into buf: inout [UInt8]) {
-        return FfiConverterString.write(value, into: &buf)
+        let builtinValue = OutreachCalendar.isoLocalTime(of: value)
+        return FfiConverterString.write(builtinValue, into: &buf)
     }
 
     public static func lift(_ value: RustBuffer) throws -> IsoDateTime {
-        return try FfiConverterString.lift(value)
+        let builtinValue = try FfiConverterString.lift(value)
+        return try OutreachCalendar.localTime(fromIso: builtinValue)
     }
 
     public static func lower(_ value: IsoDateTime) -> RustBuffer {
-        return FfiConverterString.lower(value)
+        let builtinValue = OutreachCalendar.isoLocalTime(of: value)
+        return FfiConverterString.lower(builtinValue)
     }
 }
 

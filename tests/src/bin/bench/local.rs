@@ -47,6 +47,27 @@ fn build(store: &Store, seed: u64) -> Res<Vec<PartnerId>> {
     Ok(ids)
 }
 
+/// Leaves the bench's directory (its 2,000 partners, the same as `build` makes from seed 1, and
+/// the sample brochure) in `DIR/directory.db`, encrypted with the raw key in `DIR/key.hex`: what
+/// the Kotlin host tests search and sync from a single-threaded dispatcher (`android/host-test.sh`).
+pub fn export_directory(dir: &Path) -> Res<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("directory.db");
+    if path.exists() {
+        return Err(format!("{} exists already", path.display()).into());
+    }
+    let key = StoreKey::random();
+    let store = open(&path, &key)?;
+    let mut gen = Gen::new(1);
+    for p in &gen.directory(PARTNERS, 3, 2) {
+        store.add_partner(p)?;
+    }
+    store.put_brochure(&outreach_core::sample::voluntary_return_brochure())?;
+    drop(store);
+    std::fs::write(dir.join("key.hex"), hex::encode(key.as_bytes()))?;
+    Ok(())
+}
+
 fn open(path: &Path, key: &StoreKey) -> Res<Store> {
     let mut s = Store::open(path, key.as_bytes(), StoreOptions::default())?;
     s.set_clock(clock());

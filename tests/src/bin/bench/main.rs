@@ -28,6 +28,11 @@ fn main() -> std::process::ExitCode {
             [flag, dir] if flag == "--export" => local::run(Some(Path::new(dir))),
             _ => Err("usage: bench local [--export DIR]".into()),
         },
+        // The bench's directory alone, for the Kotlin host tests' searches and syncs.
+        "directory" => match args.as_slice() {
+            [dir] => local::export_directory(Path::new(dir)),
+            _ => Err("usage: bench directory DIR".into()),
+        },
         "sync" => sync::run(&args),
         // Internal: the load generator of `sync`'s `hub_syncs_per_s`, a process of its own.
         "load" => load::run(&args),
@@ -36,7 +41,7 @@ fn main() -> std::process::ExitCode {
         "replica-edits" if args.len() == 2 => local::replica_edits(Path::new(&args[0]), Path::new(&args[1])),
         // Internal: the hub of `sync`, in its own process so that its memory is its own.
         "hub-serve" => sync::serve_hub(&args),
-        other => Err(format!("unknown benchmark {other:?}; try: local, sync").into()),
+        other => Err(format!("unknown benchmark {other:?}; try: local, sync, directory").into()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

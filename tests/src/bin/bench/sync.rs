@@ -276,7 +276,7 @@ fn gzip(bytes: &[u8]) -> Res<usize> {
     Ok(e.finish()?.len())
 }
 
-fn bytes(r: &SyncReport) -> u64 {
+fn bytes(r: &SyncReport) -> i64 {
     r.bytes_up + r.bytes_down
 }
 

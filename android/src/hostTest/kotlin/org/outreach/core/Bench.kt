@@ -15,6 +15,7 @@ import java.io.File
 import java.time.LocalDateTime
 import java.util.Locale
 import kotlin.system.exitProcess
+import kotlinx.coroutines.runBlocking
 
 private const val TIMED_LOGS = 2000
 
@@ -29,7 +30,8 @@ private const val TIMED_LOGS = 2000
  */
 private val WARM_UP = System.getProperty("outreach.bench.warmup")?.toInt() ?: 5 * TIMED_LOGS
 
-fun main(args: Array<String>) {
+fun main(args: Array<String>): Unit = runBlocking {
+    // The calls suspend as an app's would, from one coroutine on the main thread.
     if (args.size != 1) {
         System.err.println("usage: BenchKt DIR   (DIR from `bench local --export DIR`)")
         exitProcess(2)
@@ -48,21 +50,21 @@ fun main(args: Array<String>) {
 
     // The visits Rust's timed phase logged, in the order it logged them.
     val ids = File(dir, "workload.ids").readLines().filter { it.isNotEmpty() }
-    val workload = OutreachStore(File(dir, "workload.db").path, key, StoreConfig()).use { store ->
+    val workload = OutreachStore.open(File(dir, "workload.db").path, key, StoreConfig()).use { store ->
         ids.map { store.visit(it).details }
     }
     require(workload.isNotEmpty()) { "workload.db holds no visit" }
 
     // Warm-up on a copy of the store, so that the JIT has compiled the bindings' paths while the
     // timed store stays as Rust's timed phase found it.
-    OutreachStore(File(dir, "warmup.db").path, key, StoreConfig()).use { store ->
+    OutreachStore.open(File(dir, "warmup.db").path, key, StoreConfig()).use { store ->
         repeat(WARM_UP) { i -> store.logVisit(workload[i % workload.size]) }
         repeat(WARM_UP) { i -> store.searchPartners(queries[i % queries.size]) }
     }
     // Start the timed calls with an empty young generation (host-test.sh sizes it to hold them).
     System.gc()
 
-    OutreachStore(File(dir, "encrypted.db").path, key, StoreConfig()).use { store ->
+    OutreachStore.open(File(dir, "encrypted.db").path, key, StoreConfig()).use { store ->
         val logs = LongArray(workload.size)
         for ((i, details) in workload.withIndex()) {
             val t = System.nanoTime()
@@ -115,7 +117,7 @@ private fun figure(name: String, value: Double) {
     println(String.format(Locale.ROOT, "%s %.2f us", name, value))
 }
 
-private fun hexToBytes(hex: String): ByteArray {
+fun hexToBytes(hex: String): ByteArray {
     require(hex.length % 2 == 0 && hex.all { it in "0123456789abcdefABCDEF" }) { "key.hex is not hex" }
     return ByteArray(hex.length / 2) { i -> hex.substring(2 * i, 2 * i + 2).toInt(16).toByte() }
 }

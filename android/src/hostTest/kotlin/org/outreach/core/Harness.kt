@@ -65,7 +65,7 @@ class Harness {
 
     companion object {
         const val TEST_TIMEOUT_MS = 90_000L
-        val TEST_FILES = setOf("HostTests.kt", "Harness.kt", "FlowTests.kt", "ReadmeExample.kt")
+        val TEST_FILES = setOf("HostTests.kt", "Harness.kt", "FlowTests.kt", "MainSafetyTests.kt", "ReadmeExample.kt")
     }
 }
 
@@ -119,9 +119,10 @@ class TestStore(val name: String, val config: StoreConfig = StoreConfig()) {
     val dir: File = File(Env.tmp, "$name-${newId().take(8)}").also { it.mkdirs() }
     val path: String = File(dir, "outreach.db").path
     val key: ByteArray = randomKey()
-    val store: OutreachStore = open()
+    /** The store, opened when the test store is made (blocking that test's thread, not the app's). */
+    val store: OutreachStore = runBlocking { open() }
 
-    fun open(key: ByteArray = this.key, config: StoreConfig = this.config) = OutreachStore(path, key, config)
+    suspend fun open(key: ByteArray = this.key, config: StoreConfig = this.config) = OutreachStore.open(path, key, config)
 
     /** The database and its journal files, as they are now. */
     fun files(): List<File> = dir.listFiles()!!.filter { it.name.startsWith("outreach.db") }.sortedBy { it.name }
@@ -213,10 +214,10 @@ val today: LocalDate get() = LocalDate.now()
 
 fun visitDetails(
     date: LocalDate = today,
-    people: UInt = 3u,
+    people: Int = 3,
     note: String = "",
     themes: List<Theme> = listOf(Theme.VOLUNTARY_RETURN),
-    postcode: UShort = 1000u,
+    postcode: Int = 1000,
     municipality: String = "Bruxelles",
     setting: Setting = Setting.DAY_CENTRE,
     activity: Activity = Activity.INDIVIDUAL_CONTACT,
@@ -237,7 +238,7 @@ fun visitDetails(
 /** Monday to Friday, [open] to [close] (minutes after midnight). */
 fun weekdays(open: Int, close: Int): List<DayHours> =
     listOf(Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI)
-        .map { DayHours(it, listOf(TimeRange(open.toUShort(), close.toUShort()))) }
+        .map { DayHours(it, listOf(TimeRange(open, close))) }
 
 fun location(
     postcode: Int,
@@ -248,7 +249,7 @@ fun location(
     hours: List<DayHours> = listOf(),
 ) = Location(
     id = newId(),
-    postcode = postcode.toUShort(),
+    postcode = postcode,
     municipality = municipality,
     province = province,
     latitude = lat,

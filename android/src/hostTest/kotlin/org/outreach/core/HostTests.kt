@@ -38,6 +38,7 @@ fun main(args: Array<String>) {
     val harness = Harness()
     registerTests(harness)
     registerFlowTests(harness)
+    registerMainSafetyTests(harness)
     val failed = harness.run(args.firstOrNull())
     exitProcess(if (failed == 0) 0 else 1)
 }
@@ -67,22 +68,22 @@ class RecordingProgress(private val onEach: (SyncProgress) -> Unit = {}) : SyncP
 }
 
 /** Waits up to [ms] for [condition]; observers are called synchronously, this only allows slack. */
-fun eventually(ms: Long = 2_000, what: String, condition: () -> Boolean) {
+suspend inline fun eventually(ms: Long = 2_000, what: String, condition: () -> Boolean) {
     val deadline = System.nanoTime() + ms * 1_000_000
     while (!condition()) {
         if (System.nanoTime() > deadline) fail("timed out waiting for $what")
-        Thread.sleep(10)
+        delay(10)
     }
 }
 
 /** A fresh store enrolled with the shared hub as [role]. */
 suspend fun enrolled(name: String, role: String, config: StoreConfig = StoreConfig(languages = listOf("fr", "nl"))): TestStore {
     val t = TestStore(name, config)
-    t.store.enroll(HubCli.enrollmentLink(role), null, "$name ($role)", null)
+    t.store.enroll(HubCli.enrollmentLink(role), "$name ($role)")
     return t
 }
 
-fun allVisits(store: OutreachStore): List<Visit> = store.visits(VisitQuery(limit = 100_000u))
+suspend fun allVisits(store: OutreachStore): List<Visit> = store.visits(VisitQuery(limit = 100_000))
 
 /** The partners of the directory searches: four active offices and a closed one. */
 class Directory(val t: TestStore) {
@@ -107,7 +108,7 @@ class Directory(val t: TestStore) {
         locations = listOf(
             location(
                 2000, "Antwerpen", Region.ANTWERP, 51.2194, 4.4025,
-                Weekday.values().map { DayHours(it, listOf(TimeRange((21 * 60).toUShort(), (8 * 60).toUShort()))) },
+                Weekday.values().map { DayHours(it, listOf(TimeRange((21 * 60), (8 * 60)))) },
             ),
         ),
     )
@@ -121,10 +122,10 @@ class Directory(val t: TestStore) {
     val names = all.associate { it.id to it.name }
 
     init {
-        for (p in all) assertEquals(p.id, t.store.addPartner(p))
+        runBlocking { for (p in all) assertEquals(p.id, t.store.addPartner(p)) }
     }
 
-    fun search(q: PartnerQuery): List<String> = t.store.searchPartners(q).map { names[it.id] ?: it.id }
+    suspend fun search(q: PartnerQuery): List<String> = t.store.searchPartners(q).map { names[it.id] ?: it.id }
 }
 
 fun names(vararg ps: Partner): List<String> = ps.map { it.name }
@@ -135,13 +136,13 @@ fun registerTests(h: Harness) {
     h.test("open_encrypted_store_and_reopen") {
         val t = TestStore("reopen")
         val device = t.store.deviceId()
-        val visitId = t.store.logVisit(visitDetails(people = 4u))
+        val visitId = t.store.logVisit(visitDetails(people = 4))
         t.store.close()
         val header = File(t.path).inputStream().use { it.readNBytes(16) }
         assertFalse(String(header, Charsets.ISO_8859_1).startsWith("SQLite format 3"), "the database file is encrypted")
         t.open().use { again ->
             assertEquals(device, again.deviceId(), "the device id survives reopening")
-            assertEquals(4u, again.visit(visitId).details.peopleReached)
+            assertEquals(4, again.visit(visitId).details.peopleReached)
             assertEquals(listOf(visitId), allVisits(again).map { it.id })
             assertNull(again.enrollment(), "a new store is not enrolled")
         }
@@ -167,19 +168,19 @@ fun registerTests(h: Harness) {
         assertEquals("key", e.field)
         assertEquals(before, snapshot(t.dir), "a failed open changed the files")
         val fresh = File(t.dir, "never-created.db")
-        val e2 = expectThrows<OutreachException.InvalidInput> { OutreachStore(fresh.path, randomKey(31), StoreConfig()).close() }
+        val e2 = expectThrows<OutreachException.InvalidInput> { OutreachStore.open(fresh.path, randomKey(31), StoreConfig()).close() }
         assertEquals("key", e2.field)
         assertFalse(fresh.exists(), "a refused key created a database file")
-        val e3 = expectThrows<OutreachException.InvalidInput> { OutreachStore(fresh.path, randomKey(33), StoreConfig()).close() }
+        val e3 = expectThrows<OutreachException.InvalidInput> { OutreachStore.open(fresh.path, randomKey(33), StoreConfig()).close() }
         assertEquals("key", e3.field)
     }
 
     h.test("log_visits_and_list_them_with_counts") {
         val t = TestStore("visits")
         val s = t.store
-        val d1 = visitDetails(date = today.minusDays(2), people = 3u, themes = listOf(Theme.LEGAL))
-        val d2 = visitDetails(date = today.minusDays(1), people = 5u, themes = listOf(Theme.LEGAL, Theme.MEDICAL), activity = Activity.GROUP_SESSION)
-        val d3 = visitDetails(date = today, people = 2u, themes = listOf(Theme.MEDICAL), note = "Séance d'information sur le retour volontaire")
+        val d1 = visitDetails(date = today.minusDays(2), people = 3, themes = listOf(Theme.LEGAL))
+        val d2 = visitDetails(date = today.minusDays(1), people = 5, themes = listOf(Theme.LEGAL, Theme.MEDICAL), activity = Activity.GROUP_SESSION)
+        val d3 = visitDetails(date = today, people = 2, themes = listOf(Theme.MEDICAL), note = "Séance d'information sur le retour volontaire")
         val ids = listOf(d1, d2, d3).map { s.logVisit(it) }
         assertEquals(3, ids.toSet().size)
         val listed = allVisits(s)
@@ -189,18 +190,18 @@ fun registerTests(h: Harness) {
         assertEquals(d3.note, s.visit(ids[2]).details.note)
         assertEquals(listOf(ids[2]), s.visits(VisitQuery(from = today)).map { it.id })
         assertEquals(listOf(ids[1], ids[0]), s.visits(VisitQuery(to = today.minusDays(1))).map { it.id })
-        assertEquals(listOf(ids[2]), s.visits(VisitQuery(limit = 1u)).map { it.id })
+        assertEquals(listOf(ids[2]), s.visits(VisitQuery(limit = 1)).map { it.id })
         val counts = s.visitCounts()
         // Overall (theme null) and per theme, per month: add them up over the months.
         val overall = counts.filter { it.theme == null }
-        assertEquals(3u, overall.sumOf { it.visits })
-        assertEquals(10u, overall.sumOf { it.people })
+        assertEquals(3L, overall.sumOf { it.visits })
+        assertEquals(10L, overall.sumOf { it.people })
         val legal = counts.filter { it.theme == Theme.LEGAL }
-        assertEquals(2u, legal.sumOf { it.visits })
-        assertEquals(8u, legal.sumOf { it.people })
+        assertEquals(2L, legal.sumOf { it.visits })
+        assertEquals(8L, legal.sumOf { it.people })
         val medical = counts.filter { it.theme == Theme.MEDICAL }
-        assertEquals(2u, medical.sumOf { it.visits })
-        assertEquals(7u, medical.sumOf { it.people })
+        assertEquals(2L, medical.sumOf { it.visits })
+        assertEquals(7L, medical.sumOf { it.people })
         val missing = expectThrows<OutreachException.NotFound> { s.visit(newId()) }
         assertTrue(missing.reason.isNotBlank())
     }
@@ -208,24 +209,24 @@ fun registerTests(h: Harness) {
     h.test("amend_a_visit") {
         val t = TestStore("amend")
         val s = t.store
-        val id = s.logVisit(visitDetails(people = 3u, themes = listOf(Theme.LEGAL)))
+        val id = s.logVisit(visitDetails(people = 3, themes = listOf(Theme.LEGAL)))
         val observer = RecordingObserver()
         s.subscribe(observer).use {
-            val amended = visitDetails(people = 7u, themes = listOf(Theme.MEDICAL), note = "Deux familles en plus", setting = Setting.SHELTER)
+            val amended = visitDetails(people = 7, themes = listOf(Theme.MEDICAL), note = "Deux familles en plus", setting = Setting.SHELTER)
             s.amendVisit(id, amended)
             assertEquals(amended, s.visit(id).details)
             assertEquals(listOf(id), allVisits(s).map { it.id }, "amending adds no visit")
             eventually(what = "the amendment's change") { id in observer.visits }
         }
         val counts = s.visitCounts()
-        assertEquals(7u, counts.filter { it.theme == null }.sumOf { it.people })
-        assertTrue(counts.none { it.theme == Theme.LEGAL && it.visits > 0u }, "the old theme is no longer counted: $counts")
+        assertEquals(7L, counts.filter { it.theme == null }.sumOf { it.people })
+        assertTrue(counts.none { it.theme == Theme.LEGAL && it.visits > 0 }, "the old theme is no longer counted: $counts")
         // A visit stays in its month; the amendment is checked like a new visit.
         val otherMonth = today.minusMonths(1)
         val e = expectThrows<OutreachException.InvalidInput> { s.amendVisit(id, visitDetails(date = otherMonth)) }
         assertEquals("date", e.field)
         expectThrows<OutreachException.PersonalData> { s.amendVisit(id, visitDetails(note = "mail to x.y@example.org")) }
-        assertEquals(7u, s.visit(id).details.peopleReached, "refused amendments change nothing")
+        assertEquals(7, s.visit(id).details.peopleReached, "refused amendments change nothing")
     }
 
     h.test("note_with_phone_number_is_refused_with_its_utf16_span") {
@@ -245,7 +246,7 @@ fun registerTests(h: Harness) {
             assertNotEquals(span.startUtf8, span.startUtf16)
             assertTrue(e.reason.isNotBlank())
             assertEquals(listOf(), allVisits(t.store), "nothing is stored")
-            assertEquals(listOf(), t.store.visitCounts().filter { it.visits > 0u })
+            assertEquals(listOf(), t.store.visitCounts().filter { it.visits > 0 })
             assertEquals(listOf(), observer.changes, "no change is announced")
         }
     }
@@ -267,22 +268,22 @@ fun registerTests(h: Harness) {
     h.test("invalid_input_names_the_field") {
         // Fields go by the names of the records' properties, as Kotlin spells them.
         val s = TestStore("invalid").store
-        fun invalid(block: () -> Unit) = expectThrows<OutreachException.InvalidInput>(block = block)
-        fun field(block: () -> Unit) = invalid(block).field
-        assertEquals("peopleReached", field { s.logVisit(visitDetails(people = 0u)) })
-        assertEquals("peopleReached", field { s.logVisit(visitDetails(people = 501u)) })
-        s.logVisit(visitDetails(people = 500u))
-        assertEquals("postcode", field { s.logVisit(visitDetails(postcode = 999u)) })
+        suspend fun invalid(block: suspend () -> Unit) = expectThrowsSuspend<OutreachException.InvalidInput>(block = block)
+        suspend fun field(block: suspend () -> Unit) = invalid(block).field
+        assertEquals("peopleReached", field { s.logVisit(visitDetails(people = 0)) })
+        assertEquals("peopleReached", field { s.logVisit(visitDetails(people = 501)) })
+        s.logVisit(visitDetails(people = 500))
+        assertEquals("postcode", field { s.logVisit(visitDetails(postcode = 999)) })
         assertEquals("date", field { s.logVisit(visitDetails(date = today.plusDays(3))) })
         assertEquals("note", field { s.logVisit(visitDetails(note = "x".repeat(501))) })
         s.logVisit(visitDetails(note = "x".repeat(500)))
         assertEquals("municipality", field { s.logVisit(visitDetails(municipality = "")) })
         val byGender = invalid {
-            s.logVisit(visitDetails(people = 2u).copy(byGender = listOf(GenderCount(Gender.FEMALE, 2u), GenderCount(Gender.MALE, 1u))))
+            s.logVisit(visitDetails(people = 2).copy(byGender = listOf(GenderCount(Gender.FEMALE, 2), GenderCount(Gender.MALE, 1))))
         }
         assertEquals("byGender", byGender.field)
         assertTrue(byGender.reason.contains("byGender counts add up to more than the 2 people reached"), byGender.reason)
-        val byAge = invalid { s.logVisit(visitDetails(people = 3u).copy(byAge = listOf(AgeCount(AgeBand.FROM36_TO50, 4u)))) }
+        val byAge = invalid { s.logVisit(visitDetails(people = 3).copy(byAge = listOf(AgeCount(AgeBand.FROM36_TO50, 4)))) }
         assertEquals("byAge", byAge.field)
         assertTrue(byAge.reason.endsWith("byAge must be between 1 and 3"), byAge.reason)
         assertEquals("name", field { s.addPartner(partner("  ", Region.LIEGE)) })
@@ -294,7 +295,14 @@ fun registerTests(h: Harness) {
         assertEquals("workerNotes", field { s.editPartner(p.id, listOf(PartnerEdit.WorkerNotes("x".repeat(4001)))) })
         assertEquals("partnerId", field { s.partner("not-an-id") })
         assertEquals("languages", field { s.searchPartners(PartnerQuery(languages = listOf("not a language"))) })
-        assertEquals("maxAttempts", field { OutreachStore(File(Env.tmp, "${newId()}.db").path, randomKey(), StoreConfig(maxAttempts = 0u)) })
+        assertEquals("maxAttempts", field { OutreachStore.open(File(Env.tmp, "${newId()}.db").path, randomKey(), StoreConfig(maxAttempts = 0)) })
+        // Signed at the boundary: a negative value is refused by its field, never wrapped around.
+        val negative = invalid { s.logVisit(visitDetails(people = -3)) }
+        assertEquals("peopleReached" to "peopleReached must not be negative", negative.field to negative.reason)
+        assertEquals("postcode", field { s.logVisit(visitDetails(postcode = 70_000)) })
+        assertEquals("byGender.count", field { s.logVisit(visitDetails(people = 2).copy(byGender = listOf(GenderCount(Gender.FEMALE, -1)))) })
+        assertEquals("limit", field { s.visits(VisitQuery(limit = -1)) })
+        assertEquals("retentionDays", field { OutreachStore.open(File(Env.tmp, "${newId()}.db").path, randomKey(), StoreConfig(retentionDays = -1)) })
         assertEquals(2, allVisits(s).size, "only the valid visits were stored")
     }
 
@@ -305,7 +313,7 @@ fun registerTests(h: Harness) {
         assertEquals(names(d.antwerp), d.search(PartnerQuery(text = "nachtopv")))
         assertEquals(listOf(), d.search(PartnerQuery(text = "namur")), "closed partners are hidden")
         assertEquals(listOf(), d.search(PartnerQuery(text = "zzzz")))
-        assertEquals(5uL, d.t.store.partnerCount())
+        assertEquals(5L, d.t.store.partnerCount())
     }
 
     h.test("search_by_theme_language_region_and_place") {
@@ -324,7 +332,7 @@ fun registerTests(h: Harness) {
         assertEquals(names(d.brussels), d.search(PartnerQuery(place = "bruxelles")))
         assertEquals(names(d.liege), d.search(PartnerQuery(place = "Liège", themes = listOf(Theme.LEGAL))))
         assertEquals(listOf(), d.search(PartnerQuery(place = "Gent", themes = listOf(Theme.LEGAL))))
-        assertEquals(2, d.t.store.searchPartners(PartnerQuery(limit = 2u)).size)
+        assertEquals(2, d.t.store.searchPartners(PartnerQuery(limit = 2)).size)
         val summary = d.t.store.searchPartners(PartnerQuery(place = "9000")).single()
         assertEquals(d.gent.id, summary.id)
         assertEquals(Region.EAST_FLANDERS, summary.region)
@@ -338,7 +346,7 @@ fun registerTests(h: Harness) {
         val d = Directory(TestStore("search-open"))
         val wednesday = LocalDate.of(2025, 1, 8)
         assertEquals(java.time.DayOfWeek.WEDNESDAY, wednesday.dayOfWeek)
-        fun openAt(date: LocalDate, h: Int, m: Int = 0) = d.search(PartnerQuery(openAt = LocalDateTime.of(date, java.time.LocalTime.of(h, m)))).sorted()
+        suspend fun openAt(date: LocalDate, h: Int, m: Int = 0) = d.search(PartnerQuery(openAt = LocalDateTime.of(date, java.time.LocalTime.of(h, m)))).sorted()
         assertEquals(names(d.brussels, d.liege).sorted(), openAt(wednesday, 10))
         assertEquals(names(d.gent), openAt(wednesday, 18))
         assertEquals(names(d.antwerp), openAt(wednesday, 23, 30))
@@ -408,8 +416,8 @@ fun registerTests(h: Harness) {
                     fees = "Gratuit",
                     howToApply = "Se présenter à l'accueil",
                     schedule = listOf(
-                        DayHours(Weekday.TUE, listOf(TimeRange(540u, 720u), TimeRange(780u, 960u))),
-                        DayHours(Weekday.THU, listOf(TimeRange(540u, 720u))),
+                        DayHours(Weekday.TUE, listOf(TimeRange(540, 720), TimeRange(780, 960))),
+                        DayHours(Weekday.THU, listOf(TimeRange(540, 720))),
                     ),
                     status = PartnerStatus.ACTIVE,
                 ),
@@ -419,7 +427,7 @@ fun registerTests(h: Harness) {
                     id = newId(),
                     name = "Bureau principal",
                     street = "Rue de la Régence 12",
-                    postcode = 4000u,
+                    postcode = 4000,
                     municipality = "Liège",
                     province = Region.LIEGE,
                     latitude = 50.6402,
@@ -439,7 +447,7 @@ fun registerTests(h: Harness) {
         )
         assertEquals(p.id, s.addPartner(p))
         assertEquals(p, s.partner(p.id))
-        assertEquals(1uL, s.partnerCount())
+        assertEquals(1L, s.partnerCount())
         expectThrows<OutreachException.NotFound> { s.partner(newId()) }
         expectThrows<OutreachException.InvalidInput>("adding the same id twice") { s.addPartner(p) }
         s.markVerified(p.id, LocalDate.of(2025, 2, 3), "Coordination Namur")
@@ -544,16 +552,16 @@ fun registerTests(h: Harness) {
         val t = TestStore("log-sink", StoreConfig(languages = listOf("fr")))
         val link = HubCli.enrollmentLink("fieldworker")
         val code = link.substringAfter("code=").substringBefore('&')
-        t.store.enroll(link, null, "log phone", null)
+        t.store.enroll(link, "log phone")
         val note = "Orientation vers le CPAS, suivi logement urgent"
         val sub = t.store.subscribe(
             object : StoreObserver {
                 override fun onChange(changes: StoreChanges) = throw CallbackException.Failed("observer down")
             },
         )
-        t.store.logVisit(visitDetails(people = 3u, note = note))
+        t.store.logVisit(visitDetails(people = 3, note = note))
         sub.close()
-        val report = t.store.sync(null, null)
+        val report = t.store.sync()
         assertTrue(report.complete, "$report")
         val sync = lines.filter { it.second == "outreach::sync" }
         assertTrue(sync.any { it.first == LogLevel.INFO && it.third == "sync started" }, "lines: $sync")
@@ -579,7 +587,7 @@ fun registerTests(h: Harness) {
             LogLevel.WARN,
         )
         lines.clear()
-        t.store.sync(null, null)
+        t.store.sync()
         assertTrue(lines.none { it.first == LogLevel.INFO || it.first == LogLevel.DEBUG }, "lines: $lines")
     }
 
@@ -600,8 +608,8 @@ fun registerTests(h: Harness) {
         }
         val good = RecordingObserver()
         val subs = listOf(s.subscribe(runtimeThrower), s.subscribe(callbackThrower), s.subscribe(good))
-        val first = s.logVisit(visitDetails(people = 2u))
-        val second = s.logVisit(visitDetails(people = 6u))
+        val first = s.logVisit(visitDetails(people = 2))
+        val second = s.logVisit(visitDetails(people = 6))
         val p = partner("Croix-Rouge Namur", Region.NAMUR)
         s.addPartner(p)
         eventually(what = "the good observer") { good.changes.size == 3 }
@@ -650,14 +658,14 @@ fun registerTests(h: Harness) {
         val office = location(3500, "Hasselt", Region.LIMBURG, hours = weekdays(9 * 60, 17 * 60))
         val p = partner("CAW Limburg", Region.LIMBURG, OrgKind.WELFARE_CENTRE, locations = listOf(office))
         s.addPartner(p)
-        fun openAt(at: String) = s.searchPartners(PartnerQuery(openAt = LocalDateTime.parse(at))).any { it.id == p.id }
+        suspend fun openAt(at: String) = s.searchPartners(PartnerQuery(openAt = LocalDateTime.parse(at))).any { it.id == p.id }
         // 2026-12-23 is a Wednesday.
         assertTrue(openAt("2026-12-23T10:00"))
         s.editPartner(p.id, listOf(
-            PartnerEdit.Location(office.id, LocationEdit.Hours(listOf(DayHours(Weekday.WED, listOf(TimeRange(780u, 960u)))))),
+            PartnerEdit.Location(office.id, LocationEdit.Hours(listOf(DayHours(Weekday.WED, listOf(TimeRange(780, 960)))))),
             PartnerEdit.Location(office.id, LocationEdit.PutException(HoursException(LocalDate.of(2026, 12, 24), LocalDate.of(2027, 1, 1)))),
             PartnerEdit.Location(office.id, LocationEdit.PutException(
-                HoursException(LocalDate.of(2026, 12, 31), LocalDate.of(2026, 12, 31), listOf(TimeRange(600u, 720u))),
+                HoursException(LocalDate.of(2026, 12, 31), LocalDate.of(2026, 12, 31), listOf(TimeRange(600, 720))),
             )),
             PartnerEdit.Location(office.id, LocationEdit.Street("Kerkstraat 1")),
         ))
@@ -668,7 +676,7 @@ fun registerTests(h: Harness) {
         val read = s.partner(p.id).locations.single()
         assertEquals("Kerkstraat 1", read.street)
         assertEquals(listOf(LocalDate.of(2026, 12, 24), LocalDate.of(2026, 12, 31)), read.exceptions.map { it.from })
-        assertEquals(listOf(DayHours(Weekday.WED, listOf(TimeRange(780u, 960u)))), read.hours)
+        assertEquals(listOf(DayHours(Weekday.WED, listOf(TimeRange(780, 960)))), read.hours)
         // The field's history goes by the app's name for it.
         val history = s.partnerHistory(p.id, "locations.${office.id}.hours")
         assertEquals(2, history.size, "set at creation, then edited: $history")
@@ -712,10 +720,10 @@ fun registerTests(h: Harness) {
         assertEquals(sha256(fr), s.brochureFile(b.id, listOf("fr"))?.sha256)
         // A new edition: a new file and a higher version.
         val nl2 = fakePdf("DMH nl, tweede uitgave")
-        s.putBrochure(s.brochure(b.id).copy(version = 2u, updatedOn = LocalDate.of(2026, 12, 1)))
+        s.putBrochure(s.brochure(b.id).copy(version = 2, updatedOn = LocalDate.of(2026, 12, 1)))
         s.publishBrochureFile(b.id, "nl", nl2, "application/pdf", "dmh-2.pdf")
         val record = s.brochure(b.id)
-        assertEquals(2u, record.version)
+        assertEquals(2, record.version)
         assertEquals(sha256(nl2), record.files.single { it.lang == "nl" }.sha256)
         assertEquals(sha256(nl2), s.brochureFile(b.id, listOf("nl"))?.sha256)
         // Retired: out of the list, kept in the catalog.
@@ -729,7 +737,7 @@ fun registerTests(h: Harness) {
         val s = t.store
         val link = HubCli.enrollmentLink("fieldworker")
         assertTrue(link.startsWith("outreach://enroll?"), link)
-        val e = s.enroll(link, null, "Pixel de Fatima", null)
+        val e = s.enroll(link, "Pixel de Fatima")
         assertEquals(Env.org, e.orgName)
         assertEquals(Role.FIELDWORKER, e.role)
         assertEquals("Pixel de Fatima", e.deviceName)
@@ -737,40 +745,40 @@ fun registerTests(h: Harness) {
         assertEquals(e, s.enrollment())
         assertTrue(HubCli.devices().contains(s.deviceId()), "the hub lists the device")
         val usedAgain = expectThrowsSuspend<OutreachException>("a used code") {
-            TestStore("sync-reuse").store.enroll(link, null, "another phone", null)
+            TestStore("sync-reuse").store.enroll(link, "another phone")
         }
         assertTrue(usedAgain is OutreachException.InvalidInput || usedAgain is OutreachException.Unauthorized, "$usedAgain")
 
-        s.logVisit(visitDetails(people = 4u))
+        s.logVisit(visitDetails(people = 4))
         val progress = RecordingProgress()
-        val first = s.sync(progress, null)
+        val first = s.sync(progress)
         assertTrue(first.complete, "first: $first")
-        assertTrue(first.roundTrips >= 1u, "first: $first")
-        assertTrue(first.documentsPushed >= 1u && first.changesPushed >= 1uL, "the first visit goes up: $first")
-        assertTrue(first.bytesUp > 0uL && first.bytesDown > 0uL, "first: $first")
+        assertTrue(first.roundTrips >= 1, "first: $first")
+        assertTrue(first.documentsPushed >= 1 && first.changesPushed >= 1L, "the first visit goes up: $first")
+        assertTrue(first.bytesUp > 0L && first.bytesDown > 0L, "first: $first")
         assertTrue(first.duration > Duration.ZERO && first.duration < Duration.ofSeconds(30), "first: $first")
         assertEquals(SyncPhase.CONNECTING, progress.phases.first(), "phases: ${progress.phases}")
         assertEquals(SyncPhase.DONE, progress.phases.last(), "phases: ${progress.phases}")
         assertTrue(SyncPhase.UPLOADING in progress.phases, "phases: ${progress.phases}")
         assertEquals(1, progress.phases.count { it == SyncPhase.DONE })
 
-        assertEquals(0u, first.documentsResent, "the hub had nothing to ask for whole: $first")
+        assertEquals(0, first.documentsResent, "the hub had nothing to ask for whole: $first")
 
         // Nothing new: the second sync of the same state pushes nothing.
-        val idle = s.sync(null, null)
+        val idle = s.sync()
         assertTrue(idle.complete)
-        assertEquals(0uL, idle.changesPushed, "idle: $idle")
-        assertEquals(0u, idle.documentsResent, "idle: $idle")
+        assertEquals(0L, idle.changesPushed, "idle: $idle")
+        assertEquals(0, idle.documentsResent, "idle: $idle")
 
-        val visitId = s.logVisit(visitDetails(people = 2u, themes = listOf(Theme.MEDICAL)))
+        val visitId = s.logVisit(visitDetails(people = 2, themes = listOf(Theme.MEDICAL)))
         val progress2 = RecordingProgress()
-        val second = s.sync(progress2, null)
+        val second = s.sync(progress2)
         assertTrue(second.complete, "second: $second")
-        assertTrue(second.roundTrips >= 1u)
-        assertTrue(second.documentsPushed >= 1u && second.changesPushed >= 1uL, "the new visit goes up: $second")
+        assertTrue(second.roundTrips >= 1)
+        assertTrue(second.documentsPushed >= 1 && second.changesPushed >= 1L, "the new visit goes up: $second")
         assertEquals(SyncPhase.DONE, progress2.phases.last())
         assertEquals(2, allVisits(s).size)
-        assertEquals(2u, s.visit(visitId).details.peopleReached)
+        assertEquals(2, s.visit(visitId).details.peopleReached)
         val report = HubCli.run("report", "--data", Env.hubData)
         assertTrue(report.contains(Env.org), "the hub's report names the org: $report")
     }
@@ -783,19 +791,19 @@ fun registerTests(h: Harness) {
             locations = listOf(location(1070, "Anderlecht", Region.BRUSSELS, 50.8333, 4.3, weekdays(540, 1020))),
         )
         coordinator.store.addPartner(p)
-        val up = coordinator.store.sync(null, null)
-        assertTrue(up.documentsPushed >= 1u, "up: $up")
-        val down = fieldworker.store.sync(null, null)
-        assertTrue(down.documentsPulled >= 1u && down.changesPulled >= 1uL, "down: $down")
+        val up = coordinator.store.sync()
+        assertTrue(up.documentsPushed >= 1, "up: $up")
+        val down = fieldworker.store.sync()
+        assertTrue(down.documentsPulled >= 1 && down.changesPulled >= 1L, "down: $down")
         assertEquals(p, fieldworker.store.partner(p.id))
         assertEquals(listOf(p.id), fieldworker.store.searchPartners(PartnerQuery(text = "convivial")).map { it.id })
 
         // A later edit reaches the other device at its next sync, and its observer hears of it.
         coordinator.store.editPartner(p.id, listOf(PartnerEdit.Name("Convivial"), PartnerEdit.AddLanguage("ar")))
-        coordinator.store.sync(null, null)
+        coordinator.store.sync()
         val observer = RecordingObserver()
         fieldworker.store.subscribe(observer).use {
-            fieldworker.store.sync(null, null)
+            fieldworker.store.sync()
             eventually(what = "the synced edit's change") { p.id in observer.partners }
         }
         val received = fieldworker.store.partner(p.id)
@@ -814,23 +822,23 @@ fun registerTests(h: Harness) {
     h.test("coordinator_receives_the_orgs_visit_logs") {
         val fieldworker = enrolled("vlog-field", "fieldworker")
         val coordinator = enrolled("vlog-coord", "coordinator")
-        coordinator.store.sync(null, null)
-        val visitId = fieldworker.store.logVisit(visitDetails(people = 12u, activity = Activity.GROUP_SESSION))
-        assertTrue(fieldworker.store.sync(null, null).documentsPushed >= 1u)
+        coordinator.store.sync()
+        val visitId = fieldworker.store.logVisit(visitDetails(people = 12, activity = Activity.GROUP_SESSION))
+        assertTrue(fieldworker.store.sync().documentsPushed >= 1)
         val observer = RecordingObserver()
         coordinator.store.subscribe(observer).use {
-            val down = coordinator.store.sync(null, null)
-            assertTrue(down.documentsPulled >= 1u, "down: $down")
+            val down = coordinator.store.sync()
+            assertTrue(down.documentsPulled >= 1, "down: $down")
             eventually(what = "the fieldworker's visit") { visitId in observer.visits }
         }
         // visits() lists this device's own visits only.
         assertEquals(listOf(), allVisits(coordinator.store).map { it.id })
         // The fieldworker, in turn, does not receive the coordinator's visit log.
         val own = coordinator.store.logVisit(visitDetails())
-        coordinator.store.sync(null, null)
+        coordinator.store.sync()
         val fieldObserver = RecordingObserver()
         fieldworker.store.subscribe(fieldObserver).use {
-            fieldworker.store.sync(null, null)
+            fieldworker.store.sync()
             Thread.sleep(100)
             assertFalse(own in fieldObserver.visits, "a fieldworker heard of a coordinator's visit")
         }
@@ -841,9 +849,9 @@ fun registerTests(h: Harness) {
         val coordinator = enrolled("coord2", "coordinator")
         val p = partner("Vluchtelingenwerk Vlaanderen", Region.BRUSSELS, themes = listOf(Theme.INTERNATIONAL_PROTECTION))
         coordinator.store.addPartner(p)
-        coordinator.store.sync(null, null)
+        coordinator.store.sync()
         val t = enrolled("fieldworker", "fieldworker")
-        t.store.sync(null, null)
+        t.store.sync()
         val before = t.store.partnerCount()
         expectThrows<OutreachException.Unauthorized> { t.store.addPartner(partner("Mon partenaire", Region.LIEGE)) }
         expectThrows<OutreachException.Unauthorized> { t.store.editPartner(p.id, listOf(PartnerEdit.Name("Renamed"))) }
@@ -856,7 +864,7 @@ fun registerTests(h: Harness) {
         assertEquals(EditRight.Edit, coordinator.store.editRight(Region.BRUSSELS))
         // A fieldworker logs visits all the same.
         t.store.logVisit(visitDetails())
-        assertTrue(t.store.sync(null, null).complete)
+        assertTrue(t.store.sync().complete)
     }
 
     h.test("suggestion_made_offline_and_answered") {
@@ -864,43 +872,43 @@ fun registerTests(h: Harness) {
         val office = location(3600, "Genk", Region.LIMBURG, hours = weekdays(9 * 60, 17 * 60))
         val p = partner("CAW Genk", Region.LIMBURG, OrgKind.WELFARE_CENTRE, locations = listOf(office))
         coordinator.store.addPartner(p)
-        coordinator.store.sync(null, null)
+        coordinator.store.sync()
         val worker = enrolled("suggest-worker", "fieldworker")
-        worker.store.sync(null, null)
+        worker.store.sync()
         // Offline, the worker suggests new hours; a note naming someone is refused.
         val hours = "locations.${office.id}.hours"
         expectThrows<OutreachException.PersonalData> {
-            worker.store.suggest(p.id, hours, "mon-fri 13:00-17:00", "Ask Jan, 0470 12 34 56")
+            worker.store.suggest(p.id, "Ask Jan, 0470 12 34 56", hours, "mon-fri 13:00-17:00")
         }
-        val bad = expectThrows<OutreachException.InvalidInput> { worker.store.suggest(p.id, "opening", null, "Closed") }
+        val bad = expectThrows<OutreachException.InvalidInput> { worker.store.suggest(p.id, "Closed", field = "opening") }
         assertEquals("field", bad.field)
-        val id = worker.store.suggest(p.id, hours, "mon-fri 13:00-17:00", "New hours on the door")
+        val id = worker.store.suggest(p.id, "New hours on the door", hours, "mon-fri 13:00-17:00")
         val mine = worker.store.suggestions().single { it.id == id }
         assertNull(mine.answer)
         assertEquals(hours, mine.field)
-        worker.store.sync(null, null)
+        worker.store.sync()
         // The coordinator accepts: the edit is made, and the worker sees it accepted.
-        coordinator.store.sync(null, null)
+        coordinator.store.sync()
         val received = coordinator.store.suggestions().single { it.id == id }
         assertEquals(worker.store.deviceId(), received.author)
         expectThrows<OutreachException.Unauthorized> { worker.store.acceptSuggestion(id, null) }
         coordinator.store.acceptSuggestion(id, "Thanks")
         assertEquals(weekdays(13 * 60, 17 * 60), coordinator.store.partner(p.id).locations.single().hours)
-        coordinator.store.sync(null, null)
-        worker.store.sync(null, null)
+        coordinator.store.sync()
+        worker.store.sync()
         val answered = assertNotNull(worker.store.suggestions().single { it.id == id }.answer)
         assertEquals(Outcome.ACCEPTED, answered.outcome)
         assertEquals("Thanks", answered.reason)
         assertEquals(coordinator.store.deviceId(), answered.by)
         assertEquals(weekdays(13 * 60, 17 * 60), worker.store.partner(p.id).locations.single().hours)
         // A flag on the whole entry, dismissed with a reason.
-        val flag = worker.store.suggest(p.id, null, null, "The office is being renovated")
-        worker.store.sync(null, null)
-        coordinator.store.sync(null, null)
+        val flag = worker.store.suggest(p.id, "The office is being renovated")
+        worker.store.sync()
+        coordinator.store.sync()
         expectThrows<OutreachException.InvalidInput> { coordinator.store.dismissSuggestion(flag, " ") }
         coordinator.store.dismissSuggestion(flag, "Open as usual")
-        coordinator.store.sync(null, null)
-        worker.store.sync(null, null)
+        coordinator.store.sync()
+        worker.store.sync()
         assertEquals(Outcome.DISMISSED, worker.store.suggestions().single { it.id == flag }.answer?.outcome)
     }
 
@@ -919,11 +927,11 @@ fun registerTests(h: Harness) {
         assertTrue(progress.seen.isNotEmpty())
         assertFalse(SyncPhase.DONE in progress.phases, "phases: ${progress.phases}")
         // The store still works, and a later sync succeeds.
-        t.store.logVisit(visitDetails(people = 9u))
+        t.store.logVisit(visitDetails(people = 9))
         assertEquals(2, allVisits(t.store).size)
         val report = t.store.sync(null, SyncCancellation())
         assertTrue(report.complete, "$report")
-        assertEquals(0uL, t.store.sync(null, null).changesPushed)
+        assertEquals(0L, t.store.sync().changesPushed)
     }
 
     h.test("enroll_cancelled_by_SyncCancellation") {
@@ -931,7 +939,7 @@ fun registerTests(h: Harness) {
         val t = TestStore("enroll-cancel")
         val link = HubCli.enrollmentLink("fieldworker")
         val cancelled = SyncCancellation().apply { cancel() }
-        val outcome = runCatching { t.store.enroll(link, null, "phone", cancelled) }
+        val outcome = runCatching { t.store.enroll(link, "phone", cancel = cancelled) }
         assertTrue(
             outcome.exceptionOrNull() is OutreachException.Cancelled,
             "enroll with a cancelled SyncCancellation: expected Cancelled, got " +
@@ -939,7 +947,7 @@ fun registerTests(h: Harness) {
         )
         assertNull(t.store.enrollment())
         // Cancelled before it reached the hub, the code is still good.
-        assertEquals(Role.FIELDWORKER, t.store.enroll(link, null, "phone", SyncCancellation()).role)
+        assertEquals(Role.FIELDWORKER, t.store.enroll(link, "phone", cancel = SyncCancellation()).role)
     }
 
     h.test("sync_cancelled_with_its_coroutine") {
@@ -954,7 +962,7 @@ fun registerTests(h: Harness) {
             release.await(10, TimeUnit.SECONDS)
         }
         coroutineScope {
-            val job = async(Dispatchers.IO, start = CoroutineStart.UNDISPATCHED) { t.store.sync(holding, null) }
+            val job = async(Dispatchers.IO, start = CoroutineStart.UNDISPATCHED) { t.store.sync(holding) }
             assertTrue(withContext(Dispatchers.IO) { started.await(10, TimeUnit.SECONDS) }, "the sync started")
             val t0 = System.nanoTime()
             job.cancel()
@@ -973,45 +981,45 @@ fun registerTests(h: Harness) {
         release = CountDownLatch(1)
         started = CountDownLatch(1)
         val t0 = System.nanoTime()
-        expectThrowsSuspend<TimeoutCancellationException> { withTimeout(300) { t.store.sync(holding, null) } }
+        expectThrowsSuspend<TimeoutCancellationException> { withTimeout(300) { t.store.sync(holding) } }
         val ms = (System.nanoTime() - t0) / 1_000_000
         assertTrue(ms < 3_000, "withTimeout(300) took $ms ms")
         release.countDown()
 
         // The store still works, and a later sync succeeds.
-        val visitId = t.store.logVisit(visitDetails(people = 11u))
-        assertEquals(11u, t.store.visit(visitId).details.peopleReached)
-        val report = t.store.sync(null, null)
+        val visitId = t.store.logVisit(visitDetails(people = 11))
+        assertEquals(11, t.store.visit(visitId).details.peopleReached)
+        val report = t.store.sync()
         assertTrue(report.complete, "$report")
-        assertEquals(0uL, t.store.sync(null, null).changesPushed, "everything went up")
+        assertEquals(0L, t.store.sync().changesPushed, "everything went up")
     }
 
     h.test("unreachable_hub_is_Network_after_retries") {
-        val config = StoreConfig(languages = listOf("fr"), maxAttempts = 1u, requestTimeoutSeconds = 2u)
+        val config = StoreConfig(languages = listOf("fr"), maxAttempts = 1, requestTimeoutSeconds = 2)
         val t = TestStore("unreachable", config)
         // Nobody listens on the port: the enrollment itself fails with Network.
         val closed = "http://127.0.0.1:${closedPort()}"
         expectThrowsSuspend<OutreachException.Network>("enrolling with a closed port") {
-            t.store.enroll(closed, "AAAA-BBBB-CCCC-DDDD", "phone", null)
+            t.store.enroll(closed, "phone", code = "AAAA-BBBB-CCCC-DDDD")
         }
         assertNull(t.store.enrollment())
         // A hub that goes away after the enrollment.
         PrivateHub("gone").use { hub ->
-            t.store.enroll(hub.enrollmentLink("fieldworker"), null, "phone", null)
-            assertTrue(t.store.sync(null, null).complete)
+            t.store.enroll(hub.enrollmentLink("fieldworker"), "phone")
+            assertTrue(t.store.sync().complete)
         }
         t.store.logVisit(visitDetails())
         val t0 = System.nanoTime()
-        val e = expectThrowsSuspend<OutreachException.Network> { t.store.sync(null, null) }
+        val e = expectThrowsSuspend<OutreachException.Network> { t.store.sync() }
         val ms = (System.nanoTime() - t0) / 1_000_000
         assertTrue(e.reason.isNotBlank())
         assertTrue(ms < 10_000, "a sync with one attempt and a 2 s timeout took $ms ms")
         assertEquals(1, allVisits(t.store).size, "the store still works")
         // With retries it still fails with Network, after backing off.
         t.store.close()
-        t.open(config = config.copy(maxAttempts = 3u)).use { again ->
+        t.open(config = config.copy(maxAttempts = 3)).use { again ->
             val t1 = System.nanoTime()
-            expectThrowsSuspend<OutreachException.Network> { again.sync(null, null) }
+            expectThrowsSuspend<OutreachException.Network> { again.sync() }
             val retried = (System.nanoTime() - t1) / 1_000_000
             assertTrue(retried < 60_000, "three attempts took $retried ms")
             assertNotNull(again.enrollment())
@@ -1021,10 +1029,10 @@ fun registerTests(h: Harness) {
     h.test("revoked_device_is_wiped") {
         val t = enrolled("revoked", "fieldworker")
         t.store.logVisit(visitDetails())
-        assertTrue(t.store.sync(null, null).complete)
+        assertTrue(t.store.sync().complete)
         assertTrue(File(t.path).exists())
         HubCli.revoke(t.store.deviceId())
-        val e = expectThrowsSuspend<OutreachException.RevokedAndWiped> { t.store.sync(null, null) }
+        val e = expectThrowsSuspend<OutreachException.RevokedAndWiped> { t.store.sync() }
         assertTrue(e.reason.isNotBlank())
         assertEquals(listOf(), t.files().map { it.name }, "the database and its journal are deleted")
         expectThrows<OutreachException.Storage>("a call after the wipe") { t.store.visits(VisitQuery()) }
@@ -1042,7 +1050,7 @@ fun registerTests(h: Harness) {
         expectThrows<OutreachException.Storage>("visits() after wipe()") { t.store.visits(VisitQuery()) }
         expectThrows<OutreachException.Storage>("logVisit() after wipe()") { t.store.logVisit(visitDetails()) }
         expectThrows<OutreachException.Storage>("searchPartners() after wipe()") { t.store.searchPartners(PartnerQuery()) }
-        expectThrows<OutreachException.Storage>("sync() after wipe()") { runBlocking { t.store.sync(null, null) } }
+        expectThrows<OutreachException.Storage>("sync() after wipe()") { runBlocking { t.store.sync() } }
         assertFalse(File(t.path).exists())
     }
 
@@ -1063,15 +1071,16 @@ fun registerTests(h: Harness) {
             Thread {
                 try {
                     barrier.await()
-                    repeat(perThread) { i ->
-                        ids += s.logVisit(visitDetails(people = (1 + (n + i) % 20).toUInt(), note = "thread $n visit $i"))
+                    // Each thread waits for its calls, as a worker thread of an app would.
+                    runBlocking { repeat(perThread) { i ->
+                        ids += s.logVisit(visitDetails(people = (1 + (n + i) % 20), note = "thread $n visit $i"))
                         if (i % 5 == n % 5) {
                             val found = s.searchPartners(PartnerQuery(themes = listOf(Theme.LEGAL), languages = listOf("ar")))
                             check(found.map { it.id } == listOf(d.liege.id)) { "search in thread $n: $found" }
                             s.visitCounts()
                             searches.incrementAndGet()
                         }
-                    }
+                    } }
                 } catch (e: Throwable) {
                     errors += e
                 }
@@ -1082,7 +1091,7 @@ fun registerTests(h: Harness) {
                 barrier.await()
                 runBlocking {
                     repeat(2) {
-                        check(s.sync(null, null).complete) { "a sync during the writes was incomplete" }
+                        check(s.sync().complete) { "a sync during the writes was incomplete" }
                         delay(20)
                     }
                 }
@@ -1106,8 +1115,8 @@ fun registerTests(h: Harness) {
         val others = heard - ids.toSet()
         assertEquals(setOf(), others intersect listed.map { it.id }.toSet(), "visits of this device heard of but not logged in the test")
         assertEquals(threads * perThread / 5, searches.get())
-        assertTrue(s.sync(null, null).complete)
-        assertEquals(0uL, s.sync(null, null).changesPushed, "everything went up")
+        assertTrue(s.sync().complete)
+        assertEquals(0L, s.sync().changesPushed, "everything went up")
     }
 
     h.test("brochure_file_published_and_verified") {
@@ -1122,13 +1131,13 @@ fun registerTests(h: Harness) {
         assertEquals("fr", file.lang)
         assertEquals("application/pdf", file.mediaType)
         assertEquals("retour-fr.pdf", file.fileName)
-        assertEquals(bytes.size.toULong(), file.size)
+        assertEquals(bytes.size.toLong(), file.size)
         assertEquals(sha256(bytes), file.sha256)
         assertContentEquals(bytes, File(file.path).readBytes())
         // Another language falls back to the one there is.
         assertEquals(file, s.brochureFile(b.id, listOf("nl")))
         val record = s.brochure(b.id)
-        assertEquals(listOf(BrochureFile("fr", sha256(bytes), bytes.size.toULong(), "application/pdf", "retour-fr.pdf")), record.files)
+        assertEquals(listOf(BrochureFile("fr", sha256(bytes), bytes.size.toLong(), "application/pdf", "retour-fr.pdf")), record.files)
         val view = s.brochures(listOf("fr")).single { it.id == b.id }
         assertEquals("Retour volontaire : vos droits", view.title)
         assertEquals(sha256(bytes), view.file?.sha256)
@@ -1147,10 +1156,10 @@ fun registerTests(h: Harness) {
         val bytes = fakePdf("AMU " + newId())
         coordinator.store.putBrochure(b)
         coordinator.store.publishBrochureFile(b.id, "fr", bytes, "application/pdf", "amu.pdf")
-        val up = coordinator.store.sync(null, null)
-        assertTrue(up.filesUploaded >= 1u, "up: $up")
-        val down = reader.store.sync(null, null)
-        assertTrue(down.files.fetched >= 1u && down.files.hashMismatches == 0u, "down: $down")
+        val up = coordinator.store.sync()
+        assertTrue(up.filesUploaded >= 1, "up: $up")
+        val down = reader.store.sync()
+        assertTrue(down.files.fetched >= 1 && down.files.hashMismatches == 0, "down: $down")
         val file = assertNotNull(reader.store.brochureFile(b.id, listOf("fr")), "the file arrived")
         assertEquals(sha256(bytes), file.sha256)
         assertContentEquals(bytes, File(file.path).readBytes())
@@ -1164,23 +1173,23 @@ fun registerTests(h: Harness) {
         val bytes = fakePdf("terugkeer " + newId())
         coordinator.store.putBrochure(b)
         coordinator.store.publishBrochureFile(b.id, "fr", bytes, "application/pdf", "terugkeer.pdf")
-        coordinator.store.sync(null, null)
-        val down = reader.store.sync(null, null)
-        assertEquals(0u, down.files.fetched, "fetchFiles = false: $down")
+        coordinator.store.sync()
+        val down = reader.store.sync()
+        assertEquals(0, down.files.fetched, "fetchFiles = false: $down")
         assertNull(reader.store.brochureFile(b.id, listOf()), "no file fetched yet")
         assertNotNull(reader.store.brochures(listOf()).single { it.id == b.id }.file, "the catalog names the file")
         val cancelled = SyncCancellation().apply { cancel() }
         expectThrowsSuspend<OutreachException.Cancelled> { reader.store.fetchBrochureFiles(cancelled) }
         assertNull(reader.store.brochureFile(b.id, listOf()))
-        val fetched = reader.store.fetchBrochureFiles(null)
-        assertTrue(fetched.fetched >= 1u && fetched.bytes >= bytes.size.toULong() && fetched.failed == 0u, "$fetched")
+        val fetched = reader.store.fetchBrochureFiles()
+        assertTrue(fetched.fetched >= 1 && fetched.bytes >= bytes.size.toLong() && fetched.failed == 0, "$fetched")
         val file = assertNotNull(reader.store.brochureFile(b.id, listOf()))
         assertEquals(sha256(bytes), file.sha256)
         assertContentEquals(bytes, File(file.path).readBytes())
     }
 
     h.test("store_config_and_new_id") {
-        val config = StoreConfig(languages = listOf("ar", "fr"), retentionDays = 45u, requestTimeoutSeconds = 10u, maxAttempts = 2u, fetchFiles = false)
+        val config = StoreConfig(languages = listOf("ar", "fr"), retentionDays = 45, requestTimeoutSeconds = 10, maxAttempts = 2, fetchFiles = false)
         val t = TestStore("config", config)
         assertEquals(config, t.store.config())
         val ids = (1..100).map { newId() }.toSet()

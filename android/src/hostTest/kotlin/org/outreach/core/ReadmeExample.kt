@@ -21,16 +21,18 @@ suspend fun readmeExample(
     highlight: (IntRange) -> Unit,
     showProgress: (SyncPhase) -> Unit,
     showDone: (SyncReport) -> Unit,
-    refresh: (StoreChanges) -> Unit,
+    showVisits: (List<Visit>) -> Unit,
 ): ReadmeRun {
-    val store = OutreachStore(
-        path = dbPath,
+    // Every call that touches the disk or the network suspends and runs on the library's own
+    // threads: call them from the main dispatcher (a LaunchedEffect, viewModelScope) as they are.
+    val store = OutreachStore.open(
+        path = dbPath, // e.g. File(context.noBackupFilesDir, "outreach.db").path
         key = storeKey, // 32 random bytes, wrapped by the Android Keystore
         config = StoreConfig(languages = listOf("fr", "nl")),
     )
 
     // Offline: legal help in Arabic, open now, nearest first.
-    val partners = store.searchPartnersIo(
+    val partners = store.searchPartners(
         PartnerQuery(
             themes = listOf(Theme.LEGAL),
             languages = listOf("ar"),
@@ -41,12 +43,12 @@ suspend fun readmeExample(
 
     // Log the contact: no name, no address, no coordinates; the note is checked.
     try {
-        store.logVisitIo(
+        store.logVisit(
             VisitDetails(
                 date = LocalDate.now(), partOfDay = PartOfDay.EVENING,
-                postcode = 1000u, municipality = "Brussel",
+                postcode = 1000, municipality = "Brussel",
                 setting = Setting.SHELTER, activity = Activity.INDIVIDUAL_CONTACT,
-                peopleReached = 1u, themes = listOf(Theme.LEGAL, Theme.VOLUNTARY_RETURN),
+                peopleReached = 1, themes = listOf(Theme.LEGAL, Theme.VOLUNTARY_RETURN),
                 note = noteText,
             ),
         )
@@ -54,15 +56,15 @@ suspend fun readmeExample(
         e.spans.forEach { highlight(it.range()) } // a phone number, an IBAN, a birth date...
     }
 
-    // Back online: enroll once (the QR code's link), then sync; the screens follow the changes.
-    store.enroll(link, null, "Phone 12", null)
+    // Back online: enroll once (the QR code's link), then sync; the visit list follows the store.
+    store.enroll(link, "Phone 12")
     store.syncEvents().collect { event ->
         when (event) {
             is SyncEvent.Progress -> showProgress(event.progress.phase)
             is SyncEvent.Finished -> showDone(event.report)
         }
     }
-    scope.launch { store.changes().collect { changes -> refresh(changes) } }
+    scope.launch { store.visitsFlow(VisitQuery(limit = 50)).collect { visits -> showVisits(visits) } }
 
     return ReadmeRun(store, partners)
 }
