@@ -626,8 +626,8 @@ impl OutreachStore {
         .await
     }
 
-    /// A visit held on this device: its own, or on a coordinator's device one of the
-    /// organisation's (synced for reports).
+    /// A visit this device logged (raw visit logs never leave the device that logged them but
+    /// for the hub).
     pub async fn visit(&self, visit_id: String) -> Res<Visit> {
         self.call("visit", "visit_id", visit_id, |store, id| store.visit(id))
             .await

@@ -222,13 +222,13 @@ async fn the_directory_brochures_and_visits_flow_through_the_hub() {
         (0, 0, 0)
     );
 
-    // The coordinator reads the organisation's visit logs; the worker may not edit the directory.
+    // The coordinator receives no colleague's raw visit log; the worker may not edit the directory.
     let pulled = coordinator.sync().await;
-    assert_eq!(pulled.documents_pulled, 1);
-    assert_eq!(
-        coordinator.store.visit(visit_id).unwrap().device,
-        worker.store.device_id()
-    );
+    assert_eq!(pulled.documents_pulled, 0);
+    assert!(matches!(
+        coordinator.store.visit(visit_id),
+        Err(Error::NotFound { .. })
+    ));
     let other = Partner::new(Region::Limburg, "Vluchtelingenwerk", OrgKind::Ngo);
     assert!(matches!(
         worker.store.add_partner(&other),

@@ -131,7 +131,8 @@ uniffi::custom_type!(ErrorCode, String, {
 pub enum Role {
     /// Logs visits; reads the directory and brochures.
     Fieldworker,
-    /// Also edits the directory, publishes brochures and reads the organisation's visit logs.
+    /// Also edits the directory and publishes brochures (visit logs stay on the device that
+    /// logged them: an organisation's figures are published as reports).
     Coordinator,
     /// A coordinator who also manages the organisation's devices.
     Admin,

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{Datelike, Days, Local};
+use chrono::{Datelike, Days};
 use outreach_core::doc::PartnerEdit;
 use outreach_core::model::{Activity, Lang, PartOfDay, Referral, Setting, Theme, VisitDetails};
 use outreach_core::sample::{conex_directory, sample_brochure_pdf, voluntary_return_brochure};
@@ -87,7 +87,9 @@ fn visits(
     municipality: &str,
     referral: outreach_core::model::PartnerId,
 ) -> DemoResult<Vec<VisitDetails>> {
-    let today = Local::now().date_naive();
+    // Last month's visits: the hub publishes figures for closed periods only.
+    let today = today_utc();
+    let last_day = today.with_day(1).and_then(|d| d.pred_opt()).unwrap_or(today);
     let settings = [
         Setting::Street,
         Setting::Shelter,
@@ -102,9 +104,9 @@ fn visits(
     ];
     let mut out = Vec::new();
     for i in 0..12u32 {
-        let date = today
-            .checked_sub_days(Days::new(u64::from(i % today.day())))
-            .unwrap_or(today);
+        let date = last_day
+            .checked_sub_days(Days::new(u64::from(i % last_day.day())))
+            .unwrap_or(last_day);
         let mut v = VisitDetails::new(
             date,
             PartOfDay::ALL[i as usize % 4],
@@ -311,10 +313,23 @@ async fn run() -> DemoResult<()> {
         other => return Err(format!("the revoked device was not wiped: {other:?}").into()),
     }
 
-    say!("6. The hub's visit counts (no cell below 5 is shown, so no one is identifiable):");
-    for line in hub.visit_report()?.to_string().lines() {
+    say!(
+        "6. Last month's figures on the hub (no count below 5 is shown, nor any cell that would reveal one):"
+    );
+    let spec = outreach_hub::TableSpec {
+        dims: vec![outreach_hub::Dim::Organisation, outreach_hub::Dim::Theme],
+        period: outreach_hub::Period::last_month(today_utc()),
+        measure: outreach_hub::Measure::People,
+        protection: outreach_hub::Protection::default(),
+    };
+    for line in hub.report(&spec)?.to_string().lines() {
         say!("   {line}");
     }
     server.shutdown().await?;
     Ok(())
+}
+
+/// Today by the hub's clock, which decides which periods are closed.
+fn today_utc() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
 }

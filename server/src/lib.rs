@@ -26,6 +26,7 @@ mod auth;
 mod blobs;
 mod config;
 mod db;
+pub mod disclosure;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -56,10 +57,14 @@ pub use admin::{
 };
 pub use config::HubConfig;
 pub use db::cipher::DbKey;
+pub use disclosure::Protection;
 pub use error::{status_of, ApiError, Error, Result};
 pub use http::{operator_router, router, ServerHandle, ShutdownTrigger, TlsConfig};
 pub use hub::{Hub, HubKeys, Metrics, Storage, BLOBS_DIR, DATABASE_FILE};
 pub use migrate::Migrated;
-pub use report::{Count, ReportRow, VisitReport, SUPPRESSION_THRESHOLD};
+pub use report::{
+    standard_tables, tabulate, Count, Dim, Measure, OriginGroup, Period, Table, TableSpec,
+    SUPPRESSION_THRESHOLD,
+};
 pub use seal::{SealKey, SealKeySource, SEAL_KEY_FILE};
 pub use validate::{validator_main, Isolation, ValidatorLimits, VALIDATOR_ARG};

@@ -46,6 +46,7 @@ const TABLES: &[(&str, &str)] = &[
         "id, at, action, actor, origin, subject, org_id, detail",
     ),
     ("stewards", "region, org_id"),
+    ("report_releases", "table_key, release, released_at, body"),
 ];
 
 /// What a migration copied, each figure checked on both sides.
@@ -252,4 +253,29 @@ fn compare(source: &Hub, target: &Hub) -> Result<()> {
         return Err(differs("brochure files"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TABLES;
+    use crate::db::schema::{END_VERSION, STEPS};
+
+    /// A table added to the schema and not to [`TABLES`] would be left behind by a migration.
+    #[test]
+    fn every_table_of_the_schema_is_copied() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        outreach_core::migrate::build_at_version(&conn, STEPS, END_VERSION).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .unwrap();
+        let mut tables: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut copied: Vec<String> = TABLES.iter().map(|(t, _)| t.to_string()).collect();
+        tables.sort();
+        copied.sort();
+        assert_eq!(tables, copied);
+    }
 }

@@ -1,36 +1,382 @@
-//! The visit report for the network's funders: how many visits each organisation logged, per
-//! month and theme, read from the stored visit logs. Small cells are suppressed: a count from 1
-//! to [`SUPPRESSION_THRESHOLD`] − 1 is published as "<5", so that no figure points at a handful
-//! of people. No totals are published, so a suppressed cell cannot be recomputed from them.
+//! The network's figures, computed on the hub from the stored visit logs: tables of one or two
+//! dimensions with their margins, for one closed period, with the disclosure control of
+//! [`crate::disclosure`]: counts from 1 to k − 1 suppressed, and as many others as it takes so
+//! that no suppressed cell can be narrowed, from the table, below the protection level.
+//!
+//! What is counted depends on the dimensions: people reached (or visits) for the dimensions of a
+//! visit, copies for brochures, referrals for referrals. A visit about two themes counts under
+//! both, so the cells of a theme table overlap and its total is the people reached, once each;
+//! the tables say so (their relations are covers, not sums) and the audit reads them as such.
+//! Age bands, genders and origins are the breakdowns a worker may record: the people not broken
+//! down are a value of their own ("not recorded"), so those cells add up to the people reached.
+//! Countries of origin are never published: they are grouped by world region (see
+//! [`OriginGroup`]), and never crossed with a municipality.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::str::FromStr;
 
-use outreach_core::model::{Month, Theme};
+use chrono::{Datelike, NaiveDate};
+use outreach_core::model::{AgeBand, Gender, Month, Region, Visit};
+use serde::Serialize;
 
 use crate::db::docs;
+use crate::disclosure::{protect, protect_release, Key, Kind, Margins, Protection, Release, System, TwoWay};
 use crate::error::{Error, Result};
 use crate::hub::{Counters, Hub};
 
-/// Smallest count that is published as is.
-pub const SUPPRESSION_THRESHOLD: u64 = 5;
+/// Smallest count that is published as is (the default threshold k).
+pub const SUPPRESSION_THRESHOLD: u64 = crate::disclosure::MIN_THRESHOLD;
+
+/// A dimension a table can be broken down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dim {
+    /// The month of the visit.
+    Month,
+    /// The quarter of the visit.
+    Quarter,
+    /// The organisation of the device that logged it.
+    Organisation,
+    /// The province (or Brussels-Capital) of its postcode.
+    Province,
+    /// Its municipality.
+    Municipality,
+    /// Its setting.
+    Setting,
+    /// Its activity.
+    Activity,
+    /// The themes discussed (a visit may have several).
+    Theme,
+    /// The languages used (a visit may have several).
+    Language,
+    /// The age bands of the people reached, as recorded.
+    AgeBand,
+    /// Their genders, as recorded.
+    Gender,
+    /// Their countries of origin, grouped by world region.
+    Origin,
+    /// Whether a follow-up is needed.
+    FollowUp,
+    /// The brochure given (the table counts copies).
+    Brochure,
+    /// The partner referred to (the table counts referrals).
+    ReferralPartner,
+    /// The theme of a referral (the table counts referrals).
+    ReferralTheme,
+}
+
+impl Dim {
+    /// Every dimension, in the order the help lists them.
+    pub const ALL: [Dim; 16] = [
+        Dim::Month,
+        Dim::Quarter,
+        Dim::Organisation,
+        Dim::Province,
+        Dim::Municipality,
+        Dim::Setting,
+        Dim::Activity,
+        Dim::Theme,
+        Dim::Language,
+        Dim::AgeBand,
+        Dim::Gender,
+        Dim::Origin,
+        Dim::FollowUp,
+        Dim::Brochure,
+        Dim::ReferralPartner,
+        Dim::ReferralTheme,
+    ];
+
+    /// The name on the command line and in the outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dim::Month => "month",
+            Dim::Quarter => "quarter",
+            Dim::Organisation => "organisation",
+            Dim::Province => "province",
+            Dim::Municipality => "municipality",
+            Dim::Setting => "setting",
+            Dim::Activity => "activity",
+            Dim::Theme => "theme",
+            Dim::Language => "language",
+            Dim::AgeBand => "age_band",
+            Dim::Gender => "gender",
+            Dim::Origin => "origin",
+            Dim::FollowUp => "follow_up",
+            Dim::Brochure => "brochure",
+            Dim::ReferralPartner => "referral_partner",
+            Dim::ReferralTheme => "referral_theme",
+        }
+    }
+
+    /// What a table with this dimension counts, if it decides it.
+    fn subject(self) -> Option<Subject> {
+        match self {
+            Dim::Brochure => Some(Subject::Copies),
+            Dim::ReferralPartner | Dim::ReferralTheme => Some(Subject::Referrals),
+            _ => None,
+        }
+    }
+
+    /// Whether this dimension breaks the people of a visit down (age, gender, origin).
+    fn is_breakdown(self) -> bool {
+        matches!(self, Dim::AgeBand | Dim::Gender | Dim::Origin)
+    }
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Dim {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Dim> {
+        let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
+        let wanted = match wanted.as_str() {
+            "org" => "organisation",
+            "organization" => "organisation",
+            "region" => "province",
+            "age" => "age_band",
+            other => other,
+        }
+        .to_string();
+        Dim::ALL
+            .into_iter()
+            .find(|d| d.as_str() == wanted)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Dim::ALL.iter().map(|d| d.as_str()).collect();
+                Error::invalid(
+                    "dimension",
+                    format!("no dimension {s:?}; known: {}", known.join(", ")),
+                )
+            })
+    }
+}
+
+/// What a table counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// People reached (the default).
+    People,
+    /// Visits.
+    Visits,
+    /// Copies of brochures given.
+    Copies,
+    /// Referrals made.
+    Referrals,
+}
+
+impl Measure {
+    /// The name in the outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::People => "people",
+            Measure::Visits => "visits",
+            Measure::Copies => "copies",
+            Measure::Referrals => "referrals",
+        }
+    }
+}
+
+impl FromStr for Measure {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Measure> {
+        match s.trim() {
+            "people" => Ok(Measure::People),
+            "visits" => Ok(Measure::Visits),
+            other => Err(Error::invalid(
+                "measure",
+                format!(
+                "no measure {other:?}: people or visits (brochure and referral tables count copies and referrals)"
+            ),
+            )),
+        }
+    }
+}
+
+/// What a table's units are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    Visits,
+    Copies,
+    Referrals,
+}
+
+/// A closed period: a month, a quarter or a year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Period {
+    /// `2026-11`.
+    Month(Month),
+    /// `2026-Q4`.
+    Quarter {
+        /// Year.
+        year: i32,
+        /// 1 to 4.
+        quarter: u32,
+    },
+    /// `2026`.
+    Year(i32),
+}
+
+impl Period {
+    /// First day.
+    pub fn first_day(self) -> NaiveDate {
+        match self {
+            Period::Month(m) => m.first_day(),
+            Period::Quarter { year, quarter } => {
+                NaiveDate::from_ymd_opt(year, 3 * (quarter - 1) + 1, 1).unwrap_or_default()
+            }
+            Period::Year(y) => NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or_default(),
+        }
+    }
+
+    /// The first day after it.
+    pub fn end(self) -> NaiveDate {
+        let first = self.first_day();
+        let months = match self {
+            Period::Month(_) => 1,
+            Period::Quarter { .. } => 3,
+            Period::Year(_) => 12,
+        };
+        first
+            .checked_add_months(chrono::Months::new(months))
+            .unwrap_or(NaiveDate::MAX)
+    }
+
+    /// Whether `day` falls in it.
+    pub fn contains(self, day: NaiveDate) -> bool {
+        self.first_day() <= day && day < self.end()
+    }
+
+    /// Whether it has ended by `today` (only closed periods are published).
+    pub fn is_closed(self, today: NaiveDate) -> bool {
+        self.end() <= today
+    }
+
+    /// The last closed month before `today`.
+    pub fn last_month(today: NaiveDate) -> Period {
+        let last = today.with_day(1).and_then(|d| d.pred_opt()).unwrap_or(today);
+        Period::Month(Month::of(last))
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Period::Month(m) => write!(f, "{m}"),
+            Period::Quarter { year, quarter } => write!(f, "{year:04}-Q{quarter}"),
+            Period::Year(y) => write!(f, "{y:04}"),
+        }
+    }
+}
+
+impl FromStr for Period {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Period> {
+        let s = s.trim();
+        let bad = || {
+            Error::invalid(
+                "period",
+                format!("no period {s:?}: a month (2026-11), a quarter (2026-Q4) or a year (2026)"),
+            )
+        };
+        if s.len() == 4 {
+            let year: i32 = s.parse().map_err(|_| bad())?;
+            return Ok(Period::Year(year));
+        }
+        if let Some((y, q)) = s
+            .split_once(['-', ' '])
+            .filter(|(_, q)| q.starts_with(['Q', 'q']))
+        {
+            let year: i32 = y.parse().map_err(|_| bad())?;
+            let quarter: u32 = q[1..].parse().map_err(|_| bad())?;
+            if !(1..=4).contains(&quarter) || y.len() != 4 {
+                return Err(bad());
+            }
+            return Ok(Period::Quarter { year, quarter });
+        }
+        Month::parse(s).map(Period::Month).ok_or_else(bad)
+    }
+}
+
+/// Which table, for which period, under which rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    /// One or two dimensions: rows, then columns.
+    pub dims: Vec<Dim>,
+    /// The period.
+    pub period: Period,
+    /// People or visits (brochure and referral tables count copies and referrals).
+    pub measure: Measure,
+    /// Threshold and protection level.
+    pub protection: Protection,
+}
+
+impl TableSpec {
+    /// Checks the dimensions: one or two, distinct, of one kind of unit, at most one breakdown,
+    /// and no origin by municipality. Returns what the table counts.
+    fn check(&self) -> Result<(Subject, Measure)> {
+        let bad = |why: String| Err(Error::invalid("table", why));
+        match self.dims.as_slice() {
+            [] => return bad("a table needs one or two dimensions".into()),
+            [a, b] if a == b => return bad(format!("the dimension {a} is given twice")),
+            [_] | [_, _] => {}
+            _ => return bad("a table has at most two dimensions".into()),
+        }
+        let subjects: BTreeSet<_> = self
+            .dims
+            .iter()
+            .filter_map(|d| d.subject().map(|s| s as u8))
+            .collect();
+        if subjects.len() > 1 {
+            return bad("brochures and referrals cannot be crossed: they count different things".into());
+        }
+        let subject = self
+            .dims
+            .iter()
+            .find_map(|d| d.subject())
+            .unwrap_or(Subject::Visits);
+        if self.dims.iter().filter(|d| d.is_breakdown()).count() > 1 {
+            return bad(
+                "age bands, genders and origins are recorded separately and cannot be crossed".into(),
+            );
+        }
+        if subject != Subject::Visits && self.dims.iter().any(|d| d.is_breakdown()) {
+            return bad("age bands, genders and origins describe people, not brochures or referrals".into());
+        }
+        if self.dims.contains(&Dim::Origin) && self.dims.contains(&Dim::Municipality) {
+            return bad("origins are not published by municipality: use the province".into());
+        }
+        let measure = match subject {
+            Subject::Visits => self.measure,
+            Subject::Copies => Measure::Copies,
+            Subject::Referrals => Measure::Referrals,
+        };
+        Ok((subject, measure))
+    }
+}
 
 /// A published count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Count {
-    /// A count of at least [`SUPPRESSION_THRESHOLD`].
+    /// Published as is (0 or at least the threshold, or a complementary cell left published).
     Exact(u64),
-    /// A count from 1 to [`SUPPRESSION_THRESHOLD`] − 1, not published.
+    /// Not published.
     Suppressed,
 }
 
 impl Count {
-    /// The published form of a count (never called with zero: empty cells are not listed).
-    pub fn of(n: u64) -> Count {
-        if n < SUPPRESSION_THRESHOLD {
-            Count::Suppressed
-        } else {
-            Count::Exact(n)
+    /// The count, if published.
+    pub fn value(self) -> Option<u64> {
+        match self {
+            Count::Exact(n) => Some(n),
+            Count::Suppressed => None,
         }
     }
 }
@@ -39,100 +385,737 @@ impl fmt::Display for Count {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Count::Exact(n) => write!(f, "{n}"),
-            Count::Suppressed => write!(f, "<{SUPPRESSION_THRESHOLD}"),
+            Count::Suppressed => f.write_str("x"),
         }
     }
 }
 
-/// One cell of the report. A visit about several themes counts once under each.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportRow {
-    /// The organisation of the device that logged the visits.
-    pub organisation: String,
-    /// The month of the visits.
-    pub month: Month,
-    /// The theme discussed; `None` for visits that recorded no theme.
-    pub theme: Option<Theme>,
-    /// How many visits.
-    pub visits: Count,
-}
-
-/// Visit counts per organisation, month and theme, with small cells suppressed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VisitReport {
-    /// The non-empty cells, by organisation, month and theme.
-    pub rows: Vec<ReportRow>,
-}
-
-impl fmt::Display for VisitReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.rows.is_empty() {
-            return writeln!(f, "no visits logged");
+impl Serialize for Count {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Count::Exact(n) => s.serialize_u64(*n),
+            Count::Suppressed => s.serialize_none(),
         }
-        let org_width = self
-            .rows
+    }
+}
+
+/// A published table: its labels, its cells and margins, suppressed where they must be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Table {
+    /// The period.
+    #[serde(serialize_with = "display")]
+    pub period: Period,
+    /// Its dimensions: rows, then columns.
+    pub dims: Vec<Dim>,
+    /// What it counts.
+    pub measure: Measure,
+    /// Counts from 1 to `threshold - 1` are never published.
+    pub threshold: u64,
+    /// No suppressed cell can be narrowed to an interval narrower than this.
+    pub protection_level: u64,
+    /// Which release of this table for this period (1 for the first; a later one only when
+    /// late visits changed the counts, protected against every earlier one).
+    pub release: u32,
+    /// The values of the first dimension.
+    pub rows: Vec<String>,
+    /// The values of the second (empty for a one-way table).
+    pub cols: Vec<String>,
+    /// `cells[row][col]` (one column for a one-way table).
+    pub cells: Vec<Vec<Count>>,
+    /// One per row (a two-way table's; for a one-way table the cells themselves).
+    pub row_margins: Vec<Count>,
+    /// One per column (two-way tables).
+    pub col_margins: Vec<Count>,
+    /// The grand total.
+    pub total: Count,
+    /// Whether the cells of a row add up to its margin (else they overlap: a visit about two
+    /// themes counts under both).
+    pub rows_add_up: bool,
+    /// Whether the cells of a column add up to its margin.
+    pub cols_add_up: bool,
+}
+
+fn display<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// The label of a value not recorded (a breakdown that does not cover every person, a visit with
+/// no theme or language).
+pub const NOT_RECORDED: &str = "(not recorded)";
+/// The label of a margin in the text and CSV outputs.
+pub const ALL: &str = "(all)";
+
+/// One value of a dimension for a unit, with the weight it carries when it is a breakdown.
+type Values = Vec<(String, Option<u64>)>;
+
+/// A counted unit (a visit, a brochure given, a referral) with the values of each dimension.
+struct Unit {
+    weight: u64,
+    values: [Values; 2],
+}
+
+/// The true counts of a table before disclosure control.
+#[derive(Debug, Default)]
+struct Counts {
+    cells: BTreeMap<(String, String), u64>,
+    rows: BTreeMap<String, u64>,
+    cols: BTreeMap<String, u64>,
+    total: u64,
+}
+
+impl Counts {
+    fn add(&mut self, unit: &Unit) {
+        let single = [(String::new(), None)];
+        let cols: &[(String, Option<u64>)] = if unit.values[1].is_empty() {
+            &single
+        } else {
+            &unit.values[1]
+        };
+        let weight = |w: Option<u64>| w.unwrap_or(unit.weight);
+        for (a, wa) in &unit.values[0] {
+            *self.rows.entry(a.clone()).or_default() += weight(*wa);
+            for (b, wb) in cols {
+                *self.cells.entry((a.clone(), b.clone())).or_default() += weight(wa.or(*wb));
+            }
+        }
+        for (b, wb) in &unit.values[1] {
+            *self.cols.entry(b.clone()).or_default() += weight(*wb);
+        }
+        self.total += unit.weight;
+    }
+}
+
+/// The values of `dim` for a visit, with the breakdown weights for `measure`.
+fn visit_values(dim: Dim, visit: &Visit, organisation: &str, measure: Measure) -> Values {
+    let d = &visit.details;
+    let one = |s: String| vec![(s, None)];
+    let set = |values: Vec<String>| -> Values {
+        if values.is_empty() {
+            one(NOT_RECORDED.into())
+        } else {
+            values.into_iter().map(|v| (v, None)).collect()
+        }
+    };
+    // A breakdown: the recorded counts, and the rest of the people as not recorded. For visits,
+    // each value recorded counts the visit once.
+    let breakdown = |counts: Vec<(String, u64)>| -> Values {
+        let people = u64::from(d.people_reached);
+        let mut merged: BTreeMap<String, u64> = BTreeMap::new();
+        for (k, v) in counts {
+            *merged.entry(k).or_default() += v;
+        }
+        let recorded: u64 = merged.values().sum();
+        if recorded < people {
+            *merged.entry(NOT_RECORDED.into()).or_default() += people - recorded;
+        }
+        merged
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| (k, (measure == Measure::People).then_some(n)))
+            .collect()
+    };
+    match dim {
+        Dim::Month => one(Month::of(d.date).to_string()),
+        Dim::Quarter => one(format!("{:04}-Q{}", d.date.year(), d.date.month0() / 3 + 1)),
+        Dim::Organisation => one(organisation.to_string()),
+        Dim::Province => {
+            one(Region::of_postcode(d.postcode).map_or(NOT_RECORDED.into(), |r| r.as_str().to_string()))
+        }
+        Dim::Municipality => one(d.municipality.trim().to_string()),
+        Dim::Setting => one(d.setting.as_str().to_string()),
+        Dim::Activity => one(d.activity.as_str().to_string()),
+        Dim::FollowUp => one(if d.follow_up { "yes" } else { "no" }.to_string()),
+        Dim::Theme => set(d.themes.iter().map(|t| t.as_str().to_string()).collect()),
+        Dim::Language => set(d.languages.iter().map(|l| l.as_str().to_string()).collect()),
+        Dim::AgeBand => breakdown(d.by_age.iter().map(|(b, n)| (age(*b), u64::from(*n))).collect()),
+        Dim::Gender => breakdown(
+            d.by_gender
+                .iter()
+                .map(|(g, n)| (gender(*g), u64::from(*n)))
+                .collect(),
+        ),
+        Dim::Origin => breakdown(
+            d.origins
+                .iter()
+                .map(|(c, n)| (OriginGroup::of(c.as_str()).as_str().to_string(), u64::from(*n)))
+                .collect(),
+        ),
+        Dim::Brochure | Dim::ReferralPartner | Dim::ReferralTheme => Vec::new(),
+    }
+}
+
+fn age(band: AgeBand) -> String {
+    band.as_str().to_string()
+}
+
+fn gender(g: Gender) -> String {
+    g.as_str().to_string()
+}
+
+/// The units a visit gives a table of `spec`.
+fn units(spec: &[Dim], subject: Subject, measure: Measure, visit: &Visit, organisation: &str) -> Vec<Unit> {
+    let values = |dim: Dim| visit_values(dim, visit, organisation, measure);
+    let pair = |f: &dyn Fn(Dim) -> Values| -> [Values; 2] {
+        [f(spec[0]), spec.get(1).map_or_else(Vec::new, |d| f(*d))]
+    };
+    match subject {
+        Subject::Visits => {
+            let weight = match measure {
+                Measure::Visits => 1,
+                _ => u64::from(visit.details.people_reached),
+            };
+            vec![Unit {
+                weight,
+                values: pair(&values),
+            }]
+        }
+        Subject::Copies => visit
+            .details
+            .brochures
             .iter()
-            .map(|r| r.organisation.chars().count())
-            .chain([12])
-            .max()
-            .unwrap_or(12);
-        writeln!(
-            f,
-            "{:<org_width$}  {:<7}  {:<24}  visits",
-            "organisation", "month", "theme"
-        )?;
-        for r in &self.rows {
-            let theme = r.theme.map_or("(no theme)", |t| t.as_str());
-            writeln!(
-                f,
-                "{:<org_width$}  {:<7}  {:<24}  {:>6}",
-                r.organisation, r.month, theme, r.visits
-            )?;
+            .map(|(brochure, copies)| Unit {
+                weight: u64::from(*copies),
+                values: pair(&|d| match d {
+                    Dim::Brochure => vec![(brochure.to_string(), None)],
+                    other => values(other),
+                }),
+            })
+            .collect(),
+        Subject::Referrals => visit
+            .details
+            .referrals
+            .iter()
+            .map(|r| Unit {
+                weight: 1,
+                values: pair(&|d| match d {
+                    Dim::ReferralPartner => vec![(r.partner.to_string(), None)],
+                    Dim::ReferralTheme => vec![(r.theme.as_str().to_string(), None)],
+                    other => values(other),
+                }),
+            })
+            .collect(),
+    }
+}
+
+/// Whether the values of `dim` partition the units of a table (else they overlap).
+fn adds_up(dim: Dim, subject: Subject, measure: Measure) -> bool {
+    match dim {
+        Dim::Theme | Dim::Language => false,
+        Dim::AgeBand | Dim::Gender | Dim::Origin => measure == Measure::People,
+        Dim::Brochure => subject == Subject::Copies,
+        Dim::ReferralPartner | Dim::ReferralTheme => subject == Subject::Referrals,
+        _ => true,
+    }
+}
+
+fn kind(adds: bool) -> Kind {
+    if adds {
+        Kind::Sum
+    } else {
+        Kind::Cover
+    }
+}
+
+/// A table before publication: its true counts as a [`System`] of cells tied by its
+/// relations, each cell with its [`Key`] (its labels).
+#[derive(Debug, Clone)]
+struct Draft {
+    spec: TableSpec,
+    measure: Measure,
+    rows: Vec<String>,
+    cols: Vec<String>,
+    rows_add_up: bool,
+    cols_add_up: bool,
+    release: Release,
+}
+
+impl Draft {
+    /// The table of `spec` over `visits` (each with its organisation's name), unprotected.
+    fn new<'a>(spec: &TableSpec, visits: impl IntoIterator<Item = (&'a Visit, &'a str)>) -> Result<Draft> {
+        let (subject, measure) = spec.check()?;
+        let mut counts = Counts::default();
+        for (visit, organisation) in visits {
+            if !spec.period.contains(visit.details.date) {
+                continue;
+            }
+            for unit in units(&spec.dims, subject, measure, visit, organisation) {
+                counts.add(&unit);
+            }
         }
-        writeln!(
-            f,
-            "counts from 1 to {} are shown as \"{}\"",
-            SUPPRESSION_THRESHOLD - 1,
-            Count::Suppressed
+        let rows_add_up = spec.dims.get(1).is_none_or(|d| adds_up(*d, subject, measure));
+        let cols_add_up = adds_up(spec.dims[0], subject, measure);
+        let rows: Vec<String> = counts.rows.keys().cloned().collect();
+        let cols: Vec<String> = counts.cols.keys().cloned().collect();
+        let (system, keys) = if spec.dims.len() == 1 {
+            let values: Vec<u64> = rows.iter().map(|r| counts.rows[r]).collect();
+            let system = System::one_way_with(&values, counts.total, kind(cols_add_up));
+            let keys = rows
+                .iter()
+                .map(|r| (Some(r.clone()), None))
+                .chain([(None, None)])
+                .collect();
+            (system, keys)
+        } else {
+            let cell =
+                |a: &String, b: &String| counts.cells.get(&(a.clone(), b.clone())).copied().unwrap_or(0);
+            let grid: Vec<Vec<u64>> = rows
+                .iter()
+                .map(|a| cols.iter().map(|b| cell(a, b)).collect())
+                .collect();
+            let margins = Margins {
+                rows: rows.iter().map(|r| counts.rows[r]).collect(),
+                cols: cols.iter().map(|c| counts.cols[c]).collect(),
+                total: counts.total,
+            };
+            let (system, shape) = System::two_way_with(&grid, &margins, kind(rows_add_up), kind(cols_add_up));
+            let mut keys: Vec<Key> = vec![(None, None); system.values.len()];
+            for (i, r) in rows.iter().enumerate() {
+                for (j, c) in cols.iter().enumerate() {
+                    keys[shape.cell(i, j)] = (Some(r.clone()), Some(c.clone()));
+                }
+                keys[shape.row_margin(i)] = (Some(r.clone()), None);
+            }
+            for (j, c) in cols.iter().enumerate() {
+                keys[shape.col_margin(j)] = (None, Some(c.clone()));
+            }
+            (system, keys)
+        };
+        Ok(Draft {
+            spec: spec.clone(),
+            measure,
+            rows,
+            cols,
+            rows_add_up,
+            cols_add_up,
+            release: Release { keys, system },
+        })
+    }
+
+    /// The table as its system publishes it.
+    fn table(&self, release: u32) -> Table {
+        let system = &self.release.system;
+        let count = |i: usize| {
+            if system.published[i] {
+                Count::Exact(system.values[i])
+            } else {
+                Count::Suppressed
+            }
+        };
+        let (r, c) = (self.rows.len(), self.cols.len());
+        let mut table = Table {
+            period: self.spec.period,
+            dims: self.spec.dims.clone(),
+            measure: self.measure,
+            threshold: self.spec.protection.threshold,
+            protection_level: self.spec.protection.level,
+            release,
+            rows: self.rows.clone(),
+            cols: self.cols.clone(),
+            cells: Vec::new(),
+            row_margins: Vec::new(),
+            col_margins: Vec::new(),
+            total: count(system.values.len() - 1),
+            rows_add_up: self.rows_add_up,
+            cols_add_up: self.cols_add_up,
+        };
+        if self.spec.dims.len() == 1 {
+            table.cells = (0..r).map(|i| vec![count(i)]).collect();
+            table.row_margins = (0..r).map(count).collect();
+        } else {
+            let shape = TwoWay { rows: r, cols: c };
+            table.cells = (0..r)
+                .map(|i| (0..c).map(|j| count(shape.cell(i, j))).collect())
+                .collect();
+            table.row_margins = (0..r).map(|i| count(shape.row_margin(i))).collect();
+            table.col_margins = (0..c).map(|j| count(shape.col_margin(j))).collect();
+        }
+        table
+    }
+
+    /// What identifies the table in the release ledger: period, dimensions, measure, threshold.
+    fn ledger_key(&self) -> String {
+        let dims: Vec<&str> = self.spec.dims.iter().map(|d| d.as_str()).collect();
+        format!(
+            "{}/{}/{}/{}/{}",
+            self.spec.period,
+            dims.join(","),
+            self.measure.as_str(),
+            self.spec.protection.threshold,
+            self.spec.protection.level
         )
     }
 }
 
+/// The table of `spec` over `visits` (each with its organisation's name), protected on its own,
+/// as a first release: what [`Hub::report`] publishes when the ledger holds no earlier release.
+pub fn tabulate<'a>(
+    spec: &TableSpec,
+    visits: impl IntoIterator<Item = (&'a Visit, &'a str)>,
+) -> Result<Table> {
+    let mut draft = Draft::new(spec, visits)?;
+    protect(&mut draft.release.system, spec.protection).map_err(audit_failed)?;
+    Ok(draft.table(1))
+}
+
+fn audit_failed(e: crate::disclosure::AuditError) -> Error {
+    Error::Corrupt(e.to_string())
+}
+
+impl Table {
+    /// The table as CSV: one line per cell and margin (`(all)` for a margin), the count empty
+    /// and `suppressed` true where it is not published.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::new();
+        let field = |s: &str| {
+            if s.contains([',', '"', '\n']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_string()
+            }
+        };
+        let dims: Vec<&str> = self.dims.iter().map(|d| d.as_str()).collect();
+        out.push_str(&format!(
+            "period,{},{},suppressed\n",
+            dims.join(","),
+            self.measure.as_str()
+        ));
+        let mut line = |labels: &[&str], count: Count| {
+            let labels: Vec<String> = labels.iter().map(|l| field(l)).collect();
+            let value = count.value().map_or(String::new(), |n| n.to_string());
+            out.push_str(&format!(
+                "{},{},{value},{}\n",
+                self.period,
+                labels.join(","),
+                count.value().is_none()
+            ));
+        };
+        if self.dims.len() == 1 {
+            for (r, c) in self.rows.iter().zip(&self.cells) {
+                line(&[r], c[0]);
+            }
+            line(&[ALL], self.total);
+        } else {
+            for (i, r) in self.rows.iter().enumerate() {
+                for (j, c) in self.cols.iter().enumerate() {
+                    line(&[r, c], self.cells[i][j]);
+                }
+                line(&[r, ALL], self.row_margins[i]);
+            }
+            for (j, c) in self.cols.iter().enumerate() {
+                line(&[ALL, c], self.col_margins[j]);
+            }
+            line(&[ALL, ALL], self.total);
+        }
+        out
+    }
+
+    /// The table as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let title: Vec<&str> = self.dims.iter().map(|d| d.as_str()).collect();
+        if self.rows.is_empty() {
+            return writeln!(
+                f,
+                "no visits logged in {} to count {} by {}",
+                self.period,
+                self.measure.as_str(),
+                title.join(" and ")
+            );
+        }
+        let release = if self.release > 1 {
+            format!(" (release {})", self.release)
+        } else {
+            String::new()
+        };
+        writeln!(
+            f,
+            "{} by {}, {}{release}",
+            self.measure.as_str(),
+            title.join(" and "),
+            self.period
+        )?;
+        let first = self
+            .rows
+            .iter()
+            .map(|r| r.chars().count())
+            .chain([ALL.len(), title[0].len()])
+            .max()
+            .unwrap_or(8);
+        if self.dims.len() == 1 {
+            for (r, c) in self.rows.iter().zip(&self.cells) {
+                writeln!(f, "  {r:<first$}  {:>7}", c[0].to_string())?;
+            }
+            writeln!(f, "  {ALL:<first$}  {:>7}", self.total.to_string())?;
+        } else {
+            let width = self
+                .cols
+                .iter()
+                .map(|c| c.chars().count())
+                .chain([7])
+                .max()
+                .unwrap_or(7);
+            let width = width.min(16);
+            write!(f, "  {:<first$}", title[0])?;
+            for c in &self.cols {
+                let c: String = c.chars().take(width).collect();
+                write!(f, "  {c:>width$}")?;
+            }
+            writeln!(f, "  {ALL:>width$}")?;
+            for (i, r) in self.rows.iter().enumerate() {
+                write!(f, "  {r:<first$}")?;
+                for c in &self.cells[i] {
+                    write!(f, "  {:>width$}", c.to_string())?;
+                }
+                writeln!(f, "  {:>width$}", self.row_margins[i].to_string())?;
+            }
+            write!(f, "  {ALL:<first$}")?;
+            for c in &self.col_margins {
+                write!(f, "  {:>width$}", c.to_string())?;
+            }
+            writeln!(f, "  {:>width$}", self.total.to_string())?;
+        }
+        if !self.rows_add_up || !self.cols_add_up {
+            writeln!(
+                f,
+                "a visit may count under several values: the cells overlap, and (all) counts each once"
+            )?;
+        }
+        writeln!(
+            f,
+            "x: not published (counts from 1 to {} and the cells that would reveal them; no cell shown as x can be narrowed below {})",
+            self.threshold - 1,
+            self.protection_level
+        )
+    }
+}
+
+/// The world region of a country of origin, the finest origin a report publishes (United
+/// Nations M49 regions, merged where Belgium's figures would be small, and the European Union
+/// with its neighbours as one group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OriginGroup {
+    /// Algeria to Western Sahara.
+    NorthernAfrica,
+    /// West Africa.
+    WesternAfrica,
+    /// Central Africa.
+    MiddleAfrica,
+    /// East Africa and the Indian Ocean.
+    EasternAfrica,
+    /// Southern Africa.
+    SouthernAfrica,
+    /// The Middle East and the Caucasus.
+    WesternAsia,
+    /// Central and South Asia, Iran and Afghanistan.
+    CentralSouthernAsia,
+    /// East and South-East Asia.
+    EasternAsia,
+    /// The European Union, the EEA and Switzerland.
+    EuropeanUnion,
+    /// The rest of Europe (the Balkans, Ukraine, the United Kingdom...).
+    OtherEurope,
+    /// Latin America and the Caribbean.
+    LatinAmerica,
+    /// North America, Oceania and the rest.
+    NorthAmericaOceania,
+}
+
+impl OriginGroup {
+    /// The label in the outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OriginGroup::NorthernAfrica => "northern_africa",
+            OriginGroup::WesternAfrica => "western_africa",
+            OriginGroup::MiddleAfrica => "middle_africa",
+            OriginGroup::EasternAfrica => "eastern_africa",
+            OriginGroup::SouthernAfrica => "southern_africa",
+            OriginGroup::WesternAsia => "western_asia",
+            OriginGroup::CentralSouthernAsia => "central_southern_asia",
+            OriginGroup::EasternAsia => "eastern_asia",
+            OriginGroup::EuropeanUnion => "european_union",
+            OriginGroup::OtherEurope => "other_europe",
+            OriginGroup::LatinAmerica => "latin_america",
+            OriginGroup::NorthAmericaOceania => "north_america_oceania",
+        }
+    }
+
+    /// The group of an ISO 3166-1 alpha-2 code (every code the core knows has one).
+    pub fn of(country: &str) -> OriginGroup {
+        ORIGIN_GROUPS
+            .iter()
+            .find(|(_, codes)| codes.split(' ').any(|c| c == country))
+            .map_or(OriginGroup::NorthAmericaOceania, |(g, _)| *g)
+    }
+}
+
+/// The countries of each group (M49, from the United Nations Statistics Division's standard
+/// country or area codes, with the merges described on [`OriginGroup`]).
+const ORIGIN_GROUPS: &[(OriginGroup, &str)] = &[
+    (OriginGroup::NorthernAfrica, "DZ EG EH LY MA SD TN"),
+    (OriginGroup::WesternAfrica, "BF BJ CI CV GH GM GN GW LR ML MR NE NG SH SL SN TG"),
+    (OriginGroup::MiddleAfrica, "AO CD CF CG CM GA GQ ST TD"),
+    (OriginGroup::EasternAfrica, "BI DJ ER ET IO KE KM MG MU MW MZ RE RW SC SO SS TF TZ UG YT ZM ZW"),
+    (OriginGroup::SouthernAfrica, "BW LS NA SZ ZA"),
+    (OriginGroup::WesternAsia, "AE AM AZ BH GE IL IQ JO KW LB OM PS QA SA SY TR YE"),
+    (OriginGroup::CentralSouthernAsia, "AF BD BT IN IR KG KZ LK MV NP PK TJ TM UZ"),
+    (OriginGroup::EasternAsia, "BN CN HK ID JP KH KP KR LA MM MN MO MY PH SG TH TL TW VN"),
+    (
+        OriginGroup::EuropeanUnion,
+        "AD AT AX BE BG CH CY CZ DE DK EE ES FI FO FR GI GR HR HU IE IS IT LI LT LU LV MC MT NL NO PL PT RO SE SI SJ SK SM VA",
+    ),
+    (OriginGroup::OtherEurope, "AL BA BY GB GG IM JE MD ME MK RS RU UA XK"),
+    (
+        OriginGroup::LatinAmerica,
+        "AG AI AR AW BB BL BO BQ BR BS BV BZ CL CO CR CU CW DM DO EC FK GD GF GP GS GT GY HN HT JM KN KY LC MF MQ MS MX NI PA PE PR PY SR SV SX TC TT UY VC VE VG VI",
+    ),
+    (
+        OriginGroup::NorthAmericaOceania,
+        "AQ AS AU BM CA CC CK CX FJ FM GL GU HM KI MH MP NC NF NR NU NZ PF PG PM PN PW SB TK TO TV UM US VU WF WS",
+    ),
+];
+
 impl Hub {
-    /// Counts the visits of every stored visit log per organisation, month and theme.
-    pub fn visit_report(&self) -> Result<VisitReport> {
+    /// Publishes the table of `spec` over every stored visit log, for a closed period only, and
+    /// records it in the release ledger. The same counts as an earlier release give that release
+    /// again, identical; changed counts (late visits) give a new release whose suppression keeps
+    /// every earlier release's suppressed cells, and every small change, protected against
+    /// differencing.
+    pub fn report(&self, spec: &TableSpec) -> Result<Table> {
+        let mut tables = self.reports(std::slice::from_ref(spec))?;
+        tables.pop().ok_or_else(|| Error::Corrupt("no table".into()))
+    }
+
+    /// Publishes several tables as [`Hub::report`] does, reading the visit logs of each period
+    /// once.
+    pub fn reports(&self, specs: &[TableSpec]) -> Result<Vec<Table>> {
+        let today = chrono::Utc::now().date_naive();
+        if let Some(open) = specs.iter().find(|s| !s.period.is_closed(today)) {
+            return Err(Error::invalid(
+                "period",
+                format!(
+                    "{} has not ended: only whole closed periods are published",
+                    open.period
+                ),
+            ));
+        }
+        let periods: BTreeSet<Period> = specs.iter().map(|s| s.period).collect();
+        let mut visits: BTreeMap<Period, Vec<(Visit, String)>> = BTreeMap::new();
+        for period in periods {
+            visits.insert(period, self.visits_of(period)?);
+        }
+        let mut out = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let of_period = visits.get(&spec.period).map(Vec::as_slice).unwrap_or_default();
+            let draft = Draft::new(spec, of_period.iter().map(|(v, o)| (v, o.as_str())))?;
+            out.push(self.publish(draft)?);
+        }
+        Ok(out)
+    }
+
+    /// Every stored visit of `period`, with its organisation's name.
+    fn visits_of(&self, period: Period) -> Result<Vec<(Visit, String)>> {
         let hub_id = self.inner.db.hub_id();
         let counters = &self.inner.counters;
-        let counts = self.inner.db.read(|tx| {
-            let mut counts: BTreeMap<(String, Month, Option<Theme>), u64> = BTreeMap::new();
-            for (row, org) in docs::visit_log_rows(tx)? {
+        self.inner.db.read(|tx| {
+            let mut out = Vec::new();
+            let first = Month::of(period.first_day()).to_string();
+            let last = Month::of(period.end().pred_opt().unwrap_or_default()).to_string();
+            for (row, org) in docs::visit_log_rows_between(tx, &first, &last)? {
                 let doc = docs::load(tx, &row, hub_id)?;
                 Counters::bump(&counters.documents_loaded, 1);
                 let visits = doc
                     .visits()
                     .map_err(|e| Error::Corrupt(format!("stored visit log {} does not read: {e}", row.id)))?;
-                for visit in visits {
-                    let month = visit.details.month();
-                    if visit.details.themes.is_empty() {
-                        *counts.entry((org.clone(), month, None)).or_default() += 1;
-                    }
-                    for theme in &visit.details.themes {
-                        *counts.entry((org.clone(), month, Some(*theme))).or_default() += 1;
-                    }
-                }
+                out.extend(visits.into_iter().map(|v| (v, org.clone())));
             }
-            Ok::<_, Error>(counts)
-        })?;
-        let rows = counts
-            .into_iter()
-            .map(|((organisation, month, theme), n)| ReportRow {
-                organisation,
-                month,
-                theme,
-                visits: Count::of(n),
+            Ok::<_, Error>(out)
+        })
+    }
+
+    /// Protects a draft against the table's earlier releases and records it.
+    fn publish(&self, draft: Draft) -> Result<Table> {
+        let key = draft.ledger_key();
+        let protection = draft.spec.protection;
+        let now = chrono::Utc::now().timestamp();
+        self.inner.db.write(|tx| {
+            let earlier = ledger::releases(tx, &key)?;
+            let mut draft = draft.clone();
+            if let Some((n, same)) =
+                earlier.iter().enumerate().rev().find(|(_, r)| {
+                    r.keys == draft.release.keys && r.system.values == draft.release.system.values
+                })
+            {
+                // The same counts: that release again, as it was published.
+                draft.release = same.clone();
+                return Ok(draft.table(n as u32 + 1));
+            }
+            if earlier.is_empty() {
+                protect(&mut draft.release.system, protection).map_err(audit_failed)?;
+            } else {
+                protect_release(&mut draft.release, &earlier, protection).map_err(audit_failed)?;
+            }
+            let n = earlier.len() as u32 + 1;
+            ledger::record(tx, &key, n, now, &draft.release)?;
+            Ok(draft.table(n))
+        })
+    }
+}
+
+/// Every table of one dimension, and every table of two that can be made: what a network's
+/// full set of figures for a period is (and what `bench sync` times as `report_ms`).
+pub fn standard_tables(period: Period, protection: Protection) -> Vec<TableSpec> {
+    let spec = |dims: Vec<Dim>| TableSpec {
+        dims,
+        period,
+        measure: Measure::People,
+        protection,
+    };
+    let mut out: Vec<TableSpec> = Dim::ALL.iter().map(|d| spec(vec![*d])).collect();
+    for (i, a) in Dim::ALL.iter().enumerate() {
+        for b in &Dim::ALL[i + 1..] {
+            let pair = spec(vec![*a, *b]);
+            if pair.check().is_ok() {
+                out.push(pair);
+            }
+        }
+    }
+    out
+}
+
+/// The release ledger (schema v9, `report_releases`): every table published, with the true
+/// counts it was made from and what was published, by table and release.
+mod ledger {
+    use super::{Error, Release, Result};
+    use crate::db::{params, Tx};
+
+    /// The releases of the table `key`, in order.
+    pub(super) fn releases(tx: &Tx<'_>, key: &str) -> Result<Vec<Release>> {
+        let rows = tx.query(
+            "SELECT body FROM report_releases WHERE table_key = ?1 ORDER BY release",
+            params![key],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let body: String = r.get(0)?;
+                serde_json::from_str(&body)
+                    .map_err(|_| Error::Corrupt("a report release does not read".into()))
             })
-            .collect();
-        Ok(VisitReport { rows })
+            .collect()
+    }
+
+    /// Records release `n` of the table `key`.
+    pub(super) fn record(tx: &Tx<'_>, key: &str, n: u32, at: i64, release: &Release) -> Result<()> {
+        let body = serde_json::to_string(release).map_err(|e| Error::Corrupt(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO report_releases (table_key, release, released_at, body) VALUES (?1, ?2, ?3, ?4)",
+            params![key, i64::from(n), at, body],
+        )?;
+        Ok(())
     }
 }
 
@@ -141,10 +1124,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn small_counts_are_suppressed() {
-        assert_eq!(Count::of(1).to_string(), "<5");
-        assert_eq!(Count::of(4).to_string(), "<5");
-        assert_eq!(Count::of(5).to_string(), "5");
-        assert_eq!(Count::of(120).to_string(), "120");
+    fn periods_parse_and_close() {
+        let q: Period = "2026-Q4".parse().unwrap();
+        assert_eq!(q.first_day(), NaiveDate::from_ymd_opt(2026, 10, 1).unwrap());
+        assert_eq!(q.end(), NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+        assert!(!q.is_closed(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()));
+        assert!(q.is_closed(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()));
+        assert_eq!("2026-11".parse::<Period>().unwrap().to_string(), "2026-11");
+        assert_eq!(
+            "2026".parse::<Period>().unwrap().end(),
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
+        );
+        assert!("2026-Q5".parse::<Period>().is_err());
+        assert!("26-11".parse::<Period>().is_err());
+        assert_eq!(
+            Period::last_month(NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()).to_string(),
+            "2026-11"
+        );
+    }
+
+    #[test]
+    fn every_known_country_has_exactly_one_origin_group() {
+        for country in outreach_core::model::Country::all() {
+            let groups = ORIGIN_GROUPS
+                .iter()
+                .filter(|(_, codes)| codes.split(' ').any(|c| c == country.as_str()))
+                .count();
+            assert_eq!(groups, 1, "{country} is in {groups} groups");
+        }
+        assert_eq!(OriginGroup::of("ER"), OriginGroup::EasternAfrica);
+        assert_eq!(OriginGroup::of("BE"), OriginGroup::EuropeanUnion);
+    }
+
+    #[test]
+    fn dimensions_are_checked() {
+        let spec = |dims: &[&str]| TableSpec {
+            dims: dims.iter().map(|d| d.parse().unwrap()).collect(),
+            period: "2026-11".parse().unwrap(),
+            measure: Measure::People,
+            protection: Protection::default(),
+        };
+        assert!(spec(&["theme"]).check().is_ok());
+        assert!(spec(&["org", "theme"]).check().is_ok());
+        assert!(spec(&["age", "gender"]).check().is_err());
+        assert!(spec(&["origin", "municipality"]).check().is_err());
+        assert!(spec(&["brochure", "referral_partner"]).check().is_err());
+        assert!(spec(&["theme", "theme"]).check().is_err());
+        assert_eq!(
+            spec(&["brochure", "language"]).check().unwrap().1,
+            Measure::Copies
+        );
+        assert!("nothing".parse::<Dim>().is_err());
     }
 }

@@ -1040,8 +1040,8 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
     func sync(progress: SyncProgressListener?, cancel: SyncCancellation?) async throws  -> SyncReport
     
     /**
-     * A visit held on this device: its own, or on a coordinator's device one of the
-     * organisation's (synced for reports).
+     * A visit this device logged (raw visit logs never leave the device that logged them but
+     * for the hub).
      */
     func visit(visitId: String) async throws  -> Visit
     
@@ -1817,8 +1817,8 @@ open func sync(progress: SyncProgressListener? = nil, cancel: SyncCancellation? 
 }
     
     /**
-     * A visit held on this device: its own, or on a coordinator's device one of the
-     * organisation's (synced for reports).
+     * A visit this device logged (raw visit logs never leave the device that logged them but
+     * for the hub).
      */
 open func visit(visitId: String)async throws  -> Visit  {
     return
@@ -7216,7 +7216,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_outreach_ffi_checksum_method_outreachstore_sync() != 10008) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_outreach_ffi_checksum_method_outreachstore_visit() != 44115) {
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_visit() != 11941) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_visit_counts() != 55432) {

@@ -4346,7 +4346,8 @@ public enum Role: Equatable, Hashable {
      */
     case fieldworker
     /**
-     * Also edits the directory, publishes brochures and reads the organisation's visit logs.
+     * Also edits the directory and publishes brochures (visit logs stay on the device that
+     * logged them: an organisation's figures are published as reports).
      */
     case coordinator
     /**

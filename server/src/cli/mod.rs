@@ -211,10 +211,34 @@ enum Command {
         #[command(subcommand)]
         command: RegionsCommand,
     },
-    /// Visit counts per organisation, month and theme (counts under 5 shown as "<5")
+    /// A table of the network's figures for a closed period, with small counts suppressed
+    /// (see server/REPORTS.md)
     Report {
         #[command(flatten)]
         data: DataArg,
+        /// One or two dimensions, rows then columns: month, quarter, organisation, province,
+        /// municipality, setting, activity, theme, language, age_band, gender, origin,
+        /// follow_up, brochure, referral_partner, referral_theme
+        #[arg(
+            long,
+            value_name = "DIM[,DIM]",
+            value_delimiter = ',',
+            default_value = "organisation,theme"
+        )]
+        table: Vec<String>,
+        /// A closed month (2026-11), quarter (2026-Q4) or year (2026); default the last month
+        #[arg(long, value_name = "PERIOD")]
+        period: Option<String>,
+        /// What the cells count: people or visits (brochure and referral tables count copies
+        /// and referrals)
+        #[arg(long, default_value = "people")]
+        measure: String,
+        /// Counts below K are never published (at least 5)
+        #[arg(long, value_name = "K", default_value_t = outreach_hub::SUPPRESSION_THRESHOLD)]
+        threshold: u64,
+        /// text, csv or json
+        #[arg(long, default_value = "text", value_parser = ["text", "csv", "json"])]
+        format: String,
     },
     /// Serve the hub until SIGINT or SIGTERM
     Serve(Box<ServeArgs>),
@@ -538,8 +562,39 @@ pub(crate) fn run(cli: Cli) -> CliResult {
             }
             Ok(())
         }
-        Command::Report { data } => {
-            print!("{}", open(&data)?.visit_report()?);
+        Command::Report {
+            data,
+            table,
+            period,
+            measure,
+            threshold,
+            format,
+        } => {
+            let protection = outreach_hub::Protection::with_threshold(threshold).ok_or_else(|| {
+                outreach_hub::Error::Invalid {
+                    what: "threshold",
+                    reason: format!(
+                        "{threshold} is below {}: the threshold can only be raised",
+                        outreach_hub::SUPPRESSION_THRESHOLD
+                    ),
+                }
+            })?;
+            let period = match period {
+                Some(p) => p.parse()?,
+                None => outreach_hub::Period::last_month(chrono::Utc::now().date_naive()),
+            };
+            let spec = outreach_hub::TableSpec {
+                dims: table.iter().map(|d| d.parse()).collect::<Result<_, _>>()?,
+                period,
+                measure: measure.parse()?,
+                protection,
+            };
+            let table = open(&data)?.report(&spec)?;
+            match format.as_str() {
+                "csv" => print!("{}", table.to_csv()),
+                "json" => println!("{}", table.to_json()),
+                _ => print!("{table}"),
+            }
             Ok(())
         }
         Command::Serve(args) => serve(*args),

@@ -117,15 +117,11 @@ pub(crate) fn lock(conn: &Tx<'_>, ids: &[DocId]) -> Result<()> {
     Ok(())
 }
 
-/// The rows of every document `caller` may read, in a stable order.
+/// The rows of every document `caller` may read, in a stable order: the rule of
+/// `sync::access` as a query (the access tests of `tests/hub` check both).
 pub(crate) fn readable_rows(conn: &Tx<'_>, caller: &Caller) -> Result<Vec<DocRow>> {
-    let org = if caller.role.edits_directory() {
-        Some(caller.org.as_str())
-    } else {
-        None
-    };
-    // Suggestions go to every coordinator and admin: `?3` is their role's kind when the caller
-    // has one, and matches nothing otherwise.
+    // Suggestions go to every coordinator and admin: `?2` is their kind when the caller has
+    // that role, and matches nothing otherwise. Visit logs go to their owner only.
     let answers = if caller.role.edits_directory() {
         "suggestions"
     } else {
@@ -134,11 +130,10 @@ pub(crate) fn readable_rows(conn: &Tx<'_>, caller: &Caller) -> Result<Vec<DocRow
     conn.query(
         &format!(
             "SELECT {ROW_COLUMNS} FROM documents
-             WHERE kind IN ('directory_section', 'brochure_catalog') OR owner_device = ?1
-                OR (kind = 'visit_log' AND owner_org = ?2) OR kind = ?3
+             WHERE kind IN ('directory_section', 'brochure_catalog') OR owner_device = ?1 OR kind = ?2
              ORDER BY pk"
         ),
-        params![caller.device.to_string(), org, answers],
+        params![caller.device.to_string(), answers],
     )?
     .iter()
     .map(parse_row)
@@ -156,15 +151,20 @@ pub(crate) fn rows_of_kind(conn: &Tx<'_>, kind: DocKind) -> Result<Vec<DocRow>> 
     .collect()
 }
 
-/// The rows of every visit log, with the name of the owner's organisation.
-pub(crate) fn visit_log_rows(conn: &Tx<'_>) -> Result<Vec<(DocRow, String)>> {
+/// The rows of the visit logs of the months `first..=last` (`YYYY-MM`), with the name of the
+/// owner's organisation.
+pub(crate) fn visit_log_rows_between(
+    conn: &Tx<'_>,
+    first: &str,
+    last: &str,
+) -> Result<Vec<(DocRow, String)>> {
     conn.query(
         &format!(
             "SELECT {ROW_COLUMNS},
                  COALESCE((SELECT o.name FROM organisations o WHERE o.id = documents.owner_org), '?')
-             FROM documents WHERE kind = 'visit_log' ORDER BY pk"
+             FROM documents WHERE kind = 'visit_log' AND month >= ?1 AND month <= ?2 ORDER BY pk"
         ),
-        params![],
+        params![first, last],
     )?
     .iter()
     .map(|r| Ok((parse_row(r)?, r.get(10)?)))

@@ -64,6 +64,7 @@ pub(crate) const STEPS: &[&str] = &[
     include_str!("sql/pg/v6.sql"),
     include_str!("sql/pg/v7.sql"),
     include_str!("sql/pg/v8.sql"),
+    include_str!("sql/pg/v9.sql"),
 ];
 
 /// The key of the advisory lock the migration holds.

@@ -28,6 +28,7 @@ pub(crate) const STEPS: &[&str] = &[
     include_str!("sql/v6.sql"),
     include_str!("sql/v7.sql"),
     include_str!("sql/v8.sql"),
+    include_str!("sql/v9.sql"),
 ];
 
 /// What an upgrade did besides its SQL.

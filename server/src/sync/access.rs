@@ -3,7 +3,7 @@
 //! | document | written by | read by |
 //! | --- | --- | --- |
 //! | directory section, brochure catalog | coordinators and admins | every enrolled device |
-//! | visit log | its owner device | its owner, coordinators and admins of the owner's organisation |
+//! | visit log | its owner device | its owner only: an organisation's figures reach its coordinators as published reports (REPORTS.md), never as raw logs |
 //! | suggestions | its owner device (the suggestions), coordinators and admins (the answers) | its owner, coordinators and admins of every organisation |
 //!
 //! Within a suggestions document, who writes which keys is checked operation by operation
@@ -22,17 +22,19 @@ pub(crate) struct Access {
     pub write: bool,
 }
 
-fn rule(caller: &Caller, kind: DocKind, owner: Option<DeviceId>, owner_org: Option<&str>) -> Access {
+fn rule(caller: &Caller, kind: DocKind, owner: Option<DeviceId>) -> Access {
     match kind {
         DocKind::DirectorySection | DocKind::BrochureCatalog => Access {
             read: true,
             write: caller.role.edits_directory(),
         },
         DocKind::VisitLog => {
+            // Raw visit logs are the most sensitive data in the system: no device but their
+            // owner holds them (a coordinator's phone travels too). A device that still holds a
+            // colleague's log is told to drop it at its next sync.
             let own = owner == Some(caller.device);
-            let colleague = caller.role.edits_directory() && owner_org == Some(caller.org.as_str());
             Access {
-                read: own || colleague,
+                read: own,
                 write: own,
             }
         }
@@ -49,24 +51,21 @@ fn rule(caller: &Caller, kind: DocKind, owner: Option<DeviceId>, owner_org: Opti
 
 /// Access to a stored document.
 pub(crate) fn of_row(caller: &Caller, row: &DocRow) -> Access {
-    rule(caller, row.kind, row.owner_device, row.owner_org.as_deref())
+    rule(caller, row.kind, row.owner_device)
 }
 
 /// Access to a document new to the hub, described by its content. A new visit log can only be
 /// the caller's own or someone else's; only the former may be created.
 pub(crate) fn of_new(caller: &Caller, meta: &DocMeta) -> Access {
     match meta {
-        DocMeta::VisitLog { owner, .. } => {
-            let org = (*owner == caller.device).then_some(caller.org.as_str());
-            rule(caller, meta.kind(), Some(*owner), org)
-        }
+        DocMeta::VisitLog { owner, .. } => rule(caller, meta.kind(), Some(*owner)),
         // Only its owner starts a suggestions document (its organisation is recorded then).
         DocMeta::Suggestions { owner } if *owner != caller.device => Access {
             read: false,
             write: false,
         },
-        DocMeta::Suggestions { owner } => rule(caller, meta.kind(), Some(*owner), Some(caller.org.as_str())),
-        _ => rule(caller, meta.kind(), None, None),
+        DocMeta::Suggestions { owner } => rule(caller, meta.kind(), Some(*owner)),
+        _ => rule(caller, meta.kind(), None),
     }
 }
 
@@ -91,23 +90,22 @@ mod tests {
         let other_org = caller(Role::Admin, "b");
         for kind in [DocKind::DirectorySection, DocKind::BrochureCatalog] {
             assert_eq!(
-                rule(&worker, kind, None, None),
+                rule(&worker, kind, None),
                 Access {
                     read: true,
                     write: false
                 }
             );
             assert_eq!(
-                rule(&coordinator, kind, None, None),
+                rule(&coordinator, kind, None),
                 Access {
                     read: true,
                     write: true
                 }
             );
         }
-        let log = |owner: &Caller| (Some(owner.device), Some(owner.org.clone()));
-        let (owner, org) = log(&worker);
-        let access = |c: &Caller| rule(c, DocKind::VisitLog, owner, org.as_deref());
+        let owner = Some(worker.device);
+        let access = |c: &Caller| rule(c, DocKind::VisitLog, owner);
         assert_eq!(
             access(&worker),
             Access {
@@ -118,7 +116,7 @@ mod tests {
         assert_eq!(
             access(&coordinator),
             Access {
-                read: true,
+                read: false,
                 write: false
             }
         );

@@ -144,33 +144,34 @@ on_both_backends! {
 
 on_both_backends! {
     #[tokio::test(flavor = "multi_thread")]
-    async fn coordinators_read_their_organisations_visit_logs_only() {
+    async fn a_visit_log_is_read_by_its_owner_only_and_dropped_by_any_other_holder() {
         let hub = TestHub::start().await;
         let mut worker_a = hub.device(&hub.org_a, Role::Fieldworker).await;
         let mut worker_b = hub.device(&hub.org_b, Role::Fieldworker).await;
         let log_a = worker_a.log_visit("2026-11-02", "", &[]);
-        let log_b = worker_b.log_visit("2026-11-02", "", &[]);
+        worker_b.log_visit("2026-11-02", "", &[]);
         worker_a.sync(&hub).await;
         worker_b.sync(&hub).await;
 
+        // Coordinators and admins, of the owner's organisation or not, receive no raw visit log.
         let mut coordinator_a = hub.device(&hub.org_a, Role::Coordinator).await;
-        let resp = coordinator_a.sync(&hub).await;
-        assert_eq!(ids(&resp), vec![log_a]);
-        assert_eq!(coordinator_a.doc(log_a).visits().unwrap().len(), 1);
+        assert_eq!(ids(&coordinator_a.sync(&hub).await), vec![]);
         let mut admin_b = hub.device(&hub.org_b, Role::Admin).await;
-        let resp = admin_b.sync(&hub).await;
-        assert_eq!(ids(&resp), vec![log_b]);
+        assert_eq!(ids(&admin_b.sync(&hub).await), vec![]);
+        // The owner gets its own back (a reinstalled app).
+        assert_eq!(worker_a.doc(log_a).visits().unwrap().len(), 1);
 
-        // A coordinator reads but does not write a worker's log.
+        // A coordinator's phone still holding a colleague's log (received from an older hub) is
+        // told to drop it, and what it sends of it is not stored.
+        let bytes = worker_a.doc(log_a).automerge_mut().save();
+        let mut copy = Document::load(log_a, &bytes, coordinator_a.id).unwrap();
+        copy.put_visit(VisitId::random(), &visit("2026-11-05", "", &[])).unwrap();
+        copy.commit(Utc::now());
+        coordinator_a.docs.insert(log_a, copy);
         let before = hub.snapshot();
-        coordinator_a
-            .doc(log_a)
-            .put_visit(VisitId::random(), &visit("2026-11-05", "", &[]))
-            .unwrap();
-        coordinator_a.doc(log_a).commit(Utc::now());
-        let req = coordinator_a.request();
-        let (status, code, _) = coordinator_a.refused_doc(&hub, encode(&req), log_a).await;
-        assert_eq!((status, code), (StatusCode::FORBIDDEN, ErrorCode::Forbidden));
+        let resp = coordinator_a.sync(&hub).await;
+        assert_eq!(resp.drop, vec![log_a]);
+        assert_eq!(ids(&resp), vec![]);
         assert_eq!(hub.snapshot(), before);
     }
 }

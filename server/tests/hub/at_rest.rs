@@ -149,7 +149,8 @@ fn make_old(dir: &Path) -> String {
          ALTER TABLE enrollment_codes DROP COLUMN cancelled_at;
          DROP TABLE device_states;
          DROP TABLE audit_log;
-         DROP TABLE stewards;",
+         DROP TABLE stewards;
+         DROP TABLE report_releases;",
     )
     .unwrap();
     conn.pragma_update(None, "user_version", 1).unwrap();

@@ -91,7 +91,55 @@ fn set_up_commands() {
     ]);
     assert!(!ok && err.contains("no enrolled device"), "{err}");
     let (ok, out, _) = run(&["report", "--data", data]);
-    assert!(ok && out.contains("no visits"));
+    assert!(ok && out.contains("no visits"), "{out}");
+    let (ok, out, _) = run(&[
+        "report",
+        "--data",
+        data,
+        "--table",
+        "theme,province",
+        "--period",
+        "2026-Q4",
+        "--format",
+        "csv",
+    ]);
+    assert!(!ok && out.is_empty(), "Q4 2026 has not ended: {out}");
+    let (ok, out, err) = run(&[
+        "report",
+        "--data",
+        data,
+        "--table",
+        "theme,province",
+        "--period",
+        "2026-10",
+        "--format",
+        "csv",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "period,theme,province,people,suppressed\n2026-10,(all),(all),0,false\n"
+    );
+    let (ok, out, _) = run(&[
+        "report", "--data", data, "--table", "origin", "--period", "2026-10", "--format", "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        ok && json["dims"] == serde_json::json!(["origin"]) && json["total"] == 0,
+        "{out}"
+    );
+    let (ok, _, err) = run(&["report", "--data", data, "--threshold", "3"]);
+    assert!(!ok && err.contains("can only be raised"), "{err}");
+    let (ok, _, err) = run(&[
+        "report",
+        "--data",
+        data,
+        "--table",
+        "origin,municipality",
+        "--period",
+        "2026-10",
+    ]);
+    assert!(!ok && err.contains("not published by municipality"), "{err}");
 
     // Stewards of directory sections.
     let (ok, out, _) = run(&["regions", "steward", "--data", data, "limburg", "caw limburg"]);

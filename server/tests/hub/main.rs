@@ -20,6 +20,7 @@ mod instances;
 mod isolation;
 mod migrate;
 mod operations;
+mod reports;
 mod restart;
 mod stewardship;
 mod sync;

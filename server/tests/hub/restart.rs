@@ -1,8 +1,8 @@
-//! A restart on the same data directory keeps everything; TLS; the visit report.
+//! A restart on the same data directory keeps everything; TLS.
 
-use outreach_core::model::{Region, Theme};
+use outreach_core::model::Region;
 use outreach_core::sync::protocol::{Role, SyncRequest, AUTOMERGE_FORMAT, PROTOCOL_VERSION};
-use outreach_hub::{Count, TlsConfig};
+use outreach_hub::TlsConfig;
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 
@@ -94,47 +94,5 @@ on_both_backends! {
         hub.stop().await;
 
         assert!(TlsConfig::from_pem(b"not pem", b"not pem").is_err());
-    }
-}
-
-on_both_backends! {
-    #[tokio::test(flavor = "multi_thread")]
-    async fn the_visit_report_suppresses_small_cells() {
-        let hub = TestHub::start().await;
-        let mut a = hub.device(&hub.org_a, Role::Fieldworker).await;
-        let mut b = hub.device(&hub.org_b, Role::Fieldworker).await;
-        for day in 1..=6 {
-            a.log_visit(&format!("2026-11-{day:02}"), "", &[Theme::Shelter]);
-        }
-        a.log_visit("2026-11-07", "", &[Theme::Shelter, Theme::Medical]);
-        a.log_visit("2026-12-01", "", &[]);
-        b.log_visit("2026-11-02", "", &[Theme::Legal]);
-        a.sync(&hub).await;
-        b.sync(&hub).await;
-
-        let report = hub.hub.visit_report().unwrap();
-        let cell = |org: &str, month: &str, theme: Option<Theme>| {
-            report
-                .rows
-                .iter()
-                .find(|r| r.organisation == org && r.month.to_string() == month && r.theme == theme)
-                .map(|r| r.visits)
-        };
-        assert_eq!(
-            cell("Fedasil", "2026-11", Some(Theme::Shelter)),
-            Some(Count::Exact(7))
-        );
-        assert_eq!(
-            cell("Fedasil", "2026-11", Some(Theme::Medical)),
-            Some(Count::Suppressed)
-        );
-        assert_eq!(cell("Fedasil", "2026-12", None), Some(Count::Suppressed));
-        assert_eq!(
-            cell("Caritas International", "2026-11", Some(Theme::Legal)),
-            Some(Count::Suppressed)
-        );
-        assert_eq!(report.rows.len(), 4);
-        let text = report.to_string();
-        assert!(text.contains("<5") && text.contains(" 7"), "{text}");
     }
 }

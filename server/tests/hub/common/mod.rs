@@ -565,6 +565,15 @@ impl TestDevice {
         id
     }
 
+    /// Logs a visit with these details in this device's log of its month.
+    pub fn log_details(&mut self, details: &VisitDetails) -> DocId {
+        let id = self.visit_log(&details.date.to_string());
+        let doc = self.doc(id);
+        doc.put_visit(VisitId::random(), details).unwrap();
+        doc.commit(Utc::now());
+        id
+    }
+
     /// The directory section of `region`, created if needed.
     pub fn section(&mut self, region: Region) -> DocId {
         let meta = DocMeta::DirectorySection { region };

@@ -13,6 +13,10 @@
 //!   devices against one hub instance, by a load generator in a process of its own
 //!   (`bench load`); with `--database`, also against two instances on one PostgreSQL
 //!   (`hub_syncs_per_s_2`), in the same run.
+//! - `report_ms`: the same 200 devices then log 50 visits each in the last closed month and
+//!   sync; the hub publishes the full set of report tables over those 10,000 visits
+//!   (`outreach_hub::standard_tables`: every table of one dimension and every pair that can be
+//!   made), disclosure control and release ledger included.
 //!
 //! `bench sync --database URL` runs the same on PostgreSQL (URL: a server and a role that may
 //! create databases; the bench makes its own and drops them). The directory, the visits and two
@@ -28,8 +32,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use chrono::{Local, NaiveDate};
-use outreach_core::model::{Brochure, Lang, Partner, Visit, VisitDetails};
+use chrono::{Datelike, Local, NaiveDate};
+use outreach_core::model::{Brochure, Lang, Partner, PartnerId, Visit, VisitDetails};
 use outreach_core::store::VisitQuery;
 use outreach_core::sync::protocol::{EnrollLink, Role};
 use outreach_core::{CancelToken, Store, StoreKey, StoreOptions, SyncOptions, SyncReport};
@@ -42,6 +46,8 @@ use crate::Res;
 const PARTNERS: usize = 2000;
 const DEVICES: usize = 200;
 const VISITS_EACH: usize = 20;
+/// Visits of the last closed month each of the 200 devices logs for `report_ms` (10,000 in all).
+const REPORT_VISITS_EACH: usize = 50;
 
 /// How long the load generator measures, per figure.
 const LOAD_SECONDS: f64 = 5.0;
@@ -515,6 +521,47 @@ async fn syncs_per_second(dir: &Path, admin: &Hub, org: &str, urls: &[String]) -
 
 /// 200 synced devices push 20 visits each at once, each from its own thread; returns p50 and
 /// p99 sync latency in ms, the errors, and the hub's peak memory in MB.
+/// Visits of the last closed month logged on every device (10,000 in all) and synced, then the
+/// full set of report tables published over them: `report_ms`.
+async fn report_figures(admin: &Hub, devices: &[Store], partners: &[PartnerId], gen: &mut Gen) -> Res<()> {
+    let today = chrono::Utc::now().date_naive();
+    let last_day = today
+        .with_day(1)
+        .and_then(|d| d.pred_opt())
+        .ok_or("no last month")?;
+    for store in devices {
+        for _ in 0..REPORT_VISITS_EACH {
+            let d = gen.date_before(last_day, 28);
+            store.log_visit(&gen.visit(d, partners, &[]))?;
+        }
+        sync(store).await?;
+    }
+    let period = outreach_hub::Period::last_month(today);
+    let tables = outreach_hub::standard_tables(period, outreach_hub::Protection::default());
+    let t = Instant::now();
+    let published = admin.reports(&tables)?;
+    let report_ms = t.elapsed().as_secs_f64() * 1e3;
+    let visits = published
+        .iter()
+        .find(|t| t.dims == [outreach_hub::Dim::Organisation]);
+    let suppressed: usize = published
+        .iter()
+        .map(|t| t.cells.iter().flatten().filter(|c| c.value().is_none()).count())
+        .sum();
+    print_figure(
+        "report_visits",
+        (devices.len() * REPORT_VISITS_EACH) as f64,
+        "visits",
+    );
+    print_figure("report_tables", published.len() as f64, "tables");
+    print_figure("report_suppressed_cells", suppressed as f64, "cells");
+    print_figure("report_ms", report_ms, "ms");
+    if visits.is_none() {
+        return Err("no organisation table".into());
+    }
+    Ok(())
+}
+
 async fn two_hundred_devices(dir: &Path, place: &Place, gen: &mut Gen) -> Res<(f64, f64, usize, f64)> {
     let admin = place.open()?;
     let org = admin.create_organisation("CAW")?.id;
@@ -552,7 +599,7 @@ async fn two_hundred_devices(dir: &Path, place: &Place, gen: &mut Gen) -> Res<(f
         .into_iter()
         .map(|store| {
             let barrier = barrier.clone();
-            std::thread::spawn(move || -> Result<Duration, String> {
+            std::thread::spawn(move || -> Result<(Duration, Store), String> {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -566,16 +613,20 @@ async fn two_hundred_devices(dir: &Path, place: &Place, gen: &mut Gen) -> Res<(f
                 if (report.changes_pushed as usize) < VISITS_EACH {
                     return Err(format!("pushed only {} changes", report.changes_pushed));
                 }
-                Ok(t.elapsed())
+                Ok((t.elapsed(), store))
             })
         })
         .collect();
     let mut latencies = Vec::new();
     let mut errors = 0;
     let mut first_error = None;
+    let mut synced = Vec::new();
     for h in handles {
         match h.join() {
-            Ok(Ok(d)) => latencies.push(d),
+            Ok(Ok((d, store))) => {
+                latencies.push(d);
+                synced.push(store);
+            }
             Ok(Err(e)) => {
                 errors += 1;
                 first_error.get_or_insert(e);
@@ -600,10 +651,14 @@ async fn two_hundred_devices(dir: &Path, place: &Place, gen: &mut Gen) -> Res<(f
         let per_s = syncs_per_second(dir, &admin, &org, &[hub.url.clone(), second.url.clone()]).await?;
         print_figure("hub_syncs_per_s_2", per_s, "syncs/s");
     }
+    // The hub's memory for 200 devices, before they sync the report phase's visits too.
+    let peak_rss_mb = hub.peak_rss_mb();
+    report_figures(&admin, &synced, &ids, gen).await?;
+    print_figure("report_hub_peak_rss_mb", hub.peak_rss_mb(), "MB");
     Ok((
         ms(percentile(&mut latencies, 0.5)),
         ms(percentile(&mut latencies, 0.99)),
         errors,
-        hub.peak_rss_mb(),
+        peak_rss_mb,
     ))
 }

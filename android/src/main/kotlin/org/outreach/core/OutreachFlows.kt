@@ -128,4 +128,4 @@ private fun <T> OutreachStore.requery(
     }.distinctUntilChanged()
 
 /** The personal data a note holds, as the text ranges to highlight (UTF-16, like Kotlin strings). */
-fun PersonalDataSpan.range(): IntRange = startUtf16.toInt() until endUtf16.toInt()
+fun PersonalDataSpan.range(): IntRange = startUtf16 until endUtf16
