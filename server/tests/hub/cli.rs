@@ -90,12 +90,10 @@ fn set_up_commands() {
         "--lost",
     ]);
     assert!(!ok && err.contains("no enrolled device"), "{err}");
-    let (ok, out, _) = run(&["report", "--data", data]);
+    let report = |args: &[&str]| run(&[&["report", "--data", data], args].concat());
+    let (ok, out, _) = report(&[]);
     assert!(ok && out.contains("no visits"), "{out}");
-    let (ok, out, _) = run(&[
-        "report",
-        "--data",
-        data,
+    let (ok, out, _) = report(&[
         "--table",
         "theme,province",
         "--period",
@@ -104,10 +102,7 @@ fn set_up_commands() {
         "csv",
     ]);
     assert!(!ok && out.is_empty(), "Q4 2026 has not ended: {out}");
-    let (ok, out, err) = run(&[
-        "report",
-        "--data",
-        data,
+    let (ok, out, err) = report(&[
         "--table",
         "theme,province",
         "--period",
@@ -120,25 +115,15 @@ fn set_up_commands() {
         out,
         "period,theme,province,people,suppressed\n2026-10,(all),(all),0,false\n"
     );
-    let (ok, out, _) = run(&[
-        "report", "--data", data, "--table", "origin", "--period", "2026-10", "--format", "json",
-    ]);
+    let (ok, out, _) = report(&["--table", "origin", "--period", "2026-10", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(
         ok && json["dims"] == serde_json::json!(["origin"]) && json["total"] == 0,
         "{out}"
     );
-    let (ok, _, err) = run(&["report", "--data", data, "--threshold", "3"]);
+    let (ok, _, err) = report(&["--threshold", "3"]);
     assert!(!ok && err.contains("can only be raised"), "{err}");
-    let (ok, _, err) = run(&[
-        "report",
-        "--data",
-        data,
-        "--table",
-        "origin,municipality",
-        "--period",
-        "2026-10",
-    ]);
+    let (ok, _, err) = report(&["--table", "origin,municipality", "--period", "2026-10"]);
     assert!(!ok && err.contains("not published by municipality"), "{err}");
 
     // Stewards of directory sections.
