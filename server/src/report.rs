@@ -815,6 +815,75 @@ impl Table {
     }
 }
 
+/// A two-way table as the text output lays it out: a column per value, each as wide as its
+/// label (up to [`LABEL_WIDTH`] characters) or its widest count.
+struct Grid<'a> {
+    corner: &'a str,
+    rows: &'a [String],
+    cols: &'a [String],
+    cells: &'a [Vec<Count>],
+    row_margins: &'a [Count],
+    col_margins: &'a [Count],
+    total: Count,
+}
+
+/// The widest a column label is shown; longer ones are cut.
+const LABEL_WIDTH: usize = 22;
+
+impl Grid<'_> {
+    fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let first = self
+            .rows
+            .iter()
+            .map(|r| r.chars().count())
+            .chain([ALL.len(), self.corner.len()])
+            .max()
+            .unwrap_or(8);
+        let label = |c: &str| -> String { c.chars().take(LABEL_WIDTH).collect() };
+        let width = |j: Option<usize>| {
+            let (name, counts): (String, Vec<Count>) = match j {
+                Some(j) => (
+                    label(&self.cols[j]),
+                    self.cells
+                        .iter()
+                        .map(|r| r[j])
+                        .chain([self.col_margins[j]])
+                        .collect(),
+                ),
+                None => (
+                    ALL.to_string(),
+                    self.row_margins.iter().copied().chain([self.total]).collect(),
+                ),
+            };
+            counts
+                .iter()
+                .map(|c| c.to_string().len())
+                .chain([name.chars().count()])
+                .max()
+                .unwrap_or(1)
+        };
+        let widths: Vec<usize> = (0..self.cols.len()).map(|j| width(Some(j))).collect();
+        let all_width = width(None);
+        write!(f, "  {:<first$}", self.corner)?;
+        for (c, w) in self.cols.iter().zip(&widths) {
+            write!(f, "  {:>w$}", label(c))?;
+        }
+        writeln!(f, "  {ALL:>all_width$}")?;
+        for (i, r) in self.rows.iter().enumerate() {
+            write!(f, "  {r:<first$}")?;
+            for (c, w) in self.cells[i].iter().zip(&widths) {
+                write!(f, "  {:>w$}", c.to_string())?;
+            }
+            writeln!(f, "  {:>all_width$}", self.row_margins[i].to_string())?;
+        }
+        write!(f, "  {ALL:<first$}")?;
+        for (c, w) in self.col_margins.iter().zip(&widths) {
+            write!(f, "  {:>w$}", c.to_string())?;
+        }
+        writeln!(f, "  {:>all_width$}", self.total.to_string())
+    }
+}
+
 impl fmt::Display for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let title: Vec<&str> = self.dims.iter().map(|d| d.as_str()).collect();
@@ -839,45 +908,44 @@ impl fmt::Display for Table {
             title.join(" and "),
             self.period
         )?;
-        let first = self
-            .rows
-            .iter()
-            .map(|r| r.chars().count())
-            .chain([ALL.len(), title[0].len()])
-            .max()
-            .unwrap_or(8);
         if self.dims.len() == 1 {
+            let first = self
+                .rows
+                .iter()
+                .map(|r| r.chars().count())
+                .chain([ALL.len()])
+                .max()
+                .unwrap_or(8);
             for (r, c) in self.rows.iter().zip(&self.cells) {
                 writeln!(f, "  {r:<first$}  {:>7}", c[0].to_string())?;
             }
             writeln!(f, "  {ALL:<first$}  {:>7}", self.total.to_string())?;
+        } else if self.cols.len() > self.rows.len() {
+            // The dimension with more values down the page, so that the grid stays narrow.
+            let cells: Vec<Vec<Count>> = (0..self.cols.len())
+                .map(|j| self.cells.iter().map(|row| row[j]).collect())
+                .collect();
+            let grid = Grid {
+                corner: title[1],
+                rows: &self.cols,
+                cols: &self.rows,
+                cells: &cells,
+                row_margins: &self.col_margins,
+                col_margins: &self.row_margins,
+                total: self.total,
+            };
+            grid.write(f)?;
         } else {
-            let width = self
-                .cols
-                .iter()
-                .map(|c| c.chars().count())
-                .chain([7])
-                .max()
-                .unwrap_or(7);
-            let width = width.min(16);
-            write!(f, "  {:<first$}", title[0])?;
-            for c in &self.cols {
-                let c: String = c.chars().take(width).collect();
-                write!(f, "  {c:>width$}")?;
-            }
-            writeln!(f, "  {ALL:>width$}")?;
-            for (i, r) in self.rows.iter().enumerate() {
-                write!(f, "  {r:<first$}")?;
-                for c in &self.cells[i] {
-                    write!(f, "  {:>width$}", c.to_string())?;
-                }
-                writeln!(f, "  {:>width$}", self.row_margins[i].to_string())?;
-            }
-            write!(f, "  {ALL:<first$}")?;
-            for c in &self.col_margins {
-                write!(f, "  {:>width$}", c.to_string())?;
-            }
-            writeln!(f, "  {:>width$}", self.total.to_string())?;
+            let grid = Grid {
+                corner: title[0],
+                rows: &self.rows,
+                cols: &self.cols,
+                cells: &self.cells,
+                row_margins: &self.row_margins,
+                col_margins: &self.col_margins,
+                total: self.total,
+            };
+            grid.write(f)?;
         }
         if !self.rows_add_up || !self.cols_add_up {
             writeln!(
