@@ -26,6 +26,7 @@ mod auth;
 mod blobs;
 mod config;
 mod db;
+mod demo;
 pub mod disclosure;
 mod error;
 #[doc(hidden)]
@@ -57,6 +58,7 @@ pub use admin::{
 };
 pub use config::HubConfig;
 pub use db::cipher::DbKey;
+pub use demo::{DemoSummary, DEMO_ORGANISATIONS};
 pub use disclosure::Protection;
 pub use error::{status_of, ApiError, Error, Result};
 pub use http::{operator_router, router, ServerHandle, ShutdownTrigger, TlsConfig};

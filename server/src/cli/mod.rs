@@ -240,6 +240,13 @@ enum Command {
         #[arg(long, default_value = "text", value_parser = ["text", "csv", "json"])]
         format: String,
     },
+    /// Leave a demo hub in DIR: five organisations, their field devices and four months of
+    /// generated visits, synced as phones sync them, to try the reports on
+    Demo {
+        /// A new directory (or an empty one) for the demo hub
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
     /// Serve the hub until SIGINT or SIGTERM
     Serve(Box<ServeArgs>),
     /// Copy hub.db to FILE while the hub serves (neither blobs/ nor the seal key: see the README)
@@ -594,6 +601,28 @@ pub(crate) fn run(cli: Cli) -> CliResult {
                 "csv" => print!("{}", table.to_csv()),
                 "json" => println!("{}", table.to_json()),
                 _ => print!("{table}"),
+            }
+            Ok(())
+        }
+        Command::Demo { data } => {
+            let hub = Hub::open(&data, HubConfig::default())?;
+            let summary = hub.seed_demo(chrono::Utc::now().date_naive())?;
+            println!(
+                "demo hub in {}: {} organisations ({}), {} field devices, {} visits synced",
+                data.display(),
+                summary.organisations.len(),
+                summary.organisations.join(", "),
+                summary.devices,
+                summary.visits
+            );
+            let months: Vec<String> = summary.closed_months.iter().map(|m| m.to_string()).collect();
+            println!("closed months with visits: {}", months.join(", "));
+            if let Some(last) = months.last() {
+                println!(
+                    "try: outreach-hub report --data {} --table organisation,theme --period {last}",
+                    data.display()
+                );
+                println!("     outreach-hub report --data {} --table province,age_band --period {last} --format csv", data.display());
             }
             Ok(())
         }

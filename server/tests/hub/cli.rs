@@ -280,3 +280,52 @@ async fn devices_and_codes_are_named_by_name_and_retired_or_revoked_as_lost() {
         "{status}"
     );
 }
+
+#[test]
+fn the_demo_leaves_a_hub_with_months_of_visits_to_report_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("demo");
+    let data = data.to_str().unwrap();
+    let (ok, out, err) = run(&["demo", "--data", data]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("5 organisations") && out.contains("15 field devices"),
+        "{out}"
+    );
+    let last = out
+        .lines()
+        .find_map(|l| l.strip_prefix("closed months with visits: "))
+        .and_then(|months| months.split(", ").last())
+        .unwrap()
+        .to_string();
+    let (ok, out, err) = run(&[
+        "report",
+        "--data",
+        data,
+        "--table",
+        "organisation,theme",
+        "--period",
+        &last,
+    ]);
+    assert!(ok, "{err}");
+    for org in outreach_hub::DEMO_ORGANISATIONS {
+        assert!(out.contains(org), "{org} in\n{out}");
+    }
+    let (ok, out, err) = run(&[
+        "report", "--data", data, "--table", "province", "--period", &last, "--format", "csv",
+    ]);
+    assert!(ok, "{err}");
+    let total: u64 = out
+        .lines()
+        .find(|l| l.contains(",(all),"))
+        .and_then(|l| l.split(',').nth(2))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(
+        total > 500,
+        "a month of fifteen devices' visits reaches people: {out}"
+    );
+    // The directory holds a hub now: a second demo there is refused.
+    let (ok, _, err) = run(&["demo", "--data", data]);
+    assert!(!ok && err.contains("already initialised"), "{err}");
+}
