@@ -99,6 +99,11 @@ pub struct System {
     /// same count later, when counts only grew).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ordered: Vec<(usize, usize)>,
+    /// Cells whose publication another table decides (the margins of a two-way table are the
+    /// cells of the one-way tables of its dimensions, its grand total theirs): never hidden to
+    /// protect another cell, so that the same count is published, or hidden, everywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locked: Vec<bool>,
 }
 
 /// What a reader can infer of a suppressed quantity: it lies in `low..=high` (`high` `None`
@@ -118,11 +123,21 @@ impl Range {
     }
 }
 
-/// The linear programme could not be solved: a bug or a publication inconsistent with its
-/// own relations, never a reason to publish.
+/// The audit did not find a publication that protects every hidden count.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the disclosure audit could not be solved: {0}")]
-pub struct AuditError(String);
+pub enum AuditError {
+    /// A linear programme could not be solved: a bug or a publication inconsistent with its
+    /// own relations, never a reason to publish.
+    #[error("the disclosure audit could not be solved: {0}")]
+    Solver(String),
+    /// Nothing more may be hidden and a hidden count is still exposed: its margins are
+    /// published by other tables, or, for a later release, by the earlier ones.
+    #[error(
+        "this table cannot be published without revealing a small count (its margins are published \
+         by other tables): ask for a coarser one, with fewer values or a longer period"
+    )]
+    Unprotectable,
+}
 
 /// Tolerance on the solver's floating-point answers, far below one person.
 const EPSILON: f64 = 1e-6;
@@ -148,6 +163,7 @@ impl System {
                 kind,
             }],
             ordered: Vec::new(),
+            locked: vec![false; n + 1],
         }
     }
 
@@ -205,6 +221,7 @@ impl System {
         });
         let system = System {
             published: vec![true; values.len()],
+            locked: vec![false; values.len()],
             values,
             relations,
             ordered: Vec::new(),
@@ -225,6 +242,9 @@ impl System {
         }));
         self.ordered
             .extend(other.ordered.iter().map(|(a, b)| (a + offset, b + offset)));
+        self.locked.resize(offset, false);
+        self.locked
+            .extend((0..other.values.len()).map(|i| other.is_locked(i)));
         offset
     }
 
@@ -296,10 +316,28 @@ impl System {
         }
         match problem.solve() {
             Ok(microlp::SolveOutcome::Solution(solution)) => Ok(Some(solution.objective() + constant)),
-            Ok(microlp::SolveOutcome::Interrupted(_)) => Err(AuditError("interrupted".into())),
+            Ok(microlp::SolveOutcome::Interrupted(_)) => Err(AuditError::Solver("interrupted".into())),
             Err(microlp::Error::Unbounded) => Ok(None),
-            Err(e) => Err(AuditError(e.to_string())),
+            Err(e) => Err(AuditError::Solver(e.to_string())),
         }
+    }
+
+    /// Whether another table decides the publication of `cell`.
+    pub fn is_locked(&self, cell: usize) -> bool {
+        self.locked.get(cell).copied().unwrap_or(false)
+    }
+
+    /// Whether `cell` is known to be 0 whatever is hidden: a part of a published total of 0.
+    fn structurally_zero(&self, cell: usize) -> bool {
+        self.relations
+            .iter()
+            .any(|r| r.parts.contains(&cell) && self.published[r.total] && self.values[r.total] == 0)
+    }
+
+    /// Whether `cell` may be hidden to protect another: published, not locked, and not a
+    /// count everyone knows to be 0.
+    fn may_hide(&self, cell: usize) -> bool {
+        self.published[cell] && !self.is_locked(cell) && !self.structurally_zero(cell)
     }
 
     /// The suppressed cells whose range is narrower than `level`.
@@ -400,11 +438,10 @@ pub fn protect(system: &mut System, protection: Protection) -> Result<(), AuditE
             .flat_map(|r| candidates(system, r))
             .collect();
         let choice = best(system, &candidates, protection)
-            .or_else(|| (0..system.values.len()).find(|&c| system.published[c]));
+            .or_else(|| (0..system.values.len()).find(|&c| system.may_hide(c)));
         match choice {
             Some(c) => system.published[c] = false,
-            // Everything is suppressed: nothing can be narrowed any more.
-            None => return Ok(()),
+            None => return Err(cannot_protect()),
         }
     }
 }
@@ -420,6 +457,12 @@ pub struct Release {
     pub keys: Vec<Key>,
     /// The true counts, what was published, and the relations.
     pub system: System,
+    /// The threshold it was published under.
+    #[serde(default)]
+    pub threshold: u64,
+    /// The protection level it was published under.
+    #[serde(default)]
+    pub level: u64,
 }
 
 /// Suppresses cells of `new` (already [`protect`]ed alone) until combining it with every
@@ -437,8 +480,9 @@ pub fn protect_release(
         let Some(cell) = first_exposed_across(new, earlier, protection)? else {
             return Ok(());
         };
-        // Hide the new count itself if it is published, else a published cell beside it.
-        let choice = if new.system.published[cell] {
+        // Hide the new count itself if it is published (even a margin another table decides:
+        // that table sees the same change, and hides it too), else a published cell beside it.
+        let choice = if new.system.published[cell] && !new.system.structurally_zero(cell) {
             Some(cell)
         } else {
             let near: Vec<usize> = new
@@ -449,11 +493,11 @@ pub fn protect_release(
                 .flat_map(|r| candidates(&new.system, r))
                 .collect();
             best(&new.system, &near, protection)
-                .or_else(|| (0..new.system.values.len()).find(|&c| new.system.published[c]))
+                .or_else(|| (0..new.system.values.len()).find(|&c| new.system.may_hide(c)))
         };
         match choice {
             Some(c) => new.system.published[c] = false,
-            None => return Ok(()),
+            None => return Err(cannot_protect()),
         }
     }
 }
@@ -538,7 +582,12 @@ fn pair_alone_cells(system: &mut System, protection: Protection) {
 
 /// The published members of a relation, parts first, then its total.
 fn candidates(system: &System, relation: &Relation) -> Vec<usize> {
-    relation.members().filter(|&m| system.published[m]).collect()
+    relation.members().filter(|&m| system.may_hide(m)).collect()
+}
+
+/// Nothing more may be hidden and a hidden count is still exposed.
+fn cannot_protect() -> AuditError {
+    AuditError::Unprotectable
 }
 
 /// The cell to suppress among `candidates`: parts before totals, then the smallest count at

@@ -157,7 +157,7 @@ impl FromStr for Dim {
 }
 
 /// What a table counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
     /// People reached (the default).
@@ -622,8 +622,6 @@ fn kind(adds: bool) -> Kind {
 struct Draft {
     spec: TableSpec,
     measure: Measure,
-    rows: Vec<String>,
-    cols: Vec<String>,
     rows_add_up: bool,
     cols_add_up: bool,
     release: Release,
@@ -632,6 +630,11 @@ struct Draft {
 impl Draft {
     /// The table of `spec` over `visits` (each with its organisation's name), unprotected.
     fn new<'a>(spec: &TableSpec, visits: impl IntoIterator<Item = (&'a Visit, &'a str)>) -> Result<Draft> {
+        // One order of the dimensions for a pair, whichever was asked: theme by organisation is
+        // organisation by theme, the same counts, and must be the same table.
+        let mut spec = spec.clone();
+        spec.dims.sort_by_key(|d| Dim::ALL.iter().position(|x| x == d));
+        let spec = &spec;
         let (subject, measure) = spec.check()?;
         let mut counts = Counts::default();
         for (visit, organisation) in visits {
@@ -683,11 +686,14 @@ impl Draft {
         Ok(Draft {
             spec: spec.clone(),
             measure,
-            rows,
-            cols,
             rows_add_up,
             cols_add_up,
-            release: Release { keys, system },
+            release: Release {
+                keys,
+                system,
+                threshold: spec.protection.threshold,
+                level: spec.protection.level,
+            },
         })
     }
 
@@ -701,7 +707,20 @@ impl Draft {
                 Count::Suppressed
             }
         };
-        let (r, c) = (self.rows.len(), self.cols.len());
+        // The labels as the release has them (an earlier release may lack a later value).
+        let label = |want_row: bool| -> Vec<String> {
+            self.release
+                .keys
+                .iter()
+                .filter_map(|key| match key {
+                    (Some(r), None) if want_row => Some(r.clone()),
+                    (None, Some(c)) if !want_row => Some(c.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (rows, cols) = (label(true), label(false));
+        let (r, c) = (rows.len(), cols.len());
         let mut table = Table {
             period: self.spec.period,
             dims: self.spec.dims.clone(),
@@ -709,8 +728,8 @@ impl Draft {
             threshold: self.spec.protection.threshold,
             protection_level: self.spec.protection.level,
             release,
-            rows: self.rows.clone(),
-            cols: self.cols.clone(),
+            rows,
+            cols,
             cells: Vec::new(),
             row_margins: Vec::new(),
             col_margins: Vec::new(),
@@ -732,16 +751,43 @@ impl Draft {
         table
     }
 
-    /// What identifies the table in the release ledger: period, dimensions, measure, threshold.
+    /// Fixes the publication of the cells another table publishes: the grand total always, and
+    /// the margins of a two-way table as `linked` (the one-way tables of its dimensions that
+    /// count the same, with the position of their dimension) published them.
+    fn link(&mut self, linked: &[(usize, &Table)]) {
+        let system = &mut self.release.system;
+        let total = system.values.len() - 1;
+        system.locked[total] = true;
+        for &(pos, one_way) in linked {
+            if one_way.total == Count::Suppressed {
+                system.published[total] = false;
+            }
+            for (label, cell) in one_way.rows.iter().zip(&one_way.cells) {
+                let key = if pos == 0 {
+                    (Some(label.clone()), None)
+                } else {
+                    (None, Some(label.clone()))
+                };
+                if let Some(i) = self.release.keys.iter().position(|k| *k == key) {
+                    system.locked[i] = true;
+                    if cell[0] == Count::Suppressed {
+                        system.published[i] = false;
+                    }
+                }
+            }
+        }
+    }
+
+    /// What identifies the table in the release ledger: period, dimensions, measure.
     fn ledger_key(&self) -> String {
+        // Not the threshold: a table published again under another is a release of the same
+        // counts, audited against the earlier ones like any other.
         let dims: Vec<&str> = self.spec.dims.iter().map(|d| d.as_str()).collect();
         format!(
-            "{}/{}/{}/{}/{}",
+            "{}/{}/{}",
             self.spec.period,
             dims.join(","),
-            self.measure.as_str(),
-            self.spec.protection.threshold,
-            self.spec.protection.level
+            self.measure.as_str()
         )
     }
 }
@@ -758,7 +804,10 @@ pub fn tabulate<'a>(
 }
 
 fn audit_failed(e: crate::disclosure::AuditError) -> Error {
-    Error::Corrupt(e.to_string())
+    match e {
+        crate::disclosure::AuditError::Unprotectable => Error::invalid("table", e.to_string()),
+        crate::disclosure::AuditError::Solver(_) => Error::Server(e.to_string()),
+    }
 }
 
 impl Table {
@@ -1077,10 +1126,40 @@ impl Hub {
             visits.insert(period, self.visits_of(period)?);
         }
         let mut out = Vec::with_capacity(specs.len());
+        // The one-way tables published in this call, by period, dimension and measure: a
+        // two-way table's margins are theirs.
+        let mut one_way: BTreeMap<(Period, Dim, Measure), Table> = BTreeMap::new();
         for spec in specs {
             let of_period = visits.get(&spec.period).map(Vec::as_slice).unwrap_or_default();
-            let draft = Draft::new(spec, of_period.iter().map(|(v, o)| (v, o.as_str())))?;
-            out.push(self.publish(draft)?);
+            let of_period = || of_period.iter().map(|(v, o)| (v, o.as_str()));
+            let mut draft = Draft::new(spec, of_period())?;
+            // A two-way table's margins are the one-way tables of its dimensions (those that
+            // count what it counts): published with them, and as they publish them.
+            let mut linked = Vec::new();
+            if draft.spec.dims.len() == 2 {
+                for (pos, dim) in draft.spec.dims.clone().into_iter().enumerate() {
+                    let key = (spec.period, dim, draft.measure);
+                    if let std::collections::btree_map::Entry::Vacant(slot) = one_way.entry(key) {
+                        let one = TableSpec {
+                            dims: vec![dim],
+                            ..draft.spec.clone()
+                        };
+                        let mut one = Draft::new(&one, of_period())?;
+                        if one.measure != draft.measure {
+                            continue;
+                        }
+                        one.link(&[]);
+                        slot.insert(self.publish(one)?);
+                    }
+                    linked.push((pos, one_way[&key].clone()));
+                }
+            }
+            draft.link(&linked.iter().map(|(pos, t)| (*pos, t)).collect::<Vec<_>>());
+            let table = self.publish(draft)?;
+            if let [dim] = table.dims[..] {
+                one_way.insert((spec.period, dim, table.measure), table.clone());
+            }
+            out.push(table);
         }
         Ok(out)
     }
@@ -1113,10 +1192,11 @@ impl Hub {
         self.inner.db.write(|tx| {
             let earlier = ledger::releases(tx, &key)?;
             let mut draft = draft.clone();
-            if let Some((n, same)) =
-                earlier.iter().enumerate().rev().find(|(_, r)| {
-                    r.keys == draft.release.keys && r.system.values == draft.release.system.values
-                })
+            if let Some((n, same)) = earlier
+                .iter()
+                .enumerate()
+                .rev()
+                .find(|(_, r)| same_release(r, &draft.release))
             {
                 // The same counts: that release again, as it was published.
                 draft.release = same.clone();
@@ -1125,7 +1205,18 @@ impl Hub {
             if earlier.is_empty() {
                 protect(&mut draft.release.system, protection).map_err(audit_failed)?;
             } else {
-                protect_release(&mut draft.release, &earlier, protection).map_err(audit_failed)?;
+                match protect_release(&mut draft.release, &earlier, protection) {
+                    Ok(()) => {}
+                    // No new pattern protects both the late counts and every earlier release
+                    // (with the margins other tables publish): the last release stands, as it
+                    // was published, and adds nothing a reader did not have.
+                    Err(crate::disclosure::AuditError::Unprotectable) => {
+                        let n = earlier.len();
+                        draft.release = earlier[n - 1].clone();
+                        return Ok(draft.table(n as u32));
+                    }
+                    Err(e) => return Err(audit_failed(e)),
+                }
             }
             let n = earlier.len() as u32 + 1;
             ledger::record(tx, &key, n, now, &draft.release)?;
@@ -1153,6 +1244,21 @@ pub fn standard_tables(period: Period, protection: Protection) -> Vec<TableSpec>
         }
     }
     out
+}
+
+/// Whether `earlier` can be published again for `new`: the same counts, under the same rules,
+/// with the cells another table decides published as they were.
+fn same_release(earlier: &Release, new: &Release) -> bool {
+    let decided = |r: &Release| -> Vec<bool> {
+        (0..r.system.values.len())
+            .filter(|&i| new.system.is_locked(i))
+            .map(|i| r.system.published[i])
+            .collect()
+    };
+    earlier.keys == new.keys
+        && earlier.system.values == new.system.values
+        && (earlier.threshold, earlier.level) == (new.threshold, new.level)
+        && decided(earlier) == decided(new)
 }
 
 /// The release ledger (schema v9, `report_releases`): every table published, with the true

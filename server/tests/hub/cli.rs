@@ -111,9 +111,10 @@ fn set_up_commands() {
         "csv",
     ]);
     assert!(ok, "{err}");
+    // Dimensions in one order whichever is asked: theme by province is province by theme.
     assert_eq!(
         out,
-        "period,theme,province,people,suppressed\n2026-10,(all),(all),0,false\n"
+        "period,province,theme,people,suppressed\n2026-10,(all),(all),0,false\n"
     );
     let (ok, out, _) = report(&["--table", "origin", "--period", "2026-10", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
