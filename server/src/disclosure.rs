@@ -441,7 +441,7 @@ pub fn protect(system: &mut System, protection: Protection) -> Result<(), AuditE
             .or_else(|| (0..system.values.len()).find(|&c| system.may_hide(c)));
         match choice {
             Some(c) => system.published[c] = false,
-            None => return Err(cannot_protect()),
+            None => return Err(AuditError::Unprotectable),
         }
     }
 }
@@ -497,7 +497,7 @@ pub fn protect_release(
         };
         match choice {
             Some(c) => new.system.published[c] = false,
-            None => return Err(cannot_protect()),
+            None => return Err(AuditError::Unprotectable),
         }
     }
 }
@@ -583,11 +583,6 @@ fn pair_alone_cells(system: &mut System, protection: Protection) {
 /// The published members of a relation, parts first, then its total.
 fn candidates(system: &System, relation: &Relation) -> Vec<usize> {
     relation.members().filter(|&m| system.may_hide(m)).collect()
-}
-
-/// Nothing more may be hidden and a hidden count is still exposed.
-fn cannot_protect() -> AuditError {
-    AuditError::Unprotectable
 }
 
 /// The cell to suppress among `candidates`: parts before totals, then the smallest count at

@@ -17,7 +17,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
-use outreach_core::model::{AgeBand, Gender, Month, Region, Visit};
+use outreach_core::model::{Month, Region, Visit};
 use serde::Serialize;
 
 use crate::db::docs;
@@ -200,7 +200,7 @@ impl FromStr for Measure {
 }
 
 /// What a table's units are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Subject {
     Visits,
     Copies,
@@ -329,11 +329,7 @@ impl TableSpec {
             [_] | [_, _] => {}
             _ => return bad("a table has at most two dimensions".into()),
         }
-        let subjects: BTreeSet<_> = self
-            .dims
-            .iter()
-            .filter_map(|d| d.subject().map(|s| s as u8))
-            .collect();
+        let subjects: BTreeSet<_> = self.dims.iter().filter_map(|d| d.subject()).collect();
         if subjects.len() > 1 {
             return bad("brochures and referrals cannot be crossed: they count different things".into());
         }
@@ -527,11 +523,16 @@ fn visit_values(dim: Dim, visit: &Visit, organisation: &str, measure: Measure) -
         Dim::FollowUp => one(if d.follow_up { "yes" } else { "no" }.to_string()),
         Dim::Theme => set(d.themes.iter().map(|t| t.as_str().to_string()).collect()),
         Dim::Language => set(d.languages.iter().map(|l| l.as_str().to_string()).collect()),
-        Dim::AgeBand => breakdown(d.by_age.iter().map(|(b, n)| (age(*b), u64::from(*n))).collect()),
+        Dim::AgeBand => breakdown(
+            d.by_age
+                .iter()
+                .map(|(b, n)| (b.as_str().to_string(), u64::from(*n)))
+                .collect(),
+        ),
         Dim::Gender => breakdown(
             d.by_gender
                 .iter()
-                .map(|(g, n)| (gender(*g), u64::from(*n)))
+                .map(|(g, n)| (g.as_str().to_string(), u64::from(*n)))
                 .collect(),
         ),
         Dim::Origin => breakdown(
@@ -542,14 +543,6 @@ fn visit_values(dim: Dim, visit: &Visit, organisation: &str, measure: Measure) -
         ),
         Dim::Brochure | Dim::ReferralPartner | Dim::ReferralTheme => Vec::new(),
     }
-}
-
-fn age(band: AgeBand) -> String {
-    band.as_str().to_string()
-}
-
-fn gender(g: Gender) -> String {
-    g.as_str().to_string()
 }
 
 /// The units a visit gives a table of `spec`.
