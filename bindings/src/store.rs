@@ -18,8 +18,8 @@ use crate::error::{guard, panic_reason, OutreachError};
 use crate::log::TARGET;
 use crate::types::{
     arg, Brochure, BrochureView, DeviceName, EditRight, Enrollment, EntryPair, EntryRef, FetchReport,
-    FieldChange, FieldConflict, FromFfi, IntoFfi, IsoDate, LocalBrochureFile, MonthlyCount, Partner,
-    PartnerEdit, PartnerQuery, PartnerStatus, PartnerSummary, Region, Res, StaleEntry, StoreChanges,
+    FieldChange, FieldConflict, FromFfi, IntoFfi, IsoDate, LocalBrochureFile, MonthlyCount, OrgReport,
+    Partner, PartnerEdit, PartnerQuery, PartnerStatus, PartnerSummary, Region, Res, StaleEntry, StoreChanges,
     StoreConfig, SyncProgress, SyncReport, Visit, VisitDetails, VisitQuery,
 };
 
@@ -144,7 +144,12 @@ struct ObserverBridge(Arc<dyn StoreObserver>);
 impl oc::StoreObserver for ObserverBridge {
     fn on_change(&self, changes: &oc::StoreChanges) {
         // Document-only commits (sync bookkeeping) say nothing an app shows.
-        if changes.partners.is_empty() && changes.brochures.is_empty() && changes.visits.is_empty() {
+        if changes.partners.is_empty()
+            && changes.brochures.is_empty()
+            && changes.visits.is_empty()
+            && changes.suggestions.is_empty()
+            && !changes.report
+        {
             return;
         }
         // An error thrown by the app is its own business; a panic is contained by the core.
@@ -642,6 +647,15 @@ impl OutreachStore {
     /// This device's visits and people reached per month, overall and per theme.
     pub async fn visit_counts(&self) -> Res<Vec<MonthlyCount>> {
         self.run("visit_counts", |store| Ok(store.visit_counts()?)).await
+    }
+
+    /// The figures the hub published about this device's organisation, as it last sent them
+    /// with a sync: for each published table that breaks the network's figures down by
+    /// organisation, this organisation's row (a suppressed count is `null`). Only coordinators'
+    /// and admins' devices receive it (`null` until their first sync); no device receives its
+    /// colleagues' raw visit logs. Observers hear of a new one (`StoreChanges.report`).
+    pub async fn org_report(&self) -> Res<Option<OrgReport>> {
+        self.run("org_report", |store| Ok(store.org_report()?)).await
     }
 
     // ---- observing ----

@@ -13,6 +13,7 @@ use outreach_core::model::{
 };
 use outreach_core::privacy::PersonalDataSpan;
 use outreach_core::store::VisitQuery;
+use outreach_core::sync::protocol::OrgReport;
 use outreach_core::Store;
 
 use crate::error::{CliError, CliResult};
@@ -46,6 +47,10 @@ pub enum VisitsCommand {
     },
     /// Count visits and people reached per month, overall and per theme
     Stats {
+        /// Show the figures the hub published about this device's organisation instead (a
+        /// coordinator's device, as of its last sync)
+        #[arg(long)]
+        org: bool,
         /// Print the counts as JSON
         #[arg(long)]
         json: bool,
@@ -346,7 +351,15 @@ pub fn run(command: VisitsCommand, store: &Store, out: Out<'_>) -> CliResult {
                 visit_table(out, &visits)?;
             }
         }
-        VisitsCommand::Stats { json } => {
+        VisitsCommand::Stats { org: true, json } => {
+            let report = store.org_report()?;
+            if json {
+                output::json(out, serde_json::to_string_pretty(&report))?;
+            } else {
+                org_report(out, report.as_ref())?;
+            }
+        }
+        VisitsCommand::Stats { org: false, json } => {
             let counts = store.visit_counts()?;
             if json {
                 output::json(out, serde_json::to_string_pretty(&counts))?;
@@ -369,6 +382,56 @@ pub fn run(command: VisitsCommand, store: &Store, out: Out<'_>) -> CliResult {
             }
         }
     }
+    Ok(())
+}
+
+/// The organisation's report, table by table: a heading with the period, the dimension and
+/// what is counted, then one line per value; `x` for a suppressed count.
+fn org_report(out: Out<'_>, report: Option<&OrgReport>) -> CliResult {
+    let Some(report) = report else {
+        writeln!(
+            out,
+            "No report yet: the hub sends its published figures to coordinators' devices when they sync."
+        )?;
+        return Ok(());
+    };
+    if report.tables.is_empty() {
+        writeln!(
+            out,
+            "The hub has published no figures about {} yet.",
+            report.organisation
+        )?;
+        return Ok(());
+    }
+    let count = |c: Option<i64>| c.map_or_else(|| "x".to_owned(), |n| n.to_string());
+    writeln!(out, "Published figures of {}", report.organisation)?;
+    for t in &report.tables {
+        let by = t
+            .dimension
+            .as_deref()
+            .map(|d| format!(" by {d}"))
+            .unwrap_or_default();
+        writeln!(out)?;
+        writeln!(out, "{} · {}{by} · release {}", t.period, t.measure, t.release)?;
+        let mut table = Table::new(&[
+            t.dimension.as_deref().unwrap_or("").to_uppercase().as_str(),
+            "COUNT",
+        ])
+        .align_right(1);
+        for r in &t.rows {
+            table.row(vec![format!("  {}", r.value), count(r.count)]);
+        }
+        table.row(vec!["(all)".to_owned(), count(t.total)]);
+        table.write(out)?;
+        if !t.rows_add_up {
+            writeln!(out, "  (the rows overlap: they do not add up to the total)")?;
+        }
+    }
+    writeln!(
+        out,
+        "\nx: not published (fewer than {} people, or it would let a reader work out such a count).",
+        report.tables[0].threshold
+    )?;
     Ok(())
 }
 

@@ -197,6 +197,7 @@ fn main() {
         protocol: PROTOCOL_VERSION,
         known: None,
         roster: None,
+        report: None,
         format: AUTOMERGE_FORMAT.into(),
         docs: vec![DocPush {
             meta: Some(DocMeta::BrochureCatalog),

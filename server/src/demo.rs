@@ -166,6 +166,7 @@ impl Hub {
             protocol: PROTOCOL_VERSION,
             known: None,
             roster: None,
+            report: None,
             format: AUTOMERGE_FORMAT.into(),
             docs: vec![DocPush {
                 meta: Some(*log.meta()),

@@ -124,6 +124,7 @@ pub fn push_body(meta: DocMeta, changes: Vec<u8>) -> Vec<u8> {
         protocol: PROTOCOL_VERSION,
         known: None,
         roster: None,
+        report: None,
         format: AUTOMERGE_FORMAT.into(),
         docs: vec![DocPush {
             meta: Some(meta),

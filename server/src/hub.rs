@@ -74,6 +74,8 @@ pub(crate) struct Inner {
     pub validator: crate::validate::Validator,
     /// Who the administration calls of this process are recorded as, in the audit log.
     pub actor: crate::db::audit::Actor,
+    /// Each organisation's report, as its coordinators receive it.
+    pub reports: crate::org_report::ReportCache,
 }
 
 /// Running totals of this hub instance, for `/metrics`, benchmarks and tests.
@@ -198,6 +200,7 @@ impl Hub {
                 counters: Counters::default(),
                 tightened,
                 actor: crate::db::audit::Actor::operator(),
+                reports: Default::default(),
             }),
         }
     }

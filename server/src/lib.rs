@@ -35,6 +35,7 @@ mod http;
 mod hub;
 mod metrics;
 mod migrate;
+mod org_report;
 mod owner_only;
 mod report;
 mod seal;

@@ -591,6 +591,16 @@ fn units(spec: &[Dim], subject: Subject, measure: Measure, visit: &Visit, organi
 }
 
 /// Whether the values of `dim` partition the units of a table (else they overlap).
+/// Whether the cells along `dim` of a table counting `measure` add up to their margin.
+pub(crate) fn cells_add_up(dim: Dim, measure: Measure) -> bool {
+    let subject = match measure {
+        Measure::Copies => Subject::Copies,
+        Measure::Referrals => Subject::Referrals,
+        Measure::People | Measure::Visits => Subject::Visits,
+    };
+    adds_up(dim, subject, measure)
+}
+
 fn adds_up(dim: Dim, subject: Subject, measure: Measure) -> bool {
     match dim {
         Dim::Theme | Dim::Language => false,
@@ -1155,6 +1165,54 @@ impl Hub {
             out.push(table);
         }
         Ok(out)
+    }
+
+    /// Publishes, by itself, the standard tables ([`standard_tables`], under the default
+    /// rules) of each period that has been closed for `delay_days` days and that it has not
+    /// published yet: the last three months, the last quarter and the last year closed by then,
+    /// when they have visits. What `serve` does every hour, so that every organisation's
+    /// coordinators receive last month's figures without anyone asking for them; a device that
+    /// was offline at the end of the month has `delay_days` to sync its visits in. Later visits
+    /// give a new release only when the period is published again by hand (`report`), audited
+    /// against this one. Returns the periods published.
+    pub fn publish_due(&self, today: NaiveDate, delay_days: u32) -> Result<Vec<Period>> {
+        let cutoff = today
+            .checked_sub_days(chrono::Days::new(u64::from(delay_days)))
+            .unwrap_or(today);
+        let mut due = Vec::new();
+        let mut month = Period::last_month(cutoff);
+        for _ in 0..3 {
+            due.push(month);
+            month = Period::last_month(month.first_day());
+        }
+        let quarter = (cutoff.month0() / 3) as i32 - 1;
+        due.push(Period::Quarter {
+            year: cutoff.year() + quarter.div_euclid(4),
+            quarter: quarter.rem_euclid(4) as u32 + 1,
+        });
+        due.push(Period::Year(cutoff.year() - 1));
+        let mut published = Vec::new();
+        for period in due {
+            let key = format!(
+                "{period}/{}/{}",
+                Dim::Organisation.as_str(),
+                Measure::People.as_str()
+            );
+            let first = Month::of(period.first_day()).to_string();
+            let last = Month::of(period.end().pred_opt().unwrap_or_default()).to_string();
+            let (done, logs) = self.inner.db.read(|tx| {
+                Ok::<_, Error>((
+                    !ledger::releases(tx, &key)?.is_empty(),
+                    docs::has_visit_logs_between(tx, &first, &last)?,
+                ))
+            })?;
+            if done || !logs {
+                continue;
+            }
+            self.reports(&standard_tables(period, Protection::default()))?;
+            published.push(period);
+        }
+        Ok(published)
     }
 
     /// Every stored visit of `period`, with its organisation's name.

@@ -78,7 +78,7 @@ pub use oc::model::{
 };
 pub use oc::privacy::PersonalDataKind;
 pub use oc::store::{BrochureView, EditRight, Entry, MonthlyCount, PartnerSummary, StaleEntry, VisitQuery};
-pub use oc::sync::protocol::{DeviceName, Role};
+pub use oc::sync::protocol::{DeviceName, OrgReport, PublishedCount, PublishedTable, Role};
 pub use oc::{
     DocumentRefusal, Enrollment, FetchReport, LocalBrochureFile, SyncPhase,
     SyncProgressUpdate as SyncProgress, SyncReport,
@@ -287,10 +287,12 @@ pub struct StoreChanges {
     pub visits: Vec<String>,
     /// Suggestions made or answered.
     pub suggestions: Vec<String>,
+    /// The organisation's report was replaced by a new one from the hub (`orgReport()`).
+    pub report: bool,
 }
 
 // The documents written are sync bookkeeping, not something an app shows.
-convert!(StoreChanges <= oc::StoreChanges { partners, brochures, visits, suggestions; documents });
+convert!(StoreChanges <= oc::StoreChanges { partners, brochures, visits, suggestions, report; documents });
 
 /// How a store is opened and synced.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]

@@ -71,6 +71,7 @@ impl Store {
                 docs: Vec::new(),
                 known,
                 roster: self.roster_version()?,
+                report: self.report_version()?,
             },
             documents_with_changes: 0,
             changes: 0,

@@ -13,6 +13,7 @@ mod index;
 mod open;
 mod query;
 mod recover;
+mod report;
 mod roster;
 mod suggestions;
 pub use roster::EditRight;
@@ -67,6 +68,9 @@ pub struct StoreChanges {
     pub suggestions: Vec<crate::model::SuggestionId>,
     /// Documents written.
     pub documents: Vec<DocId>,
+    /// The organisation's report was replaced by a new one from the hub
+    /// ([`Store::org_report`]).
+    pub report: bool,
 }
 
 impl StoreChanges {
@@ -77,6 +81,7 @@ impl StoreChanges {
             && self.visits.is_empty()
             && self.suggestions.is_empty()
             && self.documents.is_empty()
+            && !self.report
     }
 
     fn extend(&mut self, other: StoreChanges) {
@@ -85,6 +90,7 @@ impl StoreChanges {
         self.visits.extend(other.visits);
         self.suggestions.extend(other.suggestions);
         self.documents.extend(other.documents);
+        self.report |= other.report;
     }
 }
 

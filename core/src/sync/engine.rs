@@ -214,6 +214,9 @@ impl<'a> Engine<'a> {
         if let Some(roster) = &response.roster {
             self.store.put_roster(roster)?;
         }
+        if let Some(report) = &response.report {
+            self.store.put_report(report)?;
+        }
         self.store.record_hub_state(response.state)?;
         Ok(recovered)
     }

@@ -167,6 +167,10 @@ pub struct SyncRequest {
     /// when its own differs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roster: Option<u64>,
+    /// The version of the [`ReportDocument`] the device holds: the hub sends its
+    /// organisation's report again only when it changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<u64>,
 }
 
 /// A device of the network as histories and conflicts name it: what the hub knows of it, never
@@ -220,6 +224,94 @@ pub struct Stewardship {
     /// Whether the device told may edit the section (a steward's coordinator, or an admin):
     /// else it suggests changes.
     pub may_edit: bool,
+}
+
+/// An organisation's published figures, as the hub delivers them to its coordinators with a
+/// sync: the hub alone writes it (it is never pushed back, and no device's change can reach
+/// it), replaced whole when a table is published again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportDocument {
+    /// The hub's version of it: the device names it in its next request.
+    pub version: u64,
+    /// The figures.
+    pub report: OrgReport,
+}
+
+/// The figures the hub published about one organisation (server/REPORTS.md): for each
+/// published table that breaks the network's figures down by organisation, this
+/// organisation's row, as published (a suppressed count is `None`, never a number). Only counts
+/// a reader of the network's tables already has: nothing here is more detailed than them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct OrgReport {
+    /// The organisation's name.
+    pub organisation: String,
+    /// The tables, newest period first, then by dimension and measure.
+    pub tables: Vec<PublishedTable>,
+}
+
+/// One published table of an organisation's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PublishedTable {
+    /// The period: a month `2026-11`, a quarter `2026-Q4` or a year `2026`.
+    pub period: String,
+    /// What the rows break the total down by (`theme`, `municipality`, `age_band`...; the
+    /// codes of `outreach-hub report --help`); `None` for the organisation's total alone.
+    pub dimension: Option<String>,
+    /// What is counted: `people`, `visits`, `copies` (brochures given) or `referrals`.
+    pub measure: String,
+    /// Which release of the table (1 for the first; a later one after late visits).
+    pub release: i32,
+    /// Counts from 1 to `threshold - 1` are never published.
+    pub threshold: i32,
+    /// No suppressed count can be narrowed to an interval narrower than this.
+    pub protection_level: i32,
+    /// The rows, by value of the dimension.
+    pub rows: Vec<PublishedCount>,
+    /// The organisation's total, if published.
+    pub total: Option<i64>,
+    /// Whether the rows add up to the total; else they overlap (a visit about two themes
+    /// counts under both) and must not be summed.
+    pub rows_add_up: bool,
+}
+
+/// One count of a published table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PublishedCount {
+    /// The value of the dimension (a theme code, a municipality, `(not recorded)`...).
+    pub value: String,
+    /// The count, or `None` where it is suppressed.
+    pub count: Option<i64>,
+}
+
+/// Most tables a report may hold, most rows a table may have and longest a label may be: what
+/// a device takes from a hub is bounded too.
+pub const MAX_REPORT_TABLES: usize = 2_000;
+/// See [`MAX_REPORT_TABLES`].
+pub const MAX_REPORT_ROWS: usize = 5_000;
+/// See [`MAX_REPORT_TABLES`].
+pub const MAX_REPORT_LABEL: usize = 200;
+
+impl OrgReport {
+    /// Whether the report is within the bounds a device accepts: so many tables, rows and
+    /// characters at most, and no negative count.
+    pub fn within_bounds(&self) -> bool {
+        let label = |s: &str| s.chars().count() <= MAX_REPORT_LABEL;
+        label(&self.organisation)
+            && self.tables.len() <= MAX_REPORT_TABLES
+            && self.tables.iter().all(|t| {
+                t.rows.len() <= MAX_REPORT_ROWS
+                    && label(&t.period)
+                    && label(&t.measure)
+                    && t.dimension.as_deref().is_none_or(label)
+                    && t.total.is_none_or(|n| n >= 0)
+                    && t.rows
+                        .iter()
+                        .all(|r| label(&r.value) && r.count.is_none_or(|n| n >= 0))
+            })
+    }
 }
 
 /// Most devices a roster may list: what a device takes from a hub is bounded too.
@@ -327,6 +419,10 @@ pub struct SyncResponse {
     /// The names of the devices this device may see, when its roster is not the hub's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roster: Option<Roster>,
+    /// The device's organisation's published figures, when the version it holds is not the
+    /// hub's (coordinators and admins; the empty report for a field worker's device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportDocument>,
 }
 
 /// A digest of a set of documents at given heads (16 bytes of SHA-256): what a device and the
@@ -600,6 +696,7 @@ mod tests {
             ],
             known: Some(StateDigest([3; 16])),
             roster: Some(12),
+            report: Some(3),
         };
         assert_eq!(decode::<SyncRequest>(&encode(&req)).unwrap(), req);
         let err = ErrorBody {
@@ -621,9 +718,39 @@ mod tests {
         let answer = SyncResponse {
             state: Some(StateDigest([5; 16])),
             list_all: true,
+            report: Some(ReportDocument {
+                version: 9,
+                report: OrgReport {
+                    organisation: "CAW Limburg".into(),
+                    tables: vec![PublishedTable {
+                        period: "2026-11".into(),
+                        dimension: Some("theme".into()),
+                        measure: "people".into(),
+                        release: 1,
+                        threshold: 5,
+                        protection_level: 3,
+                        rows: vec![
+                            PublishedCount {
+                                value: "medical".into(),
+                                count: Some(12),
+                            },
+                            PublishedCount {
+                                value: "housing".into(),
+                                count: None,
+                            },
+                        ],
+                        total: Some(15),
+                        rows_add_up: false,
+                    }],
+                },
+            }),
             ..SyncResponse::default()
         };
         assert_eq!(decode::<SyncResponse>(&encode(&answer)).unwrap(), answer);
+        assert!(answer.report.as_ref().unwrap().report.within_bounds());
+        let mut negative = answer.report.unwrap().report;
+        negative.tables[0].rows[1].count = Some(-1);
+        assert!(!negative.within_bounds(), "a negative count is out of bounds");
     }
 
     #[test]

@@ -944,6 +944,15 @@ public protocol OutreachStoreProtocol: AnyObject, Sendable {
     func markVerified(partnerId: String, on: IsoDate, by: String) async throws 
     
     /**
+     * The figures the hub published about this device's organisation, as it last sent them
+     * with a sync: for each published table that breaks the network's figures down by
+     * organisation, this organisation's row (a suppressed count is `null`). Only coordinators'
+     * and admins' devices receive it (`null` until their first sync); no device receives its
+     * colleagues' raw visit logs. Observers hear of a new one (`StoreChanges.report`).
+     */
+    func orgReport() async throws  -> OrgReport?
+    
+    /**
      * A partner's full entry.
      */
     func partner(partnerId: String) async throws  -> Partner
@@ -1498,6 +1507,29 @@ open func markVerified(partnerId: String, on: IsoDate, by: String)async throws  
             completeFunc: ffi_outreach_ffi_rust_future_complete_void,
             freeFunc: ffi_outreach_ffi_rust_future_free_void,
             liftFunc: { $0 },
+            errorHandler: FfiConverterTypeOutreachError_lift
+        )
+}
+    
+    /**
+     * The figures the hub published about this device's organisation, as it last sent them
+     * with a sync: for each published table that breaks the network's figures down by
+     * organisation, this organisation's row (a suppressed count is `null`). Only coordinators'
+     * and admins' devices receive it (`null` until their first sync); no device receives its
+     * colleagues' raw visit logs. Observers hear of a new one (`StoreChanges.report`).
+     */
+open func orgReport()async throws  -> OrgReport?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_outreach_ffi_fn_method_outreachstore_org_report(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_outreach_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_outreach_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_outreach_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeOrgReport.lift,
             errorHandler: FfiConverterTypeOutreachError_lift
         )
 }
@@ -4179,6 +4211,10 @@ public struct StoreChanges: Equatable, Hashable {
      * Suggestions made or answered.
      */
     public let suggestions: [String]
+    /**
+     * The organisation's report was replaced by a new one from the hub (`orgReport()`).
+     */
+    public let report: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4194,11 +4230,15 @@ public struct StoreChanges: Equatable, Hashable {
          */visits: [String], 
         /**
          * Suggestions made or answered.
-         */suggestions: [String]) {
+         */suggestions: [String], 
+        /**
+         * The organisation's report was replaced by a new one from the hub (`orgReport()`).
+         */report: Bool) {
         self.partners = partners
         self.brochures = brochures
         self.visits = visits
         self.suggestions = suggestions
+        self.report = report
     }
 
     
@@ -4220,7 +4260,8 @@ public struct FfiConverterTypeStoreChanges: FfiConverterRustBuffer {
                 partners: FfiConverterSequenceString.read(from: &buf), 
                 brochures: FfiConverterSequenceString.read(from: &buf), 
                 visits: FfiConverterSequenceString.read(from: &buf), 
-                suggestions: FfiConverterSequenceString.read(from: &buf)
+                suggestions: FfiConverterSequenceString.read(from: &buf), 
+                report: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -4229,6 +4270,7 @@ public struct FfiConverterTypeStoreChanges: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.brochures, into: &buf)
         FfiConverterSequenceString.write(value.visits, into: &buf)
         FfiConverterSequenceString.write(value.suggestions, into: &buf)
+        FfiConverterBool.write(value.report, into: &buf)
     }
 }
 
@@ -6207,6 +6249,30 @@ fileprivate struct FfiConverterOptionTypeLocalBrochureFile: FfiConverterRustBuff
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeOrgReport: FfiConverterRustBuffer {
+    typealias SwiftType = OrgReport?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeOrgReport.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeOrgReport.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeGeoPoint: FfiConverterRustBuffer {
     typealias SwiftType = GeoPoint?
 
@@ -7166,6 +7232,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_mark_verified() != 63183) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_outreach_ffi_checksum_method_outreachstore_org_report() != 61415) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_outreach_ffi_checksum_method_outreachstore_partner() != 35546) {

@@ -2094,6 +2094,78 @@ public func FfiConverterTypeMonthlyCount_lower(_ value: MonthlyCount) -> RustBuf
 
 
 /**
+ * The figures the hub published about one organisation (server/REPORTS.md): for each
+ * published table that breaks the network's figures down by organisation, this
+ * organisation's row, as published (a suppressed count is `None`, never a number). Only counts
+ * a reader of the network's tables already has: nothing here is more detailed than them.
+ */
+public struct OrgReport: Equatable, Hashable {
+    /**
+     * The organisation's name.
+     */
+    public let organisation: String
+    /**
+     * The tables, newest period first, then by dimension and measure.
+     */
+    public let tables: [PublishedTable]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The organisation's name.
+         */organisation: String, 
+        /**
+         * The tables, newest period first, then by dimension and measure.
+         */tables: [PublishedTable]) {
+        self.organisation = organisation
+        self.tables = tables
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OrgReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOrgReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OrgReport {
+        return
+            try OrgReport(
+                organisation: FfiConverterString.read(from: &buf), 
+                tables: FfiConverterSequenceTypePublishedTable.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OrgReport, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.organisation, into: &buf)
+        FfiConverterSequenceTypePublishedTable.write(value.tables, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgReport_lift(_ buf: RustBuffer) throws -> OrgReport {
+    return try FfiConverterTypeOrgReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgReport_lower(_ value: OrgReport) -> RustBuffer {
+    return FfiConverterTypeOrgReport.lower(value)
+}
+
+
+/**
  * What search results show of a partner, stored ready-made beside the full entry.
  */
 public struct PartnerSummary: Equatable, Hashable {
@@ -2352,6 +2424,218 @@ public func FfiConverterTypePhone_lift(_ buf: RustBuffer) throws -> Phone {
 #endif
 public func FfiConverterTypePhone_lower(_ value: Phone) -> RustBuffer {
     return FfiConverterTypePhone.lower(value)
+}
+
+
+/**
+ * One count of a published table.
+ */
+public struct PublishedCount: Equatable, Hashable {
+    /**
+     * The value of the dimension (a theme code, a municipality, `(not recorded)`...).
+     */
+    public let value: String
+    /**
+     * The count, or `None` where it is suppressed.
+     */
+    public let count: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The value of the dimension (a theme code, a municipality, `(not recorded)`...).
+         */value: String, 
+        /**
+         * The count, or `None` where it is suppressed.
+         */count: Int64?) {
+        self.value = value
+        self.count = count
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PublishedCount: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePublishedCount: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PublishedCount {
+        return
+            try PublishedCount(
+                value: FfiConverterString.read(from: &buf), 
+                count: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PublishedCount, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.value, into: &buf)
+        FfiConverterOptionInt64.write(value.count, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePublishedCount_lift(_ buf: RustBuffer) throws -> PublishedCount {
+    return try FfiConverterTypePublishedCount.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePublishedCount_lower(_ value: PublishedCount) -> RustBuffer {
+    return FfiConverterTypePublishedCount.lower(value)
+}
+
+
+/**
+ * One published table of an organisation's report.
+ */
+public struct PublishedTable: Equatable, Hashable {
+    /**
+     * The period: a month `2026-11`, a quarter `2026-Q4` or a year `2026`.
+     */
+    public let period: String
+    /**
+     * What the rows break the total down by (`theme`, `municipality`, `age_band`...; the
+     * codes of `outreach-hub report --help`); `None` for the organisation's total alone.
+     */
+    public let dimension: String?
+    /**
+     * What is counted: `people`, `visits`, `copies` (brochures given) or `referrals`.
+     */
+    public let measure: String
+    /**
+     * Which release of the table (1 for the first; a later one after late visits).
+     */
+    public let release: Int32
+    /**
+     * Counts from 1 to `threshold - 1` are never published.
+     */
+    public let threshold: Int32
+    /**
+     * No suppressed count can be narrowed to an interval narrower than this.
+     */
+    public let protectionLevel: Int32
+    /**
+     * The rows, by value of the dimension.
+     */
+    public let rows: [PublishedCount]
+    /**
+     * The organisation's total, if published.
+     */
+    public let total: Int64?
+    /**
+     * Whether the rows add up to the total; else they overlap (a visit about two themes
+     * counts under both) and must not be summed.
+     */
+    public let rowsAddUp: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The period: a month `2026-11`, a quarter `2026-Q4` or a year `2026`.
+         */period: String, 
+        /**
+         * What the rows break the total down by (`theme`, `municipality`, `age_band`...; the
+         * codes of `outreach-hub report --help`); `None` for the organisation's total alone.
+         */dimension: String?, 
+        /**
+         * What is counted: `people`, `visits`, `copies` (brochures given) or `referrals`.
+         */measure: String, 
+        /**
+         * Which release of the table (1 for the first; a later one after late visits).
+         */release: Int32, 
+        /**
+         * Counts from 1 to `threshold - 1` are never published.
+         */threshold: Int32, 
+        /**
+         * No suppressed count can be narrowed to an interval narrower than this.
+         */protectionLevel: Int32, 
+        /**
+         * The rows, by value of the dimension.
+         */rows: [PublishedCount], 
+        /**
+         * The organisation's total, if published.
+         */total: Int64?, 
+        /**
+         * Whether the rows add up to the total; else they overlap (a visit about two themes
+         * counts under both) and must not be summed.
+         */rowsAddUp: Bool) {
+        self.period = period
+        self.dimension = dimension
+        self.measure = measure
+        self.release = release
+        self.threshold = threshold
+        self.protectionLevel = protectionLevel
+        self.rows = rows
+        self.total = total
+        self.rowsAddUp = rowsAddUp
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PublishedTable: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePublishedTable: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PublishedTable {
+        return
+            try PublishedTable(
+                period: FfiConverterString.read(from: &buf), 
+                dimension: FfiConverterOptionString.read(from: &buf), 
+                measure: FfiConverterString.read(from: &buf), 
+                release: FfiConverterInt32.read(from: &buf), 
+                threshold: FfiConverterInt32.read(from: &buf), 
+                protectionLevel: FfiConverterInt32.read(from: &buf), 
+                rows: FfiConverterSequenceTypePublishedCount.read(from: &buf), 
+                total: FfiConverterOptionInt64.read(from: &buf), 
+                rowsAddUp: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PublishedTable, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.period, into: &buf)
+        FfiConverterOptionString.write(value.dimension, into: &buf)
+        FfiConverterString.write(value.measure, into: &buf)
+        FfiConverterInt32.write(value.release, into: &buf)
+        FfiConverterInt32.write(value.threshold, into: &buf)
+        FfiConverterInt32.write(value.protectionLevel, into: &buf)
+        FfiConverterSequenceTypePublishedCount.write(value.rows, into: &buf)
+        FfiConverterOptionInt64.write(value.total, into: &buf)
+        FfiConverterBool.write(value.rowsAddUp, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePublishedTable_lift(_ buf: RustBuffer) throws -> PublishedTable {
+    return try FfiConverterTypePublishedTable.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePublishedTable_lower(_ value: PublishedTable) -> RustBuffer {
+    return FfiConverterTypePublishedTable.lower(value)
 }
 
 
@@ -5039,6 +5323,30 @@ fileprivate struct FfiConverterOptionInt32: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
     typealias SwiftType = Double?
 
@@ -5324,6 +5632,56 @@ fileprivate struct FfiConverterSequenceTypeMonth: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeMonth.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePublishedCount: FfiConverterRustBuffer {
+    typealias SwiftType = [PublishedCount]
+
+    public static func write(_ value: [PublishedCount], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePublishedCount.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PublishedCount] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PublishedCount]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePublishedCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePublishedTable: FfiConverterRustBuffer {
+    typealias SwiftType = [PublishedTable]
+
+    public static func write(_ value: [PublishedTable], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePublishedTable.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PublishedTable] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PublishedTable]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePublishedTable.read(from: &buf))
         }
         return seq
     }

@@ -58,8 +58,42 @@ pub(super) struct ServeArgs {
     /// CPU seconds one document's validation may use [default: 10]
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     validator_cpu_seconds: Option<u64>,
+    /// Days after a month, quarter or year ends before the hub publishes its standard tables
+    /// by itself (what coordinators' devices receive as their organisation's report); devices
+    /// offline at the end of the month have this long to sync
+    #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=365))]
+    publish_after_days: u32,
+    /// Never publish reports by itself: only `outreach-hub report` publishes
+    #[arg(long)]
+    no_auto_publish: bool,
     #[command(flatten)]
     connections: ConnectionArgs,
+}
+
+/// How often `serve` looks for periods due to be published.
+const PUBLISH_CHECK: Duration = Duration::from_secs(3600);
+
+/// Publishes the periods due, every [`PUBLISH_CHECK`], off the async workers; a failure is
+/// logged and tried again at the next check.
+async fn publish_when_due(hub: outreach_hub::Hub, delay_days: u32) {
+    let mut tick = tokio::time::interval(PUBLISH_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let hub = hub.clone();
+        let today = chrono::Utc::now().date_naive();
+        match tokio::task::spawn_blocking(move || hub.publish_due(today, delay_days)).await {
+            Ok(Ok(periods)) => {
+                for period in periods {
+                    tracing::info!(target: outreach_hub::log_targets::HUB, %period, "reports published");
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(target: outreach_hub::log_targets::HUB, error = %e, "reports not published")
+            }
+            Err(_) => tracing::warn!(target: outreach_hub::log_targets::HUB, "report publication failed"),
+        }
+    }
 }
 
 /// The connection and request limits of `serve` (see the "Limits" section of the README).
@@ -204,6 +238,7 @@ pub(super) fn serve(args: ServeArgs) -> CliResult {
             out.flush()?;
         }
         tracing::info!(target: outreach_hub::log_targets::HUB, url = %server.url(), data = %hub.location(), "hub serving");
+        let publisher = (!args.no_auto_publish).then(|| tokio::spawn(publish_when_due(hub.clone(), args.publish_after_days)));
         let trigger = server.shutdown_trigger();
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -211,6 +246,9 @@ pub(super) fn serve(args: ServeArgs) -> CliResult {
             trigger.trigger();
         });
         server.stopped().await?;
+        if let Some(publisher) = publisher {
+            publisher.abort();
+        }
         if let Some((_, task)) = operator {
             let _ = stop_operator.send(());
             let _ = task.await;

@@ -171,6 +171,16 @@ pub(crate) fn visit_log_rows_between(
     .collect()
 }
 
+/// Whether any visit log of a month from `first` to `last` (`YYYY-MM`) is stored.
+pub(crate) fn has_visit_logs_between(conn: &Tx<'_>, first: &str, last: &str) -> Result<bool> {
+    Ok(conn
+        .query_opt(
+            "SELECT 1 FROM documents WHERE kind = 'visit_log' AND month >= ?1 AND month <= ?2 LIMIT 1",
+            params![first, last],
+        )?
+        .is_some())
+}
+
 /// The stored chunks of a document, concatenated: a valid Automerge document.
 pub(crate) fn bytes(conn: &Tx<'_>, pk: i64) -> Result<Vec<u8>> {
     let mut out = Vec::new();

@@ -24,7 +24,7 @@ use crate::auth::Caller;
 use crate::config::HubConfig;
 use crate::db::devices;
 use crate::db::states::{self, DeviceState};
-use crate::db::{docs, now};
+use crate::db::{docs, now, params};
 use crate::error::{ApiError, Error};
 use crate::hub::{Counters, Inner};
 use crate::seal::Sealer;
@@ -280,6 +280,20 @@ pub(crate) fn sync(hub: &Inner, caller: &Caller, req: &SyncRequest) -> Result<Sy
                 devices: devices::roster(conn, caller)?,
                 stewardship,
             });
+        }
+        // An organisation's figures reach its coordinators as published tables, never as
+        // its devices' raw visit logs.
+        if caller.role.edits_directory() && !caller.retired {
+            let org_name: String = conn
+                .query_one(
+                    "SELECT name FROM organisations WHERE id = ?1",
+                    params![caller.org],
+                )?
+                .get(0)?;
+            let report = hub.reports.report_of(conn, &org_name)?;
+            if req.report != Some(report.version) {
+                response.report = Some(report);
+            }
         }
         let current = match response.state {
             Some(digest) if state.is_some() && remembered != Some(digest) => {

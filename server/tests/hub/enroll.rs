@@ -237,6 +237,7 @@ on_both_backends! {
             protocol: PROTOCOL_VERSION,
             known: None,
             roster: None,
+            report: None,
             format: AUTOMERGE_FORMAT.into(),
             docs: Vec::new(),
         });

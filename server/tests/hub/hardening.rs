@@ -346,6 +346,7 @@ async fn decompression_bombs_are_refused_without_the_memory_they_claim() {
             protocol: PROTOCOL_VERSION,
             known: None,
             roster: None,
+            report: None,
             format: outreach_core::sync::protocol::AUTOMERGE_FORMAT.into(),
             docs: vec![outreach_core::sync::protocol::DocPush {
                 meta: Some(meta),

@@ -658,3 +658,179 @@ on_both_backends! {
         }
     }
 }
+
+/// The row of `org` in a published table broken down by organisation, as the organisation's
+/// report must carry it: `(value, count)` per value of the other dimension, and the total.
+fn row_of(t: &Table, org: &str) -> (Vec<(String, Option<u64>)>, Option<u64>) {
+    let pos = t.dims.iter().position(|d| *d == Dim::Organisation).unwrap();
+    match (pos, t.dims.len()) {
+        (0, 1) => {
+            let i = t.rows.iter().position(|r| r == org).unwrap();
+            (Vec::new(), t.cells[i][0].value())
+        }
+        (0, _) => {
+            let i = t.rows.iter().position(|r| r == org).unwrap();
+            let cells = t
+                .cols
+                .iter()
+                .zip(&t.cells[i])
+                .map(|(c, n)| (c.clone(), n.value()))
+                .collect();
+            (cells, t.row_margins[i].value())
+        }
+        _ => {
+            let j = t.cols.iter().position(|c| c == org).unwrap();
+            let cells = t
+                .rows
+                .iter()
+                .zip(&t.cells)
+                .map(|(r, row)| (r.clone(), row[j].value()))
+                .collect();
+            (cells, t.col_margins[j].value())
+        }
+    }
+}
+
+on_both_backends! {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn coordinators_receive_their_organisations_published_rows_and_nothing_else() {
+        use outreach_core::sync::protocol::OrgReport;
+        let hub = TestHub::start().await;
+        let brochures = [BrochureId::random(), BrochureId::random()];
+        let partners = [PartnerId::random()];
+        let mut seeds = Seeds(1202);
+        for (org, n) in [(&hub.org_a, 50), (&hub.org_b, 30)] {
+            let mut device = hub.device(org, Role::Fieldworker).await;
+            for v in seeded_visits(&mut seeds, n, &brochures, &partners) {
+                device.log_details(&v);
+            }
+            device.sync(&hub).await;
+        }
+        let mut coordinator = hub.device(&hub.org_a, Role::Coordinator).await;
+        let mut field = hub.device(&hub.org_a, Role::Fieldworker).await;
+        let mut other = hub.device(&hub.org_b, Role::Admin).await;
+
+        // Nothing published yet: an empty report, which a second sync does not send again.
+        let first = coordinator.sync(&hub).await.report.expect("a coordinator receives a report");
+        assert_eq!(first.report.organisation, "Fedasil");
+        assert!(first.report.tables.is_empty(), "{:?}", first.report);
+        let mut req = coordinator.request();
+        req.report = Some(first.version);
+        assert_eq!(coordinator.send(&hub, &req).await.unwrap().report, None, "the same version is not sent again");
+
+        let period: Period = "2026-11".parse().unwrap();
+        let spec = |dims: &[Dim], measure| TableSpec { dims: dims.to_vec(), period, measure, protection: Protection::default() };
+        let specs = [
+            spec(&[Dim::Organisation], Measure::People),
+            // Also published as the margins of the visits by municipality.
+            spec(&[Dim::Organisation], Measure::Visits),
+            spec(&[Dim::Organisation, Dim::Theme], Measure::People),
+            spec(&[Dim::Organisation, Dim::Municipality], Measure::Visits),
+            spec(&[Dim::Month, Dim::Organisation], Measure::People),
+            spec(&[Dim::Brochure, Dim::Organisation], Measure::People),
+            // Not broken down by organisation: in no organisation's report.
+            spec(&[Dim::Theme], Measure::People),
+            spec(&[Dim::Setting, Dim::Activity], Measure::People),
+        ];
+        let tables = hub.hub.reports(&specs).unwrap();
+
+        let check = |report: &OrgReport, org: &str| {
+            assert_eq!(report.organisation, org);
+            let by_org: Vec<&Table> = tables.iter().filter(|t| t.dims.contains(&Dim::Organisation)).collect();
+            assert_eq!(report.tables.len(), by_org.len(), "{report:?}");
+            let mut suppressed = 0;
+            for t in by_org {
+                let other_dim = t.dims.iter().find(|d| **d != Dim::Organisation).map(|d| d.as_str().to_string());
+                let got = report
+                    .tables
+                    .iter()
+                    .find(|r| r.dimension == other_dim && r.measure == t.measure.as_str())
+                    .unwrap_or_else(|| panic!("no {other_dim:?} {} table in {report:?}", t.measure.as_str()));
+                assert_eq!(got.period, "2026-11");
+                assert_eq!((got.release, got.threshold, got.protection_level), (1, 5, t.protection_level as i32));
+                let (cells, total) = row_of(t, org);
+                let rows: Vec<(String, Option<u64>)> =
+                    got.rows.iter().map(|r| (r.value.clone(), r.count.map(|n| n as u64))).collect();
+                assert_eq!(rows, cells, "{org}: {t}");
+                assert_eq!(got.total.map(|n| n as u64), total);
+                assert_eq!(got.rows_add_up, got.dimension.as_deref() != Some("theme"), "{got:?}");
+                suppressed += rows.iter().filter(|(_, n)| n.is_none()).count();
+                // Published counts only: none from 1 to k - 1.
+                assert!(rows.iter().all(|(_, n)| n.is_none_or(|n| n == 0 || n >= 5)), "{rows:?}");
+            }
+            suppressed
+        };
+        let report = coordinator.sync(&hub).await.report.expect("a new report after a publication");
+        assert_ne!(report.version, first.version);
+        let suppressed = check(&report.report, "Fedasil");
+        assert!(suppressed > 0, "the seeds leave small cells, suppressed in the report too");
+        let json = serde_json::to_string(&report.report).unwrap();
+        assert!(!json.contains("Caritas"), "another organisation's row is not sent: {json}");
+
+        // Another organisation's admin gets its own rows; a field worker's device none.
+        let theirs = other.sync(&hub).await.report.unwrap();
+        check(&theirs.report, "Caritas International");
+        assert!(field.sync(&hub).await.report.is_none(), "a field worker's device receives no report");
+
+        // Publishing the same counts again changes nothing: the version stays.
+        hub.hub.reports(&specs).unwrap();
+        let mut req = coordinator.request();
+        req.report = Some(report.version);
+        assert_eq!(coordinator.send(&hub, &req).await.unwrap().report, None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hub_publishes_a_closed_month_by_itself_once_its_devices_had_time_to_sync() {
+    let hub = TestHub::start().await;
+    let brochures = [BrochureId::random()];
+    let partners = [PartnerId::random()];
+    let mut device = hub.device(&hub.org_a, Role::Fieldworker).await;
+    for v in seeded_visits(&mut Seeds(99), 30, &brochures, &partners) {
+        device.log_details(&v);
+    }
+    device.sync(&hub).await;
+    let mut coordinator = hub.device(&hub.org_a, Role::Coordinator).await;
+    let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    // November's devices have a week to sync: not published on the 7th.
+    assert_eq!(hub.hub.publish_due(day(7), 7).unwrap(), Vec::<Period>::new());
+    assert!(coordinator
+        .sync(&hub)
+        .await
+        .report
+        .unwrap()
+        .report
+        .tables
+        .is_empty());
+    // On the 8th, November's standard tables (the months before had no visits: not published).
+    assert_eq!(
+        hub.hub.publish_due(day(8), 7).unwrap(),
+        vec!["2026-11".parse::<Period>().unwrap()]
+    );
+    let report = coordinator
+        .sync(&hub)
+        .await
+        .report
+        .expect("the published figures")
+        .report;
+    let standard = outreach_hub::standard_tables("2026-11".parse().unwrap(), Protection::default());
+    let by_org = standard
+        .iter()
+        .filter(|s| s.dims.contains(&Dim::Organisation))
+        .count();
+    // Each table by organisation, and the one-way tables of visits and copies that margins of
+    // two-way ones published too.
+    assert!(
+        report.tables.len() >= by_org,
+        "{} tables of {by_org}",
+        report.tables.len()
+    );
+    let people = report
+        .tables
+        .iter()
+        .find(|t| t.dimension.is_none() && t.measure == "people")
+        .expect("the organisation's total");
+    assert!(people.total.unwrap() >= 30, "{people:?}");
+    // Once published, not again by itself.
+    assert_eq!(hub.hub.publish_due(day(9), 7).unwrap(), Vec::<Period>::new());
+}

@@ -71,6 +71,7 @@ fn empty_request() -> SyncRequest {
         protocol: PROTOCOL_VERSION,
         known: None,
         roster: None,
+        report: None,
         format: AUTOMERGE_FORMAT.into(),
         docs: Vec::new(),
     }

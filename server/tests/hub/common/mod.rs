@@ -623,6 +623,7 @@ impl TestDevice {
             protocol: PROTOCOL_VERSION,
             known: None,
             roster: None,
+            report: None,
             format: AUTOMERGE_FORMAT.into(),
             docs: ids.into_iter().map(|id| self.push(id)).collect(),
         }

@@ -75,6 +75,7 @@ fn steady_request(state: Option<StateDigest>) -> Vec<u8> {
         protocol: PROTOCOL_VERSION,
         known: state,
         roster: None,
+        report: None,
         format: AUTOMERGE_FORMAT.into(),
         docs: Vec::new(),
     })

@@ -843,6 +843,53 @@ fun registerTests(h: Harness) {
         assertEquals(listOf(own), allVisits(coordinator.store).map { it.id })
     }
 
+    h.test("a_coordinator_reads_its_organisations_report_from_the_report_document") {
+        val fieldworker = enrolled("report-field", "fieldworker")
+        val coordinator = enrolled("report-coord", "coordinator")
+        // Nothing published for this device yet: the report the hub sent is empty, or none.
+        coordinator.store.sync()
+        val lastMonth = today.withDayOfMonth(1).minusDays(1)
+        val period = lastMonth.toString().substring(0, 7)
+        for ((people, theme) in listOf(7 to Theme.MEDICAL, 9 to Theme.MEDICAL, 6 to Theme.SHELTER, 2 to Theme.LEGAL)) {
+            fieldworker.store.logVisit(visitDetails(date = lastMonth, people = people, themes = listOf(theme)))
+        }
+        assertTrue(fieldworker.store.sync().documentsPushed >= 1)
+        // The operator publishes last month's people by organisation and theme.
+        val csv = HubCli.run("report", "--data", Env.hubData, "--table", "org,theme", "--period", period, "--format", "csv")
+        val published = csv.lines().drop(1).filter { it.isNotBlank() }.map { it.split(",") }
+            .filter { it[1] == Env.org }
+            .associate { it[2] to it[3].toLongOrNull() }
+        assertTrue(published.isNotEmpty(), "the organisation's row: $csv")
+
+        val observer = RecordingObserver()
+        coordinator.store.subscribe(observer).use {
+            coordinator.store.sync()
+            eventually(what = "the new report's change") { observer.changes.any { it.report } }
+        }
+        val report = assertNotNull(coordinator.store.orgReport(), "a coordinator's device holds the report")
+        assertEquals(Env.org, report.organisation)
+        val byTheme = assertNotNull(
+            report.tables.firstOrNull { it.period == period && it.dimension == "theme" && it.measure == "people" },
+            "last month's people by theme: $report",
+        )
+        assertFalse(byTheme.rowsAddUp, "a visit about two themes counts under both")
+        assertEquals(5, byTheme.threshold)
+        // Exactly the hub's published row of the organisation: counts, suppressions and total.
+        assertEquals(published - "(all)", byTheme.rows.associate { it.value to it.count })
+        assertEquals(published["(all)"], byTheme.total)
+        assertTrue(byTheme.rows.all { r -> r.count.let { it == null || it == 0L || it >= 5L } }, "$byTheme")
+        // At least this test's 22 people, of whom 16 about medical matters (other tests log
+        // visits last month too); the 2 about legal matters alone are never published as 2.
+        assertTrue((byTheme.total ?: 0L) >= 22L, "$byTheme")
+        assertTrue((byTheme.rows.first { it.value == "medical" }.count ?: 0L) >= 16L, "$byTheme")
+        assertTrue(byTheme.rows.none { it.count in 1L..4L }, "$byTheme")
+
+        // A field worker's device receives no report, and no colleague's raw visit log reached
+        // the coordinator's.
+        assertNull(fieldworker.store.orgReport())
+        assertTrue(allVisits(coordinator.store).none { it.details.date == lastMonth && it.details.peopleReached == 9 })
+    }
+
     h.test("fieldworker_cannot_add_or_edit_partners") {
         val coordinator = enrolled("coord2", "coordinator")
         val p = partner("Vluchtelingenwerk Vlaanderen", Region.BRUSSELS, themes = listOf(Theme.INTERNATIONAL_PROTECTION))

@@ -203,6 +203,7 @@ fun registerMainSafetyTests(h: Harness) {
                 assertEquals("amended from the main thread", c("visit") { s.visit(visit) }!!.details.note)
                 c("visits") { s.visits(VisitQuery()) }
                 c("visitCounts") { s.visitCounts() }
+                c("orgReport") { s.orgReport() }
                 c("enrollment") { s.enrollment() }
                 c("wipe") { s.wipe() }
             } finally {
