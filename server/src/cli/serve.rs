@@ -58,7 +58,7 @@ pub(super) struct ServeArgs {
     /// CPU seconds one document's validation may use [default: 10]
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     validator_cpu_seconds: Option<u64>,
-    /// Days after a month, quarter or year ends before the hub publishes its standard tables
+    /// Days after a month ends before the hub publishes its standard tables
     /// by itself (what coordinators' devices receive as their organisation's report); devices
     /// offline at the end of the month have this long to sync
     #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=365))]
