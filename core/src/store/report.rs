@@ -67,31 +67,8 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::sync::protocol::{PublishedCount, PublishedTable, MAX_REPORT_LABEL};
+    use crate::sync::protocol::{sample_report as report, MAX_REPORT_LABEL};
     use crate::StoreKey;
-
-    fn report(count: Option<i64>) -> ReportDocument {
-        ReportDocument {
-            version: 7,
-            report: OrgReport {
-                organisation: "CAW Limburg".into(),
-                tables: vec![PublishedTable {
-                    period: "2026-11".into(),
-                    dimension: Some("theme".into()),
-                    measure: "people".into(),
-                    release: 1,
-                    threshold: 5,
-                    protection_level: 5,
-                    rows: vec![PublishedCount {
-                        value: "medical".into(),
-                        count,
-                    }],
-                    total: Some(40),
-                    rows_add_up: false,
-                }],
-            },
-        }
-    }
 
     #[test]
     fn a_report_is_kept_across_reopening_and_one_out_of_bounds_leaves_it_as_it_was() {

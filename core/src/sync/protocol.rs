@@ -678,6 +678,37 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// A report of one table of two rows, the second suppressed and the first `count`, for tests.
+#[cfg(test)]
+pub(crate) fn sample_report(count: Option<i64>) -> ReportDocument {
+    ReportDocument {
+        version: 7,
+        report: OrgReport {
+            organisation: "CAW Limburg".into(),
+            tables: vec![PublishedTable {
+                period: "2026-11".into(),
+                dimension: Some("theme".into()),
+                measure: "people".into(),
+                release: 1,
+                threshold: 5,
+                protection_level: 5,
+                rows: vec![
+                    PublishedCount {
+                        value: "medical".into(),
+                        count,
+                    },
+                    PublishedCount {
+                        value: "housing".into(),
+                        count: None,
+                    },
+                ],
+                total: Some(40),
+                rows_add_up: false,
+            }],
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -718,32 +749,7 @@ mod tests {
         let answer = SyncResponse {
             state: Some(StateDigest([5; 16])),
             list_all: true,
-            report: Some(ReportDocument {
-                version: 9,
-                report: OrgReport {
-                    organisation: "CAW Limburg".into(),
-                    tables: vec![PublishedTable {
-                        period: "2026-11".into(),
-                        dimension: Some("theme".into()),
-                        measure: "people".into(),
-                        release: 1,
-                        threshold: 5,
-                        protection_level: 3,
-                        rows: vec![
-                            PublishedCount {
-                                value: "medical".into(),
-                                count: Some(12),
-                            },
-                            PublishedCount {
-                                value: "housing".into(),
-                                count: None,
-                            },
-                        ],
-                        total: Some(15),
-                        rows_add_up: false,
-                    }],
-                },
-            }),
+            report: Some(sample_report(Some(12))),
             ..SyncResponse::default()
         };
         assert_eq!(decode::<SyncResponse>(&encode(&answer)).unwrap(), answer);
