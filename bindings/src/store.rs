@@ -144,12 +144,7 @@ struct ObserverBridge(Arc<dyn StoreObserver>);
 impl oc::StoreObserver for ObserverBridge {
     fn on_change(&self, changes: &oc::StoreChanges) {
         // Document-only commits (sync bookkeeping) say nothing an app shows.
-        if changes.partners.is_empty()
-            && changes.brochures.is_empty()
-            && changes.visits.is_empty()
-            && changes.suggestions.is_empty()
-            && !changes.report
-        {
+        if changes.only_documents() {
             return;
         }
         // An error thrown by the app is its own business; a panic is contained by the core.

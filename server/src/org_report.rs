@@ -68,7 +68,7 @@ fn version_of(report: &OrgReport) -> Result<u64> {
     Ok(u64::from_be_bytes(bytes))
 }
 
-/// A ledger key (`period/dims/measure`) read back.
+/// A ledger key ([`table_key`](crate::report::table_key)) read back.
 fn parse_key(key: &str) -> Option<(Period, Vec<Dim>, Measure)> {
     let mut parts = key.split('/');
     let period: Period = parts.next()?.parse().ok()?;

@@ -785,14 +785,14 @@ impl Draft {
     fn ledger_key(&self) -> String {
         // Not the threshold: a table published again under another is a release of the same
         // counts, audited against the earlier ones like any other.
-        let dims: Vec<&str> = self.spec.dims.iter().map(|d| d.as_str()).collect();
-        format!(
-            "{}/{}/{}",
-            self.spec.period,
-            dims.join(","),
-            self.measure.as_str()
-        )
+        table_key(self.spec.period, &self.spec.dims, self.measure)
     }
+}
+
+/// The key of a table in the release ledger: `period/dims/measure` (`2026-11/organisation,theme/people`).
+pub(crate) fn table_key(period: Period, dims: &[Dim], measure: Measure) -> String {
+    let dims: Vec<&str> = dims.iter().map(|d| d.as_str()).collect();
+    format!("{period}/{}/{}", dims.join(","), measure.as_str())
 }
 
 /// The table of `spec` over `visits` (each with its organisation's name), protected on its own,
@@ -1188,11 +1188,7 @@ impl Hub {
         }
         let mut published = Vec::new();
         for period in due {
-            let key = format!(
-                "{period}/{}/{}",
-                Dim::Organisation.as_str(),
-                Measure::People.as_str()
-            );
+            let key = table_key(period, &[Dim::Organisation], Measure::People);
             let first = Month::of(period.first_day()).to_string();
             let last = Month::of(period.end().pred_opt().unwrap_or_default()).to_string();
             let (done, logs) = self.inner.db.read(|tx| {

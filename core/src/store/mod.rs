@@ -76,11 +76,15 @@ pub struct StoreChanges {
 impl StoreChanges {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
+        self.documents.is_empty() && self.only_documents()
+    }
+
+    /// Whether nothing changed but documents written: sync bookkeeping, nothing an app shows.
+    pub fn only_documents(&self) -> bool {
         self.partners.is_empty()
             && self.brochures.is_empty()
             && self.visits.is_empty()
             && self.suggestions.is_empty()
-            && self.documents.is_empty()
             && !self.report
     }
 
